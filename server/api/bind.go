@@ -1,0 +1,90 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+)
+
+// fieldError is one entry of a validation_failed envelope's details.
+type fieldError struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+	Param string `json:"param,omitempty"`
+}
+
+// bind decodes the request body into dst strictly: JSON only, no unknown
+// fields, one value, within the body limit; then validates it with its
+// `validate` tags. Every failure is a 4xx *Error in the envelope.
+func (s *Server) bind(c echo.Context, dst any) error {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "request body must be application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Message: fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+		}
+		return badRequest("bad_request", "could not read the request body", nil)
+	}
+	if err := decodeStrict(body, dst); err != nil {
+		return err
+	}
+	return s.validate(dst)
+}
+
+// decodeStrict decodes one JSON value, refusing unknown fields and trailing data.
+func decodeStrict(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return badRequest("invalid_json", "request body is empty", nil)
+		case errors.As(err, &se):
+			return badRequest("invalid_json", fmt.Sprintf("request body is not valid JSON (at byte %d)", se.Offset), nil)
+		case errors.As(err, &te):
+			return badRequest("invalid_json", fmt.Sprintf("field %q must be %s", te.Field, te.Type), nil)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+			return badRequest("unknown_field", "unknown field "+name, map[string]string{"field": strings.Trim(name, `"`)})
+		default:
+			return badRequest("invalid_json", "request body is not valid JSON", nil)
+		}
+	}
+	if dec.More() {
+		return badRequest("invalid_json", "request body holds more than one JSON value", nil)
+	}
+	return nil
+}
+
+func (s *Server) validate(v any) error {
+	err := s.validator.Struct(v)
+	if err == nil {
+		return nil
+	}
+	var ve validator.ValidationErrors
+	if !errors.As(err, &ve) {
+		return internal(err)
+	}
+	fields := make([]fieldError, 0, len(ve))
+	names := make([]string, 0, len(ve))
+	for _, fe := range ve {
+		fields = append(fields, fieldError{Field: fe.Field(), Rule: fe.Tag(), Param: fe.Param()})
+		names = append(names, fe.Field())
+	}
+	return badRequest("validation_failed", "invalid value for: "+strings.Join(names, ", "), fields)
+}

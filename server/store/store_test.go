@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "dicoso.db"))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrationsOnFileStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dicoso.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != len(ms) {
+		t.Fatalf("schema version %d, want %d", v, len(ms))
+	}
+	var mode string
+	if err := s.Writer().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
+	}
+	var fk, syncMode int
+	if err := s.Writer().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)
+	}
+	if err := s.Writer().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncMode); err != nil || syncMode != 2 {
+		t.Fatalf("synchronous = %d (%v), want 2 (FULL)", syncMode, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second open of the same file applies nothing again.
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s2.Close()
+	var n int
+	if err := s2.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) {
+		t.Fatalf("%d migration records after reopen, want %d", n, len(ms))
+	}
+}
+
+func TestInTxRollsBackOnError(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO departments(id, name) VALUES ('d1', 'Ban Kiểm tra')"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx error = %v, want boom", err)
+	}
+	var n int
+	if err := s.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM departments").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d departments after a failed transaction, want 0", n)
+	}
+}
+
+func TestReaderIsReadOnly(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	if _, err := s.Reader().Exec("INSERT INTO departments(id) VALUES ('x')"); err == nil {
+		t.Fatal("insert through the reader pool succeeded, want refused")
+	}
+}
+
+func TestBackupIsAConsistentCopy(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := context.Background()
+	if err := s.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO departments(id, name) VALUES ('d1', 'Văn phòng')")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "copy.db")
+	if err := s.Backup(ctx, dest); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var name string
+	if err := c.Reader().QueryRowContext(ctx, "SELECT name FROM departments WHERE id='d1'").Scan(&name); err != nil || name != "Văn phòng" {
+		t.Fatalf("backup holds %q (%v), want Văn phòng", name, err)
+	}
+}
