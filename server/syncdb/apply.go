@@ -1,0 +1,428 @@
+package syncdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"dicoso/sync/hlc"
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// writeCtx is what one push (or one server edit) brings to each change.
+type writeCtx struct {
+	actor   Actor
+	server  bool      // a change the server makes: no policy, may set computed fields
+	now     time.Time // receipt time
+	baseSeq int64     // the pusher's pull cursor: it has seen every seq <= baseSeq
+	hasBase bool
+}
+
+// fieldClock is the stamp of the write that set one field.
+type fieldClock struct {
+	H string `json:"h"` // HLC of the winning write
+	S int64  `json:"s"` // change_log.seq of that write
+}
+
+// rowState is a row as stored, with its sync columns.
+type rowState struct {
+	values  map[string]any // SQL values by field name
+	deleted bool
+	version string
+	clocks  map[string]fieldClock
+}
+
+// rejection is a change the server refuses: it changes nothing.
+type rejection struct {
+	code, msg string
+}
+
+func (r *rejection) Error() string { return r.code + ": " + r.msg }
+
+func reject(code, format string, args ...any) *rejection {
+	return &rejection{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// applyChange validates, authorizes and merges one change in tx. A refused
+// change comes back as a rejected Result (and a nil error); an error means
+// the store failed and the transaction must not commit.
+func (d *DB) applyChange(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Change) (protocol.Result, error) {
+	res := protocol.Result{ID: ch.ID}
+	if !w.server {
+		var seq int64
+		err := tx.QueryRowContext(ctx, "SELECT seq FROM change_log WHERE change_id = ?", ch.ID).Scan(&seq)
+		switch {
+		case err == nil:
+			res.Status = protocol.StatusDuplicate
+			return res, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return res, fmt.Errorf("look up change %s: %w", ch.ID, err)
+		}
+	}
+	err := d.merge(ctx, tx, w, ch)
+	var rj *rejection
+	if errors.As(err, &rj) {
+		res.Status, res.Code, res.Message = protocol.StatusRejected, rj.code, rj.msg
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Status = protocol.StatusApplied
+	return res, nil
+}
+
+// merge is applyChange after the idempotency check.
+func (d *DB) merge(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Change) error {
+	t, ok := schema.Lookup(ch.Table)
+	if !ok {
+		return reject(protocol.CodeUnknownTable, "unknown table %q", ch.Table)
+	}
+	if !schema.ValidID(ch.RowID) {
+		return reject(protocol.CodeValidationFailed, "row_id must be a UUID")
+	}
+	rowID := strings.ToLower(ch.RowID)
+	if ch.Op != protocol.OpUpsert && ch.Op != protocol.OpDelete {
+		return reject(protocol.CodeValidationFailed, "op must be upsert or delete")
+	}
+	ts, err := hlc.Parse(ch.HLC)
+	if err != nil {
+		return reject(protocol.CodeValidationFailed, "%v", err)
+	}
+	if !w.server {
+		if ts.Node != w.actor.DeviceID {
+			return reject(protocol.CodeValidationFailed, "hlc node %q is not this device %q", ts.Node, w.actor.DeviceID)
+		}
+		if _, err := d.clock.Update(ts); err != nil {
+			return reject(protocol.CodeClockSkew, "the device clock is ahead of server time %s; correct it and retry",
+				d.now().UTC().Format(time.RFC3339))
+		}
+		if t.Reference {
+			return reject(protocol.CodeForbidden, "%s is reference data, edited by administrators only", t.Name)
+		}
+	}
+
+	// The incoming values, checked against the schema.
+	vals := make(map[string]any, len(ch.Fields))
+	if ch.Op == protocol.OpDelete {
+		if len(ch.Fields) > 0 {
+			return reject(protocol.CodeValidationFailed, "a delete carries no fields")
+		}
+	}
+	for name, v := range ch.Fields {
+		f, ok := t.Field(name)
+		if !ok {
+			return reject(protocol.CodeUnknownField, "%s has no field %q", t.Name, name)
+		}
+		if f.Computed && !w.server {
+			return reject(protocol.CodeForbidden, "%s.%s is computed by the server", t.Name, name)
+		}
+		sv, err := f.ToSQL(v)
+		if err != nil {
+			return reject(protocol.CodeValidationFailed, "%v", err)
+		}
+		vals[name] = sv
+	}
+
+	cur, err := loadRow(ctx, tx, t, rowID)
+	if err != nil {
+		return err
+	}
+	creating := cur == nil
+	if creating && ch.Op == protocol.OpDelete {
+		// Deleting a row never seen: nothing to tombstone, but keep the
+		// change so a later create from an older clock stays deleted.
+		vals = map[string]any{}
+	}
+	if creating && ch.Op == protocol.OpUpsert && t.Owner != "" {
+		if _, set := vals[t.Owner]; !set && !w.server {
+			vals[t.Owner] = w.actor.UserID
+		}
+	}
+	if err := d.checkRules(ctx, tx, w, t, cur, ch.Op, vals); err != nil {
+		return err
+	}
+	if creating && ch.Op == protocol.OpUpsert {
+		for _, name := range t.Required {
+			if vals[name] == nil {
+				return reject(protocol.CodeValidationFailed, "a new %s row needs %s", t.Name, name)
+			}
+		}
+		if !w.server {
+			d.computeFields(ctx, tx, w, t, vals)
+		}
+	}
+	if err := checkRefs(ctx, tx, t, vals); err != nil {
+		return err
+	}
+	if ch.Op == protocol.OpDelete {
+		vals["deleted"] = int64(1)
+	}
+	return d.write(ctx, tx, w, t, rowID, ch, ts, cur, vals)
+}
+
+// write merges vals into the row by per-field clocks and records the change.
+func (d *DB) write(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, rowID string,
+	ch protocol.Change, ts hlc.Timestamp, cur *rowState, vals map[string]any) error {
+	stamp := ts.String()
+	if cur == nil {
+		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}}
+	}
+	won := make(map[string]any, len(vals))
+	previous := make(map[string]any)
+	lost := make(map[string]any)
+	var conflicts []conflict
+	for name, v := range vals {
+		fc, had := cur.clocks[name]
+		if had && fc.H >= stamp {
+			lost[name] = v
+			if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
+				conflicts = append(conflicts, conflict{field: name, winner: fc, winnerValue: cur.field(name), loserValue: v, loser: stamp})
+			}
+			continue
+		}
+		won[name] = v
+		if had {
+			previous[name] = cur.field(name)
+			if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
+				conflicts = append(conflicts, conflict{field: name, winner: fieldClock{H: stamp}, winnerValue: v, loserValue: cur.field(name), loser: fc.H})
+			}
+		}
+	}
+
+	seq, err := logChange(ctx, tx, w, t, rowID, ch, won, previous, lost)
+	if err != nil {
+		return err
+	}
+	for _, c := range conflicts {
+		if c.winner.H == stamp {
+			c.winner.S = seq
+		}
+		if err := recordConflict(ctx, tx, t.Name, rowID, c, w.now); err != nil {
+			return err
+		}
+	}
+	if len(won) == 0 {
+		return nil
+	}
+	for name := range won {
+		cur.clocks[name] = fieldClock{H: stamp, S: seq}
+	}
+	version := cur.version
+	if stamp > version {
+		version = stamp
+	}
+	clocks, err := json.Marshal(cur.clocks)
+	if err != nil {
+		return fmt.Errorf("encode clocks: %w", err)
+	}
+	return upsertRow(ctx, tx, t, rowID, won, version, string(clocks), seq)
+}
+
+// concurrent reports whether the stored write fc was made by another device
+// without the pushing device having seen it: a true conflict, worth review.
+func (d *DB) concurrent(w *writeCtx, fc fieldClock) bool {
+	if w.server {
+		return false
+	}
+	node := fc.H[strings.LastIndexByte(fc.H, '.')+1:]
+	if node == w.actor.DeviceID || node == ServerNode {
+		return false
+	}
+	if w.hasBase {
+		return fc.S > w.baseSeq
+	}
+	// Without a base cursor only a change that lost can be called concurrent.
+	return false
+}
+
+func (r *rowState) field(name string) any {
+	if name == "deleted" {
+		if r.deleted {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return r.values[name]
+}
+
+func sameValue(a, b any) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// loadRow reads a row's fields and sync columns; nil when absent.
+func loadRow(ctx context.Context, tx *sql.Tx, t *schema.Table, id string) (*rowState, error) {
+	cols := t.Columns()
+	q := "SELECT " + strings.Join(cols, ", ") + ", deleted, version, clocks FROM " + t.Name + " WHERE id = ?"
+	dest := make([]any, len(cols)+3)
+	raw := make([]any, len(cols))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	var deleted int64
+	var version, clocks string
+	dest[len(cols)], dest[len(cols)+1], dest[len(cols)+2] = &deleted, &version, &clocks
+	err := tx.QueryRowContext(ctx, q, id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil //nolint:nilnil // absence is a normal answer here: the change creates the row
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s %s: %w", t.Name, id, err)
+	}
+	r := &rowState{values: make(map[string]any, len(cols)), deleted: deleted != 0, version: version}
+	for i, c := range cols {
+		r.values[c] = raw[i]
+	}
+	if err := json.Unmarshal([]byte(clocks), &r.clocks); err != nil {
+		return nil, fmt.Errorf("decode clocks of %s %s: %w", t.Name, id, err)
+	}
+	if r.clocks == nil {
+		r.clocks = map[string]fieldClock{}
+	}
+	return r, nil
+}
+
+// upsertRow writes the winning fields and the sync columns.
+func upsertRow(ctx context.Context, tx *sql.Tx, t *schema.Table, id string,
+	won map[string]any, version, clocks string, seq int64) error {
+	cols := make([]string, 0, len(won))
+	for name := range won {
+		cols = append(cols, name) // names come from the schema (checked in merge)
+	}
+	args := make([]any, 0, len(cols)+4)
+	args = append(args, id)
+	for _, c := range cols {
+		args = append(args, won[c])
+	}
+	args = append(args, version, clocks, seq)
+	ph := strings.Repeat(", ?", len(cols))
+	set := make([]string, 0, len(cols)+3)
+	for _, c := range cols {
+		set = append(set, c+" = excluded."+c)
+	}
+	set = append(set, "version = excluded.version", "clocks = excluded.clocks", "seq = excluded.seq")
+	colList := ""
+	if len(cols) > 0 {
+		colList = ", " + strings.Join(cols, ", ")
+	}
+	q := "INSERT INTO " + t.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" + ph + ", ?, ?, ?) " +
+		"ON CONFLICT(id) DO UPDATE SET " + strings.Join(set, ", ")
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("write %s %s: %w", t.Name, id, err)
+	}
+	return nil
+}
+
+func logChange(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, rowID string,
+	ch protocol.Change, won, previous, lost map[string]any) (int64, error) {
+	enc := func(m map[string]any) (string, error) {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if f, ok := t.Field(k); ok {
+				out[k] = f.FromSQL(v)
+			} else {
+				out[k] = v != int64(0) && v != nil // deleted
+			}
+		}
+		b, err := json.Marshal(out)
+		return string(b), err
+	}
+	applied, err := enc(won)
+	if err != nil {
+		return 0, fmt.Errorf("encode change: %w", err)
+	}
+	prev, err := enc(previous)
+	if err != nil {
+		return 0, fmt.Errorf("encode change: %w", err)
+	}
+	lostJS, err := enc(lost)
+	if err != nil {
+		return 0, fmt.Errorf("encode change: %w", err)
+	}
+	var user any
+	if w.actor.UserID != "" {
+		user = w.actor.UserID
+	}
+	var seq int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO change_log
+		(change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		ch.ID, t.Name, rowID, string(ch.Op), ch.HLC, user, w.actor.DeviceID,
+		w.now.Format(time.RFC3339Nano), applied, prev, lostJS).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("log change %s: %w", ch.ID, err)
+	}
+	return seq, nil
+}
+
+type conflict struct {
+	field       string
+	winner      fieldClock
+	winnerValue any
+	loser       string
+	loserValue  any
+}
+
+func recordConflict(ctx context.Context, tx *sql.Tx, table, rowID string, c conflict, now time.Time) error {
+	nodeOf := func(h string) string { return h[strings.LastIndexByte(h, '.')+1:] }
+	userOf := func(device string) any {
+		var u sql.NullString
+		if err := tx.QueryRowContext(ctx, "SELECT user_id FROM devices WHERE id = ?", device).Scan(&u); err != nil || !u.Valid {
+			return nil
+		}
+		return u.String
+	}
+	str := func(v any) any {
+		if v == nil {
+			return nil
+		}
+		return fmt.Sprint(v)
+	}
+	wd, ld := nodeOf(c.winner.H), nodeOf(c.loser)
+	_, err := tx.ExecContext(ctx, `INSERT INTO conflicts
+		(tbl, row_id, field, winner_value, winner_hlc, winner_user, winner_device,
+		 loser_value, loser_hlc, loser_user, loser_device, detected_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		table, rowID, c.field, str(c.winnerValue), c.winner.H, userOf(wd), wd,
+		str(c.loserValue), c.loser, userOf(ld), ld, now.Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("record conflict on %s %s.%s: %w", table, rowID, c.field, err)
+	}
+	return nil
+}
+
+// checkRefs rejects a change naming a row that does not exist.
+func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string]any) error {
+	for name, v := range vals {
+		f, ok := t.Field(name)
+		if !ok || f.Ref == "" || v == nil {
+			continue
+		}
+		var ids []string
+		switch f.Type {
+		case schema.ID:
+			ids = []string{v.(string)}
+		case schema.List:
+			if err := json.Unmarshal([]byte(v.(string)), &ids); err != nil {
+				return fmt.Errorf("decode %s: %w", name, err)
+			}
+		}
+		for _, id := range ids {
+			var one int
+			err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+f.Ref+" WHERE id = ?", id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return reject(protocol.CodeValidationFailed, "%s: no %s row %s", name, f.Ref, id)
+			}
+			if err != nil {
+				return fmt.Errorf("check %s %s: %w", f.Ref, id, err)
+			}
+		}
+	}
+	return nil
+}
+

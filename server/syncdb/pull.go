@@ -1,0 +1,259 @@
+package syncdb
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// cursor is what a pull cursor encodes: the last change sequence the device
+// has, and a fingerprint of the access scope it was read under. When the
+// scope changes (a role, a team, a cluster) the fingerprint no longer
+// matches and the device is told to reset: rows may have left its scope.
+type cursor struct {
+	seq   int64
+	scope string
+}
+
+func (c cursor) String() string { return "1." + strconv.FormatInt(c.seq, 10) + "." + c.scope }
+
+func parseCursor(s string) (cursor, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[0] != "1" {
+		return cursor{}, errors.New("malformed cursor")
+	}
+	seq, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || seq < 0 {
+		return cursor{}, errors.New("malformed cursor")
+	}
+	return cursor{seq: seq, scope: parts[2]}, nil
+}
+
+// ErrBadCursor is returned for a cursor this server did not make.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// Pull returns up to req.Limit rows the actor may read that changed after
+// the cursor, in change order, all read in one snapshot.
+func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (protocol.PullResponse, error) {
+	var after cursor
+	if req.Cursor != "" {
+		c, err := parseCursor(req.Cursor)
+		if err != nil {
+			return protocol.PullResponse{}, ErrBadCursor
+		}
+		after = c
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = protocol.DefaultPullLimit
+	}
+	resp := protocol.PullResponse{Rows: []protocol.Row{}}
+	err := d.st.ReadTx(ctx, func(tx *sql.Tx) error {
+		scope, err := scopeFingerprint(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if req.Cursor != "" && after.scope != scope {
+			resp.Reset = true
+			return nil
+		}
+		var rows []pulledRow
+		for _, t := range schema.Tables() {
+			got, err := pullTable(ctx, tx, a, t, after.seq, limit+1)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, got...)
+		}
+		slices.SortFunc(rows, func(x, y pulledRow) int { return cmpInt64(x.seq, y.seq) })
+		next := after.seq
+		if len(rows) > limit {
+			resp.HasMore = true
+			rows = rows[:limit]
+		}
+		for _, r := range rows {
+			resp.Rows = append(resp.Rows, r.row)
+			next = r.seq
+		}
+		if !resp.HasMore {
+			// Nothing visible is left: jump to the newest sequence so the
+			// next pull does not rescan changes outside this scope.
+			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM change_log").Scan(&next); err != nil {
+				return fmt.Errorf("read newest sequence: %w", err)
+			}
+			next = max(next, after.seq)
+		}
+		resp.Cursor = cursor{seq: next, scope: scope}.String()
+		return nil
+	})
+	if err != nil {
+		return protocol.PullResponse{}, err
+	}
+	return resp, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type pulledRow struct {
+	seq int64
+	row protocol.Row
+}
+
+func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after int64, limit int) ([]pulledRow, error) {
+	cols := t.Columns()
+	where, args := scopeClause(a, t)
+	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
+		" WHERE r.seq > :after AND (" + where + ") ORDER BY r.seq LIMIT :limit"
+	args = append(args, sql.Named("after", after), sql.Named("limit", limit))
+	rs, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", t.Name, err)
+	}
+	defer rs.Close()
+	var out []pulledRow
+	for rs.Next() {
+		raw := make([]any, len(cols))
+		dest := make([]any, 0, len(cols)+4)
+		var id, version string
+		var deleted, seq int64
+		dest = append(dest, &id)
+		for i := range raw {
+			dest = append(dest, &raw[i])
+		}
+		dest = append(dest, &deleted, &version, &seq)
+		if err := rs.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", t.Name, err)
+		}
+		fields := make(map[string]any, len(cols))
+		for i, c := range cols {
+			f, _ := t.Field(c)
+			fields[c] = f.FromSQL(raw[i])
+		}
+		out = append(out, pulledRow{seq: seq, row: protocol.Row{
+			Table: t.Name, RowID: id, Fields: fields, Deleted: deleted != 0, Version: version,
+		}})
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// The scope of field data (design §1), as SQL over the row aliased r.
+// Each clause is a constant; only values travel as parameters.
+const (
+	// r.unit_id is one of the units of a campaign team the actor leads or
+	// belongs to (and, where the row has one, for that team's campaign).
+	inMyTeamUnits = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
+	inMyTeamUnitsNoCampaign = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
+	// r.unit_id is in a cluster the actor leads as secretary.
+	inMyClusters = `r.unit_id IN (SELECT u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
+		WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
+	tripInMyClusters = `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
+		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
+	tripInMyTeams = `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
+	myUnit = `r.unit_id = :unit`
+)
+
+// scopeClause is the WHERE condition limiting table t to what a may read.
+func scopeClause(a Actor, t *schema.Table) (string, []any) {
+	args := []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
+	if t.Reference || a.seesAll() {
+		return "1", args
+	}
+	or := []string{"r." + t.Owner + " = :me"}
+	add := func(role, clause string) {
+		if role == "" || a.Has(role) {
+			or = append(or, clause)
+		}
+	}
+	switch t.Name {
+	case "trips":
+		add("", tripInMyTeams)
+		add("secretary", tripInMyClusters)
+	case "trip_days":
+		add("secretary", inMyClusters)
+	case "checkins":
+		add("", inMyTeamUnitsNoCampaign)
+		add("secretary", inMyClusters)
+		add("unit_liaison", myUnit)
+	case "visit_notes":
+		add("", inMyTeamUnits)
+		add("secretary", inMyClusters)
+		add("unit_liaison", myUnit+` AND r.status IN ('submitted', 'reviewed')`)
+		add("department", `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept)`)
+	case "findings":
+		add("", inMyTeamUnits)
+		add("secretary", inMyClusters)
+		add("unit_liaison", myUnit)
+		add("department", `r.department_id = :dept`)
+	case "follow_ups":
+		// A follow-up is visible with its finding.
+		inner, _ := scopeClause(a, mustTable("findings"))
+		or = append(or, `r.finding_id IN (SELECT r.id FROM findings r WHERE `+inner+`)`)
+	}
+	return strings.Join(or, " OR "), args
+}
+
+func mustTable(name string) *schema.Table {
+	t, ok := schema.Lookup(name)
+	if !ok {
+		panic("schema has no table " + name) // a programming error, caught by any pull test
+	}
+	return t
+}
+
+// scopeFingerprint hashes everything the actor's read scope depends on.
+func scopeFingerprint(ctx context.Context, tx *sql.Tx, a Actor) (string, error) {
+	h := sha256.New()
+	roles := slices.Clone(a.Roles)
+	slices.Sort(roles)
+	fmt.Fprintf(h, "%s|%s|%s|%s\n", a.UserID, strings.Join(roles, ","), a.DepartmentID, a.UnitID)
+	if !a.seesAll() {
+		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
+			WHERE t.deleted = 0 AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))
+			UNION ALL
+			SELECT 'cluster', u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
+			WHERE c.deleted = 0 AND c.lead_secretary_id = :me
+			ORDER BY 1, 2`
+		rs, err := tx.QueryContext(ctx, q, sql.Named("me", a.UserID))
+		if err != nil {
+			return "", fmt.Errorf("read scope: %w", err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var kind, v string
+			if err := rs.Scan(&kind, &v); err != nil {
+				return "", fmt.Errorf("read scope: %w", err)
+			}
+			fmt.Fprintf(h, "%s %s\n", kind, v)
+		}
+		if err := rs.Err(); err != nil {
+			return "", fmt.Errorf("read scope: %w", err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

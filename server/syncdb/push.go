@@ -1,0 +1,189 @@
+package syncdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"dicoso/sync/protocol"
+)
+
+// Group commit: a push waits for a transaction's fsync. Rather than one
+// fsync per push, the committer takes every push waiting at that moment,
+// applies them in one transaction (each inside its own savepoint, so one
+// push's store error cannot spoil the others) and commits once.
+const (
+	maxJobsPerCommit    = 64
+	maxChangesPerCommit = 20000
+)
+
+type pushJob struct {
+	ctx   context.Context
+	actor Actor
+	req   protocol.PushRequest
+	out   chan pushOutcome
+}
+
+type pushOutcome struct {
+	resp protocol.PushResponse
+	err  error
+}
+
+// Push merges a device's changes and answers once they are durable. The
+// request must have passed protocol.DecodePush.
+func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
+	actor.DeviceID = req.DeviceID
+	job := &pushJob{ctx: ctx, actor: actor, req: req, out: make(chan pushOutcome, 1)}
+	select {
+	case d.jobs <- job:
+	case <-d.stop:
+		return protocol.PushResponse{}, ErrClosed
+	case <-ctx.Done():
+		return protocol.PushResponse{}, ctx.Err()
+	}
+	// Once queued the job will be committed or failed; wait for the verdict
+	// even if the client went away, so what we say matches what we did.
+	o := <-job.out
+	return o.resp, o.err
+}
+
+func (d *DB) commitLoop() {
+	defer close(d.done)
+	for {
+		var first *pushJob
+		select {
+		case first = <-d.jobs:
+		case <-d.stop:
+			return
+		}
+		batch := []*pushJob{first}
+		n := len(first.req.Changes)
+	gather:
+		for len(batch) < maxJobsPerCommit && n < maxChangesPerCommit {
+			select {
+			case j := <-d.jobs:
+				batch = append(batch, j)
+				n += len(j.req.Changes)
+			default:
+				break gather
+			}
+		}
+		d.commit(batch)
+	}
+}
+
+func (d *DB) commit(batch []*pushJob) {
+	outs := make([]pushOutcome, len(batch))
+	applied, dup, rejected := 0, 0, 0
+	// The store work must not be cut short by one client's cancellation:
+	// other pushes share this transaction.
+	ctx := context.Background()
+	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
+		for i, job := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT push"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			results, err := d.applyPush(ctx, tx, job)
+			if err != nil {
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO push"); rerr != nil {
+					return fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
+				}
+				outs[i].err = err
+			} else {
+				outs[i].resp.Results = results
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE push"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	now := d.now().UTC().Format(time.RFC3339Nano)
+	stamp := d.clock.Now().String()
+	for i, job := range batch {
+		o := outs[i]
+		if err != nil {
+			o = pushOutcome{err: err}
+		} else if o.err == nil {
+			o.resp.ServerTime, o.resp.HLC = now, stamp
+			for _, r := range o.resp.Results {
+				switch r.Status {
+				case protocol.StatusApplied:
+					applied++
+				case protocol.StatusDuplicate:
+					dup++
+				default:
+					rejected++
+				}
+			}
+		}
+		job.out <- o
+	}
+	if err != nil {
+		d.log.Error("push commit failed", "jobs", len(batch), "err", err)
+	}
+	if d.opts.Observe != nil {
+		d.opts.Observe(applied, dup, rejected, len(batch))
+	}
+}
+
+// applyPush merges one push's changes in order.
+func (d *DB) applyPush(ctx context.Context, tx *sql.Tx, job *pushJob) ([]protocol.Result, error) {
+	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
+	if job.req.BaseCursor != "" {
+		if c, err := parseCursor(job.req.BaseCursor); err == nil {
+			w.baseSeq, w.hasBase = c.seq, true
+		}
+	}
+	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
+		return nil, err
+	}
+	results := make([]protocol.Result, 0, len(job.req.Changes))
+	for _, ch := range job.req.Changes {
+		r, err := d.applyChange(ctx, tx, w, ch)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status == protocol.StatusRejected {
+			if err := keepRejected(ctx, tx, job.actor, ch, r, w.now); err != nil {
+				return nil, err
+			}
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// touchDevice records that the device exists and belongs to the user, so a
+// conflict can name the author of each side.
+func touchDevice(ctx context.Context, tx *sql.Tx, a Actor, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, last_seen = excluded.last_seen`,
+		a.DeviceID, a.UserID, now.Format(time.RFC3339), now.Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("record device %s: %w", a.DeviceID, err)
+	}
+	return nil
+}
+
+func keepRejected(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Change, r protocol.Result, now time.Time) error {
+	body, err := json.Marshal(ch)
+	if err != nil {
+		return fmt.Errorf("encode rejected change: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejected_changes
+		(change_id, tbl, row_id, user_id, device_id, code, message, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ch.ID, ch.Table, ch.RowID, a.UserID, a.DeviceID, r.Code, r.Message, string(body), now.Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("keep rejected change %s: %w", ch.ID, err)
+	}
+	return nil
+}
+
+func jsonList(items []string) (string, error) {
+	b, err := json.Marshal(items)
+	return string(b), err
+}

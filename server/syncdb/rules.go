@@ -1,0 +1,250 @@
+package syncdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// Fields of a visit note only a reviewer writes.
+var reviewFields = []string{"reviewed_by", "review_comment"}
+
+// checkRules enforces, for a device's change, who may write what (design §1)
+// and which rows are append-only. Server-made changes pass.
+func (d *DB) checkRules(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table,
+	cur *rowState, op protocol.Op, vals map[string]any) error {
+	if w.server {
+		return nil
+	}
+	a := w.actor
+	if cur != nil && t.AppendOnly {
+		if op == protocol.OpDelete {
+			return reject(protocol.CodeImmutable, "%s rows are append-only and cannot be deleted", t.Name)
+		}
+		for name := range vals {
+			if !t.MayChangeAfterCreate(name) {
+				return reject(protocol.CodeImmutable, "%s rows are append-only: %s cannot change after creation", t.Name, name)
+			}
+		}
+	}
+	owner := ""
+	if cur != nil {
+		owner, _ = cur.values[t.Owner].(string)
+		if v, set := vals[t.Owner]; set && v != owner {
+			return reject(protocol.CodeImmutable, "%s cannot change owner", t.Name)
+		}
+	} else if op == protocol.OpUpsert {
+		owner, _ = vals[t.Owner].(string)
+		if owner != a.UserID {
+			return reject(protocol.CodeForbidden, "a new %s row must belong to its author", t.Name)
+		}
+	}
+	isOwner := owner == a.UserID
+
+	switch t.Name {
+	case "trips":
+		if !isOwner {
+			return reject(protocol.CodeForbidden, "only the secretary who logged a trip may change it")
+		}
+	case "trip_days":
+		if !isOwner {
+			return reject(protocol.CodeForbidden, "only the owner of a trip day may change it")
+		}
+		if trip, ok := vals["trip_id"].(string); ok {
+			if err := requireOwner(ctx, tx, "trips", "user_id", trip, a.UserID, "a trip day must belong to one of your own trips"); err != nil {
+				return err
+			}
+		}
+	case "checkins":
+		if !isOwner && !(a.seesAll() && onlyFields(vals, "voided", "void_reason")) {
+			return reject(protocol.CodeForbidden, "only the author may change a check-in")
+		}
+	case "visit_notes":
+		return d.noteRules(ctx, tx, a, cur, isOwner, op, vals)
+	case "findings":
+		return findingRules(a, cur, isOwner, op, vals)
+	case "follow_ups":
+		finding, _ := vals["finding_id"].(string)
+		return followUpRules(ctx, tx, a, finding)
+	}
+	return nil
+}
+
+// noteRules: the author writes the note and may submit it; a reviewer (an
+// all-seeing role or the leader of the note's inspection team) decides
+// needs_revision or reviewed and comments.
+func (d *DB) noteRules(ctx context.Context, tx *sql.Tx, a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
+	reviewer := a.seesAll()
+	if !reviewer && cur != nil {
+		campaign, _ := cur.values["campaign_id"].(string)
+		unit, _ := cur.values["unit_id"].(string)
+		var ok bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+			WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`, a.UserID, campaign, unit).Scan(&ok)
+		if err != nil {
+			return fmt.Errorf("check team leader: %w", err)
+		}
+		reviewer = ok
+	}
+	status, _ := vals["status"].(string)
+	wantsReview := status == "needs_revision" || status == "reviewed" || anyField(vals, reviewFields...)
+	switch {
+	case isOwner:
+		if wantsReview && !reviewer {
+			return reject(protocol.CodeForbidden, "only a reviewer may mark a note %s or comment on it", status)
+		}
+		if op == protocol.OpDelete && cur != nil && cur.values["status"] != "draft" {
+			return reject(protocol.CodeForbidden, "only a draft note may be deleted")
+		}
+	case reviewer:
+		if op == protocol.OpDelete {
+			return reject(protocol.CodeForbidden, "only the author may delete a note")
+		}
+		if !onlyFields(vals, "status", "reviewed_by", "review_comment") || (status != "" && !wantsReview) {
+			return reject(protocol.CodeForbidden, "a reviewer may only set the review status and comment")
+		}
+		if by, set := vals["reviewed_by"]; set && by != a.UserID {
+			return reject(protocol.CodeForbidden, "reviewed_by must be the reviewer")
+		}
+	default:
+		return reject(protocol.CodeForbidden, "only the author or a reviewer may change this note")
+	}
+	return nil
+}
+
+// findingRules: the author owns the finding; the Inspection Committee, the
+// Office and admins triage it (department, due date, status, answer); the
+// assigned department works it (status, answer).
+func findingRules(a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
+	if isOwner {
+		return nil
+	}
+	if op == protocol.OpDelete {
+		return reject(protocol.CodeForbidden, "only the author may delete a finding")
+	}
+	if a.seesAll() && onlyFields(vals, "department_id", "status", "due_on", "answer") {
+		return nil
+	}
+	if a.Has("department") && cur != nil && a.DepartmentID != "" && cur.values["department_id"] == a.DepartmentID &&
+		onlyFields(vals, "status", "answer") {
+		return nil
+	}
+	return reject(protocol.CodeForbidden, "you may not change this finding")
+}
+
+// followUpRules: a follow-up is written by the finding's author, its
+// assigned department, or an all-seeing role.
+func followUpRules(ctx context.Context, tx *sql.Tx, a Actor, finding string) error {
+	if a.seesAll() || finding == "" {
+		return nil
+	}
+	var author, dept sql.NullString
+	err := tx.QueryRowContext(ctx, "SELECT author_id, department_id FROM findings WHERE id = ?", finding).Scan(&author, &dept)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reject(protocol.CodeValidationFailed, "finding_id: no findings row %s", finding)
+	}
+	if err != nil {
+		return fmt.Errorf("load finding %s: %w", finding, err)
+	}
+	if author.String == a.UserID || (a.Has("department") && dept.Valid && dept.String == a.DepartmentID) {
+		return nil
+	}
+	return reject(protocol.CodeForbidden, "only the finding's author, its department or the Inspection Committee may follow it up")
+}
+
+func requireOwner(ctx context.Context, tx *sql.Tx, table, ownerCol, id, user, msg string) error {
+	var owner sql.NullString
+	err := tx.QueryRowContext(ctx, "SELECT "+ownerCol+" FROM "+table+" WHERE id = ?", id).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reject(protocol.CodeValidationFailed, "no %s row %s", table, id)
+	}
+	if err != nil {
+		return fmt.Errorf("load %s %s: %w", table, id, err)
+	}
+	if owner.String != user {
+		return reject(protocol.CodeForbidden, "%s", msg)
+	}
+	return nil
+}
+
+func onlyFields(vals map[string]any, allowed ...string) bool {
+	for name := range vals {
+		if !slices.Contains(allowed, name) {
+			return false
+		}
+	}
+	return true
+}
+
+func anyField(vals map[string]any, names ...string) bool {
+	for _, n := range names {
+		if _, ok := vals[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Check-in flags, computed on receipt.
+const (
+	FlagFarFromUnit = "far_from_unit" // more than FarFromUnitMeters from the unit's point
+	FlagLowAccuracy = "low_accuracy"  // the phone's fix was worse than LowAccuracyMeters
+	FlagFutureTime  = "future_time"   // stamped later than the server received it
+	FlagNoPosition  = "no_position"   // no coordinates were sent
+
+	FarFromUnitMeters = 5000
+	LowAccuracyMeters = 200
+)
+
+// computeFields fills the server-computed fields of a new check-in: when it
+// arrived, how far it was from the unit's coordinates, and what looks off.
+func (d *DB) computeFields(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, vals map[string]any) {
+	if t.Name != "checkins" {
+		return
+	}
+	vals["received_at"] = w.now.UTC().Format(time.RFC3339Nano)
+	flags := []string{}
+	lat, okLat := vals["lat"].(float64)
+	lng, okLng := vals["lng"].(float64)
+	if okLat && okLng {
+		var ulat, ulng sql.NullFloat64
+		unit, _ := vals["unit_id"].(string)
+		err := tx.QueryRowContext(ctx, "SELECT lat, lng FROM units WHERE id = ?", unit).Scan(&ulat, &ulng)
+		if err == nil && ulat.Valid && ulng.Valid {
+			dist := math.Round(Haversine(lat, lng, ulat.Float64, ulng.Float64))
+			vals["distance_m"] = dist
+			if dist > FarFromUnitMeters {
+				flags = append(flags, FlagFarFromUnit)
+			}
+		}
+	} else {
+		flags = append(flags, FlagNoPosition)
+	}
+	if acc, ok := vals["accuracy_m"].(float64); ok && acc > LowAccuracyMeters {
+		flags = append(flags, FlagLowAccuracy)
+	}
+	if at, ok := vals["at"].(string); ok {
+		if ts, err := time.Parse(time.RFC3339Nano, at); err == nil && ts.After(w.now.Add(d.opts.ClockSkew)) {
+			flags = append(flags, FlagFutureTime)
+		}
+	}
+	b, _ := jsonList(flags)
+	vals["flags"] = b
+}
+
+// Haversine is the great-circle distance in metres.
+func Haversine(lat1, lng1, lat2, lng2 float64) float64 {
+	const r = 6371000.0
+	rad := math.Pi / 180
+	dlat := (lat2 - lat1) * rad
+	dlng := (lng2 - lng1) * rad
+	h := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlng/2)*math.Sin(dlng/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
+}

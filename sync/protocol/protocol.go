@@ -1,0 +1,200 @@
+// Package protocol holds the wire types of sync protocol v1 (design §4):
+// what a device pushes and pulls, and the codes the server answers with.
+// It knows nothing of HTTP or storage.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"dicoso/sync/hlc"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// MaxBatch is the most changes one push may carry.
+const MaxBatch = 1000
+
+// Op is what a change does to its row.
+type Op string
+
+// Ops.
+const (
+	OpUpsert Op = "upsert"
+	OpDelete Op = "delete"
+)
+
+// Result statuses.
+const (
+	StatusApplied   = "applied"
+	StatusDuplicate = "duplicate"
+	StatusRejected  = "rejected"
+)
+
+// Rejection codes: stable, clients switch on them.
+const (
+	CodeValidationFailed = "validation_failed"
+	CodeForbidden        = "forbidden"
+	CodeUnknownTable     = "unknown_table"
+	CodeUnknownField     = "unknown_field"
+	CodeImmutable        = "immutable"
+	CodeClockSkew        = "clock_skew"
+	CodeNotFound         = "not_found" // a referenced row does not exist
+)
+
+// Change is one device write: a set of field values for one row, or its
+// deletion, stamped with the device's clock.
+type Change struct {
+	ID     string         `json:"id"`
+	Table  string         `json:"table"`
+	RowID  string         `json:"row_id"`
+	Op     Op             `json:"op"`
+	HLC    string         `json:"hlc"`
+	Fields map[string]any `json:"fields,omitempty"`
+}
+
+// PushRequest is the body of POST /api/v1/sync/push.
+//
+// BaseCursor extends design §4 (optional, backward compatible): the pull
+// cursor the device had when it made these changes. It lets the server tell
+// a concurrent edit (by another device, not yet seen by this one) from a
+// plain overwrite, and list the former as a conflict.
+type PushRequest struct {
+	Protocol   int      `json:"protocol"`
+	DeviceID   string   `json:"device_id"`
+	BaseCursor string   `json:"base_cursor,omitempty"`
+	Changes    []Change `json:"changes"`
+}
+
+// Result is the server's verdict on one change, in request order.
+type Result struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// PushResponse answers a push once every applied change is durable.
+type PushResponse struct {
+	Results    []Result `json:"results"`
+	ServerTime string   `json:"server_time"`
+	HLC        string   `json:"hlc"`
+}
+
+// PullRequest is the body of POST /api/v1/sync/pull.
+type PullRequest struct {
+	Protocol int    `json:"protocol"`
+	DeviceID string `json:"device_id"`
+	Cursor   string `json:"cursor"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// Row is the whole current state of one row.
+type Row struct {
+	Table   string         `json:"table"`
+	RowID   string         `json:"row_id"`
+	Fields  map[string]any `json:"fields"`
+	Deleted bool           `json:"deleted"`
+	Version string         `json:"version"`
+}
+
+// PullResponse is one page of rows changed after the request's cursor.
+type PullResponse struct {
+	Rows    []Row  `json:"rows"`
+	Cursor  string `json:"cursor"`
+	HasMore bool   `json:"has_more"`
+	Reset   bool   `json:"reset"`
+}
+
+// Pull page sizes.
+const (
+	DefaultPullLimit = 500
+	MaxPullLimit     = 2000
+)
+
+// ErrProtocol marks a request for a protocol version this server lacks.
+var ErrProtocol = errors.New("unsupported protocol version")
+
+// DecodeError is a malformed request body; Field names the culprit if known.
+type DecodeError struct {
+	Code    string // invalid_json, unknown_field, validation_failed
+	Message string
+}
+
+func (e *DecodeError) Error() string { return e.Code + ": " + e.Message }
+
+// DecodePush reads a push body strictly (unknown top-level or change keys
+// refused) and checks its envelope: protocol, device id, batch size and the
+// shape of every change. It does not judge tables, fields or values: those
+// are per-change verdicts of the merge, so one bad change never sinks the
+// batch.
+func DecodePush(body []byte) (PushRequest, error) {
+	var req PushRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	if req.Protocol != Version {
+		return req, fmt.Errorf("%w: %d (this server speaks %d)", ErrProtocol, req.Protocol, Version)
+	}
+	if !hlc.ValidNode(req.DeviceID) {
+		return req, &DecodeError{Code: "validation_failed", Message: "device_id must be 1-64 letters, digits, '-' or '_'"}
+	}
+	if len(req.Changes) > MaxBatch {
+		return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("a push may carry at most %d changes", MaxBatch)}
+	}
+	seen := make(map[string]struct{}, len(req.Changes))
+	for i, ch := range req.Changes {
+		if ch.ID == "" || len(ch.ID) > 64 {
+			return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id must be 1-64 characters", i)}
+		}
+		if _, dup := seen[ch.ID]; dup {
+			return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id %q appears twice in one push", i, ch.ID)}
+		}
+		seen[ch.ID] = struct{}{}
+	}
+	return req, nil
+}
+
+// DecodePull reads a pull body strictly and applies the default limit.
+func DecodePull(body []byte) (PullRequest, error) {
+	var req PullRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	if req.Protocol != Version {
+		return req, fmt.Errorf("%w: %d (this server speaks %d)", ErrProtocol, req.Protocol, Version)
+	}
+	if !hlc.ValidNode(req.DeviceID) {
+		return req, &DecodeError{Code: "validation_failed", Message: "device_id must be 1-64 letters, digits, '-' or '_'"}
+	}
+	switch {
+	case req.Limit == 0:
+		req.Limit = DefaultPullLimit
+	case req.Limit < 0 || req.Limit > MaxPullLimit:
+		return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("limit must be between 1 and %d", MaxPullLimit)}
+	}
+	return req, nil
+}
+
+func decodeStrict(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &DecodeError{Code: "invalid_json", Message: "request body is empty"}
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &DecodeError{Code: "unknown_field", Message: "unknown field " + name}
+		}
+		return &DecodeError{Code: "invalid_json", Message: "request body is not valid JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return &DecodeError{Code: "invalid_json", Message: "request body holds more than one JSON value"}
+	}
+	return nil
+}
