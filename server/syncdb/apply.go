@@ -425,4 +425,3 @@ func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string
 	}
 	return nil
 }
-
