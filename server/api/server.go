@@ -10,8 +10,10 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
+	"dicoso/server/auth"
 	"dicoso/server/config"
 	"dicoso/server/store"
+	"dicoso/server/syncdb"
 )
 
 // Deps is what the API needs from the rest of the program.
@@ -19,6 +21,14 @@ type Deps struct {
 	Config config.Config
 	Store  *store.Store
 	Log    *slog.Logger
+	// Metrics is the registry /metrics serves; New makes one when nil.
+	Metrics *Metrics
+	// Auth logs users in and manages them. When nil, New makes one whose
+	// signing key lives in memory only (tests of other resources).
+	Auth *auth.Service
+	// Sync merges pushes and serves pulls. It must be the program's one
+	// engine over Store (it owns the server clock); New makes one when nil.
+	Sync *syncdb.DB
 }
 
 // Server holds the handlers' dependencies; handlers are its methods, one
@@ -28,6 +38,9 @@ type Server struct {
 	store     *store.Store
 	log       *slog.Logger
 	validator *validator.Validate
+	metrics   *Metrics
+	auth      *auth.Service
+	sync      *syncdb.DB
 	echo      *echo.Echo
 }
 
@@ -45,11 +58,23 @@ func New(d Deps) *Server {
 		}
 		return name
 	})
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	if d.Auth == nil {
+		d.Auth = auth.Ephemeral(d.Store, auth.Options{AccessTTL: d.Config.AccessTTL, RefreshTTL: d.Config.RefreshTTL})
+	}
+	if d.Sync == nil {
+		d.Sync = syncdb.New(d.Store, syncdb.Options{ClockSkew: d.Config.ClockSkew, Log: d.Log})
+	}
 	s := &Server{
+		sync:      d.Sync,
+		auth:      d.Auth,
 		cfg:       d.Config,
 		store:     d.Store,
 		log:       d.Log,
 		validator: v,
+		metrics:   d.Metrics,
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -59,6 +84,10 @@ func New(d Deps) *Server {
 	s.routes(e)
 	return s
 }
+
+// Metrics is the server's registry, for other parts of the program to
+// register their collectors on.
+func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Handler is the http.Handler serving everything: API, operations and PWA.
 func (s *Server) Handler() *echo.Echo { return s.echo }

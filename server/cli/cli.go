@@ -15,7 +15,9 @@ import (
 
 	"dicoso/server/api"
 	"dicoso/server/config"
+	"dicoso/server/seed"
 	"dicoso/server/store"
+	"dicoso/server/syncdb"
 )
 
 const usage = `usage: dicoso [command] [flags]
@@ -25,6 +27,7 @@ commands:
   migrate          apply pending migrations and exit
   user add         create a user: -username -password -full-name -roles
   backup PATH      write a consistent copy of the live store to PATH
+  healthcheck      exit 0 when the server's /healthz answers (for containers)
 
 Run 'dicoso serve -h' for the flags.
 `
@@ -40,8 +43,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -74,8 +81,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew, Log: log})
+	defer sdb.Close()
+	if _, err := seed.Load(ctx, st, sdb, log); err != nil {
+		return fmt.Errorf("load the 2021 plan: %w", err)
+	}
+	authSvc, err := newAuth(cfg, st, sdb)
+	if err != nil {
+		return err
+	}
+	if err := bootstrapAdmin(ctx, authSvc, cfg.AdminPassword, stdout, log); err != nil {
+		return err
+	}
 
-	srv := api.New(api.Deps{Config: cfg, Store: st, Log: log})
+	srv := api.New(api.Deps{Config: cfg, Store: st, Log: log, Auth: authSvc, Sync: sdb})
 	hs := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv.Handler(),

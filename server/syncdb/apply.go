@@ -40,6 +40,7 @@ type rowState struct {
 // rejection is a change the server refuses: it changes nothing.
 type rejection struct {
 	code, msg string
+	field     string // the field at fault, when one is
 }
 
 func (r *rejection) Error() string { return r.code + ": " + r.msg }
@@ -117,14 +118,18 @@ func (d *DB) merge(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Cha
 	for name, v := range ch.Fields {
 		f, ok := t.Field(name)
 		if !ok {
-			return reject(protocol.CodeUnknownField, "%s has no field %q", t.Name, name)
+			rj := reject(protocol.CodeUnknownField, "%s has no field %q", t.Name, name)
+			rj.field = name
+			return rj
 		}
 		if f.Computed && !w.server {
 			return reject(protocol.CodeForbidden, "%s.%s is computed by the server", t.Name, name)
 		}
 		sv, err := f.ToSQL(v)
 		if err != nil {
-			return reject(protocol.CodeValidationFailed, "%v", err)
+			rj := reject(protocol.CodeValidationFailed, "%v", err)
+			rj.field = name
+			return rj
 		}
 		vals[name] = sv
 	}
@@ -150,7 +155,9 @@ func (d *DB) merge(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Cha
 	if creating && ch.Op == protocol.OpUpsert {
 		for _, name := range t.Required {
 			if vals[name] == nil {
-				return reject(protocol.CodeValidationFailed, "a new %s row needs %s", t.Name, name)
+				rj := reject(protocol.CodeValidationFailed, "a new %s row needs %s", t.Name, name)
+				rj.field = name
+				return rj
 			}
 		}
 		if !w.server {
@@ -416,7 +423,9 @@ func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string
 			var one int
 			err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+f.Ref+" WHERE id = ?", id).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
-				return reject(protocol.CodeValidationFailed, "%s: no %s row %s", name, f.Ref, id)
+				rj := reject(protocol.CodeValidationFailed, "%s: no %s row %s", name, f.Ref, id)
+				rj.field = name
+				return rj
 			}
 			if err != nil {
 				return fmt.Errorf("check %s %s: %w", f.Ref, id, err)

@@ -121,10 +121,26 @@ type ServerChange struct {
 	Fields map[string]any
 }
 
+// RejectedError is a server-made change the engine refused: a value the
+// schema refuses, a missing required field, a reference to a row that does
+// not exist. Code is a rejection code of design §4 (validation_failed,
+// unknown_field, ...); Field names the field at fault when there is one.
+type RejectedError struct {
+	Table, RowID string
+	Code         string
+	Field        string
+	Message      string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("apply %s %s: %s: %s", e.Table, e.RowID, e.Code, e.Message)
+}
+
 // ApplyServerTx merges server-made changes inside the caller's transaction,
 // stamped with the server clock and recorded in change_log as made by
-// actorUserID (empty for the system itself) on device "server". A value that
-// fails the schema is an error: the caller's transaction should roll back.
+// actorUserID (empty for the system itself) on device "server". A change the
+// engine refuses is a *RejectedError; any error means the caller's
+// transaction should roll back.
 func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, changes []ServerChange) error {
 	now := d.now().UTC()
 	for _, sc := range changes {
@@ -141,12 +157,15 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 			Fields: sc.Fields,
 		}
 		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: ServerNode}, server: true, now: now}
-		res, err := d.applyChange(ctx, tx, w, ch)
+		// A server change skips applyChange's idempotency check (its change
+		// id is fresh), so merge directly and keep the rejection's field.
+		err := d.merge(ctx, tx, w, ch)
+		var rj *rejection
+		if errors.As(err, &rj) {
+			return &RejectedError{Table: sc.Table, RowID: sc.RowID, Code: rj.code, Field: rj.field, Message: rj.msg}
+		}
 		if err != nil {
 			return fmt.Errorf("apply %s %s: %w", sc.Table, sc.RowID, err)
-		}
-		if res.Status == protocol.StatusRejected {
-			return fmt.Errorf("apply %s %s: %s: %s", sc.Table, sc.RowID, res.Code, res.Message)
 		}
 	}
 	return nil

@@ -1,0 +1,523 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"dicoso/server/auth"
+	"dicoso/server/config"
+	"dicoso/server/store"
+	"dicoso/server/syncdb"
+)
+
+// testClock is the time the auth service (and the sync engine) see; tests
+// move it instead of sleeping.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+const authTestAdminPassword = "admin-password-2021"
+
+// authEnv is the real API over a real store file, with a bootstrapped admin.
+type authEnv struct {
+	url    string
+	st     *store.Store
+	sdb    *syncdb.DB
+	svc    *auth.Service
+	clock  *testClock
+	secret []byte
+}
+
+func newAuthEnv(t *testing.T) *authEnv {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.DBPath())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	clock := &testClock{now: time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)}
+	sdb := syncdb.New(st, syncdb.Options{Now: clock.Now})
+	t.Cleanup(sdb.Close)
+	secret := []byte(strings.Repeat("k", 32))
+	svc, err := auth.New(st, auth.Options{
+		Secret: secret, Now: clock.Now, Sync: sdb,
+		// A small per-address cap keeps the test from hashing fifty times.
+		Limits: auth.LimitRules{Window: 15 * time.Minute, PerUserIP: 5, PerIP: 10},
+	})
+	if err != nil {
+		t.Fatalf("auth: %v", err)
+	}
+	if created, _, err := svc.BootstrapAdmin(ctx, authTestAdminPassword); err != nil || !created {
+		t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
+	}
+	s := New(Deps{Config: cfg, Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Auth: svc})
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return &authEnv{url: hs.URL, st: st, sdb: sdb, svc: svc, clock: clock, secret: secret}
+}
+
+// authReply is one HTTP answer.
+type authReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends body (JSON-encoded unless it is a string) with an optional
+// bearer token and extra header pairs.
+func (e *authEnv) call(t *testing.T, method, path, token string, body any, headers ...string) authReply {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, r)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return authReply{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// wantError checks status and that the body is exactly the envelope with code.
+func (r authReply) wantError(t *testing.T, status int, code string) authEnvelope {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	var env authEnvelope
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		t.Fatalf("not the error envelope: %v; body %s", err, r.body)
+	}
+	if env.Error.Code != code || env.Error.Message == "" {
+		t.Fatalf("envelope code %q message %q, want code %q; body %s", env.Error.Code, env.Error.Message, code, r.body)
+	}
+	return env
+}
+
+type authEnvelope struct {
+	Error struct {
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details"`
+	} `json:"error"`
+}
+
+func (r authReply) decode(t *testing.T, status int, dst any) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if err := json.Unmarshal(r.body, dst); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+type loginBody struct {
+	Username string         `json:"username"`
+	Password string         `json:"password"`
+	Device   map[string]any `json:"device"`
+}
+
+func login(username, password, device string) loginBody {
+	return loginBody{Username: username, Password: password, Device: map[string]any{"id": device, "name": "Điện thoại " + device}}
+}
+
+// mustLogin logs in from address ip and returns the token pair.
+func (e *authEnv) mustLogin(t *testing.T, username, password, device string) tokenResponse {
+	t.Helper()
+	var tr tokenResponse
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login(username, password, device)).decode(t, http.StatusOK, &tr)
+	return tr
+}
+
+func TestLoginIssuesTokensForTheDevice(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", authTestAdminPassword, "phone-1"))
+	var got map[string]any
+	r.decode(t, http.StatusOK, &got)
+	for _, k := range []string{"access_token", "refresh_token", "expires_in", "user"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("login answer lacks %q: %s", k, r.body)
+		}
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	var tr tokenResponse
+	r.decode(t, http.StatusOK, &tr)
+	if tr.ExpiresIn != 900 {
+		t.Errorf("expires_in %d, want 900 (15 min)", tr.ExpiresIn)
+	}
+	if tr.User.Username != "admin" || len(tr.User.Roles) != 1 || tr.User.Roles[0] != "admin" || tr.User.ID == "" {
+		t.Errorf("user %+v, want admin with role admin", tr.User)
+	}
+	// Usernames are case-insensitive at login.
+	e.mustLogin(t, "Admin", authTestAdminPassword, "phone-1")
+
+	// The token opens /me, which shows the public part only.
+	me := e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil)
+	var u userJSON
+	me.decode(t, http.StatusOK, &u)
+	if u.ID != tr.User.ID || u.Username != "admin" || u.FullName == "" {
+		t.Errorf("/me = %+v", u)
+	}
+	if strings.Contains(string(me.body), "password") || strings.Contains(string(me.body), "argon2") {
+		t.Errorf("/me leaks the password hash: %s", me.body)
+	}
+
+	// The device is recorded against the user.
+	var owner, name string
+	err := e.st.Reader().QueryRowContext(context.Background(),
+		`SELECT user_id, name FROM devices WHERE id = 'phone-1'`).Scan(&owner, &name)
+	if err != nil || owner != tr.User.ID || name != "Điện thoại phone-1" {
+		t.Errorf("devices row: owner %q name %q err %v", owner, name, err)
+	}
+	// The token carries the device and the claims the design names.
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tr.AccessToken, claims); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"sub", "roles", "did", "jti", "exp", "iat"} {
+		if _, ok := claims[k]; !ok {
+			t.Errorf("access token lacks claim %q: %v", k, claims)
+		}
+	}
+	if claims["did"] != "phone-1" || claims["sub"] != tr.User.ID {
+		t.Errorf("claims %v", claims)
+	}
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	ctx := context.Background()
+	u, err := e.svc.CreateUser(ctx, "", auth.NewUser{Username: "lan.nguyen", Password: "lan-password-1", FullName: "Nguyễn Thị Lan", Roles: []string{"secretary"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled := true
+	if _, err := e.svc.UpdateUser(ctx, "", u.ID, auth.UserPatch{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, username, password string
+	}{
+		{"wrong password", "admin", "not-the-password"},
+		{"unknown user", "nobody", authTestAdminPassword},
+		{"disabled user with the right password", "lan.nguyen", "lan-password-1"},
+	}
+	var messages []string
+	for _, tc := range cases {
+		r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", login(tc.username, tc.password, "phone-1"))
+		env := r.wantError(t, http.StatusUnauthorized, "invalid_credentials")
+		if len(env.Error.Details) != 0 {
+			t.Errorf("%s: details %s tell the cases apart", tc.name, env.Error.Details)
+		}
+		messages = append(messages, env.Error.Message)
+	}
+	for _, m := range messages[1:] {
+		if m != messages[0] {
+			t.Errorf("failure messages differ: %q", messages)
+		}
+	}
+
+	bad := []struct {
+		name, body, code string
+	}{
+		{"no device", `{"username":"admin","password":"x"}`, "validation_failed"},
+		{"device id unfit for a clock", `{"username":"admin","password":"` + authTestAdminPassword + `","device":{"id":"a.b"}}`, "validation_failed"},
+		{"unknown field", `{"username":"admin","password":"x","device":{"id":"p"},"remember":true}`, "unknown_field"},
+	}
+	for _, tc := range bad {
+		e.call(t, http.MethodPost, "/api/v1/auth/login", "", tc.body).wantError(t, http.StatusBadRequest, tc.code)
+	}
+}
+
+// signed makes a token with the given method and key over claims that are
+// otherwise valid for the server.
+func signed(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+func TestAccessTokensThatMustBeRefused(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	tr := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
+	if r := e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil); r.status != http.StatusOK {
+		t.Fatalf("valid token refused: %d %s", r.status, r.body)
+	}
+	now := e.clock.Now()
+	good := func() jwt.MapClaims {
+		return jwt.MapClaims{
+			"sub": tr.User.ID, "did": "phone-1", "roles": []string{"admin"}, "jti": "x",
+			"iss": "dicoso", "aud": "dicoso-api", "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		}
+	}
+	// The same claims signed with our key pass: the cases below fail for
+	// the one thing each changes.
+	if r := e.call(t, http.MethodGet, "/api/v1/me", signed(t, jwt.SigningMethodHS256, e.secret, good()), nil); r.status != http.StatusOK {
+		t.Fatalf("hand-made valid token refused: %d %s", r.status, r.body)
+	}
+
+	parts := strings.Split(tr.AccessToken, ".")
+	// Another valid base64url character in the signature's first place, so
+	// the token still decodes and only the signature check can refuse it.
+	sig := []byte(parts[2])
+	if sig[0] == 'A' {
+		sig[0] = 'B'
+	} else {
+		sig[0] = 'A'
+	}
+	tampered := parts[0] + "." + parts[1] + "." + string(sig)
+
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pc map[string]any
+	if err := json.Unmarshal(payload, &pc); err != nil {
+		t.Fatal(err)
+	}
+	pc["roles"] = []string{"admin", "office"}
+	raised, _ := json.Marshal(pc)
+	alteredPayload := parts[0] + "." + base64.RawURLEncoding.EncodeToString(raised) + "." + parts[2]
+
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	algNone := noneHeader + "." + parts[1] + "."
+
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noExp := good()
+	delete(noExp, "exp")
+	wrongIss := good()
+	wrongIss["iss"] = "someone-else"
+	wrongAud := good()
+	wrongAud["aud"] = "another-api"
+	noSub := good()
+	delete(noSub, "sub")
+	ghost := good()
+	ghost["sub"] = "5b0c8a52-9b6b-4d8c-9a43-5d5f5b3a9e11"
+
+	cases := []struct {
+		name, header, code string
+	}{
+		{"no header", "", "unauthorized"},
+		{"not bearer", "Basic YWRtaW46YWRtaW4=", "unauthorized"},
+		{"garbage", "Bearer not-a-jwt", "unauthorized"},
+		{"tampered signature", "Bearer " + tampered, "unauthorized"},
+		{"payload altered, signature kept", "Bearer " + alteredPayload, "unauthorized"},
+		{"alg none", "Bearer " + algNone, "unauthorized"},
+		{"signed with another key", "Bearer " + signed(t, jwt.SigningMethodHS256, []byte(strings.Repeat("z", 32)), good()), "unauthorized"},
+		{"HS512 with our key (algorithm pinned)", "Bearer " + signed(t, jwt.SigningMethodHS512, e.secret, good()), "unauthorized"},
+		{"RS256 (asymmetric swap)", "Bearer " + signed(t, jwt.SigningMethodRS256, rsaKey, good()), "unauthorized"},
+		{"no expiry", "Bearer " + signed(t, jwt.SigningMethodHS256, e.secret, noExp), "unauthorized"},
+		{"wrong issuer", "Bearer " + signed(t, jwt.SigningMethodHS256, e.secret, wrongIss), "unauthorized"},
+		{"wrong audience", "Bearer " + signed(t, jwt.SigningMethodHS256, e.secret, wrongAud), "unauthorized"},
+		{"no subject", "Bearer " + signed(t, jwt.SigningMethodHS256, e.secret, noSub), "unauthorized"},
+		{"user that does not exist", "Bearer " + signed(t, jwt.SigningMethodHS256, e.secret, ghost), "unauthorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r authReply
+			if tc.header == "" {
+				r = e.call(t, http.MethodGet, "/api/v1/me", "", nil)
+			} else {
+				r = e.call(t, http.MethodGet, "/api/v1/me", "", nil, "Authorization", tc.header)
+			}
+			r.wantError(t, http.StatusUnauthorized, tc.code)
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		})
+	}
+
+	// Fifteen minutes later the real token has expired.
+	e.clock.Advance(15*time.Minute + time.Second)
+	e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil).wantError(t, http.StatusUnauthorized, "token_expired")
+}
+
+func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	first := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
+	other := e.mustLogin(t, "admin", authTestAdminPassword, "laptop-1")
+
+	e.clock.Advance(time.Minute)
+	var second tokenResponse
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).
+		decode(t, http.StatusOK, &second)
+	if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
+		t.Fatal("refresh did not rotate the pair")
+	}
+	if r := e.call(t, http.MethodGet, "/api/v1/me", second.AccessToken, nil); r.status != http.StatusOK {
+		t.Fatalf("new access token refused: %d %s", r.status, r.body)
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(second.AccessToken, claims); err != nil || claims["did"] != "phone-1" {
+		t.Fatalf("refreshed token is not bound to the device: %v %v", claims, err)
+	}
+
+	// The first refresh token, presented again, is a stolen copy: the whole
+	// family goes, including the token the legitimate refresh just issued.
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).
+		wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}).
+		wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+
+	// Another device's session is another family and lives on.
+	var third tokenResponse
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": other.RefreshToken}).
+		decode(t, http.StatusOK, &third)
+
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": "no-such-token"}).
+		wantError(t, http.StatusUnauthorized, "invalid_refresh_token")
+
+	// Past its lifetime (30 days by default) a refresh token is refused.
+	e.clock.Advance(31 * 24 * time.Hour)
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": third.RefreshToken}).
+		wantError(t, http.StatusUnauthorized, "invalid_refresh_token")
+}
+
+func TestLogoutEndsOnlyThatDevice(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	phone := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
+	laptop := e.mustLogin(t, "admin", authTestAdminPassword, "laptop-1")
+
+	r := e.call(t, http.MethodPost, "/api/v1/auth/logout", "", map[string]string{"refresh_token": phone.RefreshToken})
+	if r.status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": phone.RefreshToken}).
+		wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+	var tr tokenResponse
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": laptop.RefreshToken}).
+		decode(t, http.StatusOK, &tr)
+	// Logging out twice, or with an unknown token, is harmless.
+	for _, tok := range []string{phone.RefreshToken, "unknown"} {
+		if r := e.call(t, http.MethodPost, "/api/v1/auth/logout", "", map[string]string{"refresh_token": tok}); r.status != http.StatusNoContent {
+			t.Fatalf("logout again: %d %s", r.status, r.body)
+		}
+	}
+}
+
+func TestFailedLoginsAreRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+	try := func(password, ip string) authReply {
+		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", password, "phone-1"), from(ip)...)
+	}
+
+	// A success clears the count for that username and address.
+	for range 4 {
+		try("wrong-password", "203.0.113.7").wantError(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	if r := try(authTestAdminPassword, "203.0.113.7"); r.status != http.StatusOK {
+		t.Fatalf("login after 4 failures: %d %s", r.status, r.body)
+	}
+	for range 5 {
+		try("wrong-password", "203.0.113.7").wantError(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	// The sixth attempt is refused unchecked, even with the right password.
+	r := try("wrong-password", "203.0.113.7")
+	env := r.wantError(t, http.StatusTooManyRequests, "rate_limited")
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs <= 0 || secs > 15*60 {
+		t.Fatalf("Retry-After %q, want 1..900 seconds", r.header.Get("Retry-After"))
+	}
+	if !strings.Contains(string(env.Error.Details), "retry_after") {
+		t.Errorf("details %s lack retry_after", env.Error.Details)
+	}
+	try(authTestAdminPassword, "203.0.113.7").wantError(t, http.StatusTooManyRequests, "rate_limited")
+
+	// Someone else, elsewhere, is not locked out of the account.
+	if r := try(authTestAdminPassword, "198.51.100.20"); r.status != http.StatusOK {
+		t.Fatalf("login from another address: %d %s", r.status, r.body)
+	}
+
+	// When the window has passed, the right password works again.
+	e.clock.Advance(15*time.Minute + time.Second)
+	if r := try(authTestAdminPassword, "203.0.113.7"); r.status != http.StatusOK {
+		t.Fatalf("login after the window: %d %s", r.status, r.body)
+	}
+
+	// One address sweeping usernames hits the per-address cap (10 here).
+	for i := range 10 {
+		e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("user"+strconv.Itoa(i), "x-password", "p"), from("192.0.2.9")...).
+			wantError(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", authTestAdminPassword, "p"), from("192.0.2.9")...).
+		wantError(t, http.StatusTooManyRequests, "rate_limited")
+}

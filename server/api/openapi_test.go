@@ -1,0 +1,233 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+// openAPIDoc is the part of the document the tests read.
+type openAPIDoc struct {
+	OpenAPI    string                                `json:"openapi"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components map[string]map[string]json.RawMessage `json:"components"`
+}
+
+type openAPIOperation struct {
+	OperationID string `json:"operationId"`
+	Parameters  []struct {
+		Ref  string `json:"$ref"`
+		Name string `json:"name"`
+		In   string `json:"in"`
+	} `json:"parameters"`
+	Responses map[string]json.RawMessage `json:"responses"`
+}
+
+var openAPIMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+func parseOpenAPI(t *testing.T, raw []byte) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	return doc
+}
+
+// echoParam matches echo's ":name" path parameters.
+var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// isDocumentedRoute says which registered routes the document must hold:
+// every route under /api/ and the operations endpoints. Catch-all routes
+// ("*": the PWA, JSON 404s under /api/) are not operations and are skipped,
+// as are echo's internal RouteNotFound entries.
+func isDocumentedRoute(r *echo.Route) bool {
+	if r.Method == echo.RouteNotFound || strings.Contains(r.Path, "*") {
+		return false
+	}
+	switch r.Path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return strings.HasPrefix(r.Path, "/api/")
+}
+
+// TestOpenAPIMatchesRoutes keeps the document in step with routes.go: every
+// registered route is documented and every documented route is registered.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	s, _ := opsServer(t, nil)
+
+	registered := map[string]bool{}
+	for _, r := range s.Handler().Routes() {
+		if !isDocumentedRoute(r) {
+			continue
+		}
+		path := echoParam.ReplaceAllString(r.Path, "{$1}")
+		registered[r.Method+" "+path] = true
+	}
+	documented := map[string]bool{}
+	for path, item := range parseOpenAPI(t, openAPIDocument).Paths {
+		for method := range item {
+			if slices.Contains(openAPIMethods, method) {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+
+	var undocumented, unregistered []string
+	for k := range registered {
+		if !documented[k] {
+			undocumented = append(undocumented, k)
+		}
+	}
+	for k := range documented {
+		if !registered[k] {
+			unregistered = append(unregistered, k)
+		}
+	}
+	if len(undocumented) == 0 && len(unregistered) == 0 {
+		return
+	}
+	sort.Strings(undocumented)
+	sort.Strings(unregistered)
+	var b strings.Builder
+	b.WriteString("server/api/openapi.json and the route table (routes.go) differ.\n")
+	if len(undocumented) > 0 {
+		b.WriteString("registered but not documented (describe them in openapi.json):\n")
+		for _, k := range undocumented {
+			fmt.Fprintf(&b, "  + %s\n", k)
+		}
+	}
+	if len(unregistered) > 0 {
+		b.WriteString("documented but not registered (register them in routes.go, or remove them from openapi.json):\n")
+		for _, k := range unregistered {
+			fmt.Fprintf(&b, "  - %s\n", k)
+		}
+	}
+	t.Error(b.String())
+}
+
+// TestOpenAPIDocumentIsWellFormed checks what a client generator relies on:
+// version 3, unique operation ids, every $ref resolving, every path
+// parameter declared, and every failure answered with the Error envelope.
+func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
+	t.Parallel()
+	doc := parseOpenAPI(t, openAPIDocument)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi = %q, want 3.x", doc.OpenAPI)
+	}
+	if _, ok := doc.Components["schemas"]["Error"]; !ok {
+		t.Fatal("components.schemas.Error (the envelope) is missing")
+	}
+	if _, ok := doc.Components["securitySchemes"]["bearerAuth"]; !ok {
+		t.Fatal("components.securitySchemes.bearerAuth is missing")
+	}
+
+	// Every $ref points at a component that exists.
+	var tree any
+	if err := json.Unmarshal(openAPIDocument, &tree); err != nil {
+		t.Fatal(err)
+	}
+	walkRefs(tree, func(ref string) {
+		parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
+		if !strings.HasPrefix(ref, "#/components/") || len(parts) != 2 {
+			t.Errorf("$ref %q is not a local component reference", ref)
+			return
+		}
+		if _, ok := doc.Components[parts[0]][parts[1]]; !ok {
+			t.Errorf("$ref %q does not resolve", ref)
+		}
+	})
+
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
+	ids := map[string]string{}
+	for path, item := range doc.Paths {
+		for method, raw := range item {
+			if !slices.Contains(openAPIMethods, method) {
+				continue
+			}
+			where := strings.ToUpper(method) + " " + path
+			var op openAPIOperation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Errorf("%s: %v", where, err)
+				continue
+			}
+			if op.OperationID == "" {
+				t.Errorf("%s has no operationId", where)
+			} else if prev, dup := ids[op.OperationID]; dup {
+				t.Errorf("operationId %q is used by %s and %s", op.OperationID, prev, where)
+			}
+			ids[op.OperationID] = where
+			for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+				declared := slices.ContainsFunc(op.Parameters, func(p struct {
+					Ref  string `json:"$ref"`
+					Name string `json:"name"`
+					In   string `json:"in"`
+				}) bool {
+					return p.In == "path" && p.Name == m[1]
+				})
+				if !declared {
+					t.Errorf("%s does not declare its path parameter %q", where, m[1])
+				}
+			}
+			var ok2xx bool
+			for status, resp := range op.Responses {
+				if strings.HasPrefix(status, "2") {
+					ok2xx = true
+				}
+				if (strings.HasPrefix(status, "4") || strings.HasPrefix(status, "5")) &&
+					!bytes.Contains(resp, []byte(`#/components/schemas/Error`)) &&
+					!bytes.Contains(resp, []byte(`#/components/responses/`)) {
+					t.Errorf("%s answers %s without the Error envelope", where, status)
+				}
+			}
+			if !ok2xx {
+				t.Errorf("%s documents no success answer", where)
+			}
+		}
+	}
+}
+
+func walkRefs(v any, fn func(string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if ref, ok := c.(string); ok && k == "$ref" {
+				fn(ref)
+				continue
+			}
+			walkRefs(c, fn)
+		}
+	case []any:
+		for _, c := range x {
+			walkRefs(c, fn)
+		}
+	}
+}
+
+func TestOpenAPIIsServed(t *testing.T) {
+	t.Parallel()
+	_, hs := opsServer(t, nil)
+	res, body := doRequest(t, http.MethodGet, hs.URL+"/api/openapi.json", "", nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/openapi.json = %d", res.StatusCode)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if !bytes.Equal(body, openAPIDocument) {
+		t.Error("the served document differs from the embedded openapi.json")
+	}
+	if doc := parseOpenAPI(t, body); len(doc.Paths) == 0 {
+		t.Error("the served document has no paths")
+	}
+}

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"dicoso/server/syncdb"
+	"dicoso/sync/protocol"
+)
+
+// syncPush merges a device's outbox (design §4). It answers only after the
+// merged state is committed with synchronous=FULL, i.e. on disk.
+func (s *Server) syncPush(c echo.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodePush(body)
+	if err != nil {
+		return protocolError(err)
+	}
+	actor, err := s.actor(c, req.DeviceID)
+	if err != nil {
+		return err
+	}
+	resp, err := s.sync.Push(c.Request().Context(), actor, req)
+	if err != nil {
+		return internal(fmt.Errorf("push: %w", err))
+	}
+	s.metrics.SyncPush(len(req.Changes))
+	for _, r := range resp.Results {
+		s.metrics.SyncChange(r.Status, r.Code)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// syncPull pages through the rows the caller may read (design §4).
+func (s *Server) syncPull(c echo.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodePull(body)
+	if err != nil {
+		return protocolError(err)
+	}
+	actor, err := s.actor(c, req.DeviceID)
+	if err != nil {
+		return err
+	}
+	resp, err := s.sync.Pull(c.Request().Context(), actor, req)
+	if errors.Is(err, syncdb.ErrBadCursor) {
+		return badRequest("invalid_cursor", "the cursor was not made by this server; pull again from an empty cursor", nil)
+	}
+	if err != nil {
+		return internal(fmt.Errorf("pull: %w", err))
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// readBody reads a JSON body within the configured limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !isJSON(ct) {
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "request body must be application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Message: fmt.Sprintf("request body is larger than %d bytes; push smaller batches", s.cfg.MaxBodyBytes)}
+		}
+		return nil, badRequest("bad_request", "could not read the request body", nil)
+	}
+	return body, nil
+}
+
+func isJSON(ct string) bool {
+	return len(ct) >= len(echo.MIMEApplicationJSON) && ct[:len(echo.MIMEApplicationJSON)] == echo.MIMEApplicationJSON
+}
+
+// protocolError maps a malformed push or pull onto the envelope.
+func protocolError(err error) error {
+	if errors.Is(err, protocol.ErrProtocol) {
+		return &Error{Status: http.StatusUpgradeRequired, Code: "protocol_unsupported", Message: err.Error()}
+	}
+	var de *protocol.DecodeError
+	if errors.As(err, &de) {
+		return badRequest(de.Code, de.Message, nil)
+	}
+	return badRequest("invalid_json", err.Error(), nil)
+}
+
+// actor is the caller as the sync engine sees them. A token is bound to the
+// device it was issued to; a device may only push and pull as itself, since
+// its id is the node of its clock.
+func (s *Server) actor(c echo.Context, deviceID string) (syncdb.Actor, error) {
+	p := principalFrom(c)
+	if p.DeviceID != deviceID {
+		return syncdb.Actor{}, forbidden(fmt.Sprintf("this token was issued to device %q, not %q", p.DeviceID, deviceID))
+	}
+	a := syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DeviceID: deviceID}
+	dept, unit, err := s.userPlaces(c.Request().Context(), p.UserID)
+	if err != nil {
+		return a, internal(err)
+	}
+	a.DepartmentID, a.UnitID = dept, unit
+	return a, nil
+}
+
+// userPlaces reads the department and unit a user belongs to.
+func (s *Server) userPlaces(ctx context.Context, userID string) (string, string, error) {
+	var dept, unit sql.NullString
+	err := s.store.Reader().QueryRowContext(ctx, "SELECT department_id, unit_id FROM users WHERE id = ?", userID).Scan(&dept, &unit)
+	if err != nil {
+		return "", "", fmt.Errorf("read user %s: %w", userID, err)
+	}
+	return dept.String, unit.String, nil
+}
