@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ type writeCtx struct {
 	now     time.Time // receipt time
 	baseSeq int64     // the pusher's pull cursor: it has seen every seq <= baseSeq
 	hasBase bool
+	seen    map[string]struct{} // ids of this push's changes already in change_log
 }
 
 // fieldClock is the stamp of the write that set one field.
@@ -52,18 +54,11 @@ func reject(code, format string, args ...any) *rejection {
 // applyChange validates, authorizes and merges one change in tx. A refused
 // change comes back as a rejected Result (and a nil error); an error means
 // the store failed and the transaction must not commit.
-func (d *DB) applyChange(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Change) (protocol.Result, error) {
+func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change) (protocol.Result, error) {
 	res := protocol.Result{ID: ch.ID}
-	if !w.server {
-		var seq int64
-		err := tx.QueryRowContext(ctx, "SELECT seq FROM change_log WHERE change_id = ?", ch.ID).Scan(&seq)
-		switch {
-		case err == nil:
-			res.Status = protocol.StatusDuplicate
-			return res, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return res, fmt.Errorf("look up change %s: %w", ch.ID, err)
-		}
+	if _, dup := w.seen[ch.ID]; dup {
+		res.Status = protocol.StatusDuplicate
+		return res, nil
 	}
 	err := d.merge(ctx, tx, w, ch)
 	var rj *rejection
@@ -79,7 +74,7 @@ func (d *DB) applyChange(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protoc
 }
 
 // merge is applyChange after the idempotency check.
-func (d *DB) merge(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Change) error {
+func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change) error {
 	t, ok := schema.Lookup(ch.Table)
 	if !ok {
 		return reject(protocol.CodeUnknownTable, "unknown table %q", ch.Table)
@@ -174,10 +169,11 @@ func (d *DB) merge(ctx context.Context, tx *sql.Tx, w *writeCtx, ch protocol.Cha
 }
 
 // write merges vals into the row by per-field clocks and records the change.
-func (d *DB) write(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, rowID string,
+func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID string,
 	ch protocol.Change, ts hlc.Timestamp, cur *rowState, vals map[string]any) error {
 	stamp := ts.String()
-	if cur == nil {
+	exists := cur != nil
+	if !exists {
 		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}}
 	}
 	won := make(map[string]any, len(vals))
@@ -228,7 +224,7 @@ func (d *DB) write(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table
 	if err != nil {
 		return fmt.Errorf("encode clocks: %w", err)
 	}
-	return upsertRow(ctx, tx, t, rowID, won, version, string(clocks), seq)
+	return upsertRow(ctx, tx, t, rowID, exists, won, version, string(clocks), seq)
 }
 
 // concurrent reports whether the stored write fc was made by another device
@@ -263,7 +259,7 @@ func sameValue(a, b any) bool {
 }
 
 // loadRow reads a row's fields and sync columns; nil when absent.
-func loadRow(ctx context.Context, tx *sql.Tx, t *schema.Table, id string) (*rowState, error) {
+func loadRow(ctx context.Context, tx *wtx, t *schema.Table, id string) (*rowState, error) {
 	cols := t.Columns()
 	q := "SELECT " + strings.Join(cols, ", ") + ", deleted, version, clocks FROM " + t.Name + " WHERE id = ?"
 	dest := make([]any, len(cols)+3)
@@ -294,38 +290,49 @@ func loadRow(ctx context.Context, tx *sql.Tx, t *schema.Table, id string) (*rowS
 	return r, nil
 }
 
-// upsertRow writes the winning fields and the sync columns.
-func upsertRow(ctx context.Context, tx *sql.Tx, t *schema.Table, id string,
+// upsertRow writes the winning fields and the sync columns: an INSERT for
+// a new row, an UPDATE of the named columns for an existing one (an INSERT
+// would trip NOT NULL columns the change does not carry).
+func upsertRow(ctx context.Context, tx *wtx, t *schema.Table, id string, exists bool,
 	won map[string]any, version, clocks string, seq int64) error {
 	cols := make([]string, 0, len(won))
 	for name := range won {
 		cols = append(cols, name) // names come from the schema (checked in merge)
 	}
+	// A fixed column order gives one statement text per column set, so the
+	// prepared statement is reused across the batch.
+	slices.Sort(cols)
 	args := make([]any, 0, len(cols)+4)
-	args = append(args, id)
-	for _, c := range cols {
-		args = append(args, won[c])
+	var q string
+	if exists {
+		set := make([]string, 0, len(cols)+3)
+		for _, c := range cols {
+			set = append(set, c+" = ?")
+			args = append(args, won[c])
+		}
+		set = append(set, "version = ?", "clocks = ?", "seq = ?")
+		args = append(args, version, clocks, seq, id)
+		q = "UPDATE " + t.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
+	} else {
+		args = append(args, id)
+		for _, c := range cols {
+			args = append(args, won[c])
+		}
+		args = append(args, version, clocks, seq)
+		colList := ""
+		if len(cols) > 0 {
+			colList = ", " + strings.Join(cols, ", ")
+		}
+		q = "INSERT INTO " + t.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" +
+			strings.Repeat(", ?", len(cols)) + ", ?, ?, ?)"
 	}
-	args = append(args, version, clocks, seq)
-	ph := strings.Repeat(", ?", len(cols))
-	set := make([]string, 0, len(cols)+3)
-	for _, c := range cols {
-		set = append(set, c+" = excluded."+c)
-	}
-	set = append(set, "version = excluded.version", "clocks = excluded.clocks", "seq = excluded.seq")
-	colList := ""
-	if len(cols) > 0 {
-		colList = ", " + strings.Join(cols, ", ")
-	}
-	q := "INSERT INTO " + t.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" + ph + ", ?, ?, ?) " +
-		"ON CONFLICT(id) DO UPDATE SET " + strings.Join(set, ", ")
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("write %s %s: %w", t.Name, id, err)
 	}
 	return nil
 }
 
-func logChange(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, rowID string,
+func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID string,
 	ch protocol.Change, won, previous, lost map[string]any) (int64, error) {
 	enc := func(m map[string]any) (string, error) {
 		out := make(map[string]any, len(m))
@@ -355,12 +362,15 @@ func logChange(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, ro
 	if w.actor.UserID != "" {
 		user = w.actor.UserID
 	}
-	var seq int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO change_log
+	res, err := tx.ExecContext(ctx, `INSERT INTO change_log
 		(change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ch.ID, t.Name, rowID, string(ch.Op), ch.HLC, user, w.actor.DeviceID,
-		w.now.Format(time.RFC3339Nano), applied, prev, lostJS).Scan(&seq)
+		w.now.Format(time.RFC3339Nano), applied, prev, lostJS)
+	if err != nil {
+		return 0, fmt.Errorf("log change %s: %w", ch.ID, err)
+	}
+	seq, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("log change %s: %w", ch.ID, err)
 	}
@@ -375,7 +385,7 @@ type conflict struct {
 	loserValue  any
 }
 
-func recordConflict(ctx context.Context, tx *sql.Tx, table, rowID string, c conflict, now time.Time) error {
+func recordConflict(ctx context.Context, tx *wtx, table, rowID string, c conflict, now time.Time) error {
 	nodeOf := func(h string) string { return h[strings.LastIndexByte(h, '.')+1:] }
 	userOf := func(device string) any {
 		var u sql.NullString
@@ -404,7 +414,7 @@ func recordConflict(ctx context.Context, tx *sql.Tx, table, rowID string, c conf
 }
 
 // checkRefs rejects a change naming a row that does not exist.
-func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string]any) error {
+func checkRefs(ctx context.Context, tx *wtx, t *schema.Table, vals map[string]any) error {
 	for name, v := range vals {
 		f, ok := t.Field(name)
 		if !ok || f.Ref == "" || v == nil {
@@ -420,6 +430,10 @@ func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string
 			}
 		}
 		for _, id := range ids {
+			key := f.Ref + "/" + id
+			if _, ok := tx.exists[key]; ok {
+				continue
+			}
 			var one int
 			err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+f.Ref+" WHERE id = ?", id).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -430,6 +444,7 @@ func checkRefs(ctx context.Context, tx *sql.Tx, t *schema.Table, vals map[string
 			if err != nil {
 				return fmt.Errorf("check %s %s: %w", f.Ref, id, err)
 			}
+			tx.exists[key] = struct{}{}
 		}
 	}
 	return nil

@@ -75,38 +75,28 @@ func (d *DB) commitLoop() {
 }
 
 func (d *DB) commit(batch []*pushJob) {
-	outs := make([]pushOutcome, len(batch))
-	applied, dup, rejected := 0, 0, 0
-	// The store work must not be cut short by one client's cancellation:
-	// other pushes share this transaction.
-	ctx := context.Background()
-	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
+	outs, err := d.commitJobs(batch)
+	if err != nil && len(batch) > 1 {
+		// The shared transaction failed. Give every push its own, so one
+		// push that trips the store cannot fail the others with it.
+		d.log.Warn("group commit failed; committing pushes one by one", "jobs", len(batch), "err", err)
 		for i, job := range batch {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT push"); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
+			o, jerr := d.commitJobs([]*pushJob{job})
+			if jerr != nil {
+				outs[i] = pushOutcome{err: jerr}
+				continue
 			}
-			results, err := d.applyPush(ctx, tx, job)
-			if err != nil {
-				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO push"); rerr != nil {
-					return fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
-				}
-				outs[i].err = err
-			} else {
-				outs[i].resp.Results = results
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE push"); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
-			}
+			outs[i] = o[0]
 		}
-		return nil
-	})
+	} else if err != nil {
+		outs[0] = pushOutcome{err: err}
+	}
+	applied, dup, rejected := 0, 0, 0
 	now := d.now().UTC().Format(time.RFC3339Nano)
 	stamp := d.clock.Now().String()
 	for i, job := range batch {
 		o := outs[i]
-		if err != nil {
-			o = pushOutcome{err: err}
-		} else if o.err == nil {
+		if o.err == nil {
 			o.resp.ServerTime, o.resp.HLC = now, stamp
 			for _, r := range o.resp.Results {
 				switch r.Status {
@@ -118,19 +108,39 @@ func (d *DB) commit(batch []*pushJob) {
 					rejected++
 				}
 			}
+		} else {
+			d.log.Error("push failed", "device", job.actor.DeviceID, "err", o.err)
 		}
 		job.out <- o
-	}
-	if err != nil {
-		d.log.Error("push commit failed", "jobs", len(batch), "err", err)
 	}
 	if d.opts.Observe != nil {
 		d.opts.Observe(applied, dup, rejected, len(batch))
 	}
 }
 
+// commitJobs applies pushes in one transaction and commits once. Its
+// outcomes hold only if the error is nil.
+func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
+	outs := make([]pushOutcome, len(batch))
+	// The store work must not be cut short by one client's cancellation:
+	// other pushes share this transaction.
+	ctx := context.Background()
+	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
+		wt := newWtx(tx)
+		for i, job := range batch {
+			results, err := d.applyPush(ctx, wt, job)
+			if err != nil {
+				return err
+			}
+			outs[i].resp.Results = results
+		}
+		return nil
+	})
+	return outs, err
+}
+
 // applyPush merges one push's changes in order.
-func (d *DB) applyPush(ctx context.Context, tx *sql.Tx, job *pushJob) ([]protocol.Result, error) {
+func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.Result, error) {
 	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
 	if job.req.BaseCursor != "" {
 		if c, err := parseCursor(job.req.BaseCursor); err == nil {
@@ -140,6 +150,11 @@ func (d *DB) applyPush(ctx context.Context, tx *sql.Tx, job *pushJob) ([]protoco
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
 		return nil, err
 	}
+	seen, err := appliedBefore(ctx, tx, job.req.Changes)
+	if err != nil {
+		return nil, err
+	}
+	w.seen = seen
 	results := make([]protocol.Result, 0, len(job.req.Changes))
 	for _, ch := range job.req.Changes {
 		r, err := d.applyChange(ctx, tx, w, ch)
@@ -156,9 +171,40 @@ func (d *DB) applyPush(ctx context.Context, tx *sql.Tx, job *pushJob) ([]protoco
 	return results, nil
 }
 
+// appliedBefore finds which of the changes are already in change_log, in
+// one query rather than one per change: a retried push is answered
+// duplicate change by change and changes nothing.
+func appliedBefore(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]struct{}, error) {
+	ids := make([]string, len(changes))
+	for i, ch := range changes {
+		ids[i] = ch.ID
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("encode change ids: %w", err)
+	}
+	rows, err := tx.tx.QueryContext(ctx, "SELECT change_id FROM change_log WHERE change_id IN (SELECT value FROM json_each(?))", string(list))
+	if err != nil {
+		return nil, fmt.Errorf("look up change ids: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("look up change ids: %w", err)
+		}
+		seen[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up change ids: %w", err)
+	}
+	return seen, nil
+}
+
 // touchDevice records that the device exists and belongs to the user, so a
 // conflict can name the author of each side.
-func touchDevice(ctx context.Context, tx *sql.Tx, a Actor, now time.Time) error {
+func touchDevice(ctx context.Context, tx *wtx, a Actor, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, last_seen = excluded.last_seen`,
 		a.DeviceID, a.UserID, now.Format(time.RFC3339), now.Format(time.RFC3339))
@@ -168,7 +214,7 @@ func touchDevice(ctx context.Context, tx *sql.Tx, a Actor, now time.Time) error 
 	return nil
 }
 
-func keepRejected(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Change, r protocol.Result, now time.Time) error {
+func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r protocol.Result, now time.Time) error {
 	body, err := json.Marshal(ch)
 	if err != nil {
 		return fmt.Errorf("encode rejected change: %w", err)

@@ -18,7 +18,7 @@ var reviewFields = []string{"reviewed_by", "review_comment"}
 
 // checkRules enforces, for a device's change, who may write what (design §1)
 // and which rows are append-only. Server-made changes pass.
-func (d *DB) checkRules(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table,
+func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table,
 	cur *rowState, op protocol.Op, vals map[string]any) error {
 	if w.server {
 		return nil
@@ -80,7 +80,7 @@ func (d *DB) checkRules(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.
 // noteRules: the author writes the note and may submit it; a reviewer (an
 // all-seeing role or the leader of the note's inspection team) decides
 // needs_revision or reviewed and comments.
-func (d *DB) noteRules(ctx context.Context, tx *sql.Tx, a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
+func (d *DB) noteRules(ctx context.Context, tx *wtx, a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
 	reviewer := a.seesAll()
 	if !reviewer && cur != nil {
 		campaign, _ := cur.values["campaign_id"].(string)
@@ -141,7 +141,7 @@ func findingRules(a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map
 
 // followUpRules: a follow-up is written by the finding's author, its
 // assigned department, or an all-seeing role.
-func followUpRules(ctx context.Context, tx *sql.Tx, a Actor, finding string) error {
+func followUpRules(ctx context.Context, tx *wtx, a Actor, finding string) error {
 	if a.seesAll() || finding == "" {
 		return nil
 	}
@@ -159,7 +159,7 @@ func followUpRules(ctx context.Context, tx *sql.Tx, a Actor, finding string) err
 	return reject(protocol.CodeForbidden, "only the finding's author, its department or the Inspection Committee may follow it up")
 }
 
-func requireOwner(ctx context.Context, tx *sql.Tx, table, ownerCol, id, user, msg string) error {
+func requireOwner(ctx context.Context, tx *wtx, table, ownerCol, id, user, msg string) error {
 	var owner sql.NullString
 	err := tx.QueryRowContext(ctx, "SELECT "+ownerCol+" FROM "+table+" WHERE id = ?", id).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -205,7 +205,7 @@ const (
 
 // computeFields fills the server-computed fields of a new check-in: when it
 // arrived, how far it was from the unit's coordinates, and what looks off.
-func (d *DB) computeFields(ctx context.Context, tx *sql.Tx, w *writeCtx, t *schema.Table, vals map[string]any) {
+func (d *DB) computeFields(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, vals map[string]any) {
 	if t.Name != "checkins" {
 		return
 	}

@@ -143,6 +143,7 @@ func (e *RejectedError) Error() string {
 // transaction should roll back.
 func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, changes []ServerChange) error {
 	now := d.now().UTC()
+	wt := newWtx(tx)
 	for _, sc := range changes {
 		op := protocol.OpUpsert
 		if sc.Delete {
@@ -159,7 +160,7 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: ServerNode}, server: true, now: now}
 		// A server change skips applyChange's idempotency check (its change
 		// id is fresh), so merge directly and keep the rejection's field.
-		err := d.merge(ctx, tx, w, ch)
+		err := d.merge(ctx, wt, w, ch)
 		var rj *rejection
 		if errors.As(err, &rj) {
 			return &RejectedError{Table: sc.Table, RowID: sc.RowID, Code: rj.code, Field: rj.field, Message: rj.msg}
