@@ -22,14 +22,14 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/dicoso . \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/dicoso /usr/local/bin/dicoso
-# The directory is created owned by the non-root user, so a fresh named
-# volume mounted on it is writable by the server.
-COPY --from=build --chown=nonroot:nonroot /out/data /data
+# /data belongs to the image's non-root user (65532, "nonroot"), so a fresh
+# named volume mounted on it starts with that owner and is writable.
+COPY --from=build --chown=65532:65532 /out/data /data
 ENV DICOSO_DATA=/data \
     DICOSO_ADDR=:8080
 VOLUME /data
 EXPOSE 8080
-USER nonroot:nonroot
+USER 65532:65532
 # No curl in distroless: the binary checks its own /healthz (port from
 # DICOSO_ADDR).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

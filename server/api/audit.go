@@ -8,23 +8,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dicoso/server/auth"
 	"dicoso/server/store"
 	"dicoso/server/syncdb"
 )
-
-// requireHeadquarters admits the roles that audit every row: admin,
-// inspection_committee and office. They already read everything (design
-// §1) and review the conflicts the merge lists. It runs after requireAuth.
-func (s *Server) requireHeadquarters(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := principalFrom(c)
-		if p.hasRole(auth.RoleAdmin) || p.hasRole(auth.RoleInspectionCommittee) || p.hasRole(auth.RoleOffice) {
-			return next(c)
-		}
-		return forbidden("this needs the admin, inspection_committee or office role")
-	}
-}
 
 // historyEntryJSON is one applied change of a row.
 type historyEntryJSON struct {

@@ -85,7 +85,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 	if created, _, err := svc.BootstrapAdmin(ctx, authTestAdminPassword); err != nil || !created {
 		t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
 	}
-	s := New(Deps{Config: cfg, Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Auth: svc})
+	s := New(Deps{Config: cfg, Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Auth: svc, Sync: sdb})
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return &authEnv{url: hs.URL, st: st, sdb: sdb, svc: svc, clock: clock, secret: secret}

@@ -63,15 +63,3 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-// requireRole admits callers holding role; it runs after requireAuth.
-func (s *Server) requireRole(role string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if !principalFrom(c).hasRole(role) {
-				return forbidden("this needs the " + role + " role")
-			}
-			return next(c)
-		}
-	}
-}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"dicoso/sync/schema"
 )
 
 // openAPIDoc is the part of the document the tests read.
@@ -229,5 +231,101 @@ func TestOpenAPIIsServed(t *testing.T) {
 	}
 	if doc := parseOpenAPI(t, body); len(doc.Paths) == 0 {
 		t.Error("the served document has no paths")
+	}
+}
+
+// componentFields is what a component schema says about an object: its
+// property names and its required ones, each sorted.
+type componentFields struct {
+	properties []string
+	required   []string
+}
+
+// schemaFields follows an operation's JSON schema ($ref) to its component.
+func schemaFields(t *testing.T, doc openAPIDoc, raw json.RawMessage, where string) componentFields {
+	t.Helper()
+	var ref struct {
+		Ref string `json:"$ref"`
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil || !strings.HasPrefix(ref.Ref, "#/components/schemas/") {
+		t.Fatalf("%s: want a $ref to a component schema, got %s", where, raw)
+	}
+	var comp struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	name := strings.TrimPrefix(ref.Ref, "#/components/schemas/")
+	if err := json.Unmarshal(doc.Components["schemas"][name], &comp); err != nil {
+		t.Fatalf("%s: schema %s: %v", where, name, err)
+	}
+	out := componentFields{required: slices.Sorted(slices.Values(comp.Required))}
+	for k := range comp.Properties {
+		out.properties = append(out.properties, k)
+	}
+	sort.Strings(out.properties)
+	return out
+}
+
+// TestOpenAPIReferenceSchemasMatchRegistry keeps the documented rows of the
+// reference tables in step with sync/schema, which the handlers are driven
+// by: the same fields, and the same fields required on create.
+func TestOpenAPIReferenceSchemasMatchRegistry(t *testing.T) {
+	t.Parallel()
+	doc := parseOpenAPI(t, openAPIDocument)
+	type op struct {
+		RequestBody struct {
+			Content map[string]struct {
+				Schema json.RawMessage `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+		Responses map[string]struct {
+			Content map[string]struct {
+				Schema json.RawMessage `json:"schema"`
+			} `json:"content"`
+		} `json:"responses"`
+	}
+	decodeOp := func(path, method string) op {
+		var o op
+		raw, ok := doc.Paths[path][method]
+		if !ok {
+			t.Fatalf("%s %s is not documented", strings.ToUpper(method), path)
+		}
+		if err := json.Unmarshal(raw, &o); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return o
+	}
+	for _, tbl := range schema.Tables() {
+		// users' public row adds "disabled", a private column, to the registry's fields.
+		if !tbl.Reference || tbl.Name == "users" {
+			continue
+		}
+		t.Run(tbl.Name, func(t *testing.T) {
+			fields := []string{}
+			for _, f := range tbl.Fields {
+				fields = append(fields, f.Name)
+			}
+			withID := append([]string{"id"}, fields...)
+			sort.Strings(fields)
+			sort.Strings(withID)
+			required := slices.Sorted(slices.Values(tbl.Required))
+
+			base, item := "/api/v1/"+tbl.Name, "/api/v1/"+tbl.Name+"/{id}"
+			row := schemaFields(t, doc, decodeOp(item, "get").Responses["200"].Content["application/json"].Schema, "GET "+item)
+			if !slices.Equal(row.properties, withID) {
+				t.Errorf("documented row fields %v, registry %v", row.properties, withID)
+			}
+			create := schemaFields(t, doc, decodeOp(base, "post").RequestBody.Content["application/json"].Schema, "POST "+base)
+			if !slices.Equal(create.properties, withID) {
+				t.Errorf("documented create fields %v, registry %v", create.properties, withID)
+			}
+			if !slices.Equal(create.required, required) {
+				t.Errorf("documented required on create %v, registry %v", create.required, required)
+			}
+			patch := schemaFields(t, doc, decodeOp(item, "patch").RequestBody.Content["application/json"].Schema, "PATCH "+item)
+			if !slices.Equal(patch.properties, fields) {
+				t.Errorf("documented patch fields %v, registry %v", patch.properties, fields)
+			}
+		})
 	}
 }

@@ -140,7 +140,7 @@ func assertSecurityHeaders(t *testing.T, res *http.Response) {
 func TestSecurityHeadersOnSuccess(t *testing.T) {
 	t.Parallel()
 	_, hs := opsServer(t, nil)
-	for _, path := range []string{"/healthz", "/readyz", "/api/openapi.json"} {
+	for _, path := range []string{"/", "/healthz", "/readyz", "/api/openapi.json"} {
 		res, body := doRequest(t, http.MethodGet, hs.URL+path, "", nil)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s = %d: %s", path, res.StatusCode, body)

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
-	"dicoso/server/auth"
+	"dicoso/pwa"
 )
 
 // routes is the one route table: every endpoint of the API, grouped by who
@@ -17,39 +19,62 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/metrics", s.metrics.handler())
 	e.GET("/api/openapi.json", s.openAPI)
 
-	// Middleware lists per route rather than echo groups: a group's
+	// Every protected route names its resource and action: s.allow
+	// authenticates the caller and checks the role policy (policy.go). It
+	// is put on each route rather than on an echo group: a group's
 	// middleware also guards its catch-all, which would turn an unknown
 	// /api/v1 path into 401/403 instead of 404.
-	authed := []echo.MiddlewareFunc{s.requireAuth}
-	admin := []echo.MiddlewareFunc{s.requireAuth, s.requireRole(auth.RoleAdmin)}
+	v1 := e.Group("/api/v1")
 
 	// Authentication: open to anyone (login is rate-limited).
-	v1 := e.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/refresh", s.refresh)
 	v1.POST("/auth/logout", s.logout)
 
 	// Users: read by anyone logged in, written by admins.
-	v1.GET("/me", s.me, authed...)
-	v1.GET("/users", s.listUsers, authed...)
-	v1.GET("/users/:id", s.getUser, authed...)
-	v1.POST("/users", s.createUser, admin...)
-	v1.PATCH("/users/:id", s.updateUser, admin...)
-	v1.DELETE("/users/:id", s.deleteUser, admin...)
+	v1.GET("/me", s.me, s.allow("me", actRead))
+	v1.GET("/users", s.listUsers, s.allow("users", actRead))
+	v1.GET("/users/:id", s.getUser, s.allow("users", actRead))
+	v1.POST("/users", s.createUser, s.allow("users", actCreate))
+	v1.PATCH("/users/:id", s.updateUser, s.allow("users", actUpdate))
+	v1.DELETE("/users/:id", s.deleteUser, s.allow("users", actDelete))
+
+	// Reference data (design §3, §4): read by anyone logged in, written by
+	// the roles the policy names per table (admin; the Inspection Committee
+	// for plans, campaigns and teams; the Office for special periods).
+	for _, table := range []string{"units", "clusters", "departments", "plans", "campaigns", "special_periods", "teams"} {
+		ref := s.reference(table)
+		v1.GET("/"+table, ref.list, s.allow(table, actRead))
+		v1.GET("/"+table+"/:id", ref.get, s.allow(table, actRead))
+		v1.POST("/"+table, ref.create, s.allow(table, actCreate))
+		v1.PATCH("/"+table+"/:id", ref.update, s.allow(table, actUpdate))
+		v1.DELETE("/"+table+"/:id", ref.remove, s.allow(table, actDelete))
+	}
 
 	// Sync protocol v1: field data moves only through these.
-	v1.POST("/sync/push", s.syncPush, authed...)
-	v1.POST("/sync/pull", s.syncPull, authed...)
+	v1.POST("/sync/push", s.syncPush, s.allow("sync", actPush))
+	v1.POST("/sync/pull", s.syncPull, s.allow("sync", actPull))
 
 	// Attachments: anyone logged in uploads; reading needs a readable row
 	// that references the blob (checked in the handler, by the pull scope).
-	v1.PUT("/attachments/:sha256", s.putAttachment, authed...)
-	v1.GET("/attachments/:sha256", s.getAttachment, authed...)
+	v1.PUT("/attachments/:sha256", s.putAttachment, s.allow("attachments", actCreate))
+	v1.GET("/attachments/:sha256", s.getAttachment, s.allow("attachments", actRead))
 
 	// Audit: row history and merge conflicts, for headquarters (admin,
 	// inspection committee, office).
-	hq := []echo.MiddlewareFunc{s.requireAuth, s.requireHeadquarters}
-	v1.GET("/history/:table/:id", s.rowHistory, hq...)
-	v1.GET("/conflicts", s.listConflicts, hq...)
-	v1.POST("/conflicts/:id/resolve", s.resolveConflict, hq...)
+	v1.GET("/history/:table/:id", s.rowHistory, s.allow("history", actRead))
+	v1.GET("/conflicts", s.listConflicts, s.allow("conflicts", actRead))
+	v1.POST("/conflicts/:id/resolve", s.resolveConflict, s.allow("conflicts", actUpdate))
+
+	// Reports (headquarters): field-day tallies, campaign coverage and the
+	// findings register with its export. Secretaries and departments read
+	// their own part (reports.go).
+	v1.GET("/reports/field-days", s.reportFieldDays, s.allow("reports", actRead))
+	v1.GET("/reports/coverage", s.reportCoverage, s.allow("reports", actRead))
+	v1.GET("/reports/findings", s.reportFindings, s.allow("reports", actRead))
+	v1.GET("/reports/findings.xlsx", s.reportFindingsXLSX, s.allow("reports", actRead))
+
+	// The PWA (static.go): every other GET is the app shell or one of its
+	// files; app routes fall back to index.html.
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/*", mustStaticSite(pwa.Dist()).serve)
 }

@@ -61,11 +61,11 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	if d.Auth == nil {
-		d.Auth = auth.Ephemeral(d.Store, auth.Options{AccessTTL: d.Config.AccessTTL, RefreshTTL: d.Config.RefreshTTL})
-	}
 	if d.Sync == nil {
 		d.Sync = syncdb.New(d.Store, syncdb.Options{ClockSkew: d.Config.ClockSkew, Log: d.Log})
+	}
+	if d.Auth == nil {
+		d.Auth = auth.Ephemeral(d.Store, auth.Options{AccessTTL: d.Config.AccessTTL, RefreshTTL: d.Config.RefreshTTL, Sync: d.Sync})
 	}
 	s := &Server{
 		sync:      d.Sync,

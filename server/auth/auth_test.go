@@ -2,11 +2,15 @@ package auth
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"dicoso/server/store"
 	"dicoso/server/syncdb"
@@ -33,8 +37,13 @@ func TestPasswordHashRoundTrip(t *testing.T) {
 		t.Error("two hashes of one password are equal: the salt is not random")
 	}
 	// Parameters are read from the hash, so older settings still verify.
-	old := "$argon2id$v=19$m=8192,t=1,p=1$" + strings.SplitN(h, "$", 6)[4] + "$"
-	if _, err := VerifyPassword(old+"AAAA", "x"); err == nil {
+	salt := []byte("sixteen byte slt")
+	key := argon2.IDKey([]byte("older"), salt, 1, 8192, 1, 32)
+	old := "$argon2id$v=19$m=8192,t=1,p=1$" + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
+	if ok, err := VerifyPassword(old, "older"); err != nil || !ok {
+		t.Errorf("a hash made with other parameters does not verify: %v %v", ok, err)
+	}
+	if _, err := VerifyPassword(old[:len(old)-30], "older"); err == nil {
 		t.Error("a truncated key verified without error")
 	}
 	for _, bad := range []string{"", "plain", "$2a$10$bcrypt", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
@@ -87,7 +96,7 @@ func TestSecretIsGeneratedOnceAndKept(t *testing.T) {
 
 func TestLimiterSlidingWindow(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(LimitRules{Window: 10 * time.Minute, PerUserIP: 3, PerIP: 5})
+	l := newLimiter(LimitRules{Window: 10 * time.Minute, PerUserIP: 3, PerIP: 3})
 	t0 := time.Date(2021, 6, 1, 8, 0, 0, 0, time.UTC)
 	for i := range 3 {
 		if _, ok := l.begin(t0.Add(time.Duration(i)*time.Minute), "Lan", "2001:db8::1"); !ok {
@@ -149,5 +158,31 @@ func TestBootstrapAdminOnlyOnAnEmptyStore(t *testing.T) {
 	}
 	if _, err := svc.Login(ctx, "admin", generated, Device{ID: "cli"}, "127.0.0.1"); err != nil {
 		t.Fatalf("the printed password does not log in: %v", err)
+	}
+}
+
+func TestUserWithoutPasswordCannotLogIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sdb := syncdb.New(st, syncdb.Options{})
+	t.Cleanup(sdb.Close)
+	svc := Ephemeral(st, Options{Sync: sdb})
+	// A user as seed data would load one: public part only, no password.
+	err = st.InTx(ctx, func(tx *sql.Tx) error {
+		return sdb.ApplyServerTx(ctx, tx, "", []syncdb.ServerChange{{Table: "users", RowID: "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b",
+			Fields: map[string]any{"username": "seeded", "full_name": "Seeded", "roles": []string{RoleSecretary}}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"", "anything-at-all"} {
+		if _, err := svc.Login(ctx, "seeded", pw, Device{ID: "d1"}, "127.0.0.1"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("login with %q: %v, want ErrInvalidCredentials", pw, err)
+		}
 	}
 }

@@ -141,15 +141,18 @@ func (s *Service) Login(ctx context.Context, username, password string, dev Devi
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Session{}, err
 	}
+	// A user without a password (loaded from seed data, say) cannot log in
+	// until an admin sets one; they cost the same hash as anyone else.
+	hasPassword := known && cred.hash != ""
 	hash := s.dummyHash
-	if known {
+	if hasPassword {
 		hash = cred.hash
 	}
 	match, err := s.verify(ctx, hash, password)
 	if err != nil {
 		return Session{}, err
 	}
-	if !known || !match || cred.disabled {
+	if !hasPassword || !match || cred.disabled {
 		return Session{}, ErrInvalidCredentials
 	}
 	s.limiter.succeeded(started, username, ip)

@@ -310,10 +310,6 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, p UserPatc
 			}
 		}
 		if len(fields) > 0 {
-			// The sync engine writes rows as INSERT … ON CONFLICT DO UPDATE,
-			// and SQLite checks users.username NOT NULL on the INSERT half
-			// first, so the unchanged username rides along.
-			fields["username"] = cur.Username
 			if err := s.writeUser(ctx, tx, actorID, id, fields); err != nil {
 				return err
 			}

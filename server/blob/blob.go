@@ -197,21 +197,6 @@ func (s *Store) Open(hash string) (*os.File, error) {
 	return f, nil
 }
 
-// Exists reports whether blob hash is stored.
-func (s *Store) Exists(hash string) (bool, error) {
-	if !ValidHash(hash) {
-		return false, nil
-	}
-	_, err := os.Stat(s.path(hash))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat blob %s: %w", hash, err)
-	}
-	return true, nil
-}
-
 func (s *Store) path(hash string) string {
 	return filepath.Join(s.dir, hash[:2], hash[2:])
 }

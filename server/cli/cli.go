@@ -27,6 +27,7 @@ commands:
   migrate          apply pending migrations and exit
   user add         create a user: -username -password -full-name -roles
   backup PATH      write a consistent copy of the live store to PATH
+  loadgen          drive a live server with simulated devices and report throughput
   healthcheck      exit 0 when the server's /healthz answers (for containers)
 
 Run 'dicoso serve -h' for the flags.
@@ -47,6 +48,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "loadgen":
+		return loadgenCmd(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -58,7 +58,9 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	}
 	resp := protocol.PullResponse{Rows: []protocol.Row{}}
 	err := d.st.ReadTx(ctx, func(tx *sql.Tx) error {
-		scope, err := scopeFingerprint(ctx, tx, a)
+		var scope string
+		var err error
+		a, scope, err = withReach(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -185,10 +187,23 @@ func scopeClause(a Actor, t *schema.Table) (string, []any) {
 		return "1", args
 	}
 	or := []string{"r." + t.Owner + " = :me"}
+	// Clauses that cannot match for this actor are left out, so that a
+	// plain author's pull is one walk of the (owner, seq) index instead of
+	// a scan of every change since the cursor.
 	add := func(role, clause string) {
-		if role == "" || a.Has(role) {
-			or = append(or, clause)
+		if role != "" && !a.Has(role) {
+			return
 		}
+		if a.reach != nil {
+			switch {
+			case strings.Contains(clause, "FROM teams") && !a.reach.inTeam,
+				strings.Contains(clause, "lead_secretary_id") && !a.reach.leadsCluster,
+				strings.Contains(clause, ":dept") && a.DepartmentID == "",
+				strings.Contains(clause, ":unit") && a.UnitID == "":
+				return
+			}
+		}
+		or = append(or, clause)
 	}
 	switch t.Name {
 	case "trips":
@@ -226,34 +241,57 @@ func mustTable(name string) *schema.Table {
 	return t
 }
 
-// scopeFingerprint hashes everything the actor's read scope depends on.
-func scopeFingerprint(ctx context.Context, tx *sql.Tx, a Actor) (string, error) {
+// reach is what an actor's read scope depends on beyond their user row.
+type reach struct {
+	inTeam       bool // leads or belongs to a live inspection team
+	leadsCluster bool // is the lead secretary of a live cluster
+}
+
+// withReach reads the actor's team and cluster memberships, returning the
+// actor with them and a fingerprint of everything the read scope depends on.
+func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) {
 	h := sha256.New()
 	roles := slices.Clone(a.Roles)
 	slices.Sort(roles)
 	fmt.Fprintf(h, "%s|%s|%s|%s\n", a.UserID, strings.Join(roles, ","), a.DepartmentID, a.UnitID)
+	r := &reach{}
 	if !a.seesAll() {
 		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
 			WHERE t.deleted = 0 AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))
 			UNION ALL
 			SELECT 'cluster', u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
 			WHERE c.deleted = 0 AND c.lead_secretary_id = :me
+			UNION ALL
+			SELECT 'finding', f.id || ':' || COALESCE(f.note_id, '') FROM findings f
+			WHERE :in_dept = 1 AND f.deleted = 0 AND f.department_id = :dept
 			ORDER BY 1, 2`
-		rs, err := tx.QueryContext(ctx, q, sql.Named("me", a.UserID))
+		// A department reads the notes and follow-ups of the findings
+		// assigned to it: they enter or leave its scope when a finding
+		// changes, not when they do, so no pull by sequence would bring or
+		// drop them. The assigned findings are part of the scope: assigning
+		// one elsewhere or here resets the department's devices.
+		inDept := 0
+		if a.Has("department") && a.DepartmentID != "" {
+			inDept = 1
+		}
+		rs, err := tx.QueryContext(ctx, q, sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("in_dept", inDept))
 		if err != nil {
-			return "", fmt.Errorf("read scope: %w", err)
+			return a, "", fmt.Errorf("read scope: %w", err)
 		}
 		defer rs.Close()
 		for rs.Next() {
 			var kind, v string
 			if err := rs.Scan(&kind, &v); err != nil {
-				return "", fmt.Errorf("read scope: %w", err)
+				return a, "", fmt.Errorf("read scope: %w", err)
 			}
+			r.inTeam = r.inTeam || kind == "team"
+			r.leadsCluster = r.leadsCluster || kind == "cluster"
 			fmt.Fprintf(h, "%s %s\n", kind, v)
 		}
 		if err := rs.Err(); err != nil {
-			return "", fmt.Errorf("read scope: %w", err)
+			return a, "", fmt.Errorf("read scope: %w", err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	a.reach = r
+	return a, hex.EncodeToString(h.Sum(nil))[:16], nil
 }

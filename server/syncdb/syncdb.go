@@ -36,6 +36,10 @@ type Actor struct {
 	DepartmentID string
 	UnitID       string
 	DeviceID     string
+
+	// reach is filled by the pull from the store; nil means unknown, and
+	// the read scope then keeps every clause the roles allow.
+	reach *reach
 }
 
 // Has reports whether the actor holds role.

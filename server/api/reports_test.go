@@ -1,0 +1,858 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
+
+	"dicoso/server/auth"
+	"dicoso/server/config"
+	"dicoso/server/report"
+	"dicoso/server/seed"
+	"dicoso/server/store"
+	"dicoso/server/syncdb"
+	"dicoso/sync/hlc"
+	"dicoso/sync/protocol"
+)
+
+// Rows of seeds/ the report tests lean on (plan 356-KH/TWĐTN-BKT).
+const (
+	unitLaiChau    = "7101c118-1527-4646-b0b8-0d6af47eac4a" // Đợt 1, first in the plan's list
+	unitTuyenQuang = "41885d1e-ff13-4a33-a242-ce1f609a38c6" // Đợt 1
+	unitBacNinh    = "24efe120-f899-424e-9da8-0c3140e100e6" // Đợt 1
+	unitHaNam      = "dd682bb0-a36c-4d2e-b214-444d60cce8ed" // Đợt 1
+	unitHaNoi      = "ca55cdb3-38ab-43fb-a31e-c3ed3b775300" // in no campaign
+
+	campaignRound1   = "1ae2ac22-7af0-4195-957d-a0abac81fb2b" // 2021-06-01 .. 2021-06-15, 11 units
+	campaignRound2   = "a56e9a08-f635-49f1-bd06-2cf79a82197a" // 2021-12-01 .. 2021-12-15
+	campaignThematic = "ba73139f-0165-4f07-818f-c2a3fb401960" // 2021-03-25 .. 2021-04-05
+
+	periodYouthMonth = "47a1fc40-17e4-49f0-a923-7f4464d5c699" // March
+	periodSummer     = "cf4e4b03-48fc-48df-910f-8e28d551637d" // June .. August
+
+	deptInspection = "9fc583ca-8752-4a1c-b823-0ed20c7e3632" // Ban Kiểm tra Trung ương Đoàn
+	deptPropaganda = "f913b16a-5789-4324-9cd6-314bc9da93a5" // Ban Tuyên giáo Trung ương Đoàn
+)
+
+// reportEnv is the real API over a real store file loaded with the 2021
+// seeds; field data reaches it through /api/v1/sync/push as from phones.
+type reportEnv struct {
+	url   string
+	st    *store.Store
+	sdb   *syncdb.DB
+	svc   *auth.Service
+	admin *reportUser
+}
+
+// reportUser is a logged-in user on one device, with that device's clock.
+type reportUser struct {
+	id, device, token string
+	clock             *hlc.Clock
+}
+
+const reportAdminPassword = "report-admin-password-2021"
+
+func newReportEnv(t *testing.T) *reportEnv {
+	t.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	st, err := store.Open(ctx, cfg.DBPath())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	sdb := syncdb.New(st, syncdb.Options{Log: log})
+	t.Cleanup(sdb.Close)
+	if loaded, err := seed.Load(ctx, st, sdb, log); err != nil || !loaded {
+		t.Fatalf("load seeds: loaded=%v err=%v", loaded, err)
+	}
+	svc := auth.Ephemeral(st, auth.Options{Sync: sdb})
+	if created, _, err := svc.BootstrapAdmin(ctx, reportAdminPassword); err != nil || !created {
+		t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
+	}
+	hs := httptest.NewServer(New(Deps{Config: cfg, Store: st, Log: log, Auth: svc, Sync: sdb}).Handler())
+	t.Cleanup(hs.Close)
+	e := &reportEnv{url: hs.URL, st: st, sdb: sdb, svc: svc}
+	e.admin = e.login(t, "admin", reportAdminPassword)
+	return e
+}
+
+func (e *reportEnv) login(t *testing.T, username, password string) *reportUser {
+	t.Helper()
+	device := "dev-" + strings.ReplaceAll(username, ".", "-")
+	var tr tokenResponse
+	raw, err := json.Marshal(map[string]any{
+		"username": username, "password": password, "device": map[string]string{"id": device, "name": username},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", raw)
+	r.json(t, http.StatusOK, &tr)
+	return &reportUser{id: tr.User.ID, device: device, token: tr.AccessToken, clock: hlc.NewClock(device, nil, 0)}
+}
+
+// user creates an account (through the auth service, as admins do) and
+// logs it in on its own device.
+func (e *reportEnv) user(t *testing.T, username, fullName, department string, roles ...string) *reportUser {
+	t.Helper()
+	const password = "sixty-field-days-2021"
+	_, err := e.svc.CreateUser(context.Background(), e.admin.id, auth.NewUser{
+		Username: username, Password: password, FullName: fullName, Roles: roles, DepartmentID: department,
+	})
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	return e.login(t, username, password)
+}
+
+// setServer writes reference rows as an admin's edit would: through the
+// sync engine.
+func (e *reportEnv) setServer(t *testing.T, changes ...syncdb.ServerChange) {
+	t.Helper()
+	err := e.st.InTx(context.Background(), func(tx *sql.Tx) error {
+		return e.sdb.ApplyServerTx(context.Background(), tx, e.admin.id, changes)
+	})
+	if err != nil {
+		t.Fatalf("server change: %v", err)
+	}
+}
+
+// fieldChange is one row write a device pushes.
+type fieldChange struct {
+	table, id string
+	del       bool
+	fields    map[string]any
+}
+
+func upsert(table, id string, fields map[string]any) fieldChange {
+	return fieldChange{table: table, id: id, fields: fields}
+}
+
+func remove(table, id string) fieldChange { return fieldChange{table: table, id: id, del: true} }
+
+// push sends changes from u's device over /api/v1/sync/push and requires
+// every one applied.
+func (e *reportEnv) push(t *testing.T, u *reportUser, changes ...fieldChange) {
+	t.Helper()
+	req := protocol.PushRequest{Protocol: protocol.Version, DeviceID: u.device}
+	for _, c := range changes {
+		ch := protocol.Change{ID: uuid.NewString(), Table: c.table, RowID: c.id, Op: protocol.OpUpsert,
+			HLC: u.clock.Now().String(), Fields: c.fields}
+		if c.del {
+			ch.Op, ch.Fields = protocol.OpDelete, nil
+		}
+		req.Changes = append(req.Changes, ch)
+	}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp protocol.PushResponse
+	e.call(t, http.MethodPost, "/api/v1/sync/push", u.token, raw).json(t, http.StatusOK, &resp)
+	for i, r := range resp.Results {
+		if r.Status != protocol.StatusApplied {
+			t.Fatalf("push %s %s: %s %s: %s", changes[i].table, changes[i].id, r.Status, r.Code, r.Message)
+		}
+	}
+}
+
+type reportReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (e *reportEnv) call(t *testing.T, method, path, token string, body []byte) reportReply {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reportReply{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (e *reportEnv) get(t *testing.T, u *reportUser, path string) reportReply {
+	t.Helper()
+	token := ""
+	if u != nil {
+		token = u.token
+	}
+	return e.call(t, http.MethodGet, path, token, nil)
+}
+
+func (r reportReply) json(t *testing.T, status int, dst any) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if dst != nil {
+		if err := json.Unmarshal(r.body, dst); err != nil {
+			t.Fatalf("decode %s: %v", r.body, err)
+		}
+	}
+}
+
+// refused checks an error answer: its status and the envelope's code.
+func (r reportReply) refused(t *testing.T, status int, code string) {
+	t.Helper()
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	r.json(t, status, &env)
+	if env.Error.Code != code || env.Error.Message == "" {
+		t.Fatalf("error %q (%q), want code %q", env.Error.Code, env.Error.Message, code)
+	}
+}
+
+func (e *reportEnv) unitPosition(t *testing.T, id string) (float64, float64) {
+	t.Helper()
+	var lat, lng float64
+	if err := e.st.Reader().QueryRow("SELECT lat, lng FROM units WHERE id = ?", id).Scan(&lat, &lng); err != nil {
+		t.Fatalf("unit %s position: %v", id, err)
+	}
+	return lat, lng
+}
+
+// trip is a trip with its days, as a phone logs it.
+func trip(owner *reportUser, purpose, status string, units []string, days map[string]string) []fieldChange {
+	id := uuid.NewString()
+	out := []fieldChange{upsert("trips", id, map[string]any{
+		"user_id": owner.id, "title": "Đi cơ sở", "purpose": purpose, "status": status,
+		"unit_ids": units, "starts_on": "2021-01-01",
+	})}
+	for day, unit := range days {
+		out = append(out, upsert("trip_days", uuid.NewString(), map[string]any{
+			"trip_id": id, "user_id": owner.id, "day": day, "unit_id": unit, "activity": "Làm việc tại cơ sở",
+		}))
+	}
+	return out
+}
+
+func checkin(owner *reportUser, unit, at string, lat, lng float64) fieldChange {
+	return upsert("checkins", uuid.NewString(), map[string]any{
+		"user_id": owner.id, "unit_id": unit, "at": at, "lat": lat, "lng": lng, "accuracy_m": 20.0,
+	})
+}
+
+func tallyOf(t *testing.T, r report.FieldDays, userID string) report.SecretaryDays {
+	t.Helper()
+	for _, it := range r.Items {
+		if it.UserID == userID {
+			return it
+		}
+	}
+	t.Fatalf("no tally for %s in %+v", userID, r.Items)
+	return report.SecretaryDays{}
+}
+
+func purposeDays(s report.SecretaryDays, purpose string) [2]int {
+	for _, p := range s.ByPurpose {
+		if p.Purpose == purpose {
+			return [2]int{p.FieldDays, p.VerifiedDays}
+		}
+	}
+	return [2]int{-1, -1}
+}
+
+func periodDays(s report.SecretaryDays, id string) [2]int {
+	for _, p := range s.SpecialPeriods {
+		if p.PeriodID == id {
+			return [2]int{p.FieldDays, p.VerifiedDays}
+		}
+	}
+	return [2]int{-1, -1}
+}
+
+func TestFieldDaysTally(t *testing.T) {
+	t.Parallel()
+	e := newReportEnv(t)
+	lan := e.user(t, "bt.lan", "Nguyễn Thị Lan", "", auth.RoleSecretary)
+	minh := e.user(t, "bt.minh", "Trần Văn Minh", "", auth.RoleSecretary, auth.RoleInspector)
+	inspector := e.user(t, "kt.hoa", "Lê Thị Hoa", "", auth.RoleInspector)
+	laiLat, laiLng := e.unitPosition(t, unitLaiChau)
+	hnLat, hnLng := e.unitPosition(t, unitHaNoi)
+
+	// Lan's year.
+	inspection := trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{
+		"2021-03-05": unitLaiChau, "2021-06-03": unitLaiChau, "2021-06-04": unitLaiChau,
+	})
+	// A second day record on 5 March on the same trip, and a meeting in Hà
+	// Nội the same day: still one field day.
+	again := upsert("trip_days", uuid.NewString(), map[string]any{
+		"trip_id": inspection[0].id, "user_id": lan.id, "day": "2021-03-05", "unit_id": unitLaiChau, "activity": "Buổi chiều",
+	})
+	meeting := trip(lan, "meeting", "done", []string{unitHaNoi}, map[string]string{"2021-03-05": unitHaNoi})
+	cancelled := trip(lan, "thematic_survey", "cancelled", []string{unitHaNoi}, map[string]string{"2021-04-10": unitHaNoi})
+	working := trip(lan, "working_session", "done", []string{unitHaNoi}, map[string]string{
+		"2021-05-20": unitHaNoi, "2021-05-21": unitHaNoi,
+	})
+	var dropped string // the trip day of 20 May, deleted below
+	for _, c := range working[1:] {
+		if c.fields["day"] == "2021-05-20" {
+			dropped = c.id
+		}
+	}
+	planned := trip(lan, "inspection", "planned", []string{unitLaiChau}, map[string]string{"2021-08-15": unitLaiChau})
+	voided := checkin(lan, unitLaiChau, "2021-06-04T02:00:00Z", laiLat, laiLng)
+	var changes []fieldChange
+	for _, part := range [][]fieldChange{inspection, {again}, meeting, cancelled, working, planned} {
+		changes = append(changes, part...)
+	}
+	changes = append(changes,
+		// 08:00 in Lai Châu on 5 March, at the unit: verifies 5 March.
+		checkin(lan, unitLaiChau, "2021-03-05T01:00:00Z", laiLat, laiLng),
+		// 06:30 in Hà Nội on 21 May is still 20 May in UTC.
+		checkin(lan, unitHaNoi, "2021-05-20T23:30:00Z", hnLat, hnLng),
+		// On 3 June the phone was in Hà Nội, not at Lai Châu.
+		checkin(lan, unitLaiChau, "2021-06-03T02:00:00Z", hnLat, hnLng),
+		voided,
+	)
+	e.push(t, lan, changes...)
+	e.push(t, lan, remove("trip_days", dropped),
+		upsert("checkins", voided.id, map[string]any{"voided": true, "void_reason": "Điểm danh nhầm"}))
+
+	// Minh logs twelve days in Youth Month.
+	days := map[string]string{}
+	for d := 1; d <= 12; d++ {
+		days["2021-03-"+twoDigits(d)] = unitHaNoi
+	}
+	e.push(t, minh, trip(minh, "working_session", "done", []string{unitHaNoi}, days)...)
+	// Someone who is not a secretary is not tallied.
+	e.push(t, inspector, trip(inspector, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-03-05": unitLaiChau})...)
+
+	t.Run("distinct, verified, split", func(t *testing.T) {
+		var r report.FieldDays
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date=2021-07-02").json(t, http.StatusOK, &r)
+		if r.MinFieldDays != 60 || r.PlanNumber != "356-KH/TWĐTN-BKT" {
+			t.Errorf("plan: min %d number %q, want 60 and 356-KH/TWĐTN-BKT", r.MinFieldDays, r.PlanNumber)
+		}
+		if len(r.Items) != 2 {
+			t.Fatalf("tallied %d users, want the 2 secretaries: %+v", len(r.Items), r.Items)
+		}
+		s := tallyOf(t, r, lan.id)
+		// 5 March, 21 May, 3 June, 4 June. Not: the cancelled trip's 10
+		// April, the deleted 20 May, the planned 15 August.
+		if s.FieldDays != 4 || s.VerifiedDays != 2 || s.PlannedDays != 1 {
+			t.Errorf("Lan: field %d verified %d planned %d, want 4, 2, 1", s.FieldDays, s.VerifiedDays, s.PlannedDays)
+		}
+		if s.RemainingDays != 56 || s.FullName != "Nguyễn Thị Lan" {
+			t.Errorf("Lan: remaining %d name %q", s.RemainingDays, s.FullName)
+		}
+		want := map[string][2]int{
+			"inspection":      {3, 1}, // 5 March verified at Lai Châu; 3 June far; 4 June voided
+			"meeting":         {1, 0}, // the Lai Châu check-in is not at the meeting's unit
+			"working_session": {1, 1}, // 21 May, by the early-morning check-in
+			"thematic_survey": {0, 0}, // the trip was cancelled
+		}
+		for purpose, w := range want {
+			if got := purposeDays(s, purpose); got != w {
+				t.Errorf("Lan %s: %v, want %v", purpose, got, w)
+			}
+		}
+		if got := periodDays(s, periodYouthMonth); got != [2]int{1, 1} {
+			t.Errorf("Lan in Tháng Thanh niên: %v, want one verified day", got)
+		}
+		if got := periodDays(s, periodSummer); got != [2]int{2, 0} {
+			t.Errorf("Lan in Chiến dịch Hè by 2 July: %v, want 2 unverified days", got)
+		}
+		if m := tallyOf(t, r, minh.id); m.FieldDays != 12 || periodDays(m, periodYouthMonth) != [2]int{12, 0} {
+			t.Errorf("Minh: %d days, Youth Month %v; want 12 in March", m.FieldDays, periodDays(m, periodYouthMonth))
+		}
+		// 2 July is day 183 of 365: 60 × 183 / 365 = 30.08 days expected.
+		if r.ElapsedDays != 183 || r.ExpectedByDate != 30.1 || s.OnPace {
+			t.Errorf("pace: elapsed %d expected %v, Lan on pace %v; want 183, 30.1, false", r.ElapsedDays, r.ExpectedByDate, s.OnPace)
+		}
+	})
+
+	t.Run("on pace at a fixed date", func(t *testing.T) {
+		for _, tc := range []struct {
+			date     string
+			days     int
+			expected float64
+			onPace   bool
+		}{
+			{"2021-03-14", 12, 12, true},    // day 73: exactly 12 expected, 12 done
+			{"2021-03-11", 11, 11.5, false}, // day 70: 11.5 expected, 11 done
+			{"2021-02-28", 0, 9.7, false},
+		} {
+			var r report.FieldDays
+			e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date="+tc.date+"&user_id="+minh.id).json(t, http.StatusOK, &r)
+			if len(r.Items) != 1 {
+				t.Fatalf("%s: %d lines for one user_id", tc.date, len(r.Items))
+			}
+			m := r.Items[0]
+			if m.FieldDays != tc.days || m.ExpectedByDate != tc.expected || m.OnPace != tc.onPace {
+				t.Errorf("%s: days %d expected %v on pace %v; want %d, %v, %v",
+					tc.date, m.FieldDays, m.ExpectedByDate, m.OnPace, tc.days, tc.expected, tc.onPace)
+			}
+		}
+	})
+
+	t.Run("a secretary sees only themself", func(t *testing.T) {
+		var r report.FieldDays
+		e.get(t, lan, "/api/v1/reports/field-days?year=2021&date=2021-07-02").json(t, http.StatusOK, &r)
+		if len(r.Items) != 1 || r.Items[0].UserID != lan.id {
+			t.Fatalf("Lan sees %+v, want only herself", r.Items)
+		}
+		e.get(t, lan, "/api/v1/reports/field-days?year=2021&user_id="+minh.id).refused(t, http.StatusForbidden, "forbidden")
+		e.get(t, inspector, "/api/v1/reports/field-days?year=2021").refused(t, http.StatusForbidden, "forbidden")
+		e.get(t, nil, "/api/v1/reports/field-days?year=2021").refused(t, http.StatusUnauthorized, "unauthorized")
+	})
+
+	t.Run("bad parameters", func(t *testing.T) {
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date=02/07/2021").refused(t, http.StatusBadRequest, "validation_failed")
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=21").refused(t, http.StatusBadRequest, "validation_failed")
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=2020&date=2020-07-01").refused(t, http.StatusNotFound, "not_found")
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&user_id="+inspector.id).refused(t, http.StatusNotFound, "not_found")
+	})
+}
+
+func twoDigits(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }
+
+// note is a visit note of a campaign at a unit, linked to a trip.
+func note(author *reportUser, campaign, unit, tripID, status string) fieldChange {
+	f := map[string]any{
+		"author_id": author.id, "unit_id": unit, "campaign_id": campaign, "kind": "inspection",
+		"title": "Ghi chép làm việc", "status": status,
+	}
+	if tripID != "" {
+		f["trip_id"] = tripID
+	}
+	return upsert("visit_notes", uuid.NewString(), f)
+}
+
+func coverageOf(t *testing.T, r report.Coverage, campaign string) report.CampaignCoverage {
+	t.Helper()
+	for _, c := range r.Items {
+		if c.ID == campaign {
+			return c
+		}
+	}
+	t.Fatalf("campaign %s not in the report", campaign)
+	return report.CampaignCoverage{}
+}
+
+func unitOf(t *testing.T, c report.CampaignCoverage, unit string) report.UnitCoverage {
+	t.Helper()
+	for _, u := range c.Units {
+		if u.UnitID == unit {
+			return u
+		}
+	}
+	t.Fatalf("unit %s not planned in %s", unit, c.Name)
+	return report.UnitCoverage{}
+}
+
+func TestCoverage(t *testing.T) {
+	t.Parallel()
+	e := newReportEnv(t)
+	lan := e.user(t, "bt.lan", "Nguyễn Thị Lan", "", auth.RoleSecretary, auth.RoleInspector)
+	dept := e.user(t, "ban.tuyen.giao", "Phạm Văn Nam", deptPropaganda, auth.RoleDepartment)
+	liaison := e.user(t, "tinh.doan", "Đỗ Thị Mai", "", auth.RoleUnitLiaison)
+
+	onTime := trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-06-05": unitLaiChau})
+	late := trip(lan, "inspection", "done", []string{unitHaNam}, map[string]string{"2021-06-20": unitHaNam})
+	changes := append(onTime, late...)
+	changes = append(changes,
+		note(lan, campaignRound1, unitLaiChau, onTime[0].id, "submitted"),
+		note(lan, campaignRound1, unitHaNam, late[0].id, "submitted"),
+		// A draft does not count, nor a submitted note of another campaign.
+		note(lan, campaignRound1, unitTuyenQuang, "", "draft"),
+		note(lan, campaignThematic, unitBacNinh, "", "submitted"),
+	)
+	e.push(t, lan, changes...)
+
+	var r report.Coverage
+	e.get(t, e.admin, "/api/v1/reports/coverage?date=2021-07-01").json(t, http.StatusOK, &r)
+	if len(r.Items) != 3 || r.Items[0].ID != campaignThematic || r.Items[1].ID != campaignRound1 || r.Items[2].ID != campaignRound2 {
+		t.Fatalf("campaigns %+v, want the plan's three in time order", r.Items)
+	}
+	c := coverageOf(t, r, campaignRound1)
+	if c.Planned != 11 || c.Inspected != 2 || c.InWindow != 1 || c.Late != 1 || c.Overdue != 9 || c.Pending != 0 {
+		t.Errorf("round 1 on 1 July: planned %d inspected %d in window %d late %d overdue %d pending %d; want 11, 2, 1, 1, 9, 0",
+			c.Planned, c.Inspected, c.InWindow, c.Late, c.Overdue, c.Pending)
+	}
+	if c.Units[0].UnitID != unitLaiChau || c.Units[0].Name != "Lai Châu" {
+		t.Errorf("first unit %s %q, want Lai Châu as the plan lists it", c.Units[0].UnitID, c.Units[0].Name)
+	}
+	if u := unitOf(t, c, unitLaiChau); !u.Inspected || u.State != report.UnitInWindow || u.InspectedOn == nil || *u.InspectedOn != "2021-06-05" || u.SubmittedAt == nil {
+		t.Errorf("Lai Châu: %+v, want inspected in window on 2021-06-05", u)
+	}
+	if u := unitOf(t, c, unitHaNam); u.State != report.UnitLate || *u.InspectedOn != "2021-06-20" {
+		t.Errorf("Hà Nam: %+v, want late, on 2021-06-20", u)
+	}
+	if u := unitOf(t, c, unitTuyenQuang); u.Inspected || u.State != report.UnitOverdue {
+		t.Errorf("Tuyên Quang (draft note only): %+v, want not inspected, overdue", u)
+	}
+	if u := unitOf(t, c, unitBacNinh); u.Inspected || u.Notes != 0 {
+		t.Errorf("Bắc Ninh (note of the thematic campaign): %+v, want not inspected in round 1", u)
+	}
+
+	// One campaign, read before its window closed.
+	var one report.Coverage
+	e.get(t, dept, "/api/v1/reports/coverage?campaign_id="+campaignRound1+"&date=2021-06-10").json(t, http.StatusOK, &one)
+	if len(one.Items) != 1 {
+		t.Fatalf("%d campaigns, want the one asked for", len(one.Items))
+	}
+	if c := one.Items[0]; c.Pending != 9 || c.Overdue != 0 {
+		t.Errorf("round 1 on 10 June: pending %d overdue %d, want 9 and 0", c.Pending, c.Overdue)
+	}
+	e.get(t, lan, "/api/v1/reports/coverage?campaign_id="+campaignRound1).json(t, http.StatusOK, nil)
+	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id="+uuid.NewString()).refused(t, http.StatusNotFound, "not_found")
+	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id=round-1").refused(t, http.StatusBadRequest, "validation_failed")
+	e.get(t, liaison, "/api/v1/reports/coverage").refused(t, http.StatusForbidden, "forbidden")
+}
+
+// findingsWorld is field data for the findings register.
+type findingsWorld struct {
+	e                                *reportEnv
+	lan, office, dept, deptless, sec *reportUser
+	cluster                          string
+	f1, f2, f3                       string // live findings of handed-in notes
+}
+
+func newFindingsWorld(t *testing.T) findingsWorld {
+	t.Helper()
+	e := newReportEnv(t)
+	w := findingsWorld{e: e, cluster: uuid.NewString()}
+	w.lan = e.user(t, "bt.lan", "Nguyễn Thị Lan", "", auth.RoleSecretary, auth.RoleInspector)
+	w.office = e.user(t, "van.phong", "Vũ Văn Hải", "", auth.RoleOffice)
+	w.dept = e.user(t, "ban.tuyen.giao", "Phạm Văn Nam", deptPropaganda, auth.RoleDepartment)
+	w.deptless = e.user(t, "ban.moi", "Hoàng Thị Thu", "", auth.RoleDepartment)
+	w.sec = e.user(t, "bt.minh", "Trần Văn Minh", "", auth.RoleSecretary)
+	e.setServer(t,
+		syncdb.ServerChange{Table: "clusters", RowID: w.cluster, Fields: map[string]any{"name": "Cụm Tây Bắc"}},
+		syncdb.ServerChange{Table: "units", RowID: unitLaiChau, Fields: map[string]any{"cluster_id": w.cluster}},
+	)
+
+	round1 := note(w.lan, campaignRound1, unitLaiChau, "", "submitted")
+	round1.fields["title"] = "Kiểm tra Tỉnh đoàn Lai Châu"
+	thematic := note(w.lan, campaignThematic, unitBacNinh, "", "submitted")
+	draft := note(w.lan, campaignRound1, unitTuyenQuang, "", "draft")
+	w.f1, w.f2, w.f3 = uuid.NewString(), uuid.NewString(), uuid.NewString()
+	gone := uuid.NewString()
+	finding := func(id string, n fieldChange, category, text, dept string) fieldChange {
+		f := map[string]any{"note_id": n.id, "author_id": w.lan.id, "category": category, "text": text}
+		if dept != "" {
+			f["department_id"] = dept
+		}
+		return upsert("findings", id, f)
+	}
+	e.push(t, w.lan, round1, thematic, draft,
+		finding(w.f1, round1, "shortcoming", "Sinh hoạt chi đoàn chưa đều", deptPropaganda),
+		finding(w.f2, round1, "recommendation", "Đề nghị hỗ trợ kinh phí cho đội hình tình nguyện", deptInspection),
+		finding(w.f3, thematic, "recommendation", "Đề nghị tài liệu học tập Nghị quyết", deptPropaganda),
+		finding(uuid.NewString(), draft, "shortcoming", "Chưa gửi: còn là bản nháp", deptPropaganda),
+		finding(gone, round1, "aspiration", "Ghi nhầm", deptPropaganda),
+	)
+	e.push(t, w.lan, remove("findings", gone))
+	// The Office sets a due date and answers; the department follows up.
+	e.push(t, w.office, upsert("findings", w.f1, map[string]any{"due_on": "2021-07-15"}),
+		upsert("findings", w.f2, map[string]any{"answer": "Văn phòng đề xuất bố trí kinh phí trong quý III"}))
+	e.push(t, w.dept,
+		upsert("follow_ups", uuid.NewString(), map[string]any{
+			"finding_id": w.f1, "author_id": w.dept.id, "at": "2021-06-20T03:00:00Z", "text": "Đã làm việc với Tỉnh đoàn"}),
+		upsert("follow_ups", uuid.NewString(), map[string]any{
+			"finding_id": w.f1, "author_id": w.dept.id, "at": "2021-07-01T03:00:00Z", "text": "Tỉnh đoàn đang khắc phục",
+			"status_to": "in_progress"}),
+		upsert("findings", w.f1, map[string]any{"status": "in_progress"}),
+	)
+	return w
+}
+
+func (w findingsWorld) ids(t *testing.T, u *reportUser, query string) []string {
+	t.Helper()
+	var out struct {
+		Items []report.Finding `json:"items"`
+	}
+	w.e.get(t, u, "/api/v1/reports/findings"+query).json(t, http.StatusOK, &out)
+	ids := []string{}
+	for _, f := range out.Items {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+func TestFindingsRegister(t *testing.T) {
+	t.Parallel()
+	w := newFindingsWorld(t)
+	e := w.e
+
+	var all struct {
+		Items []report.Finding `json:"items"`
+	}
+	e.get(t, e.admin, "/api/v1/reports/findings").json(t, http.StatusOK, &all)
+	// The thematic campaign (March) comes first; within round 1's Lai Châu,
+	// the shortcoming before the recommendation. The draft's finding and
+	// the deleted one are not in the register.
+	if len(all.Items) != 3 {
+		t.Fatalf("register %+v, want 3 findings", all.Items)
+	}
+	if all.Items[0].ID != w.f3 || all.Items[1].ID != w.f1 || all.Items[2].ID != w.f2 {
+		t.Errorf("order %s %s %s, want f3 f1 f2", all.Items[0].ID, all.Items[1].ID, all.Items[2].ID)
+	}
+	f1 := all.Items[1]
+	checks := map[string][2]any{
+		"unit":           {deref(f1.UnitName), "Lai Châu"},
+		"cluster":        {deref(f1.ClusterName), "Cụm Tây Bắc"},
+		"campaign":       {deref(f1.CampaignName), "Kiểm tra định kỳ Đợt 1 năm 2021"},
+		"note":           {deref(f1.NoteTitle), "Kiểm tra Tỉnh đoàn Lai Châu"},
+		"department":     {deref(f1.DepartmentName), "Ban Tuyên giáo Trung ương Đoàn"},
+		"status":         {f1.Status, "in_progress"},
+		"due":            {deref(f1.DueOn), "2021-07-15"},
+		"follow-ups":     {f1.FollowUps, 2},
+		"author":         {deref(f1.AuthorName), "Nguyễn Thị Lan"},
+		"last follow-up": {f1.LastFollowUp != nil && f1.LastFollowUp.Text == "Tỉnh đoàn đang khắc phục", true},
+	}
+	for what, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("f1 %s = %v, want %v", what, c[0], c[1])
+		}
+	}
+	if got := all.Items[2].Answer; got != "Văn phòng đề xuất bố trí kinh phí trong quý III" {
+		t.Errorf("f2 answer %q", got)
+	}
+
+	for _, tc := range []struct {
+		who   *reportUser
+		query string
+		want  []string
+	}{
+		{e.admin, "?category=recommendation", []string{w.f3, w.f2}},
+		{w.office, "?category=recommendation&campaign_id=" + campaignRound1, []string{w.f2}},
+		{e.admin, "?campaign_id=" + campaignRound1, []string{w.f1, w.f2}},
+		{e.admin, "?cluster_id=" + w.cluster, []string{w.f1, w.f2}},
+		{e.admin, "?unit_id=" + unitBacNinh, []string{w.f3}},
+		{e.admin, "?status=in_progress", []string{w.f1}},
+		{e.admin, "?department_id=" + deptInspection, []string{w.f2}},
+		{e.admin, "?status=resolved", []string{}},
+		// A department sees the findings assigned to it.
+		{w.dept, "", []string{w.f3, w.f1}},
+		{w.dept, "?category=recommendation", []string{w.f3}},
+		{w.dept, "?department_id=" + deptPropaganda, []string{w.f3, w.f1}},
+		{w.deptless, "", []string{}},
+	} {
+		if got := w.ids(t, tc.who, tc.query); !slices.Equal(got, tc.want) {
+			t.Errorf("%s%s: %v, want %v", tc.who.device, tc.query, got, tc.want)
+		}
+	}
+
+	e.get(t, w.dept, "/api/v1/reports/findings?department_id="+deptInspection).refused(t, http.StatusForbidden, "forbidden")
+	e.get(t, w.sec, "/api/v1/reports/findings").refused(t, http.StatusForbidden, "forbidden")
+	e.get(t, w.lan, "/api/v1/reports/findings").refused(t, http.StatusForbidden, "forbidden")
+	e.get(t, nil, "/api/v1/reports/findings").refused(t, http.StatusUnauthorized, "unauthorized")
+	e.get(t, e.admin, "/api/v1/reports/findings?category=complaint").refused(t, http.StatusBadRequest, "validation_failed")
+	e.get(t, e.admin, "/api/v1/reports/findings?unit_id=lai-chau").refused(t, http.StatusBadRequest, "validation_failed")
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// sheetRows opens an exported workbook and reads its one sheet.
+func sheetRows(t *testing.T, body []byte) [][]string {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("the export does not open as a workbook: %v", err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) != 1 {
+		t.Fatalf("sheets %v, want one", sheets)
+	}
+	rows, err := f.GetRows(sheets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestFindingsExport(t *testing.T) {
+	t.Parallel()
+	w := newFindingsWorld(t)
+	e := w.e
+
+	r := e.get(t, w.office, "/api/v1/reports/findings.xlsx")
+	if r.status != http.StatusOK {
+		t.Fatalf("export: %d %s", r.status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="bao-cao-van-de-phat-hien-`) || !strings.HasSuffix(cd, `.xlsx"`) {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	rows := sheetRows(t, r.body)
+	if len(rows) != 3+3 {
+		t.Fatalf("%d rows, want title, selection, headers and 3 findings: %q", len(rows), rows)
+	}
+	if rows[0][0] != "Báo cáo tổng hợp vấn đề phát hiện" {
+		t.Errorf("title %q", rows[0][0])
+	}
+	wantHeaders := []string{"STT", "Đợt kiểm tra", "Cụm hoạt động", "Đơn vị", "Ghi chép làm việc", "Người ghi",
+		"Loại vấn đề", "Nội dung", "Ban phụ trách", "Trạng thái", "Hạn xử lý", "Trả lời", "Số lần theo dõi", "Theo dõi gần nhất"}
+	if !slices.Equal(rows[2], wantHeaders) {
+		t.Errorf("headers %q, want %q", rows[2], wantHeaders)
+	}
+	col := func(row []string, header string) string {
+		i := slices.Index(wantHeaders, header)
+		if i >= len(row) {
+			return ""
+		}
+		return row[i]
+	}
+	f1 := rows[4] // after the thematic campaign's recommendation
+	for header, want := range map[string]string{
+		"STT":               "2",
+		"Đợt kiểm tra":      "Kiểm tra định kỳ Đợt 1 năm 2021",
+		"Cụm hoạt động":     "Cụm Tây Bắc",
+		"Đơn vị":            "Lai Châu",
+		"Loại vấn đề":       "Tồn tại, hạn chế, vướng mắc",
+		"Nội dung":          "Sinh hoạt chi đoàn chưa đều",
+		"Ban phụ trách":     "Ban Tuyên giáo Trung ương Đoàn",
+		"Trạng thái":        "Đang xử lý",
+		"Hạn xử lý":         "15/07/2021",
+		"Số lần theo dõi":   "2",
+		"Theo dõi gần nhất": "01/07/2021: Tỉnh đoàn đang khắc phục (→ Đang xử lý)",
+	} {
+		if got := col(f1, header); got != want {
+			t.Errorf("f1 %s = %q, want %q", header, got, want)
+		}
+	}
+
+	// The Office's recommendations register, and a department's own rows.
+	r = e.get(t, w.office, "/api/v1/reports/findings.xlsx?category=recommendation")
+	if cd := r.header.Get("Content-Disposition"); !strings.Contains(cd, "bao-cao-kien-nghi-de-xuat-") {
+		t.Errorf("recommendations export named %q", cd)
+	}
+	rows = sheetRows(t, r.body)
+	if len(rows) != 3+2 || col(rows[3], "Loại vấn đề") != "Kiến nghị, đề xuất" || col(rows[4], "Trả lời") != "Văn phòng đề xuất bố trí kinh phí trong quý III" {
+		t.Errorf("recommendations export rows %q", rows)
+	}
+	if !strings.Contains(rows[1][0], "Loại vấn đề: Kiến nghị, đề xuất") {
+		t.Errorf("selection row %q does not say it holds the recommendations", rows[1][0])
+	}
+	r = e.get(t, w.dept, "/api/v1/reports/findings.xlsx")
+	if rows := sheetRows(t, r.body); len(rows) != 3+2 {
+		t.Errorf("the department's export has %d rows, want its 2 findings", len(rows)-3)
+	}
+	e.get(t, w.sec, "/api/v1/reports/findings.xlsx").refused(t, http.StatusForbidden, "forbidden")
+}
+
+// documentedFields are the property names of a component schema of
+// openapi.json, sorted.
+func documentedFields(t *testing.T, component string) []string {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	sc, ok := doc.Components.Schemas[component]
+	if !ok {
+		t.Fatalf("openapi.json has no schema %s", component)
+	}
+	return slices.Sorted(maps.Keys(sc.Properties))
+}
+
+func keysOf(t *testing.T, v any, what string) []string {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%s is not an object: %v", what, v)
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+// firstOf is the first element of the array at key of object v.
+func firstOf(t *testing.T, v any, key string) any {
+	t.Helper()
+	arr, ok := v.(map[string]any)[key].([]any)
+	if !ok || len(arr) == 0 {
+		t.Fatalf("%s: no items in %v", key, v)
+	}
+	return arr[0]
+}
+
+// TestReportsAnswerAsDocumented holds the answers to openapi.json: each
+// object carries exactly the documented fields.
+func TestReportsAnswerAsDocumented(t *testing.T) {
+	t.Parallel()
+	w := newFindingsWorld(t)
+	e := w.e
+	e.push(t, w.lan, trip(w.lan, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-06-05": unitLaiChau})...)
+
+	var days, coverage, findings any
+	e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date=2021-12-31").json(t, http.StatusOK, &days)
+	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id="+campaignRound1).json(t, http.StatusOK, &coverage)
+	e.get(t, e.admin, "/api/v1/reports/findings?status=in_progress").json(t, http.StatusOK, &findings)
+	secretary := firstOf(t, days, "items")
+	campaign := firstOf(t, coverage, "items")
+	finding := firstOf(t, findings, "items")
+	for _, c := range []struct {
+		component string
+		value     any
+	}{
+		{"FieldDaysReport", days},
+		{"ReportSpecialPeriod", firstOf(t, days, "special_periods")},
+		{"SecretaryFieldDays", secretary},
+		{"PurposeFieldDays", firstOf(t, secretary, "by_purpose")},
+		{"PeriodFieldDays", firstOf(t, secretary, "special_periods")},
+		{"CoverageReport", coverage},
+		{"CampaignCoverage", campaign},
+		{"UnitCoverage", firstOf(t, campaign, "units")},
+		{"FindingRegisterList", findings},
+		{"FindingRegisterEntry", finding},
+		{"FollowUpSummary", finding.(map[string]any)["last_follow_up"]},
+	} {
+		if got, want := keysOf(t, c.value, c.component), documentedFields(t, c.component); !slices.Equal(got, want) {
+			t.Errorf("%s: answer has %v, openapi.json documents %v", c.component, got, want)
+		}
+	}
+}

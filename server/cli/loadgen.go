@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"dicoso/sync/loadgen"
+)
+
+// loadgenCmd runs `dicoso loadgen`: simulated devices against a live server.
+func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := loadgen.Config{AdminUser: "admin", AdminPassword: getenv("DICOSO_ADMIN_PASSWORD")}
+	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "server to load")
+	fs.StringVar(&cfg.AdminUser, "admin", cfg.AdminUser, "admin user that creates the simulated users")
+	fs.IntVar(&cfg.Devices, "devices", 100, "simulated devices (one secretary each)")
+	fs.IntVar(&cfg.Batch, "batch", 100, "changes per push")
+	fs.IntVar(&cfg.Rounds, "rounds", 10, "pushes per device")
+	fs.StringVar(&cfg.Dir, "dir", filepath.Join(os.TempDir(), "dicoso-loadgen"), "device files and the raw-insert file (the disk measured)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.AdminPassword == "" {
+		return fmt.Errorf("loadgen: set DICOSO_ADMIN_PASSWORD to the admin's password")
+	}
+	cfg.Log = newLogger(stderr, 0)
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.String())
+	return nil
+}

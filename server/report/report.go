@@ -1,0 +1,71 @@
+// Package report computes the headquarters reports of plan
+// 356-KH/TWĐTN-BKT (design §1): each secretary's field-day tally against
+// the plan's minimum, the coverage of the inspection campaigns, and the
+// findings register (with the Office's recommendations register as one of
+// its categories), plus the register's XLSX export.
+//
+// Reports only read. Each one runs as plain SQL in one read transaction on
+// the store's reader pool, so it sees one consistent snapshot while devices
+// keep pushing. Who may see what is decided by the caller (the API) and
+// handed in as query fields; this package applies them.
+package report
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"dicoso/server/store"
+)
+
+// Reports reads the central store for reports.
+type Reports struct {
+	st *store.Store
+}
+
+// New reads from st.
+func New(st *store.Store) *Reports { return &Reports{st: st} }
+
+// read runs fn in one read transaction (one snapshot).
+func (r *Reports) read(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	if err := r.st.ReadTx(ctx, fn); err != nil {
+		return fmt.Errorf("report %s: %w", what, err)
+	}
+	return nil
+}
+
+// vietnam is the plan's calendar: a field day, a check-in's day and "today"
+// are days in Vietnam (UTC+7 all year; the country keeps no daylight saving
+// time), not UTC days: a check-in at 06:30 in Hà Nội is 23:30 UTC the day
+// before.
+func vietnam() *time.Location { return time.FixedZone("ICT", 7*3600) }
+
+// shiftToUTC is the SQLite date modifier taking a Vietnamese midnight to
+// its UTC instant.
+const shiftToUTC = "-7 hours"
+
+// Today is the date in Vietnam at instant now, as YYYY-MM-DD.
+func Today(now time.Time) string { return now.In(vietnam()).Format(time.DateOnly) }
+
+// localDate is the Vietnamese date of a stored RFC 3339 instant, "" when it
+// does not parse.
+func localDate(instant string) string {
+	t, err := time.Parse(time.RFC3339Nano, instant)
+	if err != nil {
+		return ""
+	}
+	return t.In(vietnam()).Format(time.DateOnly)
+}
+
+// nullable turns a NULL or empty column into nil, for JSON null.
+func nullable(s sql.NullString) *string {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	v := s.String
+	return &v
+}
+
+// notFound is store.ErrNotFound naming what was missing.
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNotFound) }

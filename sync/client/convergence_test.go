@@ -1,0 +1,567 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"dicoso/server/syncdb"
+	"dicoso/sync/client"
+)
+
+var (
+	seedFlag = flag.Uint64("seed", 0, "seed of TestConvergence (0: $DICOSO_SEED, else a fresh one, printed)")
+	opsFlag  = flag.Int("convergence.ops", 2400, "local writes TestConvergence makes across its devices")
+)
+
+// TestConvergence runs several devices of several users through thousands
+// of random edits across the field-data tables while their network drops
+// answers after the server acted, replays old pushes late, goes away for a
+// while, and devices get killed and restarted, with pushes and pulls
+// interleaved at random and a scope change half way. Then every device syncs
+// until nothing moves, and:
+//   - every device holds exactly the server's state of every row its user
+//     may read (the server's store read directly);
+//   - every change any answer called applied is in the change log, once;
+//   - every change a device made is either in the change log or in that
+//     device's rejected list: nothing was dropped silently.
+//
+// The run is a function of the seed (the order of steps and every random
+// choice); a failure prints the seed to reproduce it with -seed.
+func TestConvergence(t *testing.T) {
+	t.Parallel()
+	seed := *seedFlag
+	if seed == 0 {
+		if s, err := strconv.ParseUint(os.Getenv("DICOSO_SEED"), 10, 64); err == nil {
+			seed = s
+		} else {
+			seed = rand.Uint64()
+		}
+	}
+	t.Logf("seed %d", seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("reproduce with: go test ./sync/client -run TestConvergence -seed %d", seed)
+		}
+	})
+	start := time.Now()
+	w := newWorld(t, worldOptions{})
+	master := rand.New(rand.NewPCG(seed, 1))
+	s := &sim{t: t, w: w}
+	specs := []struct{ name, user string }{
+		{"lan-phone", "lan"}, {"lan-laptop", "lan"}, {"minh-laptop", "minh"}, {"hoa-phone", "hoa"},
+		{"tuan-phone", "tuan"}, {"kiem-laptop", "kiem"}, {"phong-laptop", "phong"},
+	}
+	s.devices = make([]*simDevice, len(specs))
+	var wg sync.WaitGroup
+	for i, sp := range specs {
+		d := &simDevice{name: sp.name, user: w.users[sp.user], rng: rand.New(rand.NewPCG(seed, uint64(i)+100)), dirty: map[string]bool{}}
+		d.net = newNet(w, seed+uint64(i))
+		d.net.set(func(n *netSim) { n.dropAnswer, n.replay = 0.05, 0.05 })
+		s.devices[i] = d
+		wg.Add(1)
+		go func() { // logins hash passwords: do them side by side
+			defer wg.Done()
+			d.dev = s.open(d)
+			if _, err := d.dev.Login(context.Background(), d.user.username, userPassword); err != nil {
+				t.Errorf("login %s: %v", d.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	t.Logf("setup %v", time.Since(start))
+
+	ops := *opsFlag
+	scopeChanged := false
+	for s.writes < ops {
+		if !scopeChanged && s.writes >= ops/2 {
+			// The admin puts hoa in a second team: her scope grows, her
+			// device is told to reset.
+			scopeChanged = true
+			w.server(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{
+				"campaign_id": w.campaign, "name": "Đoàn 2", "member_ids": []string{w.users["hoa"].id}, "unit_ids": []string{w.units[2]}}})
+		}
+		s.step(s.devices[master.IntN(len(s.devices))])
+		if t.Failed() {
+			return
+		}
+	}
+	reqs := 0
+	for _, d := range s.devices {
+		d.net.set(func(n *netSim) { reqs += n.pushes*1000000 + n.pulls })
+	}
+	t.Logf("pushes %d pulls %d", reqs/1000000, reqs%1000000)
+	t.Logf("random phase %v: %d writes (%v), %d syncs (%v)", time.Since(start), s.writes, s.writeTime, s.syncs, s.syncTime)
+
+	// Quiesce: the network heals; the first round pushes side by side (the
+	// server merges concurrent pushes), then rounds until nothing moves.
+	for _, d := range s.devices {
+		d.net.set(func(n *netSim) { n.offline, n.dropAnswer, n.replay = false, 0, 0 })
+	}
+	var mu sync.Mutex
+	for _, d := range s.devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := d.dev.Sync(context.Background())
+			if err != nil {
+				t.Errorf("final sync %s: %v", d.name, err)
+			}
+			mu.Lock()
+			s.total.add(rep)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	quiet := false
+	for round := 0; round < 5 && !quiet && !t.Failed(); round++ {
+		quiet = true
+		for _, d := range s.devices {
+			rep := mustSync(t, d.dev)
+			s.total.add(rep)
+			if rep.Pushed > 0 || rep.Pulled > 0 {
+				quiet = false
+			}
+		}
+	}
+	if !quiet {
+		t.Fatal("devices did not stop exchanging changes")
+	}
+	s.check()
+	t.Logf("total %v; pushes applied %d, duplicate %d, rejected %d, restamped %d; rows pulled %d; resets %d",
+		time.Since(start), s.total.Applied, s.total.Duplicate, s.total.Rejected, s.total.Restamped, s.total.Pulled, s.resets)
+}
+
+type sim struct {
+	t                   *testing.T
+	w                   *world
+	devices             []*simDevice
+	writes              int
+	syncs               int
+	resets              int
+	total               totals
+	writeTime, syncTime time.Duration
+}
+
+type totals struct{ client.Report }
+
+func (t *totals) add(r client.Report) {
+	t.Pushed += r.Pushed
+	t.Applied += r.Applied
+	t.Duplicate += r.Duplicate
+	t.Rejected += r.Rejected
+	t.Restamped += r.Restamped
+	t.Pulled += r.Pulled
+}
+
+type simDevice struct {
+	name    string
+	user    userInfo
+	dev     *client.Device
+	net     *netSim
+	rng     *rand.Rand
+	changes []string // ids of the changes it made
+	cache   map[string][]client.Row
+	dirty   map[string]bool
+}
+
+func (s *sim) open(d *simDevice) *client.Device {
+	dev, err := client.Open(context.Background(), s.w.dir+"/"+d.name+".db",
+		s.w.options(d.name, d.net, func(o *client.Options) {
+			o.PullLimit = 50
+			o.PushBatch = 40
+			o.MaxAttempts = 4
+			o.RelaxedDurability = true
+		}))
+	if err != nil {
+		s.t.Fatalf("open %s: %v", d.name, err)
+	}
+	return dev
+}
+
+// step is one random action of one device.
+func (s *sim) step(d *simDevice) {
+	r := d.rng.Float64()
+	offline := false
+	d.net.set(func(n *netSim) { offline = n.offline })
+	switch {
+	case offline && r < 0.2:
+		d.net.set(func(n *netSim) { n.offline = false })
+	case !offline && r < 0.02:
+		d.net.set(func(n *netSim) { n.offline = true })
+	case r < 0.10:
+		s.sync(d, d.dev.Sync)
+	case r < 0.13:
+		s.sync(d, d.dev.Push)
+	case r < 0.16:
+		s.sync(d, d.dev.Pull)
+	case r < 0.175:
+		// Killed and restarted: only what was committed survives.
+		if err := d.dev.Close(); err != nil {
+			s.t.Fatalf("close %s: %v", d.name, err)
+		}
+		d.dev = s.open(d)
+		d.cache = nil
+	default:
+		t0 := time.Now()
+		s.write(d)
+		s.writeTime += time.Since(t0)
+	}
+}
+
+func (s *sim) sync(d *simDevice, fn func(context.Context) (client.Report, error)) {
+	s.syncs++
+	t0 := time.Now()
+	rep, err := fn(context.Background())
+	s.syncTime += time.Since(t0)
+	s.total.add(rep)
+	if rep.Reset {
+		s.resets++
+	}
+	d.cache = nil
+	if err != nil && !errors.Is(err, errLost) {
+		s.t.Fatalf("%s: sync: %v", d.name, err)
+	}
+}
+
+// rows is the device's live rows of a table, as it would show them.
+func (d *simDevice) rows(t *testing.T, table string) []client.Row {
+	if d.cache == nil {
+		d.cache, d.dirty = map[string][]client.Row{}, map[string]bool{}
+	}
+	if rows, ok := d.cache[table]; ok && !d.dirty[table] {
+		return rows
+	}
+	rows, err := d.dev.All(context.Background(), table)
+	if err != nil {
+		t.Fatalf("%s: list %s: %v", d.name, table, err)
+	}
+	d.cache[table], d.dirty[table] = rows, false
+	return rows
+}
+
+// pick is a random row of table satisfying keep, if any.
+func (d *simDevice) pick(t *testing.T, table string, keep func(client.Row) bool) (client.Row, bool) {
+	var cands []client.Row
+	for _, r := range d.rows(t, table) {
+		if keep == nil || keep(r) {
+			cands = append(cands, r)
+		}
+	}
+	if len(cands) == 0 {
+		return client.Row{}, false
+	}
+	return cands[d.rng.IntN(len(cands))], true
+}
+
+func (d *simDevice) owns(field string) func(client.Row) bool {
+	return func(r client.Row) bool { return r.Fields[field] == d.user.id }
+}
+
+func (d *simDevice) text(field string) string {
+	return fmt.Sprintf("%s %s %d", d.name, field, d.rng.IntN(100000))
+}
+
+func (d *simDevice) date() string {
+	return time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d.rng.IntN(365)).Format(time.DateOnly)
+}
+
+func (d *simDevice) oneOf(xs ...string) string { return xs[d.rng.IntN(len(xs))] }
+
+// subset is a random non-empty subset of a field generator.
+func (d *simDevice) subset(gen map[string]func() any) map[string]any {
+	out := map[string]any{}
+	for len(out) == 0 {
+		for k, g := range gen {
+			if d.rng.IntN(3) == 0 {
+				out[k] = g()
+			}
+		}
+	}
+	return out
+}
+
+func has(u userInfo, role string) bool { return slices.Contains(u.roles, role) }
+
+// op is one kind of local write; it returns false when it does not apply
+// to this device now.
+type op struct {
+	weight int
+	run    func(s *sim, d *simDevice) bool
+}
+
+var purposes = []string{"thematic_survey", "inspection", "meeting", "working_session"}
+
+func fieldWorker(u userInfo) bool { return has(u, "secretary") || has(u, "inspector") }
+
+// ops are the writes users make, mostly allowed, some not (the server must
+// refuse those, and the device must show the server's state again).
+func ops() []op {
+	return []op{
+		{8, func(s *sim, d *simDevice) bool { // a new trip
+			if !fieldWorker(d.user) {
+				return false
+			}
+			f := map[string]any{"purpose": d.oneOf(purposes...), "starts_on": d.date(), "title": d.text("title"),
+				"unit_ids": []string{s.w.units[d.rng.IntN(4)]}, "status": "planned"}
+			if d.rng.IntN(2) == 0 {
+				f["campaign_id"] = s.w.campaign
+			}
+			return s.upsert(d, "trips", uuid.NewString(), f)
+		}},
+		{10, func(s *sim, d *simDevice) bool { // edit an own trip
+			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
+			return ok && s.upsert(d, "trips", r.ID, d.subset(map[string]func() any{
+				"title": func() any { return d.text("title") }, "notes": func() any { return d.text("notes") },
+				"status":   func() any { return d.oneOf("planned", "ongoing", "done", "cancelled") },
+				"ends_on":  func() any { return d.date() },
+				"unit_ids": func() any { return []string{s.w.units[d.rng.IntN(4)], s.w.units[d.rng.IntN(4)]} },
+			}))
+		}},
+		{1, func(s *sim, d *simDevice) bool { // delete an own trip
+			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
+			return ok && s.delete(d, "trips", r.ID)
+		}},
+		{6, func(s *sim, d *simDevice) bool { // a day of an own trip
+			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
+			return ok && s.upsert(d, "trip_days", uuid.NewString(), map[string]any{"trip_id": r.ID, "day": d.date(),
+				"unit_id": s.w.units[d.rng.IntN(4)], "activity": d.text("activity")})
+		}},
+		{5, func(s *sim, d *simDevice) bool { // edit an own trip day
+			r, ok := d.pick(s.t, "trip_days", d.owns("user_id"))
+			return ok && s.upsert(d, "trip_days", r.ID, d.subset(map[string]func() any{
+				"activity": func() any { return d.text("activity") }, "day": func() any { return d.date() },
+			}))
+		}},
+		{1, func(s *sim, d *simDevice) bool { // delete an own trip day
+			r, ok := d.pick(s.t, "trip_days", d.owns("user_id"))
+			return ok && s.delete(d, "trip_days", r.ID)
+		}},
+		{6, func(s *sim, d *simDevice) bool { // a new visit note
+			if !fieldWorker(d.user) {
+				return false
+			}
+			f := map[string]any{"unit_id": s.w.units[d.rng.IntN(2)], "campaign_id": s.w.campaign, "kind": d.oneOf(purposes...),
+				"title": d.text("title"), "results": d.text("results"), "status": "draft"}
+			if r, ok := d.pick(s.t, "trips", d.owns("user_id")); ok {
+				f["trip_id"] = r.ID
+			}
+			return s.upsert(d, "visit_notes", uuid.NewString(), f)
+		}},
+		{14, func(s *sim, d *simDevice) bool { // edit an own note
+			r, ok := d.pick(s.t, "visit_notes", d.owns("author_id"))
+			gen := map[string]func() any{"status": func() any { return d.oneOf("draft", "submitted") }}
+			for _, f := range []string{"title", "results", "models", "shortcomings", "aspirations", "recommendations", "conclusions"} {
+				gen[f] = func() any { return d.text(f) }
+			}
+			return ok && s.upsert(d, "visit_notes", r.ID, d.subset(gen))
+		}},
+		{1, func(s *sim, d *simDevice) bool { // delete an own note (only a draft may go)
+			r, ok := d.pick(s.t, "visit_notes", d.owns("author_id"))
+			return ok && s.delete(d, "visit_notes", r.ID)
+		}},
+		{10, func(s *sim, d *simDevice) bool { // review a note
+			if d.user.username != "tuan" && d.user.username != "kiem" {
+				return false
+			}
+			r, ok := d.pick(s.t, "visit_notes", func(r client.Row) bool { return r.Fields["author_id"] != d.user.id })
+			return ok && s.upsert(d, "visit_notes", r.ID, map[string]any{"status": d.oneOf("reviewed", "needs_revision"),
+				"review_comment": d.text("comment"), "reviewed_by": d.user.id})
+		}},
+		{5, func(s *sim, d *simDevice) bool { // a finding on an own note
+			r, ok := d.pick(s.t, "visit_notes", d.owns("author_id"))
+			if !ok {
+				return false
+			}
+			f := map[string]any{"note_id": r.ID, "unit_id": r.Fields["unit_id"], "campaign_id": s.w.campaign,
+				"category": d.oneOf("shortcoming", "recommendation", "model", "aspiration"), "text": d.text("text"), "status": "open"}
+			if d.rng.IntN(2) == 0 {
+				f["department_id"] = s.w.dept1
+			}
+			return s.upsert(d, "findings", uuid.NewString(), f)
+		}},
+		{4, func(s *sim, d *simDevice) bool { // edit an own finding
+			r, ok := d.pick(s.t, "findings", d.owns("author_id"))
+			return ok && s.upsert(d, "findings", r.ID, d.subset(map[string]func() any{
+				"text": func() any { return d.text("text") }, "due_on": func() any { return d.date() },
+			}))
+		}},
+		{8, func(s *sim, d *simDevice) bool { // the Inspection Committee triages
+			if d.user.username != "kiem" {
+				return false
+			}
+			r, ok := d.pick(s.t, "findings", nil)
+			return ok && s.upsert(d, "findings", r.ID, d.subset(map[string]func() any{
+				"department_id": func() any { return d.oneOf(s.w.dept1, s.w.dept2) },
+				"status":        func() any { return d.oneOf("open", "in_progress", "resolved", "dismissed") },
+				"due_on":        func() any { return d.date() }, "answer": func() any { return d.text("answer") },
+			}))
+		}},
+		{10, func(s *sim, d *simDevice) bool { // the department works its findings
+			if d.user.dept == "" {
+				return false
+			}
+			r, ok := d.pick(s.t, "findings", func(r client.Row) bool { return r.Fields["department_id"] == d.user.dept })
+			return ok && s.upsert(d, "findings", r.ID, d.subset(map[string]func() any{
+				"status": func() any { return d.oneOf("in_progress", "resolved") }, "answer": func() any { return d.text("answer") },
+			}))
+		}},
+		{4, func(s *sim, d *simDevice) bool { // a follow-up (append-only)
+			r, ok := d.pick(s.t, "findings", nil)
+			return ok && s.upsert(d, "follow_ups", uuid.NewString(), map[string]any{"finding_id": r.ID,
+				"at": time.Now().UTC().Format(time.RFC3339), "text": d.text("text"), "status_to": d.oneOf("in_progress", "resolved")})
+		}},
+		{5, func(s *sim, d *simDevice) bool { // a check-in (append-only)
+			if !fieldWorker(d.user) {
+				return false
+			}
+			u := d.rng.IntN(4)
+			return s.upsert(d, "checkins", uuid.NewString(), map[string]any{"unit_id": s.w.units[u], "at": time.Now().UTC().Format(time.RFC3339),
+				"lat": s.w.unitLat[u] + d.rng.Float64()/10, "lng": s.w.unitLng[u], "accuracy_m": float64(d.rng.IntN(300)), "note": d.text("note")})
+		}},
+		{2, func(s *sim, d *simDevice) bool { // void an own check-in
+			r, ok := d.pick(s.t, "checkins", d.owns("user_id"))
+			return ok && s.upsert(d, "checkins", r.ID, map[string]any{"voided": true, "void_reason": d.text("reason")})
+		}},
+		{1, func(s *sim, d *simDevice) bool { // edit a check-in: refused, immutable
+			r, ok := d.pick(s.t, "checkins", d.owns("user_id"))
+			return ok && s.upsert(d, "checkins", r.ID, map[string]any{"note": d.text("note")})
+		}},
+		{1, func(s *sim, d *simDevice) bool { // edit someone else's trip: refused, forbidden
+			r, ok := d.pick(s.t, "trips", func(r client.Row) bool { return r.Fields["user_id"] != d.user.id })
+			return ok && s.upsert(d, "trips", r.ID, map[string]any{"title": d.text("title")})
+		}},
+	}
+}
+
+// write makes one random local write the device's user would make.
+func (s *sim) write(d *simDevice) {
+	all := ops()
+	total := 0
+	for _, o := range all {
+		total += o.weight
+	}
+	for range 20 {
+		n := d.rng.IntN(total)
+		for _, o := range all {
+			if n -= o.weight; n < 0 {
+				if o.run(s, d) {
+					return
+				}
+				break
+			}
+		}
+	}
+}
+
+func (s *sim) upsert(d *simDevice, table, id string, fields map[string]any) bool {
+	cid, err := d.dev.Upsert(context.Background(), table, id, fields)
+	if err != nil {
+		s.t.Fatalf("%s: upsert %s %s %v: %v", d.name, table, id, fields, err)
+	}
+	s.wrote(d, table, cid)
+	return true
+}
+
+func (s *sim) delete(d *simDevice, table, id string) bool {
+	cid, err := d.dev.Delete(context.Background(), table, id)
+	if err != nil {
+		s.t.Fatalf("%s: delete %s %s: %v", d.name, table, id, err)
+	}
+	s.wrote(d, table, cid)
+	return true
+}
+
+func (s *sim) wrote(d *simDevice, table, changeID string) {
+	s.writes++
+	d.changes = append(d.changes, changeID)
+	if d.dirty != nil {
+		d.dirty[table] = true
+	}
+}
+
+// check asserts convergence and that nothing was lost or doubled.
+func (s *sim) check() {
+	t, w := s.t, s.w
+	ctx := context.Background()
+	stale := 0
+	for _, d := range s.devices {
+		if n, err := d.dev.Pending(ctx); err != nil || n != 0 {
+			t.Errorf("%s: %d changes still pending (%v)", d.name, n, err)
+		}
+		stale += w.compareDevice(t, d.name, d.dev, w.actor(d.user, d.name))
+	}
+	if stale > 0 {
+		t.Logf("rows left in devices after leaving their user's scope: %d", stale)
+	}
+
+	w.acksMu.Lock()
+	applied := maps2slice(w.applied)
+	w.acksMu.Unlock()
+	for _, id := range applied {
+		if n := w.changeLogCount(t, id); n != 1 {
+			t.Errorf("change %s was answered applied but is in the change log %d times", id, n)
+		}
+	}
+	var doubled int
+	if err := w.st.Reader().QueryRow(`SELECT COUNT(*) FROM (SELECT change_id FROM change_log GROUP BY change_id HAVING COUNT(*) > 1)`).Scan(&doubled); err != nil {
+		t.Fatal(err)
+	}
+	if doubled != 0 {
+		t.Errorf("%d change ids appear more than once in the change log", doubled)
+	}
+
+	logged, rejected, both := 0, 0, 0
+	for _, d := range s.devices {
+		rej, err := d.dev.Rejected(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := map[string]string{}
+		for _, r := range rej {
+			refused[r.ChangeID] = r.Code
+		}
+		for _, id := range d.changes {
+			inLog := w.changeLogCount(t, id) == 1
+			_, inRejected := refused[id]
+			switch {
+			case inLog && inRejected:
+				// A late replay of a refused change found the server in a
+				// state where it was allowed.
+				both++
+			case inLog:
+				logged++
+			case inRejected:
+				rejected++
+			default:
+				t.Errorf("%s: change %s is neither in the change log nor in the rejected list: lost", d.name, id)
+			}
+		}
+	}
+	t.Logf("changes: %d applied, %d rejected, %d refused then applied by a late replay; %d applied answers seen", logged, rejected, both, len(applied))
+	if logged == 0 || rejected == 0 || s.total.Duplicate == 0 || s.resets == 0 {
+		t.Errorf("the run did not exercise every path: applied %d, rejected %d, duplicates %d, resets %d",
+			logged, rejected, s.total.Duplicate, s.resets)
+	}
+}
+
+func maps2slice(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,386 @@
+package client
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// Row is one row as the device holds it.
+type Row struct {
+	Table   string
+	ID      string
+	Fields  map[string]any // wire names and wire types (lists as []string)
+	Deleted bool
+	Version string // highest HLC of the row's fields
+}
+
+// rowState is a row in SQL values: what a synced table stores.
+type rowState struct {
+	present bool
+	values  map[string]any // by column; SQL values
+	deleted bool
+	version string
+}
+
+// entry is one outbox entry.
+type entry struct {
+	seq        int64
+	changeID   string
+	table      string
+	rowID      string
+	op         protocol.Op
+	hlc        string
+	fields     map[string]any // wire values
+	baseCursor string
+	acked      bool
+}
+
+func (e entry) change() protocol.Change {
+	return protocol.Change{ID: e.changeID, Table: e.table, RowID: e.rowID, Op: e.op, HLC: e.hlc, Fields: e.fields}
+}
+
+// fromWire converts a pulled row's fields (trusted: the server wrote them)
+// to SQL values. Unknown fields are ignored, missing ones are NULL.
+func fromWire(t *schema.Table, fields map[string]any) map[string]any {
+	out := make(map[string]any, len(t.Fields))
+	for _, f := range t.Fields {
+		out[f.Name] = wireToSQL(&f, fields[f.Name])
+	}
+	return out
+}
+
+func wireToSQL(f *schema.Field, v any) any {
+	switch x := v.(type) {
+	case nil:
+		if f.Type == schema.List {
+			return "[]"
+		}
+		return nil
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	case float64:
+		if f.Type == schema.Int || f.Type == schema.Bool {
+			return int64(x)
+		}
+		return x
+	case int64:
+		return x
+	case string:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return string(b)
+}
+
+// toWire converts SQL values to wire values.
+func toWire(t *schema.Table, values map[string]any) map[string]any {
+	out := make(map[string]any, len(t.Fields))
+	for _, f := range t.Fields {
+		out[f.Name] = f.FromSQL(values[f.Name])
+	}
+	return out
+}
+
+// localValue is the SQL value of a field the device wrote (checked when it
+// entered the outbox).
+func localValue(f *schema.Field, v any) any {
+	sv, err := f.ToSQL(v)
+	if err != nil {
+		return wireToSQL(f, v)
+	}
+	return sv
+}
+
+// emptyRow is what a row looks like when the device creates it: the empty
+// value of each field, as the server stores a field it was not sent.
+func emptyRow(t *schema.Table) map[string]any {
+	out := make(map[string]any, len(t.Fields))
+	for _, f := range t.Fields {
+		v, err := f.ToSQL(nil)
+		if err != nil {
+			v = nil
+		}
+		out[f.Name] = v
+	}
+	return out
+}
+
+// overlay lays outbox entries, in order, on top of a server row. An upsert
+// sets its fields (and never undeletes: deleted merges like any field); a
+// delete sets the tombstone.
+func overlay(t *schema.Table, base rowState, entries []entry) rowState {
+	r := rowState{present: base.present, deleted: base.deleted, version: base.version, values: make(map[string]any, len(t.Fields))}
+	for k, v := range base.values {
+		r.values[k] = v
+	}
+	for _, e := range entries {
+		if !r.present {
+			r.present, r.values = true, emptyRow(t)
+		}
+		switch e.op {
+		case protocol.OpDelete:
+			r.deleted = true
+		default:
+			for name, v := range e.fields {
+				if f, ok := t.Field(name); ok {
+					r.values[name] = localValue(f, v)
+				}
+			}
+		}
+		if e.hlc > r.version {
+			r.version = e.hlc
+		}
+	}
+	return r
+}
+
+// readRow reads a row of a synced table.
+func readRow(x txn, t *schema.Table, id string) (rowState, error) {
+	cols := t.Columns()
+	raw := make([]any, len(cols))
+	dest := make([]any, 0, len(cols)+2)
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
+	var deleted int64
+	var version string
+	dest = append(dest, &deleted, &version)
+	err := x.queryRow(readRowSQL(t), id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rowState{}, nil
+	}
+	if err != nil {
+		return rowState{}, fmt.Errorf("client: read %s %s: %w", t.Name, id, err)
+	}
+	r := rowState{present: true, deleted: deleted != 0, version: version, values: make(map[string]any, len(cols))}
+	for i, c := range cols {
+		r.values[c] = raw[i]
+	}
+	return r, nil
+}
+
+// writeRow stores a row's state in its synced table (an absent state
+// removes the row).
+func writeRow(x txn, t *schema.Table, id string, r rowState) error {
+	if !r.present {
+		if _, err := x.exec(removeRowSQL(t), id); err != nil {
+			return fmt.Errorf("client: remove %s %s: %w", t.Name, id, err)
+		}
+		return nil
+	}
+	cols := t.Columns()
+	args := make([]any, 0, len(cols)+3)
+	args = append(args, id)
+	for _, c := range cols {
+		args = append(args, r.values[c])
+	}
+	deleted := int64(0)
+	if r.deleted {
+		deleted = 1
+	}
+	args = append(args, deleted, r.version)
+	if _, err := x.exec(writeRowSQL(t), args...); err != nil {
+		return fmt.Errorf("client: write %s %s: %w", t.Name, id, err)
+	}
+	return nil
+}
+
+// serverRow reads the kept server state of a row; ok is false when none is
+// kept (the row has no outbox entries).
+func serverRow(x txn, t *schema.Table, id string) (rowState, bool, error) {
+	var present, deleted int64
+	var fields, version string
+	err := x.queryRow(qServerRow, t.Name, id).Scan(&present, &fields, &deleted, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rowState{}, false, nil
+	}
+	if err != nil {
+		return rowState{}, false, fmt.Errorf("client: read server state of %s %s: %w", t.Name, id, err)
+	}
+	if present == 0 {
+		return rowState{}, true, nil
+	}
+	var wire map[string]any
+	if err := json.Unmarshal([]byte(fields), &wire); err != nil {
+		return rowState{}, false, fmt.Errorf("client: decode server state of %s %s: %w", t.Name, id, err)
+	}
+	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, true, nil
+}
+
+// keepServerRow records the server's state of a row with outbox entries.
+func keepServerRow(x txn, t *schema.Table, id string, r rowState) error {
+	present, deleted := int64(0), int64(0)
+	fields := "{}"
+	if r.present {
+		present = 1
+		if r.deleted {
+			deleted = 1
+		}
+		b, err := json.Marshal(toWire(t, r.values))
+		if err != nil {
+			return fmt.Errorf("client: encode %s %s: %w", t.Name, id, err)
+		}
+		fields = string(b)
+	}
+	if _, err := x.exec(qKeepServerRow, t.Name, id, present, fields, deleted, r.version); err != nil {
+		return fmt.Errorf("client: keep server state of %s %s: %w", t.Name, id, err)
+	}
+	return nil
+}
+
+// rowEntries reads a row's outbox entries in order.
+func rowEntries(x txn, table, id string) ([]entry, error) {
+	return queryEntries(x, qRowEntries, table, id)
+}
+
+// queryEntries reads outbox entries; query selects seq, change_id, tbl,
+// row_id, op, hlc, fields, base_cursor and whether the entry is acked.
+func queryEntries(x txn, query string, args ...any) ([]entry, error) {
+	rs, err := x.query(query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("client: read outbox: %w", err)
+	}
+	defer rs.Close()
+	var out []entry
+	for rs.Next() {
+		var e entry
+		var op, fields string
+		if err := rs.Scan(&e.seq, &e.changeID, &e.table, &e.rowID, &op, &e.hlc, &fields, &e.baseCursor, &e.acked); err != nil {
+			return nil, fmt.Errorf("client: read outbox: %w", err)
+		}
+		e.op = protocol.Op(op)
+		if err := json.Unmarshal([]byte(fields), &e.fields); err != nil {
+			return nil, fmt.Errorf("client: decode outbox entry %s: %w", e.changeID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("client: read outbox: %w", err)
+	}
+	return out, nil
+}
+
+// rebuild recomputes a row with kept server state: the server's row with
+// the remaining outbox entries on top. When no entry remains the kept state
+// is dropped: the row is plainly the server's again.
+func rebuild(x txn, t *schema.Table, id string) error {
+	base, kept, err := serverRow(x, t, id)
+	if err != nil || !kept {
+		return err
+	}
+	entries, err := rowEntries(x, t.Name, id)
+	if err != nil {
+		return err
+	}
+	if err := writeRow(x, t, id, overlay(t, base, entries)); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		if _, err := x.exec(qDropServerRow, t.Name, id); err != nil {
+			return fmt.Errorf("client: drop server state of %s %s: %w", t.Name, id, err)
+		}
+	}
+	return nil
+}
+
+// applyPulled stores a pulled row: the server's state, with the device's
+// outbox entries for it (if any) still on top.
+func applyPulled(x txn, t *schema.Table, r protocol.Row) error {
+	id := strings.ToLower(r.RowID)
+	srv := rowState{present: true, values: fromWire(t, r.Fields), deleted: r.Deleted, version: r.Version}
+	_, kept, err := serverRow(x, t, id)
+	if err != nil {
+		return err
+	}
+	if !kept {
+		return writeRow(x, t, id, srv)
+	}
+	if err := keepServerRow(x, t, id, srv); err != nil {
+		return err
+	}
+	return rebuild(x, t, id)
+}
+
+// lookup finds a synced table by name.
+func lookup(table string) (*schema.Table, error) {
+	t, ok := schema.Lookup(table)
+	if !ok {
+		return nil, fmt.Errorf("client: unknown table %q", table)
+	}
+	return t, nil
+}
+
+// Get returns a live row's fields; ok is false when the device holds no such
+// row or holds it deleted.
+func (d *Device) Get(ctx context.Context, table, id string) (map[string]any, bool, error) {
+	t, err := lookup(table)
+	if err != nil {
+		return nil, false, err
+	}
+	r, err := readRow(d.reader(ctx), t, strings.ToLower(id))
+	if err != nil || !r.present || r.deleted {
+		return nil, false, err
+	}
+	return toWire(t, r.values), true, nil
+}
+
+// All lists a table's live rows, by id.
+func (d *Device) All(ctx context.Context, table string) ([]Row, error) {
+	return d.rows(ctx, table, "WHERE deleted = 0")
+}
+
+// Rows lists every row of a table the device holds, tombstones included.
+func (d *Device) Rows(ctx context.Context, table string) ([]Row, error) {
+	return d.rows(ctx, table, "")
+}
+
+func (d *Device) rows(ctx context.Context, table, where string) ([]Row, error) {
+	t, err := lookup(table)
+	if err != nil {
+		return nil, err
+	}
+	cols := t.Columns()
+	rs, err := d.db.QueryContext(ctx, "SELECT id, "+strings.Join(cols, ", ")+", deleted, version FROM "+t.Name+" "+where+" ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("client: list %s: %w", t.Name, err)
+	}
+	defer rs.Close()
+	var out []Row
+	for rs.Next() {
+		raw := make([]any, len(cols))
+		dest := make([]any, 0, len(cols)+3)
+		var r Row
+		var deleted int64
+		dest = append(dest, &r.ID)
+		for i := range raw {
+			dest = append(dest, &raw[i])
+		}
+		dest = append(dest, &deleted, &r.Version)
+		if err := rs.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("client: list %s: %w", t.Name, err)
+		}
+		r.Table, r.Deleted, r.Fields = t.Name, deleted != 0, make(map[string]any, len(cols))
+		for i, c := range cols {
+			f, _ := t.Field(c)
+			r.Fields[c] = f.FromSQL(raw[i])
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("client: list %s: %w", t.Name, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,489 @@
+package client
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"dicoso/sync/hlc"
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// Report says what one Sync (or Push, or Pull) did.
+type Report struct {
+	Pushed    int  // changes sent, retries after clock_skew included
+	Applied   int  // changes the server applied
+	Duplicate int  // changes the server already had (an answer lost before)
+	Rejected  int  // changes moved to the rejected list
+	Restamped int  // changes re-stamped after the server refused the device's clock
+	Pulled    int  // rows received
+	Pages     int  // pull pages
+	Reset     bool // the server asked the device to drop its copy and start over
+	Snapshot  bool // a full snapshot was completed and swapped in
+}
+
+// Sync pushes the outbox, then pulls until the server has nothing more.
+func (d *Device) Sync(ctx context.Context) (Report, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	var rep Report
+	if err := d.push(ctx, &rep); err != nil {
+		return rep, err
+	}
+	err := d.pull(ctx, &rep)
+	return rep, err
+}
+
+// Push sends the outbox only.
+func (d *Device) Push(ctx context.Context) (Report, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	var rep Report
+	err := d.push(ctx, &rep)
+	return rep, err
+}
+
+// Pull fetches what changed only.
+func (d *Device) Pull(ctx context.Context) (Report, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	var rep Report
+	err := d.pull(ctx, &rep)
+	return rep, err
+}
+
+// push sends pending outbox entries in outbox order, in batches. An entry
+// leaves the outbox's pending state only on the server's answer: applied or
+// duplicate marks it acknowledged, rejected moves it to the rejected list
+// (and the queue goes on), clock_skew corrects the device's clock from the
+// server's time and sends it once more with a new stamp.
+func (d *Device) push(ctx context.Context, rep *Report) error {
+	restamped := map[string]bool{}
+	batch := d.opts.PushBatch
+	for {
+		entries, err := queryEntries(d.reader(ctx), qPendingEntries, batch)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		// One push per base cursor: the server judges concurrency by what
+		// the device had pulled when it made the change.
+		n := 1
+		for n < len(entries) && entries[n].baseCursor == entries[0].baseCursor {
+			n++
+		}
+		group := entries[:n]
+		req := protocol.PushRequest{Protocol: protocol.Version, DeviceID: d.id, BaseCursor: group[0].baseCursor,
+			Changes: make([]protocol.Change, len(group))}
+		for i, e := range group {
+			req.Changes[i] = e.change()
+		}
+		var resp protocol.PushResponse
+		err = d.call(ctx, "/api/v1/sync/push", req, &resp, true)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusRequestEntityTooLarge {
+			if len(group) > 1 {
+				batch = max(1, len(group)/2)
+				continue
+			}
+			// One change larger than the server takes: it can never pass.
+			if err := d.inTx(ctx, func(x txn) error {
+				return reject(x, group[0], apiErr.Code, apiErr.Message, d.opts.Now())
+			}); err != nil {
+				return err
+			}
+			rep.Rejected++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("client: push: %w", err)
+		}
+		rep.Pushed += len(group)
+		if len(resp.Results) != len(group) {
+			return fmt.Errorf("client: push: %d results for %d changes", len(resp.Results), len(group))
+		}
+		d.observe(resp.HLC)
+		if err := d.settle(ctx, rep, group, resp, restamped); err != nil {
+			return err
+		}
+	}
+}
+
+// settle records the server's verdicts on one push, in one transaction.
+func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp protocol.PushResponse, restamped map[string]bool) error {
+	var counts Report
+	var skewed []entry
+	now := d.opts.Now()
+	var next *hlc.Clock
+	var offset time.Duration
+	err := d.inTx(ctx, func(x txn) error {
+		counts, skewed, next = Report{}, nil, nil
+		for i, r := range resp.Results {
+			e := group[i]
+			if r.ID != e.changeID {
+				return fmt.Errorf("client: push: result %d is for change %s, not %s", i, r.ID, e.changeID)
+			}
+			switch r.Status {
+			case protocol.StatusApplied, protocol.StatusDuplicate:
+				if r.Status == protocol.StatusApplied {
+					counts.Applied++
+				} else {
+					counts.Duplicate++
+				}
+				if _, err := x.exec(qAck, nowText(now), e.changeID); err != nil {
+					return fmt.Errorf("client: acknowledge %s: %w", e.changeID, err)
+				}
+			case protocol.StatusRejected:
+				if r.Code == protocol.CodeClockSkew && !restamped[e.changeID] {
+					skewed = append(skewed, e)
+					continue
+				}
+				counts.Rejected++
+				if err := reject(x, e, r.Code, r.Message, now); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("client: push: change %s has unknown status %q", e.changeID, r.Status)
+			}
+		}
+		if len(skewed) == 0 {
+			return nil
+		}
+		var err error
+		next, offset, err = d.restamp(x, resp, skewed)
+		if err != nil {
+			return err
+		}
+		if next == nil { // the server's time is unreadable: nothing to correct by
+			for _, e := range skewed {
+				counts.Rejected++
+				if err := reject(x, e, protocol.CodeClockSkew, "the server refused the device's clock", now); err != nil {
+					return err
+				}
+			}
+			skewed = nil
+			return nil
+		}
+		counts.Restamped = len(skewed)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if next != nil {
+		d.clockMu.Lock()
+		d.clock, d.offset = next, offset
+		d.clockMu.Unlock()
+		d.log.Warn("device clock corrected from the server's time", "offset", offset, "restamped", len(skewed))
+	}
+	for _, e := range skewed {
+		restamped[e.changeID] = true
+	}
+	rep.Applied += counts.Applied
+	rep.Duplicate += counts.Duplicate
+	rep.Rejected += counts.Rejected
+	rep.Restamped += counts.Restamped
+	return nil
+}
+
+// restamp corrects the clock from the server's time and gives the changes
+// it refused as skewed new stamps from the corrected clock (same change ids:
+// the server never applied them). It returns the new clock, to be used once
+// the transaction commits, or nil when the server's time cannot be read.
+func (d *Device) restamp(x txn, resp protocol.PushResponse, skewed []entry) (*hlc.Clock, time.Duration, error) {
+	serverTime, err := time.Parse(time.RFC3339Nano, resp.ServerTime)
+	if err != nil {
+		return nil, 0, nil //nolint:nilerr // an unreadable time is a verdict, not a failure
+	}
+	offset := serverTime.Sub(d.opts.Now()).Round(time.Millisecond)
+	next := d.newClock(offset)
+	if ts, err := hlc.Parse(resp.HLC); err == nil {
+		_, _ = next.Update(ts) // after everything the server has seen
+	}
+	if err := setState(x, keyOffset, fmt.Sprint(offset.Milliseconds())); err != nil {
+		return nil, 0, err
+	}
+	last := ""
+	for _, e := range skewed {
+		last = next.Now().String()
+		if _, err := x.exec("UPDATE outbox SET hlc = ? WHERE change_id = ?", last, e.changeID); err != nil {
+			return nil, 0, fmt.Errorf("client: re-stamp %s: %w", e.changeID, err)
+		}
+		if t, ok := schema.Lookup(e.table); ok {
+			if err := rebuild(x, t, e.rowID); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	if last == "" {
+		last = next.Now().String()
+	}
+	if err := setState(x, keyHLC, last); err != nil {
+		return nil, 0, err
+	}
+	return next, offset, nil
+}
+
+// maxResets bounds how often one pull starts over on the server's word.
+const maxResets = 3
+
+// pull fetches pages until has_more is false. Without a committed cursor
+// (first sync, or after a reset) the pages are a full snapshot: they are
+// staged and swapped in with the last page, in one transaction.
+func (d *Device) pull(ctx context.Context, rep *Report) error {
+	resets := 0
+	for {
+		st, err := state(d.reader(ctx), keyCursor, keySnapCursor)
+		if err != nil {
+			return err
+		}
+		snapshot := st[keyCursor] == ""
+		cursor := st[keyCursor]
+		if snapshot {
+			cursor = st[keySnapCursor]
+		}
+		var resp protocol.PullResponse
+		req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit}
+		err = d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Code == "invalid_cursor" {
+			resp, err = protocol.PullResponse{Reset: true}, nil
+		}
+		if err != nil {
+			return fmt.Errorf("client: pull: %w", err)
+		}
+		if resp.Reset {
+			if resets++; resets > maxResets {
+				return fmt.Errorf("client: pull: the server asked for a reset %d times in a row", resets)
+			}
+			rep.Reset = true
+			d.log.Info("server asked for a reset; dropping pulled data", "device", d.id)
+			if err := d.inTx(ctx, dropPulled); err != nil {
+				return err
+			}
+			continue
+		}
+		rep.Pages++
+		rep.Pulled += len(resp.Rows)
+		err = d.inTx(ctx, func(x txn) error {
+			if snapshot {
+				if err := stageRows(x, resp.Rows); err != nil {
+					return err
+				}
+				if err := setState(x, keySnapCursor, resp.Cursor); err != nil {
+					return err
+				}
+				if resp.HasMore {
+					return nil
+				}
+				if err := swapSnapshot(x, resp.Cursor); err != nil {
+					return err
+				}
+				return endRound(x)
+			}
+			for _, r := range resp.Rows {
+				if t, ok := schema.Lookup(r.Table); ok {
+					if err := applyPulled(x, t, r); err != nil {
+						return err
+					}
+				}
+			}
+			if err := setState(x, keyCursor, resp.Cursor); err != nil {
+				return err
+			}
+			if resp.HasMore {
+				return nil
+			}
+			return endRound(x)
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range resp.Rows {
+			d.observe(r.Version)
+		}
+		if !resp.HasMore {
+			rep.Snapshot = rep.Snapshot || snapshot
+			return nil
+		}
+	}
+}
+
+// dropPulled forgets the pulled copy: every row without outbox entries, and
+// any snapshot in progress. The outbox and the rejected list stay.
+func dropPulled(x txn) error {
+	for _, t := range schema.Tables() {
+		if _, err := x.exec("DELETE FROM "+t.Name+" WHERE id NOT IN (SELECT row_id FROM server_rows WHERE tbl = ?)", t.Name); err != nil {
+			return fmt.Errorf("client: drop %s: %w", t.Name, err)
+		}
+	}
+	if _, err := x.exec("DELETE FROM snapshot_rows"); err != nil {
+		return fmt.Errorf("client: drop snapshot: %w", err)
+	}
+	if err := setState(x, keyCursor, ""); err != nil {
+		return err
+	}
+	return setState(x, keySnapCursor, "")
+}
+
+func stageRows(x txn, rows []protocol.Row) error {
+	for _, r := range rows {
+		if _, ok := schema.Lookup(r.Table); !ok {
+			continue
+		}
+		fields, err := json.Marshal(r.Fields)
+		if err != nil {
+			return fmt.Errorf("client: stage %s %s: %w", r.Table, r.RowID, err)
+		}
+		deleted := 0
+		if r.Deleted {
+			deleted = 1
+		}
+		if _, err := x.exec(qStage, r.Table, strings.ToLower(r.RowID), string(fields), deleted, r.Version); err != nil {
+			return fmt.Errorf("client: stage %s %s: %w", r.Table, r.RowID, err)
+		}
+	}
+	return nil
+}
+
+// swapSnapshot replaces the pulled copy with the complete staged snapshot;
+// rows with outbox entries get the snapshot as their server state, with the
+// entries still on top.
+func swapSnapshot(x txn, cursor string) error {
+	for _, t := range schema.Tables() {
+		if _, err := x.exec("DELETE FROM " + t.Name); err != nil {
+			return fmt.Errorf("client: clear %s: %w", t.Name, err)
+		}
+		staged, err := stagedRows(x, t)
+		if err != nil {
+			return err
+		}
+		for id, r := range staged {
+			if err := writeRow(x, t, id, r); err != nil {
+				return err
+			}
+		}
+	}
+	kept, err := rowKeys(x, "SELECT tbl, row_id FROM server_rows")
+	if err != nil {
+		return err
+	}
+	for _, k := range kept {
+		t, ok := schema.Lookup(k.table)
+		if !ok {
+			continue
+		}
+		srv, err := stagedRow(x, t, k.id)
+		if err != nil {
+			return err
+		}
+		if err := keepServerRow(x, t, k.id, srv); err != nil {
+			return err
+		}
+		if err := rebuild(x, t, k.id); err != nil {
+			return err
+		}
+	}
+	if _, err := x.exec("DELETE FROM snapshot_rows"); err != nil {
+		return fmt.Errorf("client: clear snapshot: %w", err)
+	}
+	if err := setState(x, keySnapCursor, ""); err != nil {
+		return err
+	}
+	return setState(x, keyCursor, cursor)
+}
+
+func stagedRows(x txn, t *schema.Table) (map[string]rowState, error) {
+	rs, err := x.query("SELECT row_id, fields, deleted, version FROM snapshot_rows WHERE tbl = ?", t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
+	}
+	defer rs.Close()
+	out := map[string]rowState{}
+	for rs.Next() {
+		var id, fields, version string
+		var deleted int64
+		if err := rs.Scan(&id, &fields, &deleted, &version); err != nil {
+			return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
+		}
+		var wire map[string]any
+		if err := json.Unmarshal([]byte(fields), &wire); err != nil {
+			return nil, fmt.Errorf("client: decode snapshot row %s %s: %w", t.Name, id, err)
+		}
+		out[id] = rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// stagedRow is one row of the snapshot (absent when the snapshot lacks it).
+func stagedRow(x txn, t *schema.Table, id string) (rowState, error) {
+	var fields, version string
+	var deleted int64
+	err := x.queryRow(qStagedRow, t.Name, id).Scan(&fields, &deleted, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rowState{}, nil
+	}
+	if err != nil {
+		return rowState{}, fmt.Errorf("client: read snapshot row %s %s: %w", t.Name, id, err)
+	}
+	var wire map[string]any
+	if err := json.Unmarshal([]byte(fields), &wire); err != nil {
+		return rowState{}, fmt.Errorf("client: decode snapshot row %s %s: %w", t.Name, id, err)
+	}
+	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, nil
+}
+
+type rowKey struct{ table, id string }
+
+func rowKeys(x txn, query string) ([]rowKey, error) {
+	rs, err := x.query(query)
+	if err != nil {
+		return nil, fmt.Errorf("client: list rows: %w", err)
+	}
+	defer rs.Close()
+	var out []rowKey
+	for rs.Next() {
+		var k rowKey
+		if err := rs.Scan(&k.table, &k.id); err != nil {
+			return nil, fmt.Errorf("client: list rows: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rs.Err()
+}
+
+// endRound closes a complete pull: every change the server acknowledged
+// before it began is now reflected in the pulled rows (if it won its
+// merge), so the acknowledged entries leave the outbox and their rows are
+// rebuilt from the server's state plus what is still pending.
+func endRound(x txn) error {
+	acked, err := rowKeys(x, "SELECT DISTINCT tbl, row_id FROM outbox WHERE acked_at IS NOT NULL")
+	if err != nil {
+		return err
+	}
+	if len(acked) == 0 {
+		return nil
+	}
+	if _, err := x.exec("DELETE FROM outbox WHERE acked_at IS NOT NULL"); err != nil {
+		return fmt.Errorf("client: clear acknowledged changes: %w", err)
+	}
+	for _, k := range acked {
+		if t, ok := schema.Lookup(k.table); ok {
+			if err := rebuild(x, t, k.id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

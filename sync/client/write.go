@@ -1,0 +1,230 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
+)
+
+// ValidationError is a local edit the schema refuses; nothing was written.
+type ValidationError struct {
+	Table, Field, Message string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return "client: " + e.Table + ": " + e.Message
+	}
+	return "client: " + e.Table + "." + e.Field + ": " + e.Message
+}
+
+// Upsert writes fields of a row (creating it when the device has none) and
+// queues the change for the server, in one transaction. Values are wire
+// values (strings, numbers, bools, string lists, nil); they are checked
+// against the schema here, while who may write what is the server's call.
+// A new row of a table with an owner field gets the logged-in user as owner
+// unless fields name one. It returns the change id.
+func (d *Device) Upsert(ctx context.Context, table, rowID string, fields map[string]any) (string, error) {
+	t, err := lookup(table)
+	if err != nil {
+		return "", err
+	}
+	if t.Reference {
+		return "", &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
+	}
+	wire, err := normalize(t, fields)
+	if err != nil {
+		return "", err
+	}
+	return d.write(ctx, t, rowID, protocol.OpUpsert, wire)
+}
+
+// Delete tombstones a row and queues the change, in one transaction.
+func (d *Device) Delete(ctx context.Context, table, rowID string) (string, error) {
+	t, err := lookup(table)
+	if err != nil {
+		return "", err
+	}
+	if t.Reference {
+		return "", &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
+	}
+	return d.write(ctx, t, rowID, protocol.OpDelete, nil)
+}
+
+// normalize checks fields against the schema and returns them as plain
+// JSON values (a Go int becomes a JSON number, and so on).
+func normalize(t *schema.Table, fields map[string]any) (map[string]any, error) {
+	if len(fields) == 0 {
+		return nil, &ValidationError{Table: t.Name, Message: "an upsert needs at least one field"}
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return nil, &ValidationError{Table: t.Name, Message: "fields are not JSON values: " + err.Error()}
+	}
+	var wire map[string]any
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return nil, fmt.Errorf("client: re-read fields: %w", err)
+	}
+	for name, v := range wire {
+		f, ok := t.Field(name)
+		if !ok {
+			return nil, &ValidationError{Table: t.Name, Field: name, Message: "no such field"}
+		}
+		if f.Computed {
+			return nil, &ValidationError{Table: t.Name, Field: name, Message: "computed by the server"}
+		}
+		if _, err := f.ToSQL(v); err != nil {
+			return nil, &ValidationError{Table: t.Name, Field: name, Message: err.Error()}
+		}
+	}
+	return wire, nil
+}
+
+func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op protocol.Op, fields map[string]any) (string, error) {
+	if !schema.ValidID(rowID) {
+		return "", &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
+	}
+	id := strings.ToLower(rowID)
+	changeID := uuid.NewString()
+	uid := d.UserID() // read before the transaction: no lock is taken while it holds the connection
+	err := d.inTx(ctx, func(x txn) error {
+		cur, err := readRow(x, t, id)
+		if err != nil {
+			return err
+		}
+		// With no entries queued the row is the server's as last pulled:
+		// keep that, to rebuild the row should the server refuse the edit.
+		if _, kept, err := serverRow(x, t, id); err != nil {
+			return err
+		} else if !kept {
+			if err := keepServerRow(x, t, id, cur); err != nil {
+				return err
+			}
+		}
+		if op == protocol.OpUpsert && !cur.present && t.Owner != "" {
+			if _, set := fields[t.Owner]; !set {
+				if uid != "" {
+					fields[t.Owner] = uid
+				}
+			}
+		}
+		st, err := state(x, keyCursor)
+		if err != nil {
+			return err
+		}
+		ts := d.stamp()
+		e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
+		body := "{}"
+		if len(fields) > 0 {
+			b, err := json.Marshal(fields)
+			if err != nil {
+				return fmt.Errorf("client: encode change: %w", err)
+			}
+			body = string(b)
+		}
+		_, err = x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.opts.Now()))
+		if err != nil {
+			return fmt.Errorf("client: queue change: %w", err)
+		}
+		if err := writeRow(x, t, id, overlay(t, cur, []entry{e})); err != nil {
+			return err
+		}
+		return setState(x, keyHLC, e.hlc)
+	})
+	if err != nil {
+		return "", err
+	}
+	return changeID, nil
+}
+
+// Rejection is a change the server refused, kept for the user to see.
+type Rejection struct {
+	ChangeID string
+	Table    string
+	RowID    string
+	Op       protocol.Op
+	HLC      string
+	Fields   map[string]any
+	Code     string // protocol.Code*
+	Message  string // the server's sentence, for the user
+	At       time.Time
+}
+
+// Rejected lists the changes the server refused, oldest first.
+func (d *Device) Rejected(ctx context.Context) ([]Rejection, error) {
+	rs, err := d.db.QueryContext(ctx, `SELECT change_id, tbl, row_id, op, hlc, fields, code, message, at
+		FROM rejected ORDER BY at, change_id`)
+	if err != nil {
+		return nil, fmt.Errorf("client: list rejected: %w", err)
+	}
+	defer rs.Close()
+	var out []Rejection
+	for rs.Next() {
+		var r Rejection
+		var op, fields, at string
+		if err := rs.Scan(&r.ChangeID, &r.Table, &r.RowID, &op, &r.HLC, &fields, &r.Code, &r.Message, &at); err != nil {
+			return nil, fmt.Errorf("client: list rejected: %w", err)
+		}
+		r.Op = protocol.Op(op)
+		if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
+			return nil, fmt.Errorf("client: decode rejected %s: %w", r.ChangeID, err)
+		}
+		r.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("client: list rejected: %w", err)
+	}
+	return out, nil
+}
+
+// Dismiss removes a rejection the user has seen.
+func (d *Device) Dismiss(ctx context.Context, changeID string) error {
+	return d.inTx(ctx, func(x txn) error {
+		if _, err := x.exec("DELETE FROM rejected WHERE change_id = ?", changeID); err != nil {
+			return fmt.Errorf("client: dismiss %s: %w", changeID, err)
+		}
+		return nil
+	})
+}
+
+// Pending counts the changes not yet confirmed by the server.
+func (d *Device) Pending(ctx context.Context) (int, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pending").Scan(&n); err != nil {
+		return 0, fmt.Errorf("client: count pending: %w", err)
+	}
+	return n, nil
+}
+
+// reject moves an outbox entry to the rejected list and rebuilds its row
+// without it.
+func reject(x txn, e entry, code, message string, at time.Time) error {
+	body, err := json.Marshal(e.fields)
+	if err != nil {
+		return fmt.Errorf("client: encode rejected change: %w", err)
+	}
+	if e.fields == nil {
+		body = []byte("{}")
+	}
+	_, err = x.exec(`INSERT OR REPLACE INTO rejected (change_id, tbl, row_id, op, hlc, fields, code, message, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.changeID, e.table, e.rowID, string(e.op), e.hlc, string(body), code, message, nowText(at))
+	if err != nil {
+		return fmt.Errorf("client: keep rejected change %s: %w", e.changeID, err)
+	}
+	if _, err := x.exec("DELETE FROM outbox WHERE change_id = ?", e.changeID); err != nil {
+		return fmt.Errorf("client: drop rejected change %s: %w", e.changeID, err)
+	}
+	t, ok := schema.Lookup(e.table)
+	if !ok {
+		return nil
+	}
+	return rebuild(x, t, e.rowID)
+}

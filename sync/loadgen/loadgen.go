@@ -1,0 +1,468 @@
+// Package loadgen drives a live dicoso server with many simulated devices,
+// each a real sync/client device with its own SQLite file, and measures
+// what the server merges: changes per second, push and pull latency, bytes
+// on the wire per change, and, in the same run, how fast the same disk
+// takes plain batched SQLite inserts, as the ceiling to compare against.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"dicoso/sync/client"
+)
+
+// Config is one run.
+type Config struct {
+	BaseURL       string // server, e.g. http://127.0.0.1:8080
+	AdminUser     string // creates the simulated users
+	AdminPassword string
+	Devices       int    // simulated devices, one user each
+	Batch         int    // changes per push
+	Rounds        int    // pushes per device
+	Dir           string // device files and the raw-insert file: put it on the disk to measure
+	Log           *slog.Logger
+}
+
+// Result is what a run measured.
+type Result struct {
+	Devices, Batch, Rounds int
+	Applied, Rejected      int64
+	Elapsed                time.Duration // wall time of the push phase
+	ChangesPerSec          float64
+	Push, Pull             Percentiles
+	BytesPerChange         float64 // request + response bytes of pushes, per change
+	RawInsertsPerSec       float64
+	Ratio                  float64 // ChangesPerSec / RawInsertsPerSec
+}
+
+// Percentiles of one kind of request.
+type Percentiles struct{ P50, P95, P99, Max time.Duration }
+
+// Run executes the load and returns its measurements.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	res := Result{Devices: cfg.Devices, Batch: cfg.Batch, Rounds: cfg.Rounds}
+	if cfg.Devices < 1 || cfg.Batch < 1 || cfg.Rounds < 1 {
+		return res, errors.New("devices, batch and rounds must be at least 1")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return res, fmt.Errorf("scratch directory: %w", err)
+	}
+	counter := &countingTransport{next: http.DefaultTransport}
+	hc := &http.Client{Transport: counter, Timeout: 2 * time.Minute}
+
+	run := uuid.NewString()[:8]
+	devs, err := setUp(ctx, cfg, hc, run)
+	defer func() {
+		for _, d := range devs {
+			d.Close()
+		}
+	}()
+	if err != nil {
+		return res, err
+	}
+
+	// Every device first writes its batches locally (offline work), then
+	// all push at once: the server sees cfg.Devices concurrent pushers.
+	units, err := unitIDs(ctx, devs[0])
+	if err != nil {
+		return res, err
+	}
+	var (
+		mu       stdsync.Mutex
+		applied  atomic.Int64
+		rejected atomic.Int64
+		firstErr error
+	)
+	var wg stdsync.WaitGroup
+	for i, d := range devs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := writeLocal(ctx, d, cfg, units, i); err != nil {
+				mu.Lock()
+				firstErr = errors.Join(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+
+	counter.reset()
+	start := time.Now()
+	for _, d := range devs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := pushAll(ctx, d, func(rep client.Report) {
+				applied.Add(int64(rep.Applied))
+				rejected.Add(int64(rep.Rejected))
+			})
+			if err != nil {
+				mu.Lock()
+				firstErr = errors.Join(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	pushBytes := counter.total()
+	pushLat, _ := counter.latencies()
+	if firstErr != nil {
+		return res, firstErr
+	}
+
+	// Then each device pulls what changed (its own rows come back merged).
+	for _, d := range devs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.Pull(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			firstErr = errors.Join(firstErr, err)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+
+	_, pullLat := counter.latencies()
+	res.Applied, res.Rejected = applied.Load(), rejected.Load()
+	res.ChangesPerSec = float64(res.Applied) / res.Elapsed.Seconds()
+	res.Push, res.Pull = percentiles(pushLat), percentiles(pullLat)
+	if res.Applied > 0 {
+		res.BytesPerChange = float64(pushBytes) / float64(res.Applied)
+	}
+	raw, err := RawInsertCeiling(ctx, filepath.Join(cfg.Dir, "raw-"+run+".db"), int(max(res.Applied, 10000)), 1000)
+	if err != nil {
+		return res, err
+	}
+	res.RawInsertsPerSec = raw
+	res.Ratio = res.ChangesPerSec / raw
+	return res, nil
+}
+
+// setUp creates one secretary per device through the admin API, then opens
+// and logs in each device.
+func setUp(ctx context.Context, cfg Config, hc *http.Client, run string) ([]*client.Device, error) {
+	admin, err := client.Open(ctx, filepath.Join(cfg.Dir, "admin-"+run+".db"),
+		client.Options{BaseURL: cfg.BaseURL, HTTP: hc, RelaxedDurability: true})
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	if _, err := admin.Login(ctx, cfg.AdminUser, cfg.AdminPassword); err != nil {
+		return nil, fmt.Errorf("admin login: %w", err)
+	}
+	token, err := adminToken(ctx, hc, cfg, admin.ID())
+	if err != nil {
+		return nil, err
+	}
+	password := "loadgen-" + uuid.NewString()
+	var devs []*client.Device
+	for i := range cfg.Devices {
+		name := fmt.Sprintf("loadgen-%s-%03d", run, i)
+		if err := createUser(ctx, hc, cfg.BaseURL, token, name, password); err != nil {
+			return devs, err
+		}
+		d, err := client.Open(ctx, filepath.Join(cfg.Dir, name+".db"), client.Options{
+			BaseURL: cfg.BaseURL, HTTP: hc, DeviceName: name, PushBatch: cfg.Batch, RelaxedDurability: true})
+		if err != nil {
+			return devs, err
+		}
+		devs = append(devs, d)
+		if _, err := d.Login(ctx, name, password); err != nil {
+			return devs, fmt.Errorf("login %s: %w", name, err)
+		}
+		// The first sync takes the reference snapshot (units, the plan).
+		if _, err := d.Sync(ctx); err != nil {
+			return devs, fmt.Errorf("first sync of %s: %w", name, err)
+		}
+	}
+	return devs, nil
+}
+
+// writeLocal writes Rounds batches on one device, as a day offline would.
+func writeLocal(ctx context.Context, d *client.Device, cfg Config, units []string, n int) error {
+	user := d.UserID()
+	for r := range cfg.Rounds {
+		// A realistic mix: a trip, its days, a visit note, edits to it.
+		trip := uuid.NewString()
+		note := uuid.NewString()
+		unit := units[(n+r)%len(units)]
+		writes := []struct {
+			table, id string
+			fields    map[string]any
+		}{
+			{"trips", trip, map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
+				"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
+			{"visit_notes", note, map[string]any{"author_id": user, "unit_id": unit, "trip_id": trip, "kind": "working_session",
+				"title": "Làm việc với Tỉnh đoàn", "status": "draft"}},
+		}
+		for i := 0; len(writes) < cfg.Batch; i++ {
+			switch i % 3 {
+			case 0:
+				writes = append(writes, struct {
+					table, id string
+					fields    map[string]any
+				}{"trip_days", uuid.NewString(), map[string]any{"trip_id": trip, "user_id": user,
+					"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
+			default:
+				writes = append(writes, struct {
+					table, id string
+					fields    map[string]any
+				}{"visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
+			}
+		}
+		for _, w := range writes[:cfg.Batch] {
+			if _, err := d.Upsert(ctx, w.table, w.id, w.fields); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// pushAll pushes a device's outbox, one batch per request, timing each.
+func pushAll(ctx context.Context, d *client.Device, done func(client.Report)) error {
+	for {
+		pending, err := d.Pending(ctx)
+		if err != nil {
+			return err
+		}
+		if pending == 0 {
+			return nil
+		}
+		rep, err := d.Push(ctx)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		done(rep)
+		if rep.Pushed == 0 {
+			return nil
+		}
+	}
+}
+
+func unitIDs(ctx context.Context, d *client.Device) ([]string, error) {
+	rows, err := d.All(ctx, "units")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range rows {
+		if r.Fields["kind"] == "province" {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("the server has no province units (was the 2021 plan seeded?)")
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func percentiles(ds []time.Duration) Percentiles {
+	if len(ds) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(ds)
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	return Percentiles{P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: ds[len(ds)-1]}
+}
+
+// String is the report the command prints.
+func (r Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "devices %d, batch %d, rounds %d: %d changes applied, %d rejected in %s\n",
+		r.Devices, r.Batch, r.Rounds, r.Applied, r.Rejected, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "merged:        %.0f changes/s\n", r.ChangesPerSec)
+	fmt.Fprintf(&b, "push latency:  p50 %s  p95 %s  p99 %s  max %s\n", r.Push.P50.Round(time.Millisecond),
+		r.Push.P95.Round(time.Millisecond), r.Push.P99.Round(time.Millisecond), r.Push.Max.Round(time.Millisecond))
+	fmt.Fprintf(&b, "pull latency:  p50 %s  p95 %s  p99 %s  max %s\n", r.Pull.P50.Round(time.Millisecond),
+		r.Pull.P95.Round(time.Millisecond), r.Pull.P99.Round(time.Millisecond), r.Pull.Max.Round(time.Millisecond))
+	fmt.Fprintf(&b, "wire:          %.0f bytes per change (push requests and responses)\n", r.BytesPerChange)
+	fmt.Fprintf(&b, "raw ceiling:   %.0f inserts/s (batched SQLite inserts, same disk)\n", r.RawInsertsPerSec)
+	fmt.Fprintf(&b, "ratio:         %.2f of the raw ceiling\n", r.Ratio)
+	return b.String()
+}
+
+func adminToken(ctx context.Context, hc *http.Client, cfg Config, device string) (string, error) {
+	body, _ := json.Marshal(map[string]any{"username": cfg.AdminUser, "password": cfg.AdminPassword,
+		"device": map[string]string{"id": device + "-rest", "name": "loadgen"}})
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := call(ctx, hc, cfg.BaseURL+"/api/v1/auth/login", "", body, &out); err != nil {
+		return "", fmt.Errorf("admin login: %w", err)
+	}
+	return out.AccessToken, nil
+}
+
+func createUser(ctx context.Context, hc *http.Client, base, token, name, password string) error {
+	body, _ := json.Marshal(map[string]any{"username": name, "password": password,
+		"full_name": "Bí thư thử tải " + name, "roles": []string{"secretary"}})
+	if err := call(ctx, hc, base+"/api/v1/users", token, body, nil); err != nil {
+		return fmt.Errorf("create user %s: %w", name, err)
+	}
+	return nil
+}
+
+func call(ctx context.Context, hc *http.Client, url, token string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %d %s", url, res.StatusCode, strings.TrimSpace(string(data)))
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// countingTransport counts the bytes of push requests and their answers,
+// and times every push and pull request until the server's answer arrives
+// (the server answers a push only once it is durable).
+type countingTransport struct {
+	next  http.RoundTripper
+	bytes atomic.Int64
+
+	mu         stdsync.Mutex
+	push, pull []time.Duration
+}
+
+func (c *countingTransport) reset() {
+	c.bytes.Store(0)
+	c.mu.Lock()
+	c.push, c.pull = nil, nil
+	c.mu.Unlock()
+}
+
+func (c *countingTransport) total() int64 { return c.bytes.Load() }
+
+func (c *countingTransport) latencies() (push, pull []time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.push), slices.Clone(c.pull)
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	isPush := strings.HasSuffix(req.URL.Path, "/sync/push")
+	isPull := strings.HasSuffix(req.URL.Path, "/sync/pull")
+	if isPush && req.ContentLength > 0 {
+		c.bytes.Add(req.ContentLength)
+	}
+	t0 := time.Now()
+	res, err := c.next.RoundTrip(req)
+	if err == nil && (isPush || isPull) {
+		c.mu.Lock()
+		if isPush {
+			c.push = append(c.push, time.Since(t0))
+		} else {
+			c.pull = append(c.pull, time.Since(t0))
+		}
+		c.mu.Unlock()
+	}
+	if err != nil || !isPush {
+		return res, err
+	}
+	res.Body = &countingBody{ReadCloser: res.Body, n: &c.bytes}
+	return res, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// RawInsertCeiling inserts n rows shaped like a visit note, perTx to a
+// transaction, into a fresh file at path with the central store's
+// durability settings (WAL, synchronous=FULL), and returns rows per second.
+// The file is removed afterwards.
+func RawInsertCeiling(ctx context.Context, path string, n, perTx int) (float64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		db.Close()
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(path + suffix)
+		}
+	}()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE rows (id TEXT PRIMARY KEY, author_id TEXT, unit_id TEXT,
+		title TEXT, results TEXT, status TEXT, seq INTEGER)`); err != nil {
+		return 0, fmt.Errorf("raw ceiling: %w", err)
+	}
+	start := time.Now()
+	for done := 0; done < n; {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		st, err := tx.PrepareContext(ctx, "INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?)")
+		if err != nil {
+			tx.Rollback()
+			return 0, err
+		}
+		for i := 0; i < perTx && done < n; i++ {
+			if _, err := st.ExecContext(ctx, uuid.NewString(), uuid.NewString(), uuid.NewString(),
+				"Làm việc với Tỉnh đoàn", "Kết quả thực hiện", "draft", done); err != nil {
+				tx.Rollback()
+				return 0, err
+			}
+			done++
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
