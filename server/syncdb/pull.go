@@ -180,6 +180,74 @@ const (
 	myUnit = `r.unit_id = :unit`
 )
 
+// A scopeRule widens an actor's read of one table beyond their own rows.
+type scopeRule struct {
+	role  string // the role it needs; "" for any
+	needs need   // what else must be true for it to match at all
+	sql   string
+}
+
+// need names the condition under which a rule can match anything.
+type need int
+
+const (
+	always      need = iota
+	inTeam           // the actor leads or belongs to an inspection team
+	leadCluster      // the actor leads a cluster as its secretary
+	hasDept          // the actor belongs to a department
+	hasUnit          // the actor is attached to a unit (a liaison)
+)
+
+// scopeRules is design §1's read scope of field data, beyond "own rows".
+var scopeRules = map[string][]scopeRule{
+	"trips": {
+		{"", inTeam, tripInMyTeams},
+		{"secretary", leadCluster, tripInMyClusters},
+	},
+	"trip_days": {
+		{"secretary", leadCluster, inMyClusters},
+	},
+	"checkins": {
+		{"", inTeam, inMyTeamUnitsNoCampaign},
+		{"secretary", leadCluster, inMyClusters},
+		{"unit_liaison", hasUnit, myUnit},
+	},
+	"visit_notes": {
+		{"", inTeam, inMyTeamUnits},
+		{"secretary", leadCluster, inMyClusters},
+		// A liaison sees the conclusions about their unit, not drafts.
+		{"unit_liaison", hasUnit, myUnit + ` AND r.status IN ('submitted', 'reviewed')`},
+		{"department", hasDept, `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept)`},
+	},
+	"findings": {
+		{"", inTeam, inMyTeamUnits},
+		{"secretary", leadCluster, inMyClusters},
+		{"unit_liaison", hasUnit, myUnit},
+		{"department", hasDept, `r.department_id = :dept`},
+	},
+}
+
+// mayMatch reports whether rule r can select anything for actor a. Rules
+// that cannot are left out of the query, so that a plain author's pull is
+// one walk of the (owner, seq) index rather than a scan of every change
+// since the cursor. With the actor's reach unknown, every rule stays.
+func (a Actor) mayMatch(r scopeRule) bool {
+	if r.role != "" && !a.Has(r.role) {
+		return false
+	}
+	switch r.needs {
+	case hasDept:
+		return a.DepartmentID != ""
+	case hasUnit:
+		return a.UnitID != ""
+	case inTeam:
+		return a.reach == nil || a.reach.inTeam
+	case leadCluster:
+		return a.reach == nil || a.reach.leadsCluster
+	}
+	return true
+}
+
 // scopeClause is the WHERE condition limiting table t to what a may read.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
 	args := []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
@@ -187,45 +255,12 @@ func scopeClause(a Actor, t *schema.Table) (string, []any) {
 		return "1", args
 	}
 	or := []string{"r." + t.Owner + " = :me"}
-	// Clauses that cannot match for this actor are left out, so that a
-	// plain author's pull is one walk of the (owner, seq) index instead of
-	// a scan of every change since the cursor.
-	add := func(role, clause string) {
-		if role != "" && !a.Has(role) {
-			return
+	for _, r := range scopeRules[t.Name] {
+		if a.mayMatch(r) {
+			or = append(or, r.sql)
 		}
-		if a.reach != nil {
-			switch {
-			case strings.Contains(clause, "FROM teams") && !a.reach.inTeam,
-				strings.Contains(clause, "lead_secretary_id") && !a.reach.leadsCluster,
-				strings.Contains(clause, ":dept") && a.DepartmentID == "",
-				strings.Contains(clause, ":unit") && a.UnitID == "":
-				return
-			}
-		}
-		or = append(or, clause)
 	}
-	switch t.Name {
-	case "trips":
-		add("", tripInMyTeams)
-		add("secretary", tripInMyClusters)
-	case "trip_days":
-		add("secretary", inMyClusters)
-	case "checkins":
-		add("", inMyTeamUnitsNoCampaign)
-		add("secretary", inMyClusters)
-		add("unit_liaison", myUnit)
-	case "visit_notes":
-		add("", inMyTeamUnits)
-		add("secretary", inMyClusters)
-		add("unit_liaison", myUnit+` AND r.status IN ('submitted', 'reviewed')`)
-		add("department", `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept)`)
-	case "findings":
-		add("", inMyTeamUnits)
-		add("secretary", inMyClusters)
-		add("unit_liaison", myUnit)
-		add("department", `r.department_id = :dept`)
-	case "follow_ups":
+	if t.Name == "follow_ups" {
 		// A follow-up is visible with its finding.
 		inner, _ := scopeClause(a, mustTable("findings"))
 		or = append(or, `r.finding_id IN (SELECT r.id FROM findings r WHERE `+inner+`)`)
