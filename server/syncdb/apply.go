@@ -213,6 +213,11 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 	if len(won) == 0 {
 		return nil
 	}
+	if exists && movesScope(t, cur, won) {
+		if err := recordMove(ctx, tx, t, rowID, seq, cur); err != nil {
+			return err
+		}
+	}
 	for name := range won {
 		cur.clocks[name] = fieldClock{H: stamp, S: seq}
 	}

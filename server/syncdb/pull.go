@@ -75,6 +75,14 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 				return err
 			}
 			rows = append(rows, got...)
+			if req.Cursor == "" {
+				continue // a snapshot starts from nothing: nothing to drop
+			}
+			gone, err := pullDeparted(ctx, tx, a, t, after.seq, limit+1)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, gone...)
 		}
 		slices.SortFunc(rows, func(x, y pulledRow) int { return cmpInt64(x.seq, y.seq) })
 		next := after.seq
