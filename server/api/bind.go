@@ -24,24 +24,33 @@ type fieldError struct {
 // fields, one value, within the body limit; then validates it with its
 // `validate` tags. Every failure is a 4xx *Error in the envelope.
 func (s *Server) bind(c echo.Context, dst any) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(body, dst); err != nil {
+		return err
+	}
+	return s.validate(dst)
+}
+
+// readBody reads a JSON request body within the configured limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "request body must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 				Message: fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
 		}
-		return badRequest("bad_request", "could not read the request body", nil)
+		return nil, badRequest("bad_request", "could not read the request body", nil)
 	}
-	if err := decodeStrict(body, dst); err != nil {
-		return err
-	}
-	return s.validate(dst)
+	return body, nil
 }
 
 // decodeStrict decodes one JSON value, refusing unknown fields and trailing data.

@@ -404,19 +404,9 @@ func filterValue(f *schema.Field, s string) (any, error) {
 // bindObject reads the request body as one JSON object, strictly: JSON
 // content type, within the body limit, nothing after it.
 func (s *Server) bindObject(c echo.Context) (map[string]json.RawMessage, error) {
-	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "request body must be application/json"}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
+	body, err := s.readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-				Message: fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
-		}
-		return nil, badRequest("bad_request", "could not read the request body", nil)
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var obj map[string]json.RawMessage

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -62,29 +61,6 @@ func (s *Server) syncPull(c echo.Context) error {
 		return internal(fmt.Errorf("pull: %w", err))
 	}
 	return c.JSON(http.StatusOK, resp)
-}
-
-// readBody reads a JSON body within the configured limit.
-func (s *Server) readBody(c echo.Context) ([]byte, error) {
-	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !isJSON(ct) {
-		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "request body must be application/json"}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-				Message: fmt.Sprintf("request body is larger than %d bytes; push smaller batches", s.cfg.MaxBodyBytes)}
-		}
-		return nil, badRequest("bad_request", "could not read the request body", nil)
-	}
-	return body, nil
-}
-
-func isJSON(ct string) bool {
-	return len(ct) >= len(echo.MIMEApplicationJSON) && ct[:len(echo.MIMEApplicationJSON)] == echo.MIMEApplicationJSON
 }
 
 // protocolError maps a malformed push or pull onto the envelope.
