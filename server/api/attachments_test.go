@@ -227,7 +227,7 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 	for _, tc := range cases {
 		r := get(tc.dev, photoHash)
 		if r.status != tc.want {
-			t.Errorf("%s: GET = %d %s, want %d", tc.who, r.status, r.body, tc.want)
+			t.Errorf("%s: GET = %d %s, want %d", tc.who, r.status, r.errorCode(), tc.want)
 		}
 		if tc.want == http.StatusOK && !bytes.Equal(r.body, photo) {
 			t.Errorf("%s: GET returned other bytes", tc.who)

@@ -1,0 +1,147 @@
+// The device schema: the synced tables of design §3 (same wire names as the
+// server), plus the tables only the device has (outbox, rejected, stage,
+// attachments, sync_state). This registry is the only source of table and
+// column names that SQL is built from; nothing from the network or the user
+// is ever spliced into SQL.
+
+export type FieldType = 'text' | 'real' | 'int' | 'bool' | 'list';
+
+export interface TableDef {
+  name: string;
+  /** Field data is written on devices; reference data only comes down by pull. */
+  field: boolean;
+  fields: Record<string, FieldType>;
+}
+
+const ref = (name: string, fields: Record<string, FieldType>): TableDef => ({ name, field: false, fields });
+const fld = (name: string, fields: Record<string, FieldType>): TableDef => ({ name, field: true, fields });
+
+export const TABLES: readonly TableDef[] = [
+  ref('departments', { name: 'text', duties: 'text' }),
+  ref('users', {
+    username: 'text', full_name: 'text', title: 'text', roles: 'list',
+    department_id: 'text', unit_id: 'text',
+  }),
+  ref('clusters', { name: 'text', lead_secretary_id: 'text', lead_department_id: 'text' }),
+  ref('units', {
+    code: 'text', name: 'text', kind: 'text', parent_id: 'text', cluster_id: 'text',
+    lat: 'real', lng: 'real', valid_from: 'text', valid_to: 'text', replaced_by_id: 'text', source: 'text',
+  }),
+  ref('plans', { year: 'int', number: 'text', issued_on: 'text', title: 'text', min_field_days: 'int' }),
+  ref('campaigns', {
+    plan_id: 'text', kind: 'text', name: 'text', content: 'text',
+    starts_on: 'text', ends_on: 'text', unit_ids: 'list',
+  }),
+  ref('special_periods', { plan_id: 'text', name: 'text', starts_on: 'text', ends_on: 'text' }),
+  ref('teams', { campaign_id: 'text', name: 'text', leader_id: 'text', member_ids: 'list', unit_ids: 'list' }),
+  fld('trips', {
+    user_id: 'text', title: 'text', purpose: 'text', campaign_id: 'text', unit_ids: 'list',
+    starts_on: 'text', ends_on: 'text', status: 'text', notes: 'text',
+  }),
+  fld('trip_days', { trip_id: 'text', user_id: 'text', day: 'text', unit_id: 'text', activity: 'text' }),
+  fld('checkins', {
+    user_id: 'text', unit_id: 'text', trip_id: 'text', at: 'text', lat: 'real', lng: 'real',
+    accuracy_m: 'real', photo: 'text', note: 'text', voided: 'bool', void_reason: 'text',
+    received_at: 'text', distance_m: 'real', flags: 'list',
+  }),
+  fld('visit_notes', {
+    author_id: 'text', unit_id: 'text', trip_id: 'text', campaign_id: 'text', kind: 'text', title: 'text',
+    results: 'text', models: 'text', shortcomings: 'text', aspirations: 'text',
+    recommendations: 'text', conclusions: 'text', status: 'text', reviewed_by: 'text',
+    review_comment: 'text', attachments: 'list',
+  }),
+  fld('findings', {
+    note_id: 'text', author_id: 'text', unit_id: 'text', campaign_id: 'text', category: 'text', text: 'text',
+    department_id: 'text', status: 'text', due_on: 'text', answer: 'text',
+  }),
+  fld('follow_ups', { finding_id: 'text', author_id: 'text', at: 'text', text: 'text', status_to: 'text' }),
+];
+
+const byName = new Map(TABLES.map((t) => [t.name, t]));
+
+/** The table's definition, or undefined for a name the device does not know. */
+export function tableDef(name: string): TableDef | undefined {
+  return byName.get(name);
+}
+
+function columnType(t: FieldType): string {
+  switch (t) {
+    case 'real':
+      return 'REAL';
+    case 'int':
+    case 'bool':
+      return 'INTEGER';
+    default:
+      return 'TEXT';
+  }
+}
+
+/**
+ * Migrations, append-only, applied by the worker in order; PRAGMA
+ * user_version records how many ran. Columns are nullable on purpose: a
+ * row pulled from a newer server with a missing field must still land.
+ */
+export function migrations(): string[] {
+  const synced = TABLES.map((t) => {
+    const cols = Object.entries(t.fields).map(([f, ty]) => `  ${f} ${columnType(ty)}`);
+    return `CREATE TABLE ${t.name} (\n  id TEXT PRIMARY KEY,\n${cols.join(',\n')},\n` +
+      `  deleted INTEGER NOT NULL DEFAULT 0,\n  version TEXT NOT NULL DEFAULT ''\n);`;
+  }).join('\n');
+  return [
+    synced + `
+CREATE INDEX trip_days_trip ON trip_days(trip_id);
+CREATE INDEX trip_days_user_day ON trip_days(user_id, day);
+CREATE INDEX checkins_user_at ON checkins(user_id, at);
+CREATE INDEX findings_note ON findings(note_id);
+-- Changes written on this device and not yet acknowledged by the server.
+-- An entry leaves only when the server answered applied or duplicate
+-- (deleted) or rejected (moved to rejected, in the same transaction).
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  op TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  fields TEXT NOT NULL DEFAULT '{}',
+  prev TEXT,
+  created_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_row ON outbox(tbl, row_id);
+-- Changes the server refused, shown to the user until fixed or discarded.
+CREATE TABLE rejected (
+  id TEXT PRIMARY KEY,
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  op TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  prev TEXT,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+-- Pulled rows waiting to be applied; a first snapshot is applied only when
+-- its last page has arrived.
+CREATE TABLE stage (
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  version TEXT NOT NULL,
+  PRIMARY KEY (tbl, row_id)
+);
+-- Photos and other blobs, content addressed; uploaded_at is set only after
+-- the server confirmed the PUT.
+CREATE TABLE attachments (
+  sha256 TEXT PRIMARY KEY,
+  mime TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  uploaded_at TEXT
+);
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  ];
+}

@@ -1,0 +1,36 @@
+// Entry: register the service worker, claim the device database for this
+// tab (Web Lock), then render. Nothing here touches the network: the app
+// opens offline from the service worker's cache.
+import { render } from 'preact';
+import { registerServiceWorker } from './swreg';
+import { Session } from './sync/session';
+import { claimOwnership } from './tabs';
+import { loadLang } from './ui/i18n';
+import { Root } from './ui/root';
+import './ui/style.css';
+
+document.documentElement.lang = loadLang();
+
+const updateListeners = new Set<() => void>();
+const updateReady = {
+  ready: false,
+  subscribe: (fn: () => void) => {
+    updateListeners.add(fn);
+  },
+};
+const sw = registerServiceWorker(() => {
+  updateReady.ready = true;
+  for (const fn of updateListeners) fn();
+});
+// Tests and the curious can see when the app shell works offline.
+void sw.ready.then(() => {
+  document.documentElement.dataset.offlineReady = '1';
+}, () => undefined);
+
+const ownership = claimOwnership();
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "loading" text shown before the script ran
+render(
+  <Root session={new Session()} ownership={ownership} sw={sw} updateReady={updateReady} />,
+  root,
+);

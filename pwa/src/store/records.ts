@@ -1,0 +1,494 @@
+// What the screens read and write, in the plan's terms. Every write goes
+// through Store.write (row + outbox in one transaction). Queries only read.
+import type { NewAttachment, Store } from './store';
+
+export type SyncMark = 'local' | 'sent' | 'refused';
+export type Purpose = 'thematic_survey' | 'inspection' | 'meeting' | 'working_session';
+export const PURPOSES: Purpose[] = ['thematic_survey', 'inspection', 'meeting', 'working_session'];
+export type NoteStatus = 'draft' | 'submitted' | 'needs_revision' | 'reviewed';
+export type FindingCategory = 'shortcoming' | 'recommendation' | 'model' | 'aspiration';
+export const FINDING_CATEGORIES: FindingCategory[] = ['shortcoming', 'recommendation', 'model', 'aspiration'];
+export const NOTE_SECTIONS = ['results', 'models', 'shortcomings', 'aspirations', 'recommendations', 'conclusions'] as const;
+export type NoteSection = (typeof NOTE_SECTIONS)[number];
+
+/** A day is verified by a check-in this close to a unit of the trip (the server's far_from_unit limit). */
+export const NEAR_UNIT_M = 5000;
+
+export interface Unit {
+  id: string;
+  code: string | null;
+  name: string;
+  kind: string;
+  lat: number | null;
+  lng: number | null;
+  valid_from: string | null;
+  valid_to: string | null;
+}
+
+export interface Campaign {
+  id: string;
+  plan_id: string | null;
+  kind: string;
+  name: string;
+  content: string | null;
+  starts_on: string | null;
+  ends_on: string | null;
+  unit_ids: string[];
+}
+
+export interface Trip {
+  id: string;
+  user_id: string;
+  title: string;
+  purpose: Purpose;
+  campaign_id: string | null;
+  unit_ids: string[];
+  starts_on: string;
+  ends_on: string | null;
+  status: 'planned' | 'ongoing' | 'done' | 'cancelled';
+  notes: string;
+  sync: SyncMark;
+}
+
+export interface TripDay {
+  id: string;
+  trip_id: string;
+  day: string;
+  unit_id: string | null;
+  activity: string;
+  sync: SyncMark;
+}
+
+export interface Checkin {
+  id: string;
+  unit_id: string;
+  trip_id: string | null;
+  at: string;
+  lat: number | null;
+  lng: number | null;
+  accuracy_m: number | null;
+  photo: string;
+  note: string;
+  voided: boolean;
+  distance_m: number | null;
+  flags: string[];
+  sync: SyncMark;
+  photo_uploaded: boolean;
+}
+
+export interface Note {
+  id: string;
+  author_id: string;
+  unit_id: string;
+  trip_id: string | null;
+  campaign_id: string | null;
+  kind: Purpose;
+  title: string;
+  results: string;
+  models: string;
+  shortcomings: string;
+  aspirations: string;
+  recommendations: string;
+  conclusions: string;
+  status: NoteStatus;
+  reviewed_by: string | null;
+  review_comment: string;
+  sync: SyncMark;
+}
+
+export interface Finding {
+  id: string;
+  note_id: string;
+  category: FindingCategory;
+  text: string;
+  status: string;
+  sync: SyncMark;
+}
+
+/**
+ * The record's sync state, as a SQL expression: refused while a rejected
+ * change is waiting for the user, only-on-this-device while an outbox entry
+ * (or, for a check-in, its photo upload) is pending, sent otherwise. table
+ * is always a literal from this file.
+ */
+function markSql(table: string, alias: string): string {
+  let pending = `EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${table}' AND o.row_id = ${alias}.id)`;
+  if (table === 'checkins') {
+    pending = `(${pending} OR EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = ${alias}.photo AND a.uploaded_at IS NULL))`;
+  }
+  return `CASE WHEN EXISTS (SELECT 1 FROM rejected r WHERE r.tbl = '${table}' AND r.row_id = ${alias}.id) THEN 'refused'
+    WHEN ${pending} THEN 'local' ELSE 'sent' END AS sync`;
+}
+
+function list(v: unknown): string[] {
+  if (typeof v !== 'string') return [];
+  try {
+    const a = JSON.parse(v);
+    return Array.isArray(a) ? a.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function haversineM(lat1: number, lng1: number, lat2: number, lng2: number): number {
+  const r = 6371000;
+  const rad = Math.PI / 180;
+  const dlat = (lat2 - lat1) * rad;
+  const dlng = (lng2 - lng1) * rad;
+  const h = Math.sin(dlat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dlng / 2) ** 2;
+  return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** Local calendar date (YYYY-MM-DD) of an instant or of now. */
+export function localDate(d: Date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** The dates from start to end inclusive (at most 366). */
+export function datesBetween(start: string, end: string | null): string[] {
+  const out: string[] = [];
+  const d = new Date(start + 'T12:00:00');
+  const last = new Date((end || start) + 'T12:00:00');
+  while (d <= last && out.length < 366) {
+    out.push(localDate(d));
+    d.setDate(d.getDate() + 1);
+  }
+  return out;
+}
+
+export class Records {
+  constructor(readonly store: Store) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  private get me(): string {
+    return this.store.userId;
+  }
+
+  // ---- reference data ----
+
+  async units(): Promise<Unit[]> {
+    return this.db.query<Unit>(
+      `SELECT id, code, name, kind, lat, lng, valid_from, valid_to FROM units WHERE deleted = 0
+       ORDER BY CASE kind WHEN 'province' THEN 0 WHEN 'central_affiliated' THEN 1 ELSE 2 END, name`);
+  }
+
+  async campaigns(): Promise<Campaign[]> {
+    const rows = await this.db.query(
+      'SELECT id, plan_id, kind, name, content, starts_on, ends_on, unit_ids FROM campaigns WHERE deleted = 0 ORDER BY starts_on');
+    return rows.map((r) => ({ ...(r as unknown as Campaign), unit_ids: list(r.unit_ids) }));
+  }
+
+  async userNames(): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ id: string; full_name: string; username: string }>(
+      'SELECT id, full_name, username FROM users');
+    return new Map(rows.map((r) => [r.id, r.full_name || r.username]));
+  }
+
+  // ---- trips and trip days ----
+
+  async trips(): Promise<Trip[]> {
+    const rows = await this.db.query(
+      `SELECT t.*, ${markSql('trips', 't')} FROM trips t WHERE t.deleted = 0 AND t.user_id = ?
+       ORDER BY t.starts_on DESC, t.title`, [this.me]);
+    return rows.map((r) => ({ ...(r as unknown as Trip), unit_ids: list(r.unit_ids) }));
+  }
+
+  async trip(id: string): Promise<Trip | undefined> {
+    const r = await this.db.one(`SELECT t.*, ${markSql('trips', 't')} FROM trips t WHERE t.id = ?`, [id]);
+    return r ? { ...(r as unknown as Trip), unit_ids: list(r.unit_ids) } : undefined;
+  }
+
+  saveTrip(id: string, fields: Partial<Omit<Trip, 'id' | 'sync'>>, isNew: boolean): Promise<void> {
+    const f: Record<string, unknown> = { ...fields };
+    if (isNew) {
+      f.user_id = this.me;
+      f.status ??= 'planned';
+    }
+    return this.store.write([{ table: 'trips', rowId: id, op: 'upsert', fields: f }]);
+  }
+
+  async tripDays(tripId: string): Promise<TripDay[]> {
+    return this.db.query<TripDay>(
+      `SELECT d.id, d.trip_id, d.day, d.unit_id, d.activity, ${markSql('trip_days', 'd')}
+       FROM trip_days d WHERE d.trip_id = ? AND d.deleted = 0 ORDER BY d.day`, [tripId]);
+  }
+
+  /** Ticks a day of a trip as spent in the field. */
+  addTripDay(tripId: string, day: string, unitId: string | null, activity: string): Promise<void> {
+    return this.store.write([{
+      table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+      fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
+    }]);
+  }
+
+  updateTripDay(id: string, fields: { unit_id?: string | null; activity?: string }): Promise<void> {
+    return this.store.write([{ table: 'trip_days', rowId: id, op: 'upsert', fields }]);
+  }
+
+  removeTripDay(id: string): Promise<void> {
+    return this.store.write([{ table: 'trip_days', rowId: id, op: 'delete' }]);
+  }
+
+  // ---- check-ins ----
+
+  async checkins(limit = 50): Promise<Checkin[]> {
+    const rows = await this.db.query(
+      `SELECT c.*, ${markSql('checkins', 'c')},
+         (c.photo = '' OR c.photo IS NULL OR EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = c.photo AND a.uploaded_at IS NOT NULL)
+           OR NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = c.photo)) AS photo_uploaded
+       FROM checkins c WHERE c.deleted = 0 AND c.user_id = ? ORDER BY c.at DESC LIMIT ?`, [this.me, limit]);
+    return rows.map((r) => ({
+      ...(r as unknown as Checkin),
+      voided: Boolean(r.voided),
+      flags: list(r.flags),
+      photo_uploaded: Boolean(r.photo_uploaded),
+    }));
+  }
+
+  createCheckin(c: {
+    unit_id: string; trip_id: string | null; lat: number | null; lng: number | null;
+    accuracy_m: number | null; note: string;
+  }, photo?: NewAttachment): Promise<string> {
+    const id = crypto.randomUUID();
+    const fields: Record<string, unknown> = {
+      user_id: this.me, unit_id: c.unit_id, at: new Date().toISOString(), note: c.note,
+      lat: c.lat, lng: c.lng, accuracy_m: c.accuracy_m, photo: photo?.sha256 ?? '', voided: false,
+    };
+    if (c.trip_id) fields.trip_id = c.trip_id;
+    return this.store.write([{ table: 'checkins', rowId: id, op: 'upsert', fields }], photo ? [photo] : []).then(() => id);
+  }
+
+  async photoURL(sha256: string): Promise<string | undefined> {
+    const a = await this.store.attachmentBytes(sha256);
+    if (!a) return undefined;
+    return URL.createObjectURL(new Blob([a.bytes as BlobPart], { type: a.mime }));
+  }
+
+  // ---- visit notes and findings ----
+
+  /** Notes this user wrote, then notes of others they can see (reviewers see them all). */
+  async notes(): Promise<Note[]> {
+    return this.db.query<Note>(
+      `SELECT n.*, ${markSql('visit_notes', 'n')} FROM visit_notes n WHERE n.deleted = 0
+       ORDER BY (n.author_id = ?) DESC, n.rowid DESC`, [this.me]);
+  }
+
+  async note(id: string): Promise<Note | undefined> {
+    return this.db.one<Note>(`SELECT n.*, ${markSql('visit_notes', 'n')} FROM visit_notes n WHERE n.id = ?`, [id]);
+  }
+
+  createNote(n: { unit_id: string; trip_id: string | null; campaign_id: string | null; kind: Purpose; title: string }): Promise<string> {
+    const id = crypto.randomUUID();
+    const fields: Record<string, unknown> = {
+      author_id: this.me, unit_id: n.unit_id, kind: n.kind, title: n.title, status: 'draft',
+    };
+    if (n.trip_id) fields.trip_id = n.trip_id;
+    if (n.campaign_id) fields.campaign_id = n.campaign_id;
+    return this.store.write([{ table: 'visit_notes', rowId: id, op: 'upsert', fields }]).then(() => id);
+  }
+
+  saveNote(id: string, fields: Partial<Record<NoteSection | 'title' | 'status', string>>): Promise<void> {
+    return this.store.write([{ table: 'visit_notes', rowId: id, op: 'upsert', fields }]);
+  }
+
+  /** A reviewer's decision: needs_revision with a comment, or reviewed. */
+  review(id: string, status: 'needs_revision' | 'reviewed', comment: string): Promise<void> {
+    return this.store.write([{
+      table: 'visit_notes', rowId: id, op: 'upsert',
+      fields: { status, review_comment: comment, reviewed_by: this.me },
+    }]);
+  }
+
+  /**
+   * Whether this user may decide on the note, by the server's rule: an
+   * all-seeing role (admin, Inspection Committee, Office) or the leader of
+   * the inspection team for the note's campaign and unit.
+   */
+  async canReview(note: Note, roles: string[]): Promise<boolean> {
+    if (note.author_id === this.me) return false;
+    if (roles.some((r) => r === 'admin' || r === 'inspection_committee' || r === 'office')) return true;
+    if (!note.campaign_id) return false;
+    const r = await this.db.one<{ n: number }>(
+      `SELECT count(*) AS n FROM teams t, json_each(t.unit_ids) u
+       WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?`,
+      [this.me, note.campaign_id, note.unit_id]);
+    return (r?.n ?? 0) > 0;
+  }
+
+  async findings(noteId: string): Promise<Finding[]> {
+    return this.db.query<Finding>(
+      `SELECT f.id, f.note_id, f.category, f.text, f.status, ${markSql('findings', 'f')}
+       FROM findings f WHERE f.note_id = ? AND f.deleted = 0 ORDER BY f.rowid`, [noteId]);
+  }
+
+  addFinding(note: Note, category: FindingCategory, text: string): Promise<void> {
+    const fields: Record<string, unknown> = {
+      note_id: note.id, author_id: this.me, unit_id: note.unit_id, category, text, status: 'open',
+    };
+    if (note.campaign_id) fields.campaign_id = note.campaign_id;
+    return this.store.write([{ table: 'findings', rowId: crypto.randomUUID(), op: 'upsert', fields }]);
+  }
+
+  // ---- inspection teams ----
+
+  /** The teams this user leads or belongs to, with their campaign and units' note state. */
+  async myTeams(): Promise<{
+    team: { id: string; name: string; leader_id: string | null };
+    campaign: Campaign | undefined;
+    units: { unit: Unit; notes: { id: string; status: NoteStatus }[] }[];
+  }[]> {
+    const teams = await this.db.query(
+      `SELECT t.* FROM teams t WHERE t.deleted = 0 AND (t.leader_id = ?
+         OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = ?)) ORDER BY t.name`, [this.me, this.me]);
+    const campaigns = new Map((await this.campaigns()).map((c) => [c.id, c]));
+    const units = new Map((await this.units()).map((u) => [u.id, u]));
+    const out = [];
+    for (const t of teams) {
+      const notes = await this.db.query<{ id: string; unit_id: string; status: NoteStatus }>(
+        "SELECT id, unit_id, status FROM visit_notes WHERE deleted = 0 AND campaign_id = ? AND status != 'draft'",
+        [t.campaign_id as string]);
+      out.push({
+        team: { id: t.id as string, name: t.name as string, leader_id: t.leader_id as string | null },
+        campaign: campaigns.get(t.campaign_id as string),
+        units: list(t.unit_ids).flatMap((uid) => {
+          const unit = units.get(uid);
+          return unit ? [{ unit, notes: notes.filter((n) => n.unit_id === uid) }] : [];
+        }),
+      });
+    }
+    return out;
+  }
+
+  // ---- the tally of field days ----
+
+  async years(): Promise<number[]> {
+    const rows = await this.db.query<{ y: number }>(
+      `SELECT DISTINCT CAST(substr(day, 1, 4) AS INTEGER) AS y FROM trip_days WHERE deleted = 0 AND user_id = ?
+       UNION SELECT year FROM plans WHERE deleted = 0`, [this.me]);
+    const ys = new Set(rows.map((r) => r.y).filter(Boolean));
+    ys.add(new Date().getFullYear());
+    return [...ys].sort((a, b) => b - a);
+  }
+
+  async tally(year: number, today: string = localDate()): Promise<Tally> {
+    const plan = await this.db.one<{ year: number; number: string; title: string; min_field_days: number; id: string }>(
+      `SELECT id, year, number, title, min_field_days FROM plans WHERE deleted = 0
+       ORDER BY (year = ?) DESC, year DESC LIMIT 1`, [year]);
+    const periods = plan
+      ? await this.db.query<{ name: string; starts_on: string; ends_on: string }>(
+        `SELECT name, starts_on, ends_on FROM special_periods WHERE deleted = 0 AND plan_id = ?
+         AND substr(starts_on, 1, 4) = ? ORDER BY starts_on`, [plan.id, String(year)])
+      : [];
+    const days = await this.db.query<{ day: string; purpose: Purpose; trip_units: string; unit_id: string | null }>(
+      `SELECT d.day, t.purpose, t.unit_ids AS trip_units, d.unit_id FROM trip_days d JOIN trips t ON t.id = d.trip_id
+       WHERE d.user_id = ? AND d.deleted = 0 AND t.deleted = 0 AND t.status != 'cancelled' AND substr(d.day, 1, 4) = ?`,
+      [this.me, String(year)]);
+    const checkins = await this.db.query<{ at: string; unit_id: string; lat: number | null; lng: number | null; distance_m: number | null; flags: string }>(
+      `SELECT at, unit_id, lat, lng, distance_m, flags FROM checkins
+       WHERE user_id = ? AND deleted = 0 AND voided = 0`, [this.me]);
+    const unitPos = new Map((await this.units()).map((u) => [u.id, u]));
+    const near = (c: (typeof checkins)[number]): boolean => {
+      if (c.distance_m !== null && c.distance_m !== undefined) return c.distance_m <= NEAR_UNIT_M;
+      const u = unitPos.get(c.unit_id);
+      if (c.lat === null || c.lng === null || !u || u.lat === null || u.lng === null) return false;
+      return haversineM(c.lat, c.lng, u.lat, u.lng) <= NEAR_UNIT_M;
+    };
+    const all = new Set<string>();
+    const verified = new Set<string>();
+    const byPurpose: Record<Purpose, Set<string>> = {
+      thematic_survey: new Set(), inspection: new Set(), meeting: new Set(), working_session: new Set(),
+    };
+    for (const d of days) {
+      all.add(d.day);
+      byPurpose[d.purpose]?.add(d.day);
+      const tripUnits = new Set(list(d.trip_units));
+      if (d.unit_id) tripUnits.add(d.unit_id);
+      if (checkins.some((c) => localDate(new Date(c.at)) === d.day && tripUnits.has(c.unit_id) && near(c))) {
+        verified.add(d.day);
+      }
+    }
+    const min = plan?.min_field_days ?? 60;
+    const thisYear = Number(today.slice(0, 4));
+    let expected: number;
+    if (year < thisYear) expected = min;
+    else if (year > thisYear) expected = 0;
+    else {
+      const start = Date.parse(`${year}-01-01T00:00:00`);
+      const end = Date.parse(`${year + 1}-01-01T00:00:00`);
+      const now = Date.parse(`${today}T23:59:59`);
+      expected = Math.floor((min * (now - start)) / (end - start));
+    }
+    return {
+      year,
+      plan: plan ? { number: plan.number, title: plan.title, year: plan.year } : null,
+      min,
+      days: all.size,
+      expected,
+      onPace: all.size >= expected,
+      verified: verified.size,
+      byPurpose: Object.fromEntries(PURPOSES.map((p) => [p, byPurpose[p].size])) as Record<Purpose, number>,
+      periods: periods.map((p) => ({
+        ...p,
+        days: [...all].filter((d) => d >= p.starts_on && d <= p.ends_on).length,
+      })),
+    };
+  }
+
+  // ---- sync overview ----
+
+  async rowLabel(table: string, rowId: string): Promise<string> {
+    switch (table) {
+      case 'trips':
+        return (await this.db.one<{ t: string }>('SELECT title AS t FROM trips WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'visit_notes':
+        return (await this.db.one<{ t: string }>('SELECT title AS t FROM visit_notes WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'trip_days':
+        return (await this.db.one<{ t: string }>('SELECT day AS t FROM trip_days WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'checkins':
+        return (await this.db.one<{ t: string }>(
+          'SELECT u.name AS t FROM checkins c LEFT JOIN units u ON u.id = c.unit_id WHERE c.id = ?', [rowId]))?.t ?? rowId;
+      case 'findings':
+        return (await this.db.one<{ t: string }>('SELECT text AS t FROM findings WHERE id = ?', [rowId]))?.t ?? rowId;
+      default:
+        return rowId;
+    }
+  }
+
+  /** Every field record of this user with its sync state, newest first. */
+  async recordStates(): Promise<{ table: string; id: string; label: string; sync: SyncMark }[]> {
+    const q = (table: string, label: string, owner: string) =>
+      `SELECT '${table}' AS tbl, x.id, ${label} AS label, ${markSql(table, 'x')}, x.rowid AS rid FROM ${table} x
+       WHERE x.deleted = 0 AND x.${owner} = ?`;
+    const rows = await this.db.query<{ tbl: string; id: string; label: string; sync: SyncMark }>(
+      `SELECT * FROM (
+         ${q('trips', 'x.title', 'user_id')} UNION ALL
+         ${q('trip_days', 'x.day', 'user_id')} UNION ALL
+         ${q('checkins', "(SELECT name FROM units u WHERE u.id = x.unit_id)", 'user_id')} UNION ALL
+         ${q('visit_notes', 'x.title', 'author_id')} UNION ALL
+         ${q('findings', 'x.text', 'author_id')}
+       ) ORDER BY CASE sync WHEN 'refused' THEN 0 WHEN 'local' THEN 1 ELSE 2 END, rid DESC LIMIT 200`,
+      [this.me, this.me, this.me, this.me, this.me]);
+    return rows.map((r) => ({ table: r.tbl, id: r.id, label: r.label ?? '', sync: r.sync }));
+  }
+
+  /** Fields changed on this device and waiting to be sent (for the logout warning). */
+  pendingCount(): Promise<number> {
+    return this.store.pendingCount();
+  }
+}
+
+export interface Tally {
+  year: number;
+  plan: { number: string; title: string; year: number } | null;
+  min: number;
+  days: number;
+  expected: number;
+  onPace: boolean;
+  verified: number;
+  byPurpose: Record<Purpose, number>;
+  periods: { name: string; starts_on: string; ends_on: string; days: number }[];
+}

@@ -1,0 +1,464 @@
+// The device store: every local write puts the row and its outbox entry in
+// ONE transaction, so a change is either both visible and queued, or
+// neither. Outbox entries leave only when the server has answered for them
+// (see ack and reject); pulled rows never overwrite a field that still has
+// a pending local change.
+import type { Db, Row, SqlValue, Stmt } from '../db/client';
+import { TABLES, tableDef, type FieldType, type TableDef } from '../db/schema';
+import type { Hlc } from '../sync/hlc';
+import type { PulledRow, WireChange } from '../sync/wire';
+
+export type ChangeKind = 'local' | 'sync';
+
+export interface Change {
+  table: string;
+  rowId: string;
+  op: 'upsert' | 'delete';
+  fields?: Record<string, unknown>;
+}
+
+export interface OutboxEntry {
+  seq: number;
+  id: string;
+  tbl: string;
+  row_id: string;
+  op: 'upsert' | 'delete';
+  hlc: string;
+  fields: string;
+  prev: string | null;
+}
+
+export interface RejectedEntry {
+  id: string;
+  tbl: string;
+  row_id: string;
+  op: string;
+  hlc: string;
+  fields: string;
+  prev: string | null;
+  code: string;
+  message: string;
+  at: string;
+}
+
+/** A blob to store with a write, content addressed by its SHA-256. */
+export interface NewAttachment {
+  sha256: string;
+  mime: string;
+  bytes: Uint8Array;
+}
+
+/** Serializes a sequence of async critical sections (one writer at a time). */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}
+
+function mustTable(name: string): TableDef {
+  const def = tableDef(name);
+  if (!def) throw new Error(`unknown table ${name}`);
+  return def;
+}
+
+/** Wire value (JSON) → column value. */
+export function toColumn(type: FieldType, v: unknown): SqlValue {
+  if (v === undefined || v === null) return null;
+  switch (type) {
+    case 'list':
+      return JSON.stringify(Array.isArray(v) ? v.map(String) : []);
+    case 'bool':
+      return v ? 1 : 0;
+    case 'int':
+    case 'real':
+      return typeof v === 'number' ? v : Number(v);
+    default:
+      return String(v);
+  }
+}
+
+/** Column value → wire value (JSON). */
+export function toWire(type: FieldType, v: SqlValue | undefined): unknown {
+  if (v === undefined || v === null) return null;
+  switch (type) {
+    case 'list':
+      try {
+        return JSON.parse(String(v));
+      } catch {
+        return [];
+      }
+    case 'bool':
+      return Boolean(v);
+    default:
+      return v;
+  }
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export class Store {
+  private readonly mutex = new Mutex();
+  private readonly listeners = new Set<(kind: ChangeKind) => void>();
+
+  constructor(readonly db: Db, private readonly hlc: Hlc, readonly userId: string) {}
+
+  /** Called after every committed change: a local write, or a sync result or pull. */
+  subscribe(fn: (kind: ChangeKind) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  notify(kind: ChangeKind = 'sync'): void {
+    for (const fn of this.listeners) fn(kind);
+  }
+
+  /** Runs fn while no other write (local or sync) is in progress. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
+  private clockStmt(): Stmt {
+    return {
+      sql: "INSERT INTO sync_state(key, value) VALUES ('hlc', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      bind: [JSON.stringify(this.hlc.state)],
+    };
+  }
+
+  /**
+   * Applies local changes: each row and its outbox entry, all in one
+   * transaction (with the attachments, if any). A new upsert of a row whose
+   * latest queued entry is also an upsert is folded into that entry under
+   * a new change id: if the old id is in flight, its acknowledgement then
+   * deletes nothing, and the folded entry is sent again in full.
+   */
+  write(changes: Change[], attachments: NewAttachment[] = []): Promise<void> {
+    return this.exclusive(async () => {
+      const stmts: Stmt[] = [];
+      for (const a of attachments) {
+        stmts.push({
+          sql: 'INSERT OR IGNORE INTO attachments(sha256, mime, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
+          bind: [a.sha256, a.mime, a.bytes.byteLength, a.bytes, nowIso()],
+        });
+      }
+      for (const ch of changes) stmts.push(...(await this.changeStmts(ch)));
+      stmts.push(this.clockStmt());
+      await this.db.tx(stmts);
+    }).then(() => this.notify('local'));
+  }
+
+  private async changeStmts(ch: Change): Promise<Stmt[]> {
+    const def = mustTable(ch.table);
+    const names = Object.keys(ch.fields ?? {});
+    for (const n of names) {
+      if (!(n in def.fields)) throw new Error(`unknown field ${ch.table}.${n}`);
+    }
+    const current = await this.db.one(`SELECT * FROM ${def.name} WHERE id = ?`, [ch.rowId]);
+    const hlc = this.hlc.next();
+    const stmts: Stmt[] = [];
+    const wireFields: Record<string, unknown> = {};
+    const prev: Record<string, unknown> = {};
+    if (ch.op === 'delete') {
+      stmts.push({ sql: `UPDATE ${def.name} SET deleted = 1, version = ? WHERE id = ?`, bind: [hlc, ch.rowId] });
+    } else {
+      const cols = names.map((n) => toColumn(def.fields[n]!, ch.fields![n]));
+      for (const n of names) {
+        const t = def.fields[n]!;
+        wireFields[n] = toWire(t, toColumn(t, ch.fields![n]));
+        if (current) prev[n] = toWire(t, current[n]);
+      }
+      const colList = ['id', ...names, 'version'].join(', ');
+      const marks = ['?', ...names.map(() => '?'), '?'].join(', ');
+      const sets = [...names.map((n) => `${n} = excluded.${n}`), 'version = excluded.version'].join(', ');
+      stmts.push({
+        sql: `INSERT INTO ${def.name} (${colList}) VALUES (${marks}) ON CONFLICT(id) DO UPDATE SET ${sets}`,
+        bind: [ch.rowId, ...cols, hlc],
+      });
+    }
+    const last = await this.db.one<OutboxEntry>(
+      'SELECT seq, id, op, fields, prev FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq DESC LIMIT 1',
+      [def.name, ch.rowId],
+    );
+    if (ch.op === 'upsert' && last && last.op === 'upsert') {
+      const merged = { ...(JSON.parse(last.fields) as Record<string, unknown>), ...wireFields };
+      // The earliest known previous value wins: it is what the server had.
+      const lastPrev = last.prev === null ? null : (JSON.parse(last.prev) as Record<string, unknown>);
+      const mergedPrev = lastPrev === null ? null : { ...prev, ...lastPrev };
+      stmts.push({
+        sql: 'UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ? WHERE seq = ?',
+        bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), last.seq],
+      });
+    } else {
+      stmts.push({
+        sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        bind: [crypto.randomUUID(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
+          current ? JSON.stringify(prev) : null, nowIso()],
+      });
+    }
+    return stmts;
+  }
+
+  // ---- outbox, as the sync client sees it ----
+
+  /** Changes and photos on this device that the server has not confirmed yet. */
+  pendingCount(): Promise<number> {
+    return this.db.one<{ n: number }>(
+      'SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM attachments WHERE uploaded_at IS NULL) AS n',
+    ).then((r) => r?.n ?? 0);
+  }
+
+  /** The oldest entries after afterSeq, in order. */
+  outboxBatch(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
+    return this.db.query<OutboxEntry>(
+      'SELECT seq, id, tbl, row_id, op, hlc, fields, prev FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?', [afterSeq, limit]);
+  }
+
+  static toWireChange(e: OutboxEntry): WireChange {
+    return { id: e.id, table: e.tbl, row_id: e.row_id, op: e.op, hlc: e.hlc, fields: JSON.parse(e.fields) };
+  }
+
+  /**
+   * Records the server's answers for one push, in one transaction: applied
+   * and duplicate entries are deleted, rejected ones move to the rejected
+   * list. Entries are matched by change id, so one that was folded into a
+   * newer change meanwhile stays queued.
+   */
+  settle(done: string[], rejected: { entry: OutboxEntry; code: string; message: string }[]): Promise<void> {
+    if (done.length === 0 && rejected.length === 0) return Promise.resolve();
+    return this.exclusive(async () => {
+      const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
+      for (const r of rejected) {
+        stmts.push({
+          sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, at)
+                SELECT id, tbl, row_id, op, hlc, fields, prev, ?, ?, ? FROM outbox WHERE id = ?`,
+          bind: [r.code, r.message, nowIso(), r.entry.id],
+        });
+        stmts.push({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [r.entry.id] });
+      }
+      await this.db.tx(stmts);
+    }).then(() => this.notify());
+  }
+
+  /** Gives entries refused for clock skew fresh clocks (after the clock was corrected). */
+  restamp(ids: string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.exclusive(async () => {
+      const stmts: Stmt[] = ids.map((id) => ({
+        sql: 'UPDATE outbox SET hlc = ?, attempts = attempts + 1 WHERE id = ?',
+        bind: [this.hlc.next(), id],
+      }));
+      stmts.push(this.clockStmt());
+      await this.db.tx(stmts);
+    });
+  }
+
+  saveClock(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.tx([this.clockStmt()]);
+    });
+  }
+
+  // ---- rejected changes: the user decides ----
+
+  rejectedList(): Promise<RejectedEntry[]> {
+    return this.db.query<RejectedEntry>('SELECT * FROM rejected ORDER BY at DESC');
+  }
+
+  /**
+   * Sends a refused change again, with the row's current values of its
+   * fields (the user may have fixed them) and a fresh clock.
+   */
+  resend(id: string): Promise<void> {
+    return this.exclusive(async () => {
+      const r = await this.db.one<RejectedEntry>('SELECT * FROM rejected WHERE id = ?', [id]);
+      if (!r) return;
+      const def = mustTable(r.tbl);
+      const fields = JSON.parse(r.fields) as Record<string, unknown>;
+      const row = await this.db.one(`SELECT * FROM ${def.name} WHERE id = ?`, [r.row_id]);
+      const now: Record<string, unknown> = {};
+      for (const n of Object.keys(fields)) {
+        if (n in def.fields) now[n] = row ? toWire(def.fields[n]!, row[n]) : fields[n];
+      }
+      await this.db.tx([
+        {
+          sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          bind: [crypto.randomUUID(), r.tbl, r.row_id, r.op, this.hlc.next(), JSON.stringify(now), r.prev, nowIso()],
+        },
+        { sql: 'DELETE FROM rejected WHERE id = ?', bind: [id] },
+        this.clockStmt(),
+      ]);
+    }).then(() => this.notify('local'));
+  }
+
+  /**
+   * Drops a refused change on purpose: each of its fields goes back to the
+   * value it had before, unless something newer (a pull, a later edit)
+   * already replaced it. A refused creation removes the row.
+   */
+  discard(id: string): Promise<void> {
+    return this.exclusive(async () => {
+      const r = await this.db.one<RejectedEntry>('SELECT * FROM rejected WHERE id = ?', [id]);
+      if (!r) return;
+      const def = mustTable(r.tbl);
+      const stmts: Stmt[] = [];
+      const pending = await this.db.one<{ n: number }>(
+        'SELECT count(*) AS n FROM outbox WHERE tbl = ? AND row_id = ?', [r.tbl, r.row_id]);
+      if (r.op === 'upsert' && r.prev === null) {
+        if (!pending?.n) stmts.push({ sql: `DELETE FROM ${def.name} WHERE id = ?`, bind: [r.row_id] });
+      } else if (r.op === 'delete') {
+        stmts.push({ sql: `UPDATE ${def.name} SET deleted = 0 WHERE id = ?`, bind: [r.row_id] });
+      } else {
+        const fields = JSON.parse(r.fields) as Record<string, unknown>;
+        const prev = JSON.parse(r.prev ?? '{}') as Record<string, unknown>;
+        const row = await this.db.one(`SELECT * FROM ${def.name} WHERE id = ?`, [r.row_id]);
+        for (const [n, v] of Object.entries(fields)) {
+          const t = def.fields[n];
+          if (!t || !row || !(n in prev)) continue;
+          if (JSON.stringify(toWire(t, row[n])) !== JSON.stringify(v)) continue;
+          stmts.push({ sql: `UPDATE ${def.name} SET ${n} = ? WHERE id = ?`, bind: [toColumn(t, prev[n]), r.row_id] });
+        }
+      }
+      stmts.push({ sql: 'DELETE FROM rejected WHERE id = ?', bind: [id] });
+      await this.db.tx(stmts);
+    }).then(() => this.notify());
+  }
+
+  // ---- attachments ----
+
+  pendingAttachments(): Promise<{ sha256: string; mime: string }[]> {
+    return this.db.query('SELECT sha256, mime FROM attachments WHERE uploaded_at IS NULL ORDER BY created_at');
+  }
+
+  async attachmentBytes(sha256: string): Promise<{ mime: string; bytes: Uint8Array } | undefined> {
+    return this.db.one<{ mime: string; bytes: Uint8Array }>('SELECT mime, bytes FROM attachments WHERE sha256 = ?', [sha256]);
+  }
+
+  markUploaded(sha256: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.tx([{ sql: 'UPDATE attachments SET uploaded_at = ? WHERE sha256 = ?', bind: [nowIso(), sha256] }]);
+    }).then(() => this.notify());
+  }
+
+  // ---- sync state ----
+
+  async getState(key: string): Promise<string | undefined> {
+    const r = await this.db.one<{ value: string }>('SELECT value FROM sync_state WHERE key = ?', [key]);
+    return r?.value;
+  }
+
+  setState(key: string, value: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.tx([stateStmt(key, value)]);
+    }).then(() => this.notify());
+  }
+
+  // ---- pulled rows ----
+
+  /**
+   * Stages one page of a first (or reset) snapshot, with the cursor to
+   * resume from; nothing is visible until applySnapshot.
+   */
+  stagePage(rows: PulledRow[], snapshotCursor: string): Promise<void> {
+    return this.exclusive(async () => {
+      const stmts: Stmt[] = rows.map((r) => ({
+        sql: 'INSERT OR REPLACE INTO stage(tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)',
+        bind: [r.table, r.row_id, JSON.stringify(r.fields ?? {}), r.deleted ? 1 : 0, r.version ?? ''],
+      }));
+      stmts.push(stateStmt('snapshot_cursor', snapshotCursor));
+      await this.db.tx(stmts);
+    });
+  }
+
+  clearStage(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.tx([
+        { sql: 'DELETE FROM stage' },
+        { sql: "DELETE FROM sync_state WHERE key IN ('snapshot_cursor', 'cursor')" },
+      ]);
+    });
+  }
+
+  /**
+   * Swaps a complete snapshot in, in one transaction: staged rows are
+   * applied, local rows the snapshot no longer holds are dropped unless they
+   * carry pending changes, and the cursor moves on.
+   */
+  applySnapshot(cursor: string): Promise<void> {
+    return this.exclusive(async () => {
+      const staged = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
+        'SELECT tbl, row_id, fields, deleted, version FROM stage');
+      const stmts: Stmt[] = [];
+      for (const t of tableNames()) {
+        stmts.push({
+          sql: `DELETE FROM ${t} WHERE id NOT IN (SELECT row_id FROM stage WHERE tbl = ?)
+                AND id NOT IN (SELECT row_id FROM outbox WHERE tbl = ?)`,
+          bind: [t, t],
+        });
+      }
+      for (const s of staged) {
+        const st = upsertPulled({
+          table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
+        });
+        if (st) stmts.push(st);
+      }
+      stmts.push({ sql: 'DELETE FROM stage' });
+      stmts.push({ sql: "DELETE FROM sync_state WHERE key = 'snapshot_cursor'" });
+      stmts.push(stateStmt('cursor', cursor));
+      await this.db.tx(stmts);
+    }).then(() => this.notify());
+  }
+
+  /** Applies one page of an incremental pull and its cursor, in one transaction. */
+  applyPage(rows: PulledRow[], cursor: string): Promise<void> {
+    return this.exclusive(async () => {
+      const stmts: Stmt[] = [];
+      for (const r of rows) {
+        const st = upsertPulled(r);
+        if (st) stmts.push(st);
+      }
+      stmts.push(stateStmt('cursor', cursor));
+      await this.db.tx(stmts);
+    }).then(() => this.notify());
+  }
+}
+
+function stateStmt(key: string, value: string): Stmt {
+  return {
+    sql: 'INSERT INTO sync_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    bind: [key, value],
+  };
+}
+
+function tableNames(): string[] {
+  return TABLES.map((t) => t.name);
+}
+
+/**
+ * The statement that lays a pulled row over the local one. Only fields the
+ * device knows and the server sent are written, and each keeps its local
+ * value while an outbox entry still holds a change to it: pending local
+ * edits stay on top. Rows of tables the device does not know are skipped.
+ */
+function upsertPulled(r: PulledRow): Stmt | undefined {
+  const def = tableDef(r.table);
+  if (!def) return undefined;
+  const fields = r.fields ?? {};
+  const names = Object.keys(fields).filter((n) => n in def.fields);
+  const bind: SqlValue[] = [r.row_id, ...names.map((n) => toColumn(def.fields[n]!, fields[n])), r.deleted ? 1 : 0, r.version ?? ''];
+  const pendingField = (n: string) =>
+    `EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = excluded.id AND json_type(o.fields, '$.${n}') IS NOT NULL)`;
+  const sets = names.map((n) => `${n} = CASE WHEN ${pendingField(n)} THEN ${n} ELSE excluded.${n} END`);
+  sets.push(`deleted = CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = excluded.id AND o.op = 'delete') THEN deleted ELSE excluded.deleted END`);
+  sets.push('version = excluded.version');
+  return {
+    sql: `INSERT INTO ${def.name} (id${names.map((n) => ', ' + n).join('')}, deleted, version)
+          VALUES (?${names.map(() => ', ?').join('')}, ?, ?) ON CONFLICT(id) DO UPDATE SET ${sets.join(', ')}`,
+    bind,
+  };
+}
+
+export type { Row };

@@ -1,0 +1,237 @@
+// The sync client: uploads photos, pushes the outbox in batches, then pulls
+// until the server has nothing more. It follows the Go client's rules:
+// an outbox entry leaves only on the server's answer; a rejected change
+// moves to a visible list and never blocks the queue; clock_skew corrects
+// the local clock and retries; a first snapshot appears only when complete;
+// reset drops the local copy (at the swap) and pulls again.
+import type { OutboxEntry, Store } from '../store/store';
+import { Store as StoreClass } from '../store/store';
+import type { Hlc } from './hlc';
+import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
+import { PROTOCOL, type PullResponse, type PushResponse } from './wire';
+
+const PUSH_BATCH = 100;
+const PULL_LIMIT = 500;
+const PERIOD_MS = 60_000;
+const AFTER_WRITE_MS = 4_000;
+const MAX_SKEW_RETRIES = 3;
+
+export type SyncProblem =
+  | { kind: 'offline' }
+  | { kind: 'login' }
+  | { kind: 'upgrade' }
+  | { kind: 'server'; message: string };
+
+export interface SyncStatus {
+  running: boolean;
+  lastSuccessAt: string | null;
+  problem: SyncProblem | null;
+}
+
+/** Fields that name attachments: a change is sent only after its blobs are on the server. */
+function attachmentRefs(e: OutboxEntry): string[] {
+  const f = JSON.parse(e.fields) as Record<string, unknown>;
+  const out: string[] = [];
+  if (e.tbl === 'checkins' && typeof f.photo === 'string' && f.photo) out.push(f.photo);
+  if (e.tbl === 'visit_notes' && Array.isArray(f.attachments)) out.push(...f.attachments.map(String));
+  return out;
+}
+
+export class SyncEngine {
+  private running: Promise<void> | null = null;
+  private status: SyncStatus = { running: false, lastSuccessAt: null, problem: null };
+  private readonly listeners = new Set<() => void>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private soon: ReturnType<typeof setTimeout> | undefined;
+  private readonly onOnline = () => void this.run();
+  private unsubscribeStore: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly session: Session,
+    private readonly hlc: Hlc,
+    private readonly deviceId: string,
+  ) {}
+
+  get state(): SyncStatus {
+    return this.status;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(p: Partial<SyncStatus>): void {
+    this.status = { ...this.status, ...p };
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Starts automatic sync: now, when a network appears, periodically, and shortly after local writes. */
+  async start(): Promise<void> {
+    this.status = { ...this.status, lastSuccessAt: (await this.store.getState('last_sync_at')) ?? null };
+    window.addEventListener('online', this.onOnline);
+    this.timer = setInterval(() => {
+      if (navigator.onLine) void this.run();
+    }, PERIOD_MS);
+    this.unsubscribeStore = this.store.subscribe((kind) => {
+      if (kind !== 'local') return;
+      clearTimeout(this.soon);
+      this.soon = setTimeout(() => {
+        // A run in progress may have missed this write: go again after it.
+        if (navigator.onLine) void (this.running ?? Promise.resolve()).then(() => this.run());
+      }, AFTER_WRITE_MS);
+    });
+    if (navigator.onLine) void this.run();
+  }
+
+  stop(): void {
+    window.removeEventListener('online', this.onOnline);
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    this.unsubscribeStore?.();
+  }
+
+  /** One full sync; concurrent callers share the run in progress. */
+  run(): Promise<void> {
+    this.running ??= this.runOnce().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async runOnce(): Promise<void> {
+    if (this.session.needsLogin) {
+      this.set({ problem: { kind: 'login' } });
+      return;
+    }
+    this.set({ running: true });
+    try {
+      const blocked = await this.uploadAttachments();
+      await this.push(blocked);
+      await this.pull();
+      const at = new Date().toISOString();
+      await this.store.setState('last_sync_at', at);
+      this.set({ running: false, lastSuccessAt: at, problem: blocked.size ? this.status.problem : null });
+    } catch (e) {
+      this.set({ running: false, problem: this.problemOf(e) });
+    }
+  }
+
+  private problemOf(e: unknown): SyncProblem {
+    if (e instanceof NetworkError) return { kind: 'offline' };
+    if (e instanceof LoginRequired) return { kind: 'login' };
+    if (e instanceof ApiError && e.code === 'protocol_unsupported') return { kind: 'upgrade' };
+    if (e instanceof ApiError) return { kind: 'server', message: `${e.code}: ${e.message}` };
+    return { kind: 'server', message: e instanceof Error ? e.message : String(e) };
+  }
+
+  /** PUTs every blob not yet confirmed; returns the hashes still not on the server. */
+  private async uploadAttachments(): Promise<Set<string>> {
+    const blocked = new Set<string>();
+    for (const a of await this.store.pendingAttachments()) {
+      const blob = await this.store.attachmentBytes(a.sha256);
+      if (!blob) continue;
+      const res = await this.session.fetch(`/api/v1/attachments/${a.sha256}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': blob.mime },
+        body: blob.bytes as BlobPart,
+      });
+      if (res.ok) {
+        await this.store.markUploaded(a.sha256);
+      } else {
+        const err = await readError(res);
+        if (res.status === 401) throw new LoginRequired(err.message);
+        blocked.add(a.sha256);
+        this.set({ problem: { kind: 'server', message: `${err.code}: ${err.message}` } });
+      }
+    }
+    return blocked;
+  }
+
+  private async push(blocked: Set<string>): Promise<void> {
+    let after = 0;
+    let skewRetries = 0;
+    for (;;) {
+      const batch = await this.store.outboxBatch(PUSH_BATCH, after);
+      if (batch.length === 0) return;
+      after = batch[batch.length - 1]!.seq;
+      const ready = batch.filter((e) => attachmentRefs(e).every((h) => !blocked.has(h)));
+      if (ready.length === 0) continue;
+      const res = await this.session.postJSON<PushResponse>('/api/v1/sync/push', {
+        protocol: PROTOCOL,
+        device_id: this.deviceId,
+        changes: ready.map(StoreClass.toWireChange),
+      });
+      if (res.hlc) this.hlc.observe(res.hlc);
+      const byId = new Map(ready.map((e) => [e.id, e]));
+      const done: string[] = [];
+      const rejected: { entry: OutboxEntry; code: string; message: string }[] = [];
+      const skewed: string[] = [];
+      for (const r of res.results ?? []) {
+        const entry = byId.get(r.id);
+        if (!entry) continue;
+        if (r.status === 'applied' || r.status === 'duplicate') done.push(r.id);
+        else if (r.status === 'rejected' && r.code === 'clock_skew' && skewRetries < MAX_SKEW_RETRIES) skewed.push(r.id);
+        else if (r.status === 'rejected') rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '' });
+      }
+      await this.store.settle(done, rejected);
+      if (skewed.length > 0) {
+        // The device clock runs ahead: adopt the server's time, restamp the
+        // refused entries and send them again from the start of the queue.
+        skewRetries++;
+        if (res.server_time) this.hlc.correct(res.server_time);
+        await this.store.restamp(skewed);
+        after = 0;
+        continue;
+      }
+      await this.store.saveClock();
+    }
+  }
+
+  private async pull(): Promise<void> {
+    let cursor = (await this.store.getState('cursor')) ?? '';
+    let snapshot = cursor === '';
+    if (snapshot) cursor = (await this.store.getState('snapshot_cursor')) ?? '';
+    let resets = 0;
+    for (;;) {
+      let res: PullResponse;
+      try {
+        res = await this.session.postJSON<PullResponse>('/api/v1/sync/pull', {
+          protocol: PROTOCOL,
+          device_id: this.deviceId,
+          cursor,
+          limit: PULL_LIMIT,
+        });
+      } catch (e) {
+        // A cursor this server did not make (a restored or replaced server):
+        // the same as being told to reset.
+        if (!(e instanceof ApiError && e.code === 'invalid_cursor')) throw e;
+        res = { rows: [], cursor: '', has_more: true, reset: true };
+      }
+      if (res.reset) {
+        if (++resets > 3) throw new ApiError(500, 'reset_loop', 'the server keeps asking for a reset');
+        await this.store.clearStage();
+        snapshot = true;
+        cursor = '';
+        continue;
+      }
+      for (const r of res.rows ?? []) if (r.version) this.hlc.observe(r.version);
+      if (snapshot) {
+        await this.store.stagePage(res.rows ?? [], res.cursor);
+        if (!res.has_more) {
+          await this.store.applySnapshot(res.cursor);
+          await this.store.saveClock();
+          return;
+        }
+      } else {
+        await this.store.applyPage(res.rows ?? [], res.cursor);
+        if (!res.has_more) {
+          await this.store.saveClock();
+          return;
+        }
+      }
+      cursor = res.cursor;
+    }
+  }
+}

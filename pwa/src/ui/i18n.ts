@@ -1,0 +1,222 @@
+// UI words, Vietnamese first (the plan's own terms, docs/glossary.md), with
+// English behind a switch. Strings are NFC; {0}, {1} are arguments.
+
+export type Lang = 'vi' | 'en';
+
+const dict = {
+  appName: ['Đi cơ sở', 'Field visits'],
+  login: ['Đăng nhập', 'Log in'],
+  logout: ['Đăng xuất', 'Log out'],
+  username: ['Tên đăng nhập', 'Username'],
+  password: ['Mật khẩu', 'Password'],
+  loginFailed: ['Sai tên đăng nhập hoặc mật khẩu.', 'Wrong username or password.'],
+  loginOffline: ['Không có mạng: cần có mạng để đăng nhập lần đầu.', 'No network: the first login needs a connection.'],
+  loginAgain: ['Phiên đăng nhập đã hết. Đăng nhập lại để đồng bộ; dữ liệu chưa gửi vẫn được giữ trên máy.',
+    'Your session has ended. Log in again to sync; unsent work stays on this device.'],
+  language: ['English', 'Tiếng Việt'],
+  home: ['Tổng quan', 'Overview'],
+  checkin: ['Điểm danh', 'Check in'],
+  checkinTitle: ['Điểm danh tại cơ sở', 'Check in at a unit'],
+  trips: ['Chuyến đi', 'Trips'],
+  notes: ['Ghi chép', 'Notes'],
+  visitNote: ['Ghi chép làm việc', 'Visit note'],
+  sync: ['Đồng bộ', 'Sync'],
+  syncNow: ['Đồng bộ ngay', 'Sync now'],
+  syncing: ['Đang đồng bộ…', 'Syncing…'],
+  offline: ['Đang ngoại tuyến', 'Offline'],
+  online: ['Có mạng', 'Online'],
+  fieldDays: ['Số ngày đi cơ sở: {0}/{1}', 'Field days: {0}/{1}'],
+  onPace: ['Đúng tiến độ', 'On pace'],
+  behindPace: ['Chậm tiến độ', 'Behind pace'],
+  paceDetail: ['Đến ngày {0} cần tối thiểu {1} ngày', 'By {0} at least {1} days are due'],
+  verifiedDays: ['Ngày có xác nhận vị trí', 'Verified days'],
+  byPurpose: ['Theo nội dung đi cơ sở', 'By purpose'],
+  specialPeriods: ['Trong các đợt cao điểm', 'In the special periods'],
+  noPeriods: ['Chưa có thời gian các đợt cao điểm của năm này.', 'No special periods set for this year.'],
+  planRef: ['Theo Kế hoạch số {0}', 'Under plan no. {0}'],
+  year: ['Năm', 'Year'],
+  days: ['{0} ngày', '{0} days'],
+  purpose_thematic_survey: ['Theo chuyên đề (điều tra, khảo sát)', 'Thematic survey'],
+  purpose_inspection: ['Kiểm tra, giám sát', 'Inspection and supervision'],
+  purpose_meeting: ['Dự hội nghị BCH, BTV đoàn cấp dưới', 'Lower-level committee meeting'],
+  purpose_working_session: ['Làm việc với tỉnh, thành đoàn, đoàn trực thuộc', 'Working session with a provincial union'],
+  status_planned: ['Dự kiến', 'Planned'],
+  status_ongoing: ['Đang đi', 'Ongoing'],
+  status_done: ['Đã đi', 'Done'],
+  status_cancelled: ['Huỷ', 'Cancelled'],
+  note_draft: ['Bản nháp', 'Draft'],
+  note_submitted: ['Đã gửi', 'Submitted'],
+  note_needs_revision: ['Cần chỉnh sửa', 'Needs revision'],
+  note_reviewed: ['Đã duyệt', 'Reviewed'],
+  sync_local: ['Chưa đồng bộ', 'Not synced'],
+  sync_local_hint: ['chỉ có trên máy này', 'only on this device'],
+  sync_sent: ['Đã đồng bộ', 'Synced'],
+  sync_refused: ['Bị từ chối', 'Rejected'],
+  rejectedReason: ['Bị từ chối: {0}', 'Rejected: {0}'],
+  position: ['Vị trí', 'Position'],
+  getPosition: ['Lấy vị trí', 'Get position'],
+  locating: ['Đang lấy vị trí…', 'Locating…'],
+  accuracy: ['độ chính xác ± {0} m', 'accuracy ± {0} m'],
+  noPosition: ['Chưa có vị trí. Có thể điểm danh không kèm vị trí.', 'No position yet. You may check in without one.'],
+  positionDenied: ['Không lấy được vị trí: {0}', 'Could not get a position: {0}'],
+  distance: ['Cách đơn vị {0}', '{0} from the unit'],
+  unit: ['Đơn vị', 'Unit'],
+  units: ['Đơn vị', 'Units'],
+  searchUnit: ['Tìm đơn vị…', 'Find a unit…'],
+  chooseUnit: ['Chọn đơn vị', 'Choose a unit'],
+  trip: ['Chuyến đi', 'Trip'],
+  noTrip: ['Không gắn chuyến đi', 'No trip'],
+  photo: ['Ảnh', 'Photo'],
+  takePhoto: ['Chụp / chọn ảnh', 'Take / choose a photo'],
+  removePhoto: ['Bỏ ảnh', 'Remove photo'],
+  photoReady: ['Ảnh đã nén: {0} KB', 'Photo compressed: {0} KB'],
+  photoPending: ['Ảnh chưa gửi', 'Photo not sent yet'],
+  note: ['Ghi chú', 'Note'],
+  saveCheckin: ['Điểm danh', 'Check in'],
+  checkedIn: ['Đã điểm danh', 'Checked in'],
+  recentCheckins: ['Điểm danh gần đây', 'Recent check-ins'],
+  newTrip: ['Chuyến đi mới', 'New trip'],
+  tripTitle: ['Tên chuyến đi', 'Trip title'],
+  purpose: ['Nội dung đi cơ sở', 'Purpose'],
+  campaign: ['Đợt kiểm tra', 'Inspection campaign'],
+  noCampaign: ['Không thuộc đợt kiểm tra', 'No campaign'],
+  startsOn: ['Từ ngày', 'From'],
+  endsOn: ['Đến ngày', 'To'],
+  status: ['Trạng thái', 'Status'],
+  notesField: ['Ghi chú', 'Notes'],
+  save: ['Lưu', 'Save'],
+  saved: ['Đã lưu trên máy', 'Saved on this device'],
+  saving: ['Đang lưu…', 'Saving…'],
+  cancel: ['Huỷ', 'Cancel'],
+  back: ['Quay lại', 'Back'],
+  tripDays: ['Ngày đi cơ sở', 'Field days'],
+  tickDays: ['Đánh dấu những ngày đã thực sự ở cơ sở', 'Tick the days actually spent in the field'],
+  activity: ['Hoạt động trong ngày', 'What was done'],
+  noTrips: ['Chưa có chuyến đi nào.', 'No trips yet.'],
+  newNote: ['Ghi chép mới', 'New note'],
+  noteTitle: ['Tiêu đề', 'Title'],
+  kind: ['Nội dung', 'Kind'],
+  section_results: ['Kết quả thực hiện', 'Results achieved'],
+  section_models: ['Mô hình tiêu biểu, điển hình tiên tiến', 'Model practices'],
+  section_shortcomings: ['Tồn tại, hạn chế, vướng mắc', 'Shortcomings and obstacles'],
+  section_aspirations: ['Nhu cầu, nguyện vọng', 'Needs and aspirations'],
+  section_recommendations: ['Kiến nghị, đề xuất', 'Recommendations'],
+  section_conclusions: ['Kết luận', 'Conclusions'],
+  submitNote: ['Gửi ghi chép', 'Submit note'],
+  resubmitNote: ['Gửi lại ghi chép', 'Resubmit note'],
+  submitted: ['Đã gửi', 'Submitted'],
+  reviewComment: ['Ý kiến người duyệt', 'Reviewer comment'],
+  needsRevisionBanner: ['Cần chỉnh sửa: {0}', 'Needs revision: {0}'],
+  reviewedBanner: ['Ghi chép đã được duyệt.', 'The note was reviewed.'],
+  review: ['Duyệt ghi chép', 'Review'],
+  askRevision: ['Yêu cầu chỉnh sửa', 'Ask for revision'],
+  approve: ['Duyệt', 'Approve'],
+  findings: ['Vấn đề phát hiện', 'Findings'],
+  addFinding: ['Thêm vấn đề', 'Add finding'],
+  findingText: ['Nội dung vấn đề', 'Finding'],
+  category: ['Loại', 'Category'],
+  cat_shortcoming: ['Tồn tại, hạn chế', 'Shortcoming'],
+  cat_recommendation: ['Kiến nghị, đề xuất', 'Recommendation'],
+  cat_model: ['Mô hình tiêu biểu', 'Model practice'],
+  cat_aspiration: ['Nhu cầu, nguyện vọng', 'Aspiration'],
+  finding_open: ['Đang mở', 'Open'],
+  finding_in_progress: ['Đang xử lý', 'In progress'],
+  finding_resolved: ['Đã giải quyết', 'Resolved'],
+  finding_dismissed: ['Không xử lý', 'Dismissed'],
+  noNotes: ['Chưa có ghi chép nào.', 'No notes yet.'],
+  author: ['Người viết', 'Author'],
+  myCampaigns: ['Đoàn kiểm tra của tôi', 'My inspection teams'],
+  window: ['Thời gian: {0} – {1}', 'Window: {0} – {1}'],
+  hasNote: ['Đã có ghi chép', 'Note submitted'],
+  noNoteYet: ['Chưa có ghi chép', 'No note yet'],
+  writeNote: ['Viết ghi chép', 'Write a note'],
+  teamLeader: ['Trưởng đoàn', 'Team leader'],
+  noTeams: ['Bạn chưa thuộc đoàn kiểm tra nào.', 'You are not on an inspection team.'],
+  pending: ['Thay đổi chờ gửi: {0}', 'Changes waiting to be sent: {0}'],
+  lastSync: ['Lần đồng bộ gần nhất: {0}', 'Last sync: {0}'],
+  never: ['chưa lần nào', 'never'],
+  rejectedList: ['Thay đổi bị từ chối', 'Rejected changes'],
+  noRejected: ['Không có thay đổi nào bị từ chối.', 'No rejected changes.'],
+  fix: ['Sửa', 'Fix'],
+  resend: ['Gửi lại', 'Send again'],
+  discard: ['Bỏ thay đổi', 'Discard'],
+  discardConfirm: ['Bỏ hẳn thay đổi này? Giá trị cũ sẽ được khôi phục.', 'Discard this change for good? The earlier value comes back.'],
+  records: ['Trạng thái từng bản ghi', 'Each record’s state'],
+  syncProblem_offline: ['Không kết nối được máy chủ. Sẽ thử lại khi có mạng.', 'Cannot reach the server. Will retry when online.'],
+  syncProblem_login: ['Cần đăng nhập lại để đồng bộ.', 'Log in again to sync.'],
+  syncProblem_upgrade: ['Ứng dụng cần cập nhật để đồng bộ. Tải lại trang khi có mạng.', 'The app must be updated to sync. Reload when online.'],
+  syncProblem_server: ['Máy chủ báo lỗi: {0}', 'The server reported: {0}'],
+  persistDenied: ['Trình duyệt chưa cho phép lưu trữ lâu dài: dữ liệu chưa đồng bộ có thể bị xoá khi trình duyệt dọn bộ nhớ. Hãy cài ứng dụng lên màn hình chính và đồng bộ thường xuyên.',
+    'The browser did not grant persistent storage: unsynced work may be lost if it clears space. Install the app to the home screen and sync often.'],
+  persistGranted: ['Dữ liệu được lưu lâu dài trên máy này.', 'Data is stored persistently on this device.'],
+  updateReady: ['Có phiên bản mới — tải lại', 'A new version is ready — reload'],
+  opfsUnavailable: ['Trình duyệt này không hỗ trợ lưu dữ liệu ngoại tuyến (OPFS). Hãy dùng Chrome, Edge hoặc Safari bản mới. Ứng dụng không chạy để tránh mất dữ liệu.',
+    'This browser cannot store data offline (OPFS). Use a current Chrome, Edge or Safari. The app will not run rather than lose your work.'],
+  opfsBusy: ['Kho dữ liệu trên máy đang bị một thẻ hoặc cửa sổ khác giữ. Đóng thẻ đó rồi tải lại.',
+    'The device store is held by another tab or window. Close it and reload.'],
+  dbFailed: ['Không mở được dữ liệu trên máy: {0}', 'Could not open the device data: {0}'],
+  reload: ['Tải lại', 'Reload'],
+  otherTab: ['Ứng dụng đang mở ở một thẻ khác. Mỗi lúc chỉ một thẻ được dùng dữ liệu trên máy.',
+    'The app is open in another tab. Only one tab at a time uses the device data.'],
+  useHere: ['Dùng ở thẻ này', 'Use it here'],
+  movedTab: ['Ứng dụng đã chuyển sang thẻ khác.', 'The app moved to another tab.'],
+  logoutPending: ['Còn {0} thay đổi chưa đồng bộ. Chúng vẫn được giữ trên máy này cho tài khoản của bạn và sẽ được gửi khi bạn đăng nhập lại. Đăng xuất?',
+    'There are {0} unsynced changes. They stay on this device for your account and are sent when you log in again. Log out?'],
+  logoutAnyway: ['Vẫn đăng xuất', 'Log out anyway'],
+  syncFirst: ['Đồng bộ trước', 'Sync first'],
+  required: ['Cần chọn {0}', '{0} is required'],
+  loading: ['Đang tải…', 'Loading…'],
+  emptyUnits: ['Chưa có danh sách đơn vị. Hãy đồng bộ khi có mạng.', 'No units yet. Sync when online.'],
+  table_trips: ['Chuyến đi', 'Trip'],
+  table_trip_days: ['Ngày đi cơ sở', 'Field day'],
+  table_checkins: ['Điểm danh', 'Check-in'],
+  table_visit_notes: ['Ghi chép', 'Note'],
+  table_findings: ['Vấn đề phát hiện', 'Finding'],
+  table_follow_ups: ['Theo dõi', 'Follow-up'],
+  account: ['Tài khoản', 'Account'],
+  storage: ['Lưu trữ trên máy', 'Storage on this device'],
+  flag_far_from_unit: ['xa đơn vị', 'far from unit'],
+  flag_low_accuracy: ['vị trí kém chính xác', 'low accuracy'],
+  flag_future_time: ['giờ máy sai', 'clock ahead'],
+  flag_no_position: ['không có vị trí', 'no position'],
+  today: ['Hôm nay', 'Today'],
+  campaignNotes: ['Đơn vị được kiểm tra', 'Inspected units'],
+  readOnlyNote: ['Ghi chép đã gửi, đang chờ duyệt.', 'Submitted, waiting for review.'],
+} as const;
+
+export type Key = keyof typeof dict;
+
+export function translate(lang: Lang, key: Key, ...args: (string | number)[]): string {
+  const s: string = dict[key][lang === 'vi' ? 0 : 1];
+  return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+}
+
+export function loadLang(): Lang {
+  return localStorage.getItem('dicoso.lang') === 'en' ? 'en' : 'vi';
+}
+
+export function saveLang(l: Lang): void {
+  localStorage.setItem('dicoso.lang', l);
+}
+
+/** Dates as the plan writes them: 25/03/2021. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const [y, m, d] = iso.slice(0, 10).split('-');
+  return `${d}/${m}/${y}`;
+}
+
+export function formatDateTime(iso: string | null | undefined, lang: Lang): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {
+    day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+}
+
+export function formatDistance(m: number, lang: Lang): string {
+  if (m < 1000) return `${Math.round(m)} m`;
+  const km = m / 1000;
+  const s = km < 10 ? km.toFixed(1) : String(Math.round(km));
+  return `${lang === 'vi' ? s.replace('.', ',') : s} km`;
+}

@@ -1,0 +1,276 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { DbError } from '../db/client';
+import { openRuntime, type Runtime } from '../runtime';
+import type { SwControl } from '../swreg';
+import type { Session, SessionData } from '../sync/session';
+import type { Ownership } from '../tabs';
+import { AppCtx, useCtx, useData, type Ctx } from './context';
+import { loadLang, saveLang, translate, type Key, type Lang } from './i18n';
+import { CampaignView } from './screens/campaign';
+import { Checkin } from './screens/checkin';
+import { Home } from './screens/home';
+import { Login } from './screens/login';
+import { NoteEdit, NoteNew, Notes } from './screens/notes';
+import { Sync } from './screens/sync';
+import { TripEdit, Trips } from './screens/trips';
+
+type Phase =
+  | { k: 'starting' }
+  | { k: 'other-tab' }
+  | { k: 'moved' }
+  | { k: 'login' }
+  | { k: 'opening' }
+  | { k: 'error'; key: Key; detail: string }
+  | { k: 'ready'; rt: Runtime };
+
+function useHash(): string {
+  const [h, setH] = useState(location.hash || '#/home');
+  useEffect(() => {
+    const on = () => setH(location.hash || '#/home');
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return h;
+}
+
+function useOnline(): boolean {
+  const [on, setOn] = useState(navigator.onLine);
+  useEffect(() => {
+    const up = () => setOn(true);
+    const down = () => setOn(false);
+    window.addEventListener('online', up);
+    window.addEventListener('offline', down);
+    return () => {
+      window.removeEventListener('online', up);
+      window.removeEventListener('offline', down);
+    };
+  }, []);
+  return on;
+}
+
+export function Root({ session, ownership, sw, updateReady }: {
+  session: Session;
+  ownership: Ownership;
+  sw: SwControl;
+  updateReady: { subscribe: (fn: () => void) => void; ready: boolean };
+}) {
+  const [lang, setLangState] = useState<Lang>(loadLang());
+  const t = useMemo(() => (k: Key, ...a: (string | number)[]) => translate(lang, k, ...a), [lang]);
+  const setLang = (l: Lang) => {
+    saveLang(l);
+    document.documentElement.lang = l;
+    setLangState(l);
+  };
+  const [phase, setPhase] = useState<Phase>({ k: ownership.waiting ? 'other-tab' : 'starting' });
+  const [persisted, setPersisted] = useState<boolean | null>(null);
+  const [update, setUpdate] = useState(updateReady.ready);
+  const [needsLogin, setNeedsLogin] = useState(session.needsLogin);
+  const [relogin, setRelogin] = useState(false);
+  const [logoutAsk, setLogoutAsk] = useState<number | null>(null);
+  const online = useOnline();
+
+  useEffect(() => updateReady.subscribe(() => setUpdate(true)), []);
+  useEffect(() => session.subscribe(() => setNeedsLogin(session.needsLogin)), []);
+
+  const open = async (s: SessionData) => {
+    setPhase({ k: 'opening' });
+    try {
+      const rt = await openRuntime(session, s);
+      setPhase({ k: 'ready', rt });
+      document.documentElement.dataset.ready = '1';
+      if (navigator.storage?.persist) {
+        const already = await navigator.storage.persisted();
+        setPersisted(already || (await navigator.storage.persist()));
+      }
+    } catch (e) {
+      const kind = e instanceof DbError ? e.kind : undefined;
+      const detail = e instanceof Error ? e.message : String(e);
+      setPhase({
+        k: 'error',
+        key: kind === 'opfs_unavailable' ? 'opfsUnavailable' : kind === 'opfs_busy' ? 'opfsBusy' : 'dbFailed',
+        detail,
+      });
+    }
+  };
+
+  useEffect(() => {
+    ownership.onWaiting(() => setPhase({ k: 'other-tab' }));
+    void ownership.acquired.then(() => {
+      const s = session.current;
+      if (s) void open(s);
+      else setPhase({ k: 'login' });
+    });
+  }, []);
+
+  const rt = phase.k === 'ready' ? phase.rt : null;
+  useEffect(() => {
+    ownership.onHandover(async () => {
+      if (rt) await rt.close();
+      delete document.documentElement.dataset.ready;
+      setPhase({ k: 'moved' });
+    });
+  }, [rt]);
+
+  const doLogout = async () => {
+    if (!rt) return;
+    setLogoutAsk(null);
+    await rt.close();
+    delete document.documentElement.dataset.ready;
+    await session.logout();
+    setPhase({ k: 'login' });
+  };
+  const logout = async () => {
+    if (!rt) return;
+    const n = await rt.store.pendingCount();
+    if (n > 0) setLogoutAsk(n);
+    else await doLogout();
+  };
+
+  const applyUpdate = async () => {
+    // Save what is being typed first: blurring saves the field in focus,
+    // and waiting on the store lets every write in flight commit.
+    (document.activeElement as HTMLElement | null)?.blur?.();
+    if (rt) await rt.store.exclusive(async () => undefined);
+    sw.applyUpdate();
+  };
+
+  const onRelogin = async (s: SessionData) => {
+    setRelogin(false);
+    if (rt && s.user.id === rt.user.id) {
+      void rt.sync.run();
+      return;
+    }
+    // Someone else logged in from the prompt: close this user's data first.
+    if (rt) await rt.close();
+    void open(s);
+  };
+
+  const hash = useHash();
+
+  if (phase.k === 'starting' || phase.k === 'opening') {
+    return <main class="center"><p class="muted">{t('loading')}</p></main>;
+  }
+  if (phase.k === 'other-tab' || phase.k === 'moved') {
+    return (
+      <main class="center stack">
+        <p>{phase.k === 'other-tab' ? t('otherTab') : t('movedTab')}</p>
+        <button class="btn btn-primary" onClick={() => (phase.k === 'other-tab' ? ownership.requestHandover() : location.reload())}>
+          {t('useHere')}
+        </button>
+      </main>
+    );
+  }
+  if (phase.k === 'error') {
+    return (
+      <main class="center stack">
+        <div class="banner banner-error" role="alert" id="fatal">{t(phase.key, phase.detail)}</div>
+        <p class="muted small">{phase.detail}</p>
+        <button class="btn btn-secondary" onClick={() => location.reload()}>{t('reload')}</button>
+      </main>
+    );
+  }
+  if (phase.k === 'login') {
+    return <Login session={session} t={t} lang={lang} setLang={setLang} onLogin={(s) => void open(s)} />;
+  }
+  const ctx: Ctx = {
+    lang, t, setLang, session, rt: phase.rt, online, persisted,
+    logout: () => void logout(),
+    navigate: (h) => {
+      location.hash = h;
+    },
+  };
+  return (
+    <AppCtx.Provider value={ctx}>
+      <div class="app">
+        <div class="topbar">
+          {!online && <div class="banner banner-warn" id="offline-banner">{t('offline')}</div>}
+          {update && (
+            <button class="banner banner-info update-btn" id="update-btn" onClick={() => void applyUpdate()}>{t('updateReady')}</button>
+          )}
+          {needsLogin && (
+            <button class="banner banner-error update-btn" id="relogin-btn" onClick={() => setRelogin(true)}>{t('loginAgain')}</button>
+          )}
+          {persisted === false && hash.startsWith('#/home') && <div class="banner banner-warn small">{t('persistDenied')}</div>}
+        </div>
+        <main class="content">
+          <Route hash={hash} />
+        </main>
+        <Nav hash={hash} />
+        {relogin && (
+          <div class="modal">
+            <Login session={session} t={t} lang={lang} setLang={setLang} onLogin={(s) => void onRelogin(s)}
+              notice={t('loginAgain')} initialUsername={phase.rt.user.username} />
+            <button class="btn btn-ghost" onClick={() => setRelogin(false)}>{t('cancel')}</button>
+          </div>
+        )}
+        {logoutAsk !== null && (
+          <div class="modal" role="alertdialog">
+            <div class="card stack">
+              <p id="logout-warning">{t('logoutPending', logoutAsk)}</p>
+              <button class="btn btn-primary" onClick={() => { setLogoutAsk(null); location.hash = '#/sync'; void phase.rt.sync.run(); }}>{t('syncFirst')}</button>
+              <button class="btn btn-danger" id="logout-anyway" onClick={() => void doLogout()}>{t('logoutAnyway')}</button>
+              <button class="btn btn-ghost" onClick={() => setLogoutAsk(null)}>{t('cancel')}</button>
+            </div>
+          </div>
+        )}
+      </div>
+    </AppCtx.Provider>
+  );
+}
+
+function Route({ hash }: { hash: string }) {
+  const [path, query] = hash.slice(1).split('?');
+  const parts = (path ?? '').split('/').filter(Boolean);
+  const params = new URLSearchParams(query ?? '');
+  switch (parts[0]) {
+    case 'checkin':
+      return <Checkin />;
+    case 'trips':
+      return <Trips />;
+    case 'trip':
+      return <TripEdit key={parts[1]} id={parts[1] ?? 'new'} />;
+    case 'notes':
+      return <Notes />;
+    case 'note':
+      if (parts[1] === 'new' || !parts[1]) {
+        return <NoteNew unit={params.get('unit') ?? undefined} campaign={params.get('campaign') || undefined} />;
+      }
+      return <NoteEdit key={parts[1]} id={parts[1]} />;
+    case 'campaign':
+      return <CampaignView />;
+    case 'sync':
+      return <Sync />;
+    default:
+      return <Home />;
+  }
+}
+
+function Nav({ hash }: { hash: string }) {
+  const ctx = useNavCtx();
+  const items: { h: string; k: Key; icon: string; match: string[] }[] = [
+    { h: '#/home', k: 'home', icon: '◉', match: ['home', 'campaign', ''] },
+    { h: '#/checkin', k: 'checkin', icon: '⌖', match: ['checkin'] },
+    { h: '#/trips', k: 'trips', icon: '⇄', match: ['trips', 'trip'] },
+    { h: '#/notes', k: 'notes', icon: '✎', match: ['notes', 'note'] },
+    { h: '#/sync', k: 'sync', icon: '⟳', match: ['sync'] },
+  ];
+  const cur = hash.slice(2).split(/[/?]/)[0] ?? '';
+  return (
+    <nav class="tabbar">
+      {items.map((it) => (
+        <a key={it.h} href={it.h} class={`tab ${it.match.includes(cur) ? 'on' : ''}`} id={`tab-${it.k}`}
+          aria-current={it.match.includes(cur) ? 'page' : undefined}>
+          <span class="tab-icon" aria-hidden="true">{it.icon}</span>
+          <span class="tab-label">{ctx.t(it.k)}</span>
+          {it.k === 'sync' && ctx.pending > 0 && <span class="tab-count" id="nav-pending">{ctx.pending}</span>}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+function useNavCtx() {
+  const { t, rt } = useCtx();
+  const pending = useData(() => rt.store.pendingCount(), []) ?? 0;
+  return { t, pending };
+}

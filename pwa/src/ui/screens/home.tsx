@@ -1,0 +1,65 @@
+import { useState } from 'preact/hooks';
+import { PURPOSES } from '../../store/records';
+import { Banner, Screen } from '../components';
+import { useCtx, useData } from '../context';
+import { formatDate } from '../i18n';
+
+export function Home() {
+  const { t, rt, navigate } = useCtx();
+  const years = useData(() => rt.records.years(), []);
+  const [year, setYear] = useState(new Date().getFullYear());
+  const tally = useData(() => rt.records.tally(year), [year]);
+  const teams = useData(() => rt.records.myTeams(), []);
+  return (
+    <Screen title={rt.user.full_name || rt.user.username}>
+      <div class="chips" role="group" aria-label={t('year')}>
+        {(years ?? [year]).map((y) => (
+          <button key={y} class={`chip ${y === year ? 'on' : ''}`} aria-pressed={y === year} onClick={() => setYear(y)}>{y}</button>
+        ))}
+      </div>
+      {tally && (
+        <div class="card tally" id="tally">
+          <p class="big" id="tally-days">{t('fieldDays', tally.days, tally.min)}</p>
+          <div class="progress" aria-hidden="true">
+            <div class="progress-bar" style={{ width: `${Math.min(100, (100 * tally.days) / Math.max(1, tally.min))}%` }} />
+            <div class="progress-mark" style={{ left: `${Math.min(100, (100 * tally.expected) / Math.max(1, tally.min))}%` }} />
+          </div>
+          <p class={`pace ${tally.onPace ? 'pace-ok' : 'pace-behind'}`} id="tally-pace">
+            {tally.onPace ? t('onPace') : t('behindPace')}
+          </p>
+          <p class="muted">{t('paceDetail', formatDate(new Date().toISOString().slice(0, 10)), tally.expected)}</p>
+          <p class="row"><span>{t('verifiedDays')}</span><strong id="tally-verified">{tally.verified}</strong></p>
+          {tally.plan && <p class="muted small">{t('planRef', tally.plan.number)}</p>}
+        </div>
+      )}
+      {tally && (
+        <div class="card">
+          <h2>{t('byPurpose')}</h2>
+          {PURPOSES.map((p) => (
+            <p class="row" key={p}><span>{t(`purpose_${p}`)}</span><strong>{tally.byPurpose[p]}</strong></p>
+          ))}
+        </div>
+      )}
+      {tally && (
+        <div class="card">
+          <h2>{t('specialPeriods')}</h2>
+          {tally.periods.length === 0 && <p class="muted">{t('noPeriods')}</p>}
+          {tally.periods.map((p) => (
+            <p class="row" key={p.name}>
+              <span>{p.name}<br /><span class="muted small">{formatDate(p.starts_on)} – {formatDate(p.ends_on)}</span></span>
+              <strong>{t('days', p.days)}</strong>
+            </p>
+          ))}
+        </div>
+      )}
+      {teams && teams.length > 0 && (
+        <button class="btn btn-secondary" data-teams onClick={() => navigate('#/campaign')}>{t('myCampaigns')} ({teams.length})</button>
+      )}
+      <div class="grid2">
+        <button class="btn btn-primary" onClick={() => navigate('#/checkin')}>{t('checkin')}</button>
+        <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>
+      </div>
+      {!tally && <Banner kind="info">{t('loading')}</Banner>}
+    </Screen>
+  );
+}

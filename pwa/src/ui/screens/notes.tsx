@@ -1,0 +1,267 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  FINDING_CATEGORIES, NOTE_SECTIONS, PURPOSES,
+  type FindingCategory, type Note, type NoteSection, type Purpose,
+} from '../../store/records';
+import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
+import { useCtx, useData } from '../context';
+
+const AUTOSAVE_MS = 800;
+
+export function Notes() {
+  const { t, rt, navigate } = useCtx();
+  const notes = useData(() => rt.records.notes(), []);
+  const names = useData(() => rt.records.userNames(), []);
+  return (
+    <Screen title={t('notes')}>
+      <button class="btn btn-primary" id="new-note" onClick={() => navigate('#/note/new')}>{t('newNote')}</button>
+      {notes && notes.length === 0 && <p class="muted">{t('noNotes')}</p>}
+      <ul class="list" id="note-list">
+        {(notes ?? []).map((n) => (
+          <li key={n.id}>
+            <button class="list-item list-btn" data-note={n.title} onClick={() => navigate(`#/note/${n.id}`)}>
+              <div>
+                <strong>{n.title || t('visitNote')}</strong>
+                <div class="muted small">
+                  <span class={`status status-${n.status}`}>{t(`note_${n.status}`)}</span>
+                  {n.author_id !== rt.user.id && ` · ${names?.get(n.author_id) ?? ''}`}
+                </div>
+              </div>
+              <Badge mark={n.sync} />
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Screen>
+  );
+}
+
+/** Starting a note: unit, kind, optional trip and campaign; prefilled from the campaign view's link. */
+export function NoteNew({ unit, campaign }: { unit?: string; campaign?: string }) {
+  const { t, rt, navigate } = useCtx();
+  const units = useData(() => rt.records.units(), []);
+  const trips = useData(() => rt.records.trips(), []);
+  const campaigns = useData(() => rt.records.campaigns(), []);
+  const [unitIds, setUnitIds] = useState<string[]>(unit ? [unit] : []);
+  const [kind, setKind] = useState<Purpose>(campaign ? 'inspection' : 'thematic_survey');
+  const [campaignId, setCampaignId] = useState(campaign ?? '');
+  const [tripId, setTripId] = useState('');
+  const [title, setTitle] = useState('');
+  const [error, setError] = useState('');
+  const unitOptions = useMemo(() => (units ?? []).map((u) => ({ unit: u })), [units]);
+  const create = async () => {
+    if (unitIds.length === 0) return setError(t('required', t('unit')));
+    const id = await rt.records.createNote({
+      unit_id: unitIds[0]!, kind, title, trip_id: tripId || null,
+      campaign_id: kind === 'inspection' && campaignId ? campaignId : null,
+    });
+    navigate(`#/note/${id}`);
+  };
+  return (
+    <Screen title={t('newNote')} back="#/notes">
+      <div class="card stack">
+        <Field label={t('noteTitle')}>
+          <input class="input" id="note-title-new" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} />
+        </Field>
+        <fieldset class="field">
+          <legend class="field-label">{t('kind')}</legend>
+          <div class="choice-list">
+            {PURPOSES.map((p) => (
+              <button type="button" key={p} class={`choice ${kind === p ? 'on' : ''}`} aria-pressed={kind === p}
+                data-purpose={p} onClick={() => setKind(p)}>{t(`purpose_${p}`)}</button>
+            ))}
+          </div>
+        </fieldset>
+        {kind === 'inspection' && (
+          <Field label={t('campaign')}>
+            <select class="input" value={campaignId} onChange={(e) => setCampaignId((e.target as HTMLSelectElement).value)}>
+              <option value="">{t('noCampaign')}</option>
+              {(campaigns ?? []).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+            </select>
+          </Field>
+        )}
+        {(trips ?? []).length > 0 && (
+          <Field label={t('trip')}>
+            <select class="input" id="note-trip" value={tripId} onChange={(e) => setTripId((e.target as HTMLSelectElement).value)}>
+              <option value="">{t('noTrip')}</option>
+              {(trips ?? []).map((tr) => <option key={tr.id} value={tr.id}>{tr.title}</option>)}
+            </select>
+          </Field>
+        )}
+        <div class="field">
+          <span class="field-label">{t('unit')}</span>
+          <UnitPicker units={unitOptions} value={unitIds} onChange={setUnitIds} />
+        </div>
+        {error && <Banner kind="error">{error}</Banner>}
+        <button class="btn btn-primary" id="note-create" onClick={create}>{t('save')}</button>
+      </div>
+    </Screen>
+  );
+}
+
+type Draft = Record<NoteSection | 'title', string>;
+
+export function NoteEdit({ id }: { id: string }) {
+  const { t, rt } = useCtx();
+  const note = useData(() => rt.records.note(id), [id]);
+  const findings = useData(() => rt.records.findings(id), [id]);
+  const names = useData(() => rt.records.userNames(), []);
+  const reviewer = useData(async () => {
+    const n = await rt.records.note(id);
+    return n ? rt.records.canReview(n, rt.user.roles ?? []) : false;
+  }, [id]);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const dirty = useRef(new Set<keyof Draft>());
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const draftRef = useRef<Draft | null>(null);
+  const [saveState, setSaveState] = useState<'idle' | 'saving' | 'saved'>('idle');
+  draftRef.current = draft;
+
+  // Fields not being edited follow the stored note (a pulled change, the
+  // reviewer's decision); fields with unsaved typing keep the typing.
+  useEffect(() => {
+    if (!note) return;
+    setDraft((d) => {
+      const next = { ...(d ?? {}) } as Draft;
+      for (const k of ['title', ...NOTE_SECTIONS] as (keyof Draft)[]) {
+        if (!d || !dirty.current.has(k)) next[k] = (note[k] as string) ?? '';
+      }
+      return next;
+    });
+  }, [note]);
+
+  const flush = async () => {
+    clearTimeout(timer.current);
+    const d = draftRef.current;
+    if (!d || dirty.current.size === 0) return;
+    const fields: Partial<Draft> = {};
+    for (const k of dirty.current) fields[k] = d[k];
+    dirty.current.clear();
+    setSaveState('saving');
+    await rt.records.saveNote(id, fields);
+    setSaveState('saved');
+  };
+  // Save what was typed when leaving the screen or hiding the page.
+  useEffect(() => {
+    const onHide = () => void flush();
+    window.addEventListener('pagehide', onHide);
+    document.addEventListener('visibilitychange', onHide);
+    return () => {
+      window.removeEventListener('pagehide', onHide);
+      document.removeEventListener('visibilitychange', onHide);
+      void flush();
+    };
+  }, [id]);
+
+  const edit = (k: keyof Draft, v: string) => {
+    setDraft({ ...(draftRef.current as Draft), [k]: v });
+    dirty.current.add(k);
+    setSaveState('idle');
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => void flush(), AUTOSAVE_MS);
+  };
+
+  if (!note || !draft) return <Screen title={t('visitNote')} back="#/notes"><p class="muted">{t('loading')}</p></Screen>;
+  const mine = note.author_id === rt.user.id;
+  // The author may amend until the note is reviewed; a reviewer's decision
+  // and the author's amendments touch different fields and both survive.
+  const editable = mine && note.status !== 'reviewed';
+  const submit = async () => {
+    await flush();
+    await rt.records.saveNote(id, { status: 'submitted' });
+  };
+  return (
+    <Screen title={draft.title || t('visitNote')} back="#/notes">
+      <p class="row">
+        <span class={`status status-${note.status}`} id="note-status">{t(`note_${note.status}`)}</span>
+        <Badge mark={note.sync} />
+      </p>
+      {!mine && <p class="muted">{t('author')}: {names?.get(note.author_id) ?? ''}</p>}
+      {note.status === 'needs_revision' && (
+        <Banner kind="warn"><span id="review-comment">{t('needsRevisionBanner', note.review_comment)}</span></Banner>
+      )}
+      {note.status === 'reviewed' && (
+        <Banner kind="ok">{t('reviewedBanner')}{note.review_comment ? ` ${note.review_comment}` : ''}</Banner>
+      )}
+      {note.status === 'submitted' && mine && <Banner kind="info">{t('readOnlyNote')}</Banner>}
+      <div class="card stack">
+        <Field label={t('noteTitle')}>
+          <input class="input" id="note-title" value={draft.title} disabled={!editable}
+            onInput={(e) => edit('title', (e.target as HTMLInputElement).value)} />
+        </Field>
+        {NOTE_SECTIONS.map((s) => (
+          <Field key={s} label={t(`section_${s}`)}>
+            <textarea class="input section" id={`note-${s}`} rows={3} value={draft[s]} disabled={!editable}
+              onInput={(e) => edit(s, (e.target as HTMLTextAreaElement).value)} onBlur={() => void flush()} />
+          </Field>
+        ))}
+        <p class="muted small" aria-live="polite" id="save-state">
+          {saveState === 'saving' ? t('saving') : saveState === 'saved' ? t('saved') : ''}
+        </p>
+        {editable && note.status !== 'submitted' && (
+          <button class="btn btn-primary" id="note-submit" onClick={submit}>
+            {note.status === 'needs_revision' ? t('resubmitNote') : t('submitNote')}
+          </button>
+        )}
+      </div>
+      {reviewer && note.status !== 'draft' && <ReviewPanel note={note} />}
+      <div class="card stack">
+        <h2>{t('findings')}</h2>
+        <ul class="list" id="finding-list">
+          {(findings ?? []).map((f) => (
+            <li class="list-item" key={f.id}>
+              <div>
+                <div class="small muted">{t(`cat_${f.category}`)} · {t(`finding_${f.status}` as 'finding_open')}</div>
+                <div>{f.text}</div>
+              </div>
+              <Badge mark={f.sync} />
+            </li>
+          ))}
+        </ul>
+        {mine && <AddFinding note={note} />}
+      </div>
+    </Screen>
+  );
+}
+
+function AddFinding({ note }: { note: Note }) {
+  const { t, rt } = useCtx();
+  const [cat, setCat] = useState<FindingCategory>('shortcoming');
+  const [text, setText] = useState('');
+  const add = async () => {
+    if (!text.trim()) return;
+    await rt.records.addFinding(note, cat, text.trim());
+    setText('');
+  };
+  return (
+    <div class="stack">
+      <Field label={t('category')}>
+        <select class="input" id="finding-category" value={cat} onChange={(e) => setCat((e.target as HTMLSelectElement).value as FindingCategory)}>
+          {FINDING_CATEGORIES.map((c) => <option key={c} value={c}>{t(`cat_${c}`)}</option>)}
+        </select>
+      </Field>
+      <Field label={t('findingText')}>
+        <textarea class="input" id="finding-text" rows={2} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      </Field>
+      <button class="btn btn-secondary" id="finding-add" onClick={add}>{t('addFinding')}</button>
+    </div>
+  );
+}
+
+/** For a reviewer (Inspection Committee, or the team leader): the decision and a comment. */
+function ReviewPanel({ note }: { note: Note }) {
+  const { t, rt } = useCtx();
+  const [comment, setComment] = useState(note.review_comment ?? '');
+  return (
+    <div class="card stack">
+      <h2>{t('review')}</h2>
+      <Field label={t('reviewComment')}>
+        <textarea class="input" id="review-input" rows={3} value={comment} onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)} />
+      </Field>
+      <div class="grid2">
+        <button class="btn btn-secondary" id="review-revise" onClick={() => rt.records.review(note.id, 'needs_revision', comment)}>{t('askRevision')}</button>
+        <button class="btn btn-primary" id="review-approve" onClick={() => rt.records.review(note.id, 'reviewed', comment)}>{t('approve')}</button>
+      </div>
+    </div>
+  );
+}

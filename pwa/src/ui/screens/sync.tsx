@@ -1,0 +1,96 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { RejectedEntry } from '../../store/store';
+import { Badge, Banner, Screen } from '../components';
+import { useCtx, useData, useSyncStatus } from '../context';
+import { formatDateTime, type Key } from '../i18n';
+
+export function Sync() {
+  const { t, rt, lang, online, persisted, setLang, logout, navigate } = useCtx();
+  const status = useSyncStatus();
+  const pending = useData(() => rt.store.pendingCount(), []);
+  const rejected = useData(() => rt.store.rejectedList(), []);
+  const records = useData(() => rt.records.recordStates(), []);
+  const [usage, setUsage] = useState('');
+  useEffect(() => {
+    void navigator.storage?.estimate?.().then((e) => setUsage(`${Math.round((e.usage ?? 0) / 1024)} KB / ${Math.round((e.quota ?? 0) / 1048576)} MB`));
+  }, [pending]);
+  const problem = status.problem;
+  return (
+    <Screen title={t('sync')}>
+      <div class="card stack">
+        <p class="row"><span class={online ? 'ok-text' : 'warn-text'} id="net-state">{online ? t('online') : t('offline')}</span></p>
+        <p class="big" id="pending-count">{t('pending', pending ?? 0)}</p>
+        <p id="last-sync" data-at={status.lastSuccessAt ?? ''}>{t('lastSync', status.lastSuccessAt ? formatDateTime(status.lastSuccessAt, lang) : t('never'))}</p>
+        {problem && (
+          <Banner kind={problem.kind === 'offline' ? 'warn' : 'error'}>
+            <span id="sync-problem">{problem.kind === 'server' ? t('syncProblem_server', problem.message) : t(`syncProblem_${problem.kind}` as Key)}</span>
+          </Banner>
+        )}
+        <button class="btn btn-primary" id="sync-now" disabled={status.running} onClick={() => void rt.sync.run()}>
+          {status.running ? t('syncing') : t('syncNow')}
+        </button>
+      </div>
+      <div class="card">
+        <h2>{t('rejectedList')}</h2>
+        {rejected && rejected.length === 0 && <p class="muted">{t('noRejected')}</p>}
+        <ul class="list" id="rejected-list">
+          {(rejected ?? []).map((r) => <RejectedItem key={r.id} r={r} navigate={navigate} />)}
+        </ul>
+      </div>
+      <div class="card">
+        <h2>{t('records')}</h2>
+        <ul class="list" id="record-list">
+          {(records ?? []).map((r) => (
+            <li class="list-item" key={r.table + r.id} data-record={r.table}>
+              <div>
+                <div class="small muted">{t(`table_${r.table}` as Key)}</div>
+                <div class="clip">{r.label}</div>
+              </div>
+              <Badge mark={r.sync} />
+            </li>
+          ))}
+        </ul>
+      </div>
+      <div class="card stack">
+        <h2>{t('storage')}</h2>
+        <p class={persisted === false ? 'warn-text' : 'muted'}>{persisted === false ? t('persistDenied') : persisted ? t('persistGranted') : ''}</p>
+        <p class="muted small">SQLite {rt.sqliteVersion} · OPFS · {usage}</p>
+      </div>
+      <div class="card stack">
+        <h2>{t('account')}</h2>
+        <p>{rt.user.full_name} ({rt.user.username})</p>
+        <button class="btn btn-secondary" id="lang-switch" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>{t('language')}</button>
+        <button class="btn btn-danger" id="logout" onClick={logout}>{t('logout')}</button>
+      </div>
+    </Screen>
+  );
+}
+
+function RejectedItem({ r, navigate }: { r: RejectedEntry; navigate: (h: string) => void }) {
+  const { t, rt } = useCtx();
+  const label = useData(() => rt.records.rowLabel(r.tbl, r.row_id), [r.tbl, r.row_id]);
+  const fields = Object.keys(JSON.parse(r.fields) as object);
+  const [confirming, setConfirming] = useState(false);
+  const fixTarget = r.tbl === 'trips' ? `#/trip/${r.row_id}` : r.tbl === 'visit_notes' ? `#/note/${r.row_id}` : '';
+  return (
+    <li class="rejected" data-rejected={r.code}>
+      <div class="small muted">{t(`table_${r.tbl}` as Key)} · {fields.join(', ')}</div>
+      <div class="clip"><strong>{label}</strong></div>
+      <div class="reason">{t('rejectedReason', r.message || r.code)} <span class="muted small">({r.code})</span></div>
+      <div class="grid3">
+        {fixTarget && <button class="btn btn-ghost" onClick={() => navigate(fixTarget)}>{t('fix')}</button>}
+        <button class="btn btn-secondary" data-action="resend" onClick={() => void rt.store.resend(r.id)}>{t('resend')}</button>
+        <button class="btn btn-danger" data-action="discard" onClick={() => setConfirming(true)}>{t('discard')}</button>
+      </div>
+      {confirming && (
+        <div class="banner banner-warn stack" role="alertdialog">
+          <span>{t('discardConfirm')}</span>
+          <div class="grid2">
+            <button class="btn btn-ghost" onClick={() => setConfirming(false)}>{t('cancel')}</button>
+            <button class="btn btn-danger" data-action="discard-confirm" onClick={() => void rt.store.discard(r.id)}>{t('discard')}</button>
+          </div>
+        </div>
+      )}
+    </li>
+  );
+}

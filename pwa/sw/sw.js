@@ -1,0 +1,39 @@
+// dicoso service worker. scripts/postbuild.mjs writes it to dist/sw.js with
+// VERSION and PRECACHE filled in from the built files, so a new build is a
+// new worker. It precaches the app shell and the SQLite WASM, serves them
+// cache first (the app opens with no network), and never touches /api/.
+// A new version waits until the page asks it to take over (the user tapped
+// "new version — reload"), so an update never lands in the middle of an edit.
+const VERSION = '__VERSION__';
+const PRECACHE = __PRECACHE__;
+const CACHE = 'dicoso-shell-' + VERSION;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE.map((p) => new Request(p, { cache: 'reload' })))));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const k of await caches.keys()) {
+      if (k.startsWith('dicoso-shell-') && k !== CACHE) await caches.delete(k);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+  if (req.mode === 'navigate') {
+    // Every page of the app is the same shell (hash routes).
+    event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    return;
+  }
+  event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+});

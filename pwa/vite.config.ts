@@ -1,0 +1,48 @@
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * The sqlite-wasm ES module also carries two helpers this app never uses
+ * (the Worker1 promiser's default worker and the plain "opfs" VFS's async
+ * proxy). Their `new URL(..., import.meta.url)` references would make the
+ * bundler copy about 700 KB of unused scripts into dist, so they are cut
+ * here; the build fails loudly if a new sqlite-wasm release changes them.
+ */
+function sqliteUnusedWorkers(): Plugin {
+  const cuts: [RegExp, string][] = [
+    [/new Worker\(new URL\("sqlite3-worker1\.mjs", import\.meta\.url\), \{ type: "module" \}\)/,
+      '(() => { throw new Error("sqlite3-worker1 is not bundled"); })()'],
+    [/new URL\("sqlite3-opfs-async-proxy\.js", import\.meta\.url\)/,
+      '(() => { throw new Error("the opfs VFS is not bundled; dicoso uses opfs-sahpool"); })()'],
+  ];
+  return {
+    name: 'dicoso-sqlite-unused-workers',
+    transform(code, id) {
+      if (!id.includes('@sqlite.org/sqlite-wasm/dist/index.mjs')) return null;
+      let out = code;
+      for (const [re, repl] of cuts) {
+        if (!re.test(out)) throw new Error(`sqlite-wasm changed: ${re} not found`);
+        out = out.replace(re, repl);
+      }
+      return { code: out, map: null };
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [sqliteUnusedWorkers()],
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    target: 'es2022',
+    sourcemap: false,
+    modulePreload: { polyfill: false },
+    reportCompressedSize: false,
+  },
+  worker: {
+    format: 'es',
+    plugins: () => [sqliteUnusedWorkers()],
+  },
+  optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
+  server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
+});
