@@ -120,8 +120,6 @@ var (
 	ErrLoginRequired = errors.New("client: the session has ended; log in again")
 	// ErrOtherUser means a device file already belongs to another user.
 	ErrOtherUser = errors.New("client: this device file belongs to another user")
-	// ErrNotFound is returned by Get for a row the device does not hold.
-	ErrNotFound = errors.New("client: no such row")
 )
 
 // sync_state keys.
@@ -265,6 +263,13 @@ func (d *Device) init(ctx context.Context) error {
 func (d *Device) newClock(offset time.Duration) *hlc.Clock {
 	now := d.opts.Now
 	return hlc.NewClock(d.id, func() time.Time { return now().Add(offset) }, 0)
+}
+
+// now is the device's corrected physical time.
+func (d *Device) now() time.Time {
+	d.clockMu.Lock()
+	defer d.clockMu.Unlock()
+	return d.opts.Now().Add(d.offset)
 }
 
 // stamp takes the next local clock reading.

@@ -501,3 +501,98 @@ func TestRowsEnteringScopeThroughAnotherRowArePulled(t *testing.T) {
 		t.Errorf("%d rows outside the department's scope are still on its device", stale)
 	}
 }
+
+func TestTransientFailuresAreRetried(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ctx := context.Background()
+	nw := newNet(w, 8)
+	hoa := w.device(t, "hoa-phone", "hoa", nw, func(o *client.Options) { o.MaxAttempts = 4 })
+	mustSync(t, hoa)
+	trip := uuid.NewString()
+	id := mustUpsert(t, hoa, "trips", trip, map[string]any{"purpose": "meeting", "starts_on": "2021-03-26"})
+
+	// Two server errors and a rate limit, then the server answers.
+	nw.set(func(n *netSim) { n.answers, n.requests = []int{503, 500, 429}, 0 })
+	rep := mustSync(t, hoa)
+	if rep.Applied != 1 || w.changeLogCount(t, id) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	nw.set(func(n *netSim) {
+		if n.requests < 5 {
+			t.Errorf("%d requests, want the 3 failures retried", n.requests)
+		}
+	})
+
+	// More failures than attempts: the sync fails and the change waits.
+	mustUpsert(t, hoa, "trips", trip, map[string]any{"title": "x"})
+	nw.set(func(n *netSim) { n.answers = []int{502, 502, 502, 502, 502} })
+	var apiErr *client.APIError
+	if _, err := hoa.Sync(ctx); !errors.As(err, &apiErr) || apiErr.Status != 502 {
+		t.Fatalf("sync after 4 failed tries: %v", err)
+	}
+	if n, _ := hoa.Pending(ctx); n != 1 {
+		t.Fatalf("pending = %d", n)
+	}
+
+	// A refusal is not retried.
+	nw.set(func(n *netSim) { n.answers, n.requests = []int{403, 503}, 0 })
+	if _, err := hoa.Sync(ctx); !errors.As(err, &apiErr) || apiErr.Status != 403 {
+		t.Fatalf("sync refused: %v", err)
+	}
+	nw.set(func(n *netSim) {
+		if n.requests != 1 {
+			t.Errorf("a 403 was sent %d times", n.requests)
+		}
+		n.answers = nil
+	})
+
+	// A cancelled context stops the retries at once.
+	nw.set(func(n *netSim) { n.offline = true })
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := hoa.Sync(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("sync with a cancelled context: %v", err)
+	}
+	nw.set(func(n *netSim) { n.offline = false })
+	if rep := mustSync(t, hoa); rep.Applied != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+// A trip leaves a team member's scope when its owner takes it off the
+// team's campaign: the member's device drops it, and gets it back when it
+// returns.
+func TestRowLeavingScopeIsDropped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ctx := context.Background()
+	lan := w.device(t, "lan-phone", "lan", nil, nil)
+	hoa := w.device(t, "hoa-phone", "hoa", nil, nil)
+	trip := uuid.NewString()
+	mustUpsert(t, lan, "trips", trip, map[string]any{"purpose": "inspection", "starts_on": "2021-06-01", "campaign_id": w.campaign, "title": "Đoàn 1"})
+	mustSync(t, lan)
+	mustSync(t, hoa)
+	if _, ok, _ := hoa.Get(ctx, "trips", trip); !ok {
+		t.Fatal("a trip of the team's campaign is not on the member's device")
+	}
+	mustUpsert(t, lan, "trips", trip, map[string]any{"campaign_id": nil})
+	mustSync(t, lan)
+	mustSync(t, hoa)
+	rows, err := hoa.Rows(ctx, "trips")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.ID == trip {
+			t.Fatalf("the trip that left hoa's scope is still on her device: %+v", r)
+		}
+	}
+	mustUpsert(t, lan, "trips", trip, map[string]any{"campaign_id": w.campaign, "title": "trở lại"})
+	mustSync(t, lan)
+	mustSync(t, hoa)
+	if got := mustGet(t, hoa, "trips", trip); got["title"] != "trở lại" {
+		t.Fatalf("the trip back in scope: %v", got)
+	}
+	w.compareDevice(t, "hoa-phone", hoa, w.actor(w.users["hoa"], "hoa-phone"))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -58,14 +59,17 @@ func TestConvergence(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	master := rand.New(rand.NewPCG(seed, 1))
 	s := &sim{t: t, w: w}
-	specs := []struct{ name, user string }{
-		{"lan-phone", "lan"}, {"lan-laptop", "lan"}, {"minh-laptop", "minh"}, {"hoa-phone", "hoa"},
-		{"tuan-phone", "tuan"}, {"kiem-laptop", "kiem"}, {"phong-laptop", "phong"},
+	specs := []struct {
+		name, user string
+		ahead      time.Duration // a phone with a wrong clock: the server makes it correct itself
+	}{
+		{"lan-phone", "lan", 0}, {"lan-laptop", "lan", 0}, {"minh-laptop", "minh", time.Hour}, {"hoa-phone", "hoa", 0},
+		{"tuan-phone", "tuan", 0}, {"kiem-laptop", "kiem", 0}, {"phong-laptop", "phong", 0},
 	}
 	s.devices = make([]*simDevice, len(specs))
 	var wg sync.WaitGroup
 	for i, sp := range specs {
-		d := &simDevice{name: sp.name, user: w.users[sp.user], rng: rand.New(rand.NewPCG(seed, uint64(i)+100)), dirty: map[string]bool{}}
+		d := &simDevice{name: sp.name, user: w.users[sp.user], ahead: sp.ahead, rng: rand.New(rand.NewPCG(seed, uint64(i)+100)), dirty: map[string]bool{}}
 		d.net = newNet(w, seed+uint64(i))
 		d.net.set(func(n *netSim) { n.dropAnswer, n.replay = 0.05, 0.05 })
 		s.devices[i] = d
@@ -91,7 +95,8 @@ func TestConvergence(t *testing.T) {
 			// The admin puts hoa in a second team: her scope grows, her
 			// device is told to reset.
 			scopeChanged = true
-			w.server(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{
+			team := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("team2-", seed))).String()
+			w.server(t, syncdb.ServerChange{Table: "teams", RowID: team, Fields: map[string]any{
 				"campaign_id": w.campaign, "name": "Đoàn 2", "member_ids": []string{w.users["hoa"].id}, "unit_ids": []string{w.units[2]}}})
 		}
 		s.step(s.devices[master.IntN(len(s.devices))])
@@ -99,11 +104,6 @@ func TestConvergence(t *testing.T) {
 			return
 		}
 	}
-	reqs := 0
-	for _, d := range s.devices {
-		d.net.set(func(n *netSim) { reqs += n.pushes*1000000 + n.pulls })
-	}
-	t.Logf("pushes %d pulls %d", reqs/1000000, reqs%1000000)
 	t.Logf("random phase %v: %d writes (%v), %d syncs (%v)", time.Since(start), s.writes, s.writeTime, s.syncs, s.syncTime)
 
 	// Quiesce: the network heals; the first round pushes side by side (the
@@ -170,6 +170,7 @@ func (t *totals) add(r client.Report) {
 type simDevice struct {
 	name    string
 	user    userInfo
+	ahead   time.Duration
 	dev     *client.Device
 	net     *netSim
 	rng     *rand.Rand
@@ -185,6 +186,9 @@ func (s *sim) open(d *simDevice) *client.Device {
 			o.PushBatch = 40
 			o.MaxAttempts = 4
 			o.RelaxedDurability = true
+			if d.ahead != 0 {
+				o.Now = func() time.Time { return time.Now().Add(d.ahead) }
+			}
 		}))
 	if err != nil {
 		s.t.Fatalf("open %s: %v", d.name, err)
@@ -281,17 +285,33 @@ func (d *simDevice) date() string {
 
 func (d *simDevice) oneOf(xs ...string) string { return xs[d.rng.IntN(len(xs))] }
 
-// subset is a random non-empty subset of a field generator.
+// subset is a random non-empty subset of a field generator (keys in order,
+// so the run stays a function of the seed).
 func (d *simDevice) subset(gen map[string]func() any) map[string]any {
+	keys := slices.Sorted(maps.Keys(gen))
 	out := map[string]any{}
 	for len(out) == 0 {
-		for k, g := range gen {
+		for _, k := range keys {
 			if d.rng.IntN(3) == 0 {
-				out[k] = g()
+				out[k] = gen[k]()
 			}
 		}
 	}
 	return out
+}
+
+// newID is a row id drawn from the device's generator: rows are listed by
+// id, so random ids from elsewhere would change which rows get picked.
+func (d *simDevice) newID() string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(d.rng.UintN(256))
+	}
+	id, err := uuid.FromBytes(b[:])
+	if err != nil {
+		panic(err) // 16 bytes always make a UUID
+	}
+	return id.String()
 }
 
 func has(u userInfo, role string) bool { return slices.Contains(u.roles, role) }
@@ -320,7 +340,7 @@ func ops() []op {
 			if d.rng.IntN(2) == 0 {
 				f["campaign_id"] = s.w.campaign
 			}
-			return s.upsert(d, "trips", uuid.NewString(), f)
+			return s.upsert(d, "trips", d.newID(), f)
 		}},
 		{10, func(s *sim, d *simDevice) bool { // edit an own trip
 			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
@@ -337,7 +357,7 @@ func ops() []op {
 		}},
 		{6, func(s *sim, d *simDevice) bool { // a day of an own trip
 			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
-			return ok && s.upsert(d, "trip_days", uuid.NewString(), map[string]any{"trip_id": r.ID, "day": d.date(),
+			return ok && s.upsert(d, "trip_days", d.newID(), map[string]any{"trip_id": r.ID, "day": d.date(),
 				"unit_id": s.w.units[d.rng.IntN(4)], "activity": d.text("activity")})
 		}},
 		{5, func(s *sim, d *simDevice) bool { // edit an own trip day
@@ -359,7 +379,7 @@ func ops() []op {
 			if r, ok := d.pick(s.t, "trips", d.owns("user_id")); ok {
 				f["trip_id"] = r.ID
 			}
-			return s.upsert(d, "visit_notes", uuid.NewString(), f)
+			return s.upsert(d, "visit_notes", d.newID(), f)
 		}},
 		{14, func(s *sim, d *simDevice) bool { // edit an own note
 			r, ok := d.pick(s.t, "visit_notes", d.owns("author_id"))
@@ -391,7 +411,7 @@ func ops() []op {
 			if d.rng.IntN(2) == 0 {
 				f["department_id"] = s.w.dept1
 			}
-			return s.upsert(d, "findings", uuid.NewString(), f)
+			return s.upsert(d, "findings", d.newID(), f)
 		}},
 		{4, func(s *sim, d *simDevice) bool { // edit an own finding
 			r, ok := d.pick(s.t, "findings", d.owns("author_id"))
@@ -421,7 +441,7 @@ func ops() []op {
 		}},
 		{4, func(s *sim, d *simDevice) bool { // a follow-up (append-only)
 			r, ok := d.pick(s.t, "findings", nil)
-			return ok && s.upsert(d, "follow_ups", uuid.NewString(), map[string]any{"finding_id": r.ID,
+			return ok && s.upsert(d, "follow_ups", d.newID(), map[string]any{"finding_id": r.ID,
 				"at": time.Now().UTC().Format(time.RFC3339), "text": d.text("text"), "status_to": d.oneOf("in_progress", "resolved")})
 		}},
 		{5, func(s *sim, d *simDevice) bool { // a check-in (append-only)
@@ -429,7 +449,7 @@ func ops() []op {
 				return false
 			}
 			u := d.rng.IntN(4)
-			return s.upsert(d, "checkins", uuid.NewString(), map[string]any{"unit_id": s.w.units[u], "at": time.Now().UTC().Format(time.RFC3339),
+			return s.upsert(d, "checkins", d.newID(), map[string]any{"unit_id": s.w.units[u], "at": time.Now().UTC().Format(time.RFC3339),
 				"lat": s.w.unitLat[u] + d.rng.Float64()/10, "lng": s.w.unitLng[u], "accuracy_m": float64(d.rng.IntN(300)), "note": d.text("note")})
 		}},
 		{2, func(s *sim, d *simDevice) bool { // void an own check-in
@@ -505,7 +525,7 @@ func (s *sim) check() {
 		stale += w.compareDevice(t, d.name, d.dev, w.actor(d.user, d.name))
 	}
 	if stale > 0 {
-		t.Logf("rows left in devices after leaving their user's scope: %d", stale)
+		t.Errorf("%d rows are still on devices after leaving their user's scope", stale)
 	}
 
 	w.acksMu.Lock()
@@ -552,9 +572,9 @@ func (s *sim) check() {
 		}
 	}
 	t.Logf("changes: %d applied, %d rejected, %d refused then applied by a late replay; %d applied answers seen", logged, rejected, both, len(applied))
-	if logged == 0 || rejected == 0 || s.total.Duplicate == 0 || s.resets == 0 {
-		t.Errorf("the run did not exercise every path: applied %d, rejected %d, duplicates %d, resets %d",
-			logged, rejected, s.total.Duplicate, s.resets)
+	if logged == 0 || rejected == 0 || s.total.Duplicate == 0 || s.resets == 0 || s.total.Restamped == 0 {
+		t.Errorf("the run did not exercise every path: applied %d, rejected %d, duplicates %d, resets %d, re-stamped %d",
+			logged, rejected, s.total.Duplicate, s.resets, s.total.Restamped)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +90,9 @@ var template struct {
 }
 
 func TestMain(m *testing.M) {
+	if cfg := os.Getenv(killChildEnv); cfg != "" {
+		os.Exit(killChild(cfg))
+	}
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "dicoso-client-test-")
 	if err != nil {
@@ -307,8 +309,9 @@ type netSim struct {
 	replay       float64 // chance an old push is sent again before a push
 	failPullFrom int     // the n-th pull (1-based) and later fail; 0: never
 	failPushes   bool    // every push fails before reaching the server
+	answers      []int   // statuses to answer the next requests with, without reaching the server
+	requests     int
 	pulls        int
-	pushes       int
 	old          []*http.Request // past pushes, with their bodies
 	oldBodies    [][]byte
 }
@@ -340,10 +343,19 @@ func (n *netSim) RoundTrip(req *http.Request) (*http.Response, error) {
 	push := strings.HasSuffix(req.URL.Path, "/sync/push")
 	pull := strings.HasSuffix(req.URL.Path, "/sync/pull")
 	n.mu.Lock()
-	offline := n.offline || (push && n.failPushes)
-	if push {
-		n.pushes++
+	n.requests++
+	if len(n.answers) > 0 {
+		status := n.answers[0]
+		n.answers = n.answers[1:]
+		n.mu.Unlock()
+		h := http.Header{"Content-Type": {"application/json"}}
+		if status == http.StatusTooManyRequests {
+			h.Set("Retry-After", "1")
+		}
+		body := fmt.Sprintf(`{"error":{"code":"simulated_%d","message":"simulated"}}`, status)
+		return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
 	}
+	offline := n.offline || (push && n.failPushes)
 	if pull {
 		n.pulls++
 		if n.failPullFrom > 0 && n.pulls >= n.failPullFrom {
@@ -604,5 +616,3 @@ func mustGet(t *testing.T, d *client.Device, table, id string) map[string]any {
 	}
 	return row
 }
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }

@@ -296,11 +296,20 @@ func rebuild(x txn, t *schema.Table, id string) error {
 	return nil
 }
 
+// departed reports whether a pulled row is the server saying the row left
+// the reader's scope (deleted, with no fields and no version), rather than
+// a tombstone (which carries the row's last fields and the delete's stamp).
+// The device drops such a row.
+func departed(r protocol.Row) bool { return r.Deleted && r.Version == "" && len(r.Fields) == 0 }
+
 // applyPulled stores a pulled row: the server's state, with the device's
-// outbox entries for it (if any) still on top.
+// outbox entries for it (if any) still on top. A departed row is dropped.
 func applyPulled(x txn, t *schema.Table, r protocol.Row) error {
 	id := strings.ToLower(r.RowID)
 	srv := rowState{present: true, values: fromWire(t, r.Fields), deleted: r.Deleted, version: r.Version}
+	if departed(r) {
+		srv = rowState{}
+	}
 	_, kept, err := serverRow(x, t, id)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ type Report struct {
 	Applied   int  // changes the server applied
 	Duplicate int  // changes the server already had (an answer lost before)
 	Rejected  int  // changes moved to the rejected list
-	Restamped int  // changes re-stamped after the server refused the device's clock
+	Restamped int  // changes re-stamped after the server refused the device's clock, and those queued after them
 	Pulled    int  // rows received
 	Pages     int  // pull pages
 	Reset     bool // the server asked the device to drop its copy and start over
@@ -96,7 +96,7 @@ func (d *Device) push(ctx context.Context, rep *Report) error {
 			}
 			// One change larger than the server takes: it can never pass.
 			if err := d.inTx(ctx, func(x txn) error {
-				return reject(x, group[0], apiErr.Code, apiErr.Message, d.opts.Now())
+				return reject(x, group[0], apiErr.Code, apiErr.Message, d.now())
 			}); err != nil {
 				return err
 			}
@@ -120,12 +120,12 @@ func (d *Device) push(ctx context.Context, rep *Report) error {
 // settle records the server's verdicts on one push, in one transaction.
 func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp protocol.PushResponse, restamped map[string]bool) error {
 	var counts Report
-	var skewed []entry
-	now := d.opts.Now()
+	var skewed, redone []entry
+	now := d.now()
 	var next *hlc.Clock
 	var offset time.Duration
 	err := d.inTx(ctx, func(x txn) error {
-		counts, skewed, next = Report{}, nil, nil
+		counts, skewed, redone, next = Report{}, nil, nil, nil
 		for i, r := range resp.Results {
 			e := group[i]
 			if r.ID != e.changeID {
@@ -158,7 +158,7 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 			return nil
 		}
 		var err error
-		next, offset, err = d.restamp(x, resp, skewed)
+		next, offset, redone, err = d.restamp(x, resp, skewed)
 		if err != nil {
 			return err
 		}
@@ -169,10 +169,9 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 					return err
 				}
 			}
-			skewed = nil
 			return nil
 		}
-		counts.Restamped = len(skewed)
+		counts.Restamped = len(redone)
 		return nil
 	})
 	if err != nil {
@@ -182,9 +181,9 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 		d.clockMu.Lock()
 		d.clock, d.offset = next, offset
 		d.clockMu.Unlock()
-		d.log.Warn("device clock corrected from the server's time", "offset", offset, "restamped", len(skewed))
+		d.log.Warn("device clock corrected from the server's time", "offset", offset, "restamped", len(redone))
 	}
-	for _, e := range skewed {
+	for _, e := range redone {
 		restamped[e.changeID] = true
 	}
 	rep.Applied += counts.Applied
@@ -194,14 +193,17 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 	return nil
 }
 
-// restamp corrects the clock from the server's time and gives the changes
-// it refused as skewed new stamps from the corrected clock (same change ids:
-// the server never applied them). It returns the new clock, to be used once
-// the transaction commits, or nil when the server's time cannot be read.
-func (d *Device) restamp(x txn, resp protocol.PushResponse, skewed []entry) (*hlc.Clock, time.Duration, error) {
+// restamp corrects the clock from the server's time and gives new stamps
+// from the corrected clock, in outbox order, to the refused changes and to
+// every pending change queued after the first of them (same change ids: the
+// server never applied them). Re-stamping the later ones too keeps the
+// device's own edits in the order they were made. It returns the new clock,
+// to be used once the transaction commits, and the re-stamped entries; or
+// a nil clock when the server's time cannot be read.
+func (d *Device) restamp(x txn, resp protocol.PushResponse, skewed []entry) (*hlc.Clock, time.Duration, []entry, error) {
 	serverTime, err := time.Parse(time.RFC3339Nano, resp.ServerTime)
 	if err != nil {
-		return nil, 0, nil //nolint:nilerr // an unreadable time is a verdict, not a failure
+		return nil, 0, nil, nil //nolint:nilerr // an unreadable time is a verdict, not a failure
 	}
 	offset := serverTime.Sub(d.opts.Now()).Round(time.Millisecond)
 	next := d.newClock(offset)
@@ -209,17 +211,26 @@ func (d *Device) restamp(x txn, resp protocol.PushResponse, skewed []entry) (*hl
 		_, _ = next.Update(ts) // after everything the server has seen
 	}
 	if err := setState(x, keyOffset, fmt.Sprint(offset.Milliseconds())); err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
+	}
+	first := skewed[0].seq
+	for _, e := range skewed {
+		first = min(first, e.seq)
+	}
+	later, err := queryEntries(x, `SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0
+		FROM outbox WHERE acked_at IS NULL AND seq >= ? ORDER BY seq`, first)
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	last := ""
-	for _, e := range skewed {
+	for _, e := range later {
 		last = next.Now().String()
 		if _, err := x.exec("UPDATE outbox SET hlc = ? WHERE change_id = ?", last, e.changeID); err != nil {
-			return nil, 0, fmt.Errorf("client: re-stamp %s: %w", e.changeID, err)
+			return nil, 0, nil, fmt.Errorf("client: re-stamp %s: %w", e.changeID, err)
 		}
 		if t, ok := schema.Lookup(e.table); ok {
 			if err := rebuild(x, t, e.rowID); err != nil {
-				return nil, 0, err
+				return nil, 0, nil, err
 			}
 		}
 	}
@@ -227,9 +238,9 @@ func (d *Device) restamp(x txn, resp protocol.PushResponse, skewed []entry) (*hl
 		last = next.Now().String()
 	}
 	if err := setState(x, keyHLC, last); err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	return next, offset, nil
+	return next, offset, later, nil
 }
 
 // maxResets bounds how often one pull starts over on the server's word.
@@ -337,6 +348,12 @@ func dropPulled(x txn) error {
 func stageRows(x txn, rows []protocol.Row) error {
 	for _, r := range rows {
 		if _, ok := schema.Lookup(r.Table); !ok {
+			continue
+		}
+		if departed(r) { // staged by an earlier page, out of scope since
+			if _, err := x.exec("DELETE FROM snapshot_rows WHERE tbl = ? AND row_id = ?", r.Table, strings.ToLower(r.RowID)); err != nil {
+				return fmt.Errorf("client: unstage %s %s: %w", r.Table, r.RowID, err)
+			}
 			continue
 		}
 		fields, err := json.Marshal(r.Fields)

@@ -133,17 +133,23 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, token st
 		if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
 			apiErr.Code, apiErr.Message = env.Error.Code, env.Error.Message
 		}
-		ae := &attemptError{err: apiErr, retry: transient(res.StatusCode)}
+		// A refused login (429 rate_limited) is not worth hammering: the
+		// wait it names is minutes, and every try counts against the user.
+		retry := transient(res.StatusCode) && (token != "" || res.StatusCode != http.StatusTooManyRequests)
+		ae := &attemptError{err: apiErr, retry: retry}
 		if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
 			ae.retryAfter = time.Duration(secs) * time.Second
 		}
 		return ae
 	}
 	if out != nil {
+		if !json.Valid(raw) {
+			// A cut answer: the request may have been applied, and sending
+			// it again is safe. out is untouched for the next try.
+			return &attemptError{err: fmt.Errorf("client: answer of %s is not whole JSON", path), retry: true}
+		}
 		if err := json.Unmarshal(raw, out); err != nil {
-			// A cut answer from a proxy: the request may have been applied,
-			// and sending it again is safe.
-			return &attemptError{err: fmt.Errorf("client: decode answer of %s: %w", path, err), retry: true}
+			return &attemptError{err: fmt.Errorf("client: decode answer of %s: %w", path, err)}
 		}
 	}
 	return nil

@@ -129,7 +129,7 @@ func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op pr
 			}
 			body = string(b)
 		}
-		_, err = x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.opts.Now()))
+		_, err = x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.now()))
 		if err != nil {
 			return fmt.Errorf("client: queue change: %w", err)
 		}
