@@ -22,7 +22,7 @@ type writeCtx struct {
 	now     time.Time // receipt time
 	baseSeq int64     // the pusher's pull cursor: it has seen every seq <= baseSeq
 	hasBase bool
-	seen    map[string]struct{} // ids of this push's changes already in change_log
+	prior   map[string]protocol.Result // verdicts already given on this push's change ids
 }
 
 // fieldClock is the stamp of the write that set one field.
@@ -56,9 +56,8 @@ func reject(code, format string, args ...any) *rejection {
 // the store failed and the transaction must not commit.
 func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change) (protocol.Result, error) {
 	res := protocol.Result{ID: ch.ID}
-	if _, dup := w.seen[ch.ID]; dup {
-		res.Status = protocol.StatusDuplicate
-		return res, nil
+	if r, ok := w.prior[ch.ID]; ok {
+		return r, nil
 	}
 	err := d.merge(ctx, tx, w, ch)
 	var rj *rejection

@@ -150,11 +150,11 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
 		return nil, err
 	}
-	seen, err := appliedBefore(ctx, tx, job.req.Changes)
+	prior, err := priorVerdicts(ctx, tx, job.req.Changes)
 	if err != nil {
 		return nil, err
 	}
-	w.seen = seen
+	w.prior = prior
 	results := make([]protocol.Result, 0, len(job.req.Changes))
 	for _, ch := range job.req.Changes {
 		r, err := d.applyChange(ctx, tx, w, ch)
@@ -171,10 +171,13 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	return results, nil
 }
 
-// appliedBefore finds which of the changes are already in change_log, in
-// one query rather than one per change: a retried push is answered
-// duplicate change by change and changes nothing.
-func appliedBefore(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]struct{}, error) {
+// priorVerdicts finds which of the changes were judged before, in one
+// query rather than one per change. An applied change answers duplicate and
+// changes nothing. A refused one stays refused with the same code and
+// message: its device has already put it in front of its user, so a late
+// replay must not apply it behind their back. clock_skew is the exception,
+// as the device re-sends that change, restamped, under the same id.
+func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]protocol.Result, error) {
 	ids := make([]string, len(changes))
 	for i, ch := range changes {
 		ids[i] = ch.ID
@@ -183,23 +186,32 @@ func appliedBefore(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 	if err != nil {
 		return nil, fmt.Errorf("encode change ids: %w", err)
 	}
-	rows, err := tx.tx.QueryContext(ctx, "SELECT change_id FROM change_log WHERE change_id IN (SELECT value FROM json_each(?))", string(list))
+	rows, err := tx.tx.QueryContext(ctx, `
+		SELECT change_id, '', '' FROM change_log WHERE change_id IN (SELECT value FROM json_each(:ids))
+		UNION ALL
+		SELECT change_id, code, message FROM rejected_changes
+		WHERE change_id IN (SELECT value FROM json_each(:ids)) AND code != :skew`,
+		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
 	if err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	defer rows.Close()
-	seen := map[string]struct{}{}
+	prior := map[string]protocol.Result{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, code, msg string
+		if err := rows.Scan(&id, &code, &msg); err != nil {
 			return nil, fmt.Errorf("look up change ids: %w", err)
 		}
-		seen[id] = struct{}{}
+		if code == "" {
+			prior[id] = protocol.Result{ID: id, Status: protocol.StatusDuplicate}
+		} else {
+			prior[id] = protocol.Result{ID: id, Status: protocol.StatusRejected, Code: code, Message: msg}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
-	return seen, nil
+	return prior, nil
 }
 
 // touchDevice records that the device exists and belongs to the user, so a

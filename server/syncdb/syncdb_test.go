@@ -175,3 +175,32 @@ func TestRejections(t *testing.T) {
 		t.Fatalf("check-in after void: %v", row)
 	}
 }
+
+// A refused change stays refused when its push is replayed, even if it
+// would pass now: its device already showed it to the user as refused.
+// Sending the same content again is a new change, judged afresh.
+func TestRejectionIsFinalForItsChangeID(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	unit := uuid.NewString()
+	ch := note(uuid.NewString(), f.bob, f.stamp(f.bob, 0), map[string]any{"unit_id": unit, "title": "Đơn vị mới"})
+	first := f.push(t, f.bob, ch)
+	if first[0].Status != protocol.StatusRejected || first[0].Code != protocol.CodeValidationFailed {
+		t.Fatalf("note for an unknown unit: %+v", first[0])
+	}
+	if err := f.st.InTx(ctx, func(tx *sql.Tx) error {
+		return f.db.ApplyServerTx(ctx, tx, "", []ServerChange{{Table: "units", RowID: unit,
+			Fields: map[string]any{"name": "Đoàn Khối mới", "kind": "central_affiliated"}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	replay := f.push(t, f.bob, ch)
+	if replay[0] != first[0] {
+		t.Fatalf("replayed refusal answered %+v, want %+v", replay[0], first[0])
+	}
+	ch.ID = uuid.NewString()
+	if again := f.push(t, f.bob, ch); again[0].Status != protocol.StatusApplied {
+		t.Fatalf("the same content as a new change: %+v", again[0])
+	}
+}
