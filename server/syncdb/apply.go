@@ -37,6 +37,14 @@ type rowState struct {
 	deleted bool
 	version string
 	clocks  map[string]fieldClock
+
+	// Write-back bookkeeping (see wtx): where the row lives and what of it
+	// the transaction has changed but not yet written.
+	table *schema.Table
+	id    string
+	inDB  bool                // the row exists in the file
+	seq   int64               // change_log.seq of the last change applied
+	dirty map[string]struct{} // fields changed since the last flush
 }
 
 // rejection is a change the server refuses: it changes nothing.
@@ -173,7 +181,7 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 	stamp := ts.String()
 	exists := cur != nil
 	if !exists {
-		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}}
+		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}, table: t, id: rowID}
 	}
 	won := make(map[string]any, len(vals))
 	previous := make(map[string]any)
@@ -217,18 +225,20 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 			return err
 		}
 	}
-	for name := range won {
+	for name, v := range won {
 		cur.clocks[name] = fieldClock{H: stamp, S: seq}
+		if name == "deleted" {
+			cur.deleted = v == int64(1)
+		} else {
+			cur.values[name] = v
+		}
 	}
-	version := cur.version
-	if stamp > version {
-		version = stamp
+	if stamp > cur.version {
+		cur.version = stamp
 	}
-	clocks, err := json.Marshal(cur.clocks)
-	if err != nil {
-		return fmt.Errorf("encode clocks: %w", err)
-	}
-	return upsertRow(ctx, tx, t, rowID, exists, won, version, string(clocks), seq)
+	cur.seq = seq
+	tx.changed(cur, won)
+	return nil
 }
 
 // concurrent reports whether the stored write fc was made by another device
@@ -262,8 +272,12 @@ func sameValue(a, b any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-// loadRow reads a row's fields and sync columns; nil when absent.
+// loadRow reads a row's fields and sync columns, as this transaction has
+// made them so far; nil when absent.
 func loadRow(ctx context.Context, tx *wtx, t *schema.Table, id string) (*rowState, error) {
+	if r, ok := tx.rows[t.Name+"/"+id]; ok {
+		return r, nil
+	}
 	cols := t.Columns()
 	q := "SELECT " + strings.Join(cols, ", ") + ", deleted, version, clocks FROM " + t.Name + " WHERE id = ?"
 	dest := make([]any, len(cols)+3)
@@ -281,7 +295,8 @@ func loadRow(ctx context.Context, tx *wtx, t *schema.Table, id string) (*rowStat
 	if err != nil {
 		return nil, fmt.Errorf("load %s %s: %w", t.Name, id, err)
 	}
-	r := &rowState{values: make(map[string]any, len(cols)), deleted: deleted != 0, version: version}
+	r := &rowState{values: make(map[string]any, len(cols)), deleted: deleted != 0, version: version,
+		table: t, id: id, inDB: true}
 	for i, c := range cols {
 		r.values[c] = raw[i]
 	}
@@ -291,48 +306,54 @@ func loadRow(ctx context.Context, tx *wtx, t *schema.Table, id string) (*rowStat
 	if r.clocks == nil {
 		r.clocks = map[string]fieldClock{}
 	}
+	tx.rows[t.Name+"/"+id] = r
 	return r, nil
 }
 
-// upsertRow writes the winning fields and the sync columns: an INSERT for
-// a new row, an UPDATE of the named columns for an existing one (an INSERT
-// would trip NOT NULL columns the change does not carry).
-func upsertRow(ctx context.Context, tx *wtx, t *schema.Table, id string, exists bool,
-	won map[string]any, version, clocks string, seq int64) error {
-	cols := make([]string, 0, len(won))
-	for name := range won {
+// flushRow writes a row's changed fields and its sync columns: an INSERT
+// for a new row, an UPDATE of the changed columns for an existing one (an
+// INSERT would trip NOT NULL columns the changes did not carry).
+func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
+	cols := make([]string, 0, len(r.dirty))
+	for name := range r.dirty {
 		cols = append(cols, name) // names come from the schema (checked in merge)
 	}
 	// A fixed column order gives one statement text per column set, so the
 	// prepared statement is reused across the batch.
 	slices.Sort(cols)
+	clocks, err := json.Marshal(r.clocks)
+	if err != nil {
+		return fmt.Errorf("encode clocks: %w", err)
+	}
 	args := make([]any, 0, len(cols)+4)
 	var q string
-	if exists {
+	if r.inDB {
 		set := make([]string, 0, len(cols)+3)
 		for _, c := range cols {
 			set = append(set, c+" = ?")
-			args = append(args, won[c])
+			args = append(args, r.field(c))
 		}
 		set = append(set, "version = ?", "clocks = ?", "seq = ?")
-		args = append(args, version, clocks, seq, id)
-		q = "UPDATE " + t.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
+		args = append(args, r.version, string(clocks), r.seq, r.id)
+		q = "UPDATE " + r.table.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
 	} else {
-		args = append(args, id)
+		args = append(args, r.id)
 		for _, c := range cols {
-			args = append(args, won[c])
+			args = append(args, r.field(c))
 		}
-		args = append(args, version, clocks, seq)
+		args = append(args, r.version, string(clocks), r.seq)
 		colList := ""
 		if len(cols) > 0 {
 			colList = ", " + strings.Join(cols, ", ")
 		}
-		q = "INSERT INTO " + t.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" +
+		q = "INSERT INTO " + r.table.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" +
 			strings.Repeat(", ?", len(cols)) + ", ?, ?, ?)"
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("write %s %s: %w", t.Name, id, err)
+		return fmt.Errorf("write %s %s: %w", r.table.Name, r.id, err)
 	}
+	r.inDB = true
+	clear(r.dirty)
 	return nil
 }
 

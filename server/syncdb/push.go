@@ -134,7 +134,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 			}
 			outs[i].resp.Results = results
 		}
-		return nil
+		return wt.flush(ctx)
 	})
 	return outs, err
 }

@@ -3,7 +3,6 @@ package syncdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -145,30 +144,29 @@ func followUpRules(ctx context.Context, tx *wtx, a Actor, finding string) error 
 	if a.seesAll() || finding == "" {
 		return nil
 	}
-	var author, dept sql.NullString
-	err := tx.QueryRowContext(ctx, "SELECT author_id, department_id FROM findings WHERE id = ?", finding).Scan(&author, &dept)
-	if errors.Is(err, sql.ErrNoRows) {
+	f, err := loadRow(ctx, tx, mustTable("findings"), finding)
+	if err != nil {
+		return err
+	}
+	if f == nil {
 		return reject(protocol.CodeValidationFailed, "finding_id: no findings row %s", finding)
 	}
-	if err != nil {
-		return fmt.Errorf("load finding %s: %w", finding, err)
-	}
-	if author.String == a.UserID || (a.Has("department") && dept.Valid && dept.String == a.DepartmentID) {
+	dept, _ := f.values["department_id"].(string)
+	if f.values["author_id"] == a.UserID || (a.Has("department") && dept != "" && dept == a.DepartmentID) {
 		return nil
 	}
 	return reject(protocol.CodeForbidden, "only the finding's author, its department or the Inspection Committee may follow it up")
 }
 
 func requireOwner(ctx context.Context, tx *wtx, table, ownerCol, id, user, msg string) error {
-	var owner sql.NullString
-	err := tx.QueryRowContext(ctx, "SELECT "+ownerCol+" FROM "+table+" WHERE id = ?", id).Scan(&owner)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := loadRow(ctx, tx, mustTable(table), id)
+	if err != nil {
+		return err
+	}
+	if r == nil {
 		return reject(protocol.CodeValidationFailed, "no %s row %s", table, id)
 	}
-	if err != nil {
-		return fmt.Errorf("load %s %s: %w", table, id, err)
-	}
-	if owner.String != user {
+	if r.values[ownerCol] != user {
 		return reject(protocol.CodeForbidden, "%s", msg)
 	}
 	return nil

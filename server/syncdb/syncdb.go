@@ -172,6 +172,12 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 		if err != nil {
 			return fmt.Errorf("apply %s %s: %w", sc.Table, sc.RowID, err)
 		}
+		// Server changes touch reference tables, whose foreign keys SQLite
+		// checks row by row: write each change before the next one, and
+		// all before the caller goes on with its own SQL.
+		if err := wt.flush(ctx); err != nil {
+			return fmt.Errorf("apply %s %s: %w", sc.Table, sc.RowID, err)
+		}
 	}
 	return nil
 }
