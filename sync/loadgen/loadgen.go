@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,16 +34,22 @@ type Config struct {
 	BaseURL       string // server, e.g. http://127.0.0.1:8080
 	AdminUser     string // creates the simulated users
 	AdminPassword string
-	Devices       int    // simulated devices, one user each
-	Batch         int    // changes per push
-	Rounds        int    // pushes per device
-	Dir           string // device files and the raw-insert file: put it on the disk to measure
-	Log           *slog.Logger
+	Devices       int // simulated devices, one user each
+	Batch         int // changes per push
+	Rounds        int // pushes per device
+	// Interval, when set, makes the load open: each device writes and
+	// pushes one batch every Interval (from a random start), so latency is
+	// measured at an offered load of Devices*Batch/Interval changes/s
+	// rather than with every device pushing back to back.
+	Interval time.Duration
+	Dir      string // device files and the raw-insert file: put it on the disk to measure
+	Log      *slog.Logger
 }
 
 // Result is what a run measured.
 type Result struct {
 	Devices, Batch, Rounds int
+	Interval               time.Duration
 	Applied, Rejected      int64
 	Elapsed                time.Duration // wall time of the push phase
 	ChangesPerSec          float64
@@ -57,7 +64,7 @@ type Percentiles struct{ P50, P95, P99, Max time.Duration }
 
 // Run executes the load and returns its measurements.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	res := Result{Devices: cfg.Devices, Batch: cfg.Batch, Rounds: cfg.Rounds}
+	res := Result{Devices: cfg.Devices, Batch: cfg.Batch, Rounds: cfg.Rounds, Interval: cfg.Interval}
 	if cfg.Devices < 1 || cfg.Batch < 1 || cfg.Rounds < 1 {
 		return res, errors.New("devices, batch and rounds must be at least 1")
 	}
@@ -95,6 +102,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	)
 	var wg stdsync.WaitGroup
 	for i, d := range devs {
+		if cfg.Interval > 0 {
+			break // an open load writes as it goes
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -112,14 +122,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	counter.reset()
 	start := time.Now()
-	for _, d := range devs {
+	for i, d := range devs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := pushAll(ctx, d, func(rep client.Report) {
+			count := func(rep client.Report) {
 				applied.Add(int64(rep.Applied))
 				rejected.Add(int64(rep.Rejected))
-			})
+			}
+			var err error
+			if cfg.Interval > 0 {
+				err = paced(ctx, d, cfg, units, i, count)
+			} else {
+				err = pushAll(ctx, d, count)
+			}
 			if err != nil {
 				mu.Lock()
 				firstErr = errors.Join(firstErr, err)
@@ -209,40 +225,68 @@ func setUp(ctx context.Context, cfg Config, hc *http.Client, run string) ([]*cli
 
 // writeLocal writes Rounds batches on one device, as a day offline would.
 func writeLocal(ctx context.Context, d *client.Device, cfg Config, units []string, n int) error {
-	user := d.UserID()
 	for r := range cfg.Rounds {
-		// A realistic mix: a trip, its days, a visit note, edits to it.
-		trip := uuid.NewString()
-		note := uuid.NewString()
-		unit := units[(n+r)%len(units)]
-		writes := []struct {
-			table, id string
-			fields    map[string]any
-		}{
-			{"trips", trip, map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
-				"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
-			{"visit_notes", note, map[string]any{"author_id": user, "unit_id": unit, "trip_id": trip, "kind": "working_session",
-				"title": "Làm việc với Tỉnh đoàn", "status": "draft"}},
+		if err := writeRound(ctx, d, cfg, units, n, r); err != nil {
+			return err
 		}
-		for i := 0; len(writes) < cfg.Batch; i++ {
-			switch i % 3 {
-			case 0:
-				writes = append(writes, struct {
-					table, id string
-					fields    map[string]any
-				}{"trip_days", uuid.NewString(), map[string]any{"trip_id": trip, "user_id": user,
-					"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
-			default:
-				writes = append(writes, struct {
-					table, id string
-					fields    map[string]any
-				}{"visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
-			}
+	}
+	return nil
+}
+
+// paced writes and pushes one batch every cfg.Interval.
+func paced(ctx context.Context, d *client.Device, cfg Config, units []string, n int, done func(client.Report)) error {
+	timer := time.NewTimer(time.Duration(rand.Int64N(int64(cfg.Interval))))
+	defer timer.Stop()
+	for r := range cfg.Rounds {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
 		}
-		for _, w := range writes[:cfg.Batch] {
-			if _, err := d.Upsert(ctx, w.table, w.id, w.fields); err != nil {
-				return fmt.Errorf("write: %w", err)
-			}
+		timer.Reset(cfg.Interval)
+		if err := writeRound(ctx, d, cfg, units, n, r); err != nil {
+			return err
+		}
+		rep, err := d.Push(ctx)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		done(rep)
+	}
+	return nil
+}
+
+// localWrite is one edit a simulated user makes on their device.
+type localWrite struct {
+	table, id string
+	fields    map[string]any
+}
+
+// writeRound writes one batch: a trip, its days, a visit note, edits to it.
+func writeRound(ctx context.Context, d *client.Device, cfg Config, units []string, n, r int) error {
+	user := d.UserID()
+	// A realistic mix: a trip, its days, a visit note, edits to it.
+	trip := uuid.NewString()
+	note := uuid.NewString()
+	unit := units[(n+r)%len(units)]
+	writes := []localWrite{
+		{"trips", trip, map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
+			"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
+		{"visit_notes", note, map[string]any{"author_id": user, "unit_id": unit, "trip_id": trip, "kind": "working_session",
+			"title": "Làm việc với Tỉnh đoàn", "status": "draft"}},
+	}
+	for i := 0; len(writes) < cfg.Batch; i++ {
+		switch i % 3 {
+		case 0:
+			writes = append(writes, localWrite{"trip_days", uuid.NewString(), map[string]any{"trip_id": trip, "user_id": user,
+				"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
+		default:
+			writes = append(writes, localWrite{"visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
+		}
+	}
+	for _, w := range writes[:cfg.Batch] {
+		if _, err := d.Upsert(ctx, w.table, w.id, w.fields); err != nil {
+			return fmt.Errorf("write: %w", err)
 		}
 	}
 	return nil
@@ -299,8 +343,13 @@ func percentiles(ds []time.Duration) Percentiles {
 // String is the report the command prints.
 func (r Result) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "devices %d, batch %d, rounds %d: %d changes applied, %d rejected in %s\n",
-		r.Devices, r.Batch, r.Rounds, r.Applied, r.Rejected, r.Elapsed.Round(time.Millisecond))
+	load := "closed load (devices push back to back)"
+	if r.Interval > 0 {
+		load = fmt.Sprintf("open load: a batch per device every %s, offered %.0f changes/s",
+			r.Interval, float64(r.Devices*r.Batch)/r.Interval.Seconds())
+	}
+	fmt.Fprintf(&b, "devices %d, batch %d, rounds %d, %s\n", r.Devices, r.Batch, r.Rounds, load)
+	fmt.Fprintf(&b, "%d changes applied, %d rejected in %s\n", r.Applied, r.Rejected, r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(&b, "merged:        %.0f changes/s\n", r.ChangesPerSec)
 	fmt.Fprintf(&b, "push latency:  p50 %s  p95 %s  p99 %s  max %s\n", r.Push.P50.Round(time.Millisecond),
 		r.Push.P95.Round(time.Millisecond), r.Push.P99.Round(time.Millisecond), r.Push.Max.Round(time.Millisecond))
