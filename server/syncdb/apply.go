@@ -70,7 +70,7 @@ func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.
 	err := d.merge(ctx, tx, w, ch)
 	var rj *rejection
 	if errors.As(err, &rj) {
-		res.Status, res.Code, res.Message = protocol.StatusRejected, rj.code, rj.msg
+		res.Status, res.Code, res.Message, res.Field = protocol.StatusRejected, rj.code, rj.msg, rj.field
 		return res, nil
 	}
 	if err != nil {

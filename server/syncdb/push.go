@@ -187,9 +187,9 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 		return nil, fmt.Errorf("encode change ids: %w", err)
 	}
 	rows, err := tx.tx.QueryContext(ctx, `
-		SELECT change_id, '', '' FROM change_log WHERE change_id IN (SELECT value FROM json_each(:ids))
+		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT value FROM json_each(:ids))
 		UNION ALL
-		SELECT change_id, code, message FROM rejected_changes
+		SELECT change_id, code, message, field FROM rejected_changes
 		WHERE change_id IN (SELECT value FROM json_each(:ids)) AND code != :skew`,
 		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
 	if err != nil {
@@ -198,14 +198,14 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 	defer rows.Close()
 	prior := map[string]protocol.Result{}
 	for rows.Next() {
-		var id, code, msg string
-		if err := rows.Scan(&id, &code, &msg); err != nil {
+		var id, code, msg, field string
+		if err := rows.Scan(&id, &code, &msg, &field); err != nil {
 			return nil, fmt.Errorf("look up change ids: %w", err)
 		}
 		if code == "" {
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusDuplicate}
 		} else {
-			prior[id] = protocol.Result{ID: id, Status: protocol.StatusRejected, Code: code, Message: msg}
+			prior[id] = protocol.Result{ID: id, Status: protocol.StatusRejected, Code: code, Message: msg, Field: field}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -232,9 +232,9 @@ func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r p
 		return fmt.Errorf("encode rejected change: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejected_changes
-		(change_id, tbl, row_id, user_id, device_id, code, message, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ch.ID, ch.Table, ch.RowID, a.UserID, a.DeviceID, r.Code, r.Message, string(body), now.Format(time.RFC3339Nano))
+		(change_id, tbl, row_id, user_id, device_id, code, message, field, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ch.ID, ch.Table, ch.RowID, a.UserID, a.DeviceID, r.Code, r.Message, r.Field, string(body), now.Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("keep rejected change %s: %w", ch.ID, err)
 	}

@@ -164,6 +164,9 @@ func TestRejections(t *testing.T) {
 		if r[0].Status != protocol.StatusRejected || r[0].Code != tc.code || r[0].Message == "" {
 			t.Errorf("%s: got %+v, want rejected %s", tc.name, r[0], tc.code)
 		}
+		if tc.name == "bad value" && r[0].Field != "status" {
+			t.Errorf("%s: refusal names field %q, want status", tc.name, r[0].Field)
+		}
 	}
 	// Voiding is the one change an append-only check-in takes.
 	void := f.push(t, f.alice, protocol.Change{ID: uuid.NewString(), Table: "checkins", RowID: checkin, Op: "upsert", HLC: f.stamp(f.alice, 2), Fields: map[string]any{"voided": true, "void_reason": "nhầm đơn vị"}})

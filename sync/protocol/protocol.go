@@ -72,11 +72,15 @@ type PushRequest struct {
 }
 
 // Result is the server's verdict on one change, in request order.
+//
+// Field extends design §4 (optional, backward compatible): on a refusal
+// about one field, its wire name, so a device can point its user at it.
 type Result struct {
 	ID      string `json:"id"`
 	Status  string `json:"status"`
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+	Field   string `json:"field,omitempty"`
 }
 
 // PushResponse answers a push once every applied change is durable.
@@ -95,6 +99,11 @@ type PullRequest struct {
 }
 
 // Row is the whole current state of one row.
+//
+// A row that has left the reader's scope (a finding moved to another
+// department, a note sent back for revision that a unit liaison no longer
+// sees) comes as Deleted with no Fields and no Version: the device drops
+// its copy.
 type Row struct {
 	Table   string         `json:"table"`
 	RowID   string         `json:"row_id"`
