@@ -224,6 +224,11 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		if err := recordMove(ctx, tx, t, rowID, seq, cur); err != nil {
 			return err
 		}
+		if t.Name == "findings" {
+			if err := restampFollowUps(ctx, tx, rowID, seq); err != nil {
+				return err
+			}
+		}
 	}
 	for name, v := range won {
 		cur.clocks[name] = fieldClock{H: stamp, S: seq}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
 
@@ -40,6 +41,21 @@ func recordMove(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq
 	if _, err := tx.ExecContext(ctx, "INSERT INTO scope_moves (seq, tbl, row_id, before) VALUES (?, ?, ?, ?)",
 		seq, t.Name, rowID, string(before)); err != nil {
 		return fmt.Errorf("record scope move of %s %s: %w", t.Name, rowID, err)
+	}
+	return nil
+}
+
+// restampFollowUps moves a finding's follow-ups to the sequence of the
+// change that moved the finding: a follow-up is read with its finding, so
+// readers who gain the finding must receive its earlier follow-ups too.
+func restampFollowUps(ctx context.Context, tx *wtx, findingID string, seq int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE follow_ups SET seq = ? WHERE finding_id = ? AND seq < ?", seq, findingID, seq); err != nil {
+		return fmt.Errorf("restamp follow-ups of %s: %w", findingID, err)
+	}
+	for _, r := range tx.rows {
+		if r.table.Name == "follow_ups" && r.values["finding_id"] == findingID && r.seq < seq {
+			r.seq = seq // written at flush with the rest of the row
+		}
 	}
 	return nil
 }
@@ -111,5 +127,35 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
 	}
-	return slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] }), nil
+	moved = slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] })
+	if t.Name == "findings" {
+		return withFollowUps(ctx, tx, moved)
+	}
+	return moved, nil
+}
+
+// withFollowUps adds, for each departed finding, its follow-ups: they are
+// read with their finding and leave with it.
+func withFollowUps(ctx context.Context, tx *sql.Tx, departed []pulledRow) ([]pulledRow, error) {
+	out := departed
+	for _, f := range departed {
+		rs, err := tx.QueryContext(ctx, "SELECT id FROM follow_ups WHERE finding_id = ?", f.row.RowID)
+		if err != nil {
+			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+		}
+		for rs.Next() {
+			p := pulledRow{seq: f.seq, row: protocol.Row{Table: "follow_ups", Deleted: true, Fields: map[string]any{}}}
+			if err := rs.Scan(&p.row.RowID); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+			}
+			out = append(out, p)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+		}
+	}
+	return out, nil
 }

@@ -88,7 +88,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 		next := after.seq
 		if len(rows) > limit {
 			resp.HasMore = true
-			rows = rows[:limit]
+			rows = rows[:pageEnd(rows, limit)]
 		}
 		for _, r := range rows {
 			resp.Rows = append(resp.Rows, r.row)
@@ -109,6 +109,24 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 		return protocol.PullResponse{}, err
 	}
 	return resp, nil
+}
+
+// pageEnd is where a page of sorted rows ends: at limit, moved back so that
+// rows sharing one sequence (a finding's follow-ups, restamped by the move
+// of their finding) are never split across pages, since the next page
+// starts after the cursor's sequence.
+func pageEnd(rows []pulledRow, limit int) int {
+	end := limit
+	for end > 0 && rows[end-1].seq == rows[limit].seq {
+		end--
+	}
+	if end > 0 {
+		return end
+	}
+	// More rows of one sequence than a page: send them all at once.
+	for end = limit; end < len(rows) && rows[end].seq == rows[limit].seq; end++ {
+	}
+	return end
 }
 
 func cmpInt64(a, b int64) int {
