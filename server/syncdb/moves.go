@@ -129,17 +129,20 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 	}
 	moved = slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] })
 	if t.Name == "findings" {
-		return withFollowUps(ctx, tx, moved)
+		return withFollowUps(ctx, tx, a, moved)
 	}
 	return moved, nil
 }
 
-// withFollowUps adds, for each departed finding, its follow-ups: they are
-// read with their finding and leave with it.
-func withFollowUps(ctx context.Context, tx *sql.Tx, departed []pulledRow) ([]pulledRow, error) {
+// withFollowUps adds, for each departed finding, those of its follow-ups
+// the actor can no longer read: they are read with their finding and leave
+// with it, unless the actor wrote them.
+func withFollowUps(ctx context.Context, tx *sql.Tx, a Actor, departed []pulledRow) ([]pulledRow, error) {
 	out := departed
+	where, args := scopeClause(a, mustTable("follow_ups"))
+	q := "SELECT r.id FROM follow_ups r WHERE r.finding_id = :finding AND NOT (" + where + ")"
 	for _, f := range departed {
-		rs, err := tx.QueryContext(ctx, "SELECT id FROM follow_ups WHERE finding_id = ?", f.row.RowID)
+		rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("finding", f.row.RowID))...)
 		if err != nil {
 			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
 		}
