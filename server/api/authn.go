@@ -14,10 +14,12 @@ import (
 // principal is the authenticated caller of a request, as the store knows
 // them at this request (roles and enabled state are re-read each time).
 type principal struct {
-	UserID   string
-	Username string
-	Roles    []string
-	DeviceID string // the device the access token was issued to
+	UserID       string
+	Username     string
+	Roles        []string
+	DepartmentID string // "" when none
+	UnitID       string // "" when none (a unit liaison's unit)
+	DeviceID     string // the device the access token was issued to
 }
 
 // hasRole reports whether the caller holds role.
@@ -59,7 +61,8 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		default:
 			return internal(err)
 		}
-		c.Set(principalKey, principal{UserID: p.UserID, Username: p.Username, Roles: p.Roles, DeviceID: p.DeviceID})
+		c.Set(principalKey, principal{UserID: p.UserID, Username: p.Username, Roles: p.Roles,
+			DepartmentID: p.DepartmentID, UnitID: p.UnitID, DeviceID: p.DeviceID})
 		return next(c)
 	}
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -83,21 +81,5 @@ func (s *Server) actor(c echo.Context, deviceID string) (syncdb.Actor, error) {
 	if p.DeviceID != deviceID {
 		return syncdb.Actor{}, forbidden(fmt.Sprintf("this token was issued to device %q, not %q", p.DeviceID, deviceID))
 	}
-	a := syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DeviceID: deviceID}
-	dept, unit, err := s.userPlaces(c.Request().Context(), p.UserID)
-	if err != nil {
-		return a, internal(err)
-	}
-	a.DepartmentID, a.UnitID = dept, unit
-	return a, nil
-}
-
-// userPlaces reads the department and unit a user belongs to.
-func (s *Server) userPlaces(ctx context.Context, userID string) (string, string, error) {
-	var dept, unit sql.NullString
-	err := s.store.Reader().QueryRowContext(ctx, "SELECT department_id, unit_id FROM users WHERE id = ?", userID).Scan(&dept, &unit)
-	if err != nil {
-		return "", "", fmt.Errorf("read user %s: %w", userID, err)
-	}
-	return dept.String, unit.String, nil
+	return syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DepartmentID: p.DepartmentID, UnitID: p.UnitID, DeviceID: deviceID}, nil
 }

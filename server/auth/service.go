@@ -111,10 +111,12 @@ type Session struct {
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
-	UserID   string
-	Username string
-	Roles    []string // as stored now, not as when the token was issued
-	DeviceID string
+	UserID       string
+	Username     string
+	Roles        []string // as stored now, not as when the token was issued
+	DepartmentID string   // "" when none
+	UnitID       string   // "" when none
+	DeviceID     string
 }
 
 // timeLayout is how instants are stored: RFC 3339 UTC with milliseconds,
@@ -378,5 +380,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: u.ID, Username: u.Username, Roles: u.Roles, DeviceID: c.DeviceID}, nil
+	return Principal{UserID: u.ID, Username: u.Username, Roles: u.Roles,
+		DepartmentID: u.DepartmentID, UnitID: u.UnitID, DeviceID: c.DeviceID}, nil
 }
