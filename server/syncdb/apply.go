@@ -253,7 +253,7 @@ func (d *DB) concurrent(w *writeCtx, fc fieldClock) bool {
 		return false
 	}
 	node := fc.H[strings.LastIndexByte(fc.H, '.')+1:]
-	if node == w.actor.DeviceID || node == ServerNode {
+	if node == w.actor.DeviceID || isServerNode(node) {
 		return false
 	}
 	if w.hasBase {

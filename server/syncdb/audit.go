@@ -27,7 +27,7 @@ type HistoryEntry struct {
 	Op         string
 	HLC        string
 	UserID     string // empty for the system itself
-	DeviceID   string // "server" for changes the server made
+	DeviceID   string // "server-…" for changes the server made
 	ReceivedAt string
 	Applied    json.RawMessage
 	Previous   json.RawMessage

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,8 +24,14 @@ import (
 	"dicoso/sync/protocol"
 )
 
-// ServerNode is the clock node (and device id) of changes the server makes.
+// ServerNode prefixes the clock node (and device id) of changes the server
+// makes. Each engine adds a random suffix, so that two processes writing
+// one store (a `dicoso user add` beside a running server) never issue the
+// same stamp, which would make one write silently lose to the other.
 const ServerNode = "server"
+
+// isServerNode reports whether a clock node is a server engine's.
+func isServerNode(node string) bool { return strings.HasPrefix(node, ServerNode) }
 
 // Roles that read and review everything (design §1).
 var allSeeingRoles = []string{"admin", "inspection_committee", "office"}
@@ -87,9 +94,10 @@ func New(st *store.Store, opts Options) *DB {
 	if opts.ClockSkew <= 0 {
 		opts.ClockSkew = 5 * time.Minute
 	}
+	node := ServerNode + "-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:8]
 	d := &DB{
 		st:    st,
-		clock: hlc.NewClock(ServerNode, opts.Now, opts.ClockSkew),
+		clock: hlc.NewClock(node, opts.Now, opts.ClockSkew),
 		now:   opts.Now,
 		log:   opts.Log,
 		opts:  opts,
@@ -97,8 +105,23 @@ func New(st *store.Store, opts Options) *DB {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	d.resumeClock()
 	go d.commitLoop()
 	return d
+}
+
+// resumeClock starts the clock past every stamp already in the store, so a
+// server restarted with its wall clock behind does not stamp its own edits
+// older than changes it merged before.
+func (d *DB) resumeClock() {
+	var newest sql.NullString
+	if err := d.st.Reader().QueryRowContext(context.Background(), "SELECT MAX(hlc) FROM change_log").Scan(&newest); err != nil {
+		d.log.Warn("could not read the newest clock stamp; the clock starts from wall time", "err", err)
+		return
+	}
+	if ts, err := hlc.Parse(newest.String); err == nil {
+		d.clock.Observe(ts)
+	}
 }
 
 // Close stops the group committer after the batch in hand is durable.
@@ -142,7 +165,7 @@ func (e *RejectedError) Error() string {
 
 // ApplyServerTx merges server-made changes inside the caller's transaction,
 // stamped with the server clock and recorded in change_log as made by
-// actorUserID (empty for the system itself) on device "server". A change the
+// actorUserID (empty for the system itself) on the engine's own "server-…" device. A change the
 // engine refuses is a *RejectedError; any error means the caller's
 // transaction should roll back.
 func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, changes []ServerChange) error {
@@ -161,7 +184,7 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 			HLC:    d.clock.Now().String(),
 			Fields: sc.Fields,
 		}
-		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: ServerNode}, server: true, now: now}
+		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: d.clock.Node()}, server: true, now: now}
 		// A server change skips applyChange's idempotency check (its change
 		// id is fresh), so merge directly and keep the rejection's field.
 		err := d.merge(ctx, wt, w, ch)

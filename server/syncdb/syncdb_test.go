@@ -207,3 +207,38 @@ func TestRejectionIsFinalForItsChangeID(t *testing.T) {
 		t.Fatalf("the same content as a new change: %+v", again[0])
 	}
 }
+
+// A server restarted with its wall clock an hour behind still stamps its
+// own edits after the changes it merged before: an admin's correction must
+// not lose to the value it corrects.
+func TestServerClockResumesPastStoredStamps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dicoso.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dept := uuid.NewString()
+	write := func(now time.Time, name string) {
+		t.Helper()
+		db := New(st, Options{Now: func() time.Time { return now }})
+		defer db.Close()
+		if err := st.InTx(ctx, func(tx *sql.Tx) error {
+			return db.ApplyServerTx(ctx, tx, "", []ServerChange{{Table: "departments", RowID: dept, Fields: map[string]any{"name": name}}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noon := time.Date(2021, 3, 26, 12, 0, 0, 0, time.UTC)
+	write(noon, "Ban Kiem tra")
+	write(noon.Add(-time.Hour), "Ban Kiểm tra Trung ương Đoàn")
+	var name string
+	if err := st.Reader().QueryRowContext(ctx, "SELECT name FROM departments WHERE id = ?", dept).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Ban Kiểm tra Trung ương Đoàn" {
+		t.Fatalf("after a restart with the clock behind, the later edit lost: name = %q", name)
+	}
+}
