@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "a94f4b5c87d88d37";
+const VERSION = "195db85bf05c8120";
 const PRECACHE = [
-  "/assets/index-DzZ2QUMo.css",
-  "/assets/index-VZCv6-dv.js",
+  "/assets/index-BQxaMgLR.css",
+  "/assets/index-QZZQeHez.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-lIHo8sOx.js",
+  "/assets/worker-Dz0o7bPd.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

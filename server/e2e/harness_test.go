@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/accessibility"
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -120,11 +121,22 @@ func startServerWrapped(t testing.TB, wrap func(http.Handler) http.Handler) *ser
 
 func (s *server) post(t testing.TB, path, token string, body any, out any) int {
 	t.Helper()
+	return s.send(t, http.MethodPost, path, token, body, out)
+}
+
+func (s *server) patch(t testing.TB, path, token string, body any, out any) int {
+	t.Helper()
+	return s.send(t, http.MethodPatch, path, token, body, out)
+}
+
+// send makes one JSON request; out is decoded from a 2xx answer.
+func (s *server) send(t testing.TB, method, path, token string, body any, out any) int {
+	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(b))
+	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +146,7 @@ func (s *server) post(t testing.TB, path, token string, body any, out any) int {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -143,11 +155,11 @@ func (s *server) post(t testing.TB, path, token string, body any, out any) int {
 	}
 	if out != nil && res.StatusCode < 300 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("POST %s: decode %s: %v", path, raw, err)
+			t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
 		}
 	}
 	if res.StatusCode >= 300 {
-		t.Logf("POST %s: %d %s", path, res.StatusCode, raw)
+		t.Logf("%s %s: %d %s", method, path, res.StatusCode, raw)
 	}
 	return res.StatusCode
 }
@@ -444,6 +456,41 @@ func (b *browser) assertInstallable() {
 	for _, e := range res.InstallabilityErrors {
 		b.t.Errorf("[%s] not installable: %s", b.name, e.ErrorID)
 	}
+}
+
+// accessibleName is the name Chromium's accessibility tree gives the
+// element: what a screen reader announces for it.
+func (b *browser) accessibleName(sel string) string {
+	b.t.Helper()
+	b.waitJS(sel, fmt.Sprintf(`!!document.querySelector(%s)`, jsq(sel)))
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	name, err := chromedp.Run(ctx, chromedp.QueryAfter(chromedp.CSS(sel),
+		func(ctx context.Context, t *chromedp.Target, nodes []*chromedp.Node) (string, error) {
+			id := nodes[0].BackendNodeID
+			no := false
+			res, err := cdp.Call(ctx, t, accessibility.GetPartialAXTree, accessibility.GetPartialAXTreeParams{
+				BackendNodeID: id, FetchRelatives: &no,
+			})
+			if err != nil {
+				return "", err
+			}
+			for _, n := range res.Nodes {
+				if n.BackendDOMNodeID != id || n.Name == nil {
+					continue
+				}
+				var s string
+				if err := json.Unmarshal(n.Name.Value, &s); err != nil {
+					return "", fmt.Errorf("accessible name %s: %w", n.Name.Value, err)
+				}
+				return s, nil
+			}
+			return "", nil
+		}))
+	if err != nil {
+		b.fail("accessible name of %s: %v", sel, err)
+	}
+	return name
 }
 
 // screenshot saves the viewport (390x844) under artifacts/ at the module root.

@@ -77,18 +77,27 @@ function columnType(t: FieldType): string {
 }
 
 /**
+ * One migration step: SQL to run, or a column to add to a device-only
+ * table. A column is added only if the table lacks it, so a step is safe on
+ * any file a released build left behind, whatever it already holds.
+ */
+export type Migration =
+  | { sql: string }
+  | { addColumn: { table: string; column: string; decl: string } };
+
+/**
  * Migrations, append-only, applied by the worker in order; PRAGMA
  * user_version records how many ran. Columns are nullable on purpose: a
  * row pulled from a newer server with a missing field must still land.
  */
-export function migrations(): string[] {
+export function migrations(): Migration[] {
   const synced = TABLES.map((t) => {
     const cols = Object.entries(t.fields).map(([f, ty]) => `  ${f} ${columnType(ty)}`);
     return `CREATE TABLE ${t.name} (\n  id TEXT PRIMARY KEY,\n${cols.join(',\n')},\n` +
       `  deleted INTEGER NOT NULL DEFAULT 0,\n  version TEXT NOT NULL DEFAULT ''\n);`;
   }).join('\n');
   return [
-    synced + `
+    { sql: synced + `
 CREATE INDEX trip_days_trip ON trip_days(trip_id);
 CREATE INDEX trip_days_user_day ON trip_days(user_id, day);
 CREATE INDEX checkins_user_at ON checkins(user_id, at);
@@ -142,6 +151,10 @@ CREATE TABLE attachments (
   created_at TEXT NOT NULL,
   uploaded_at TEXT
 );
-CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);` },
+    // 2: the field a refusal is about (protocol Result.field), so the
+    // rejected list can name it in the user's words. Null on entries
+    // refused before, and from servers that do not send it.
+    { addColumn: { table: 'rejected', column: 'field', decl: 'TEXT' } },
   ];
 }

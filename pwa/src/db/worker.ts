@@ -5,7 +5,7 @@
 // is missing or held by another tab, opening fails with a reason the page
 // shows to the user.
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { migrations } from './schema';
+import { migrations, type Migration } from './schema';
 import type { OpenFailure, OpenResult, Request, Response, Row, SqlValue, Stmt } from './protocol';
 
 type Sqlite3 = Awaited<ReturnType<typeof sqlite3InitModule>>;
@@ -53,12 +53,27 @@ async function installPool(): Promise<Pool> {
   return state.pool;
 }
 
+function runStep(db: DB, step: Migration): void {
+  if ('sql' in step) {
+    db.exec(step.sql);
+    return;
+  }
+  // Names come from the schema registry, never from data.
+  const { table, column, decl } = step.addColumn;
+  const has = db.selectValue('SELECT 1 FROM pragma_table_info(?) WHERE name = ?', [table, column]);
+  if (has === undefined) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+}
+
+/**
+ * Brings the file up to this build's schema, one step per transaction. A
+ * file from a newer build (user_version beyond the steps) is left alone.
+ */
 function migrate(db: DB): void {
   const steps = migrations();
   const have = Number(db.selectValue('PRAGMA user_version') ?? 0);
   for (let v = have; v < steps.length; v++) {
     db.transaction(() => {
-      db.exec(steps[v]!);
+      runStep(db, steps[v]!);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     });
   }

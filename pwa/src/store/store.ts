@@ -38,7 +38,17 @@ export interface RejectedEntry {
   prev: string | null;
   code: string;
   message: string;
+  /** Wire name of the field the refusal is about; null when the server named none. */
+  field: string | null;
   at: string;
+}
+
+/** The server's refusal of one outbox entry, as the push answered it. */
+export interface Refusal {
+  entry: OutboxEntry;
+  code: string;
+  message: string;
+  field: string | null;
 }
 
 /** A blob to store with a write, content addressed by its SHA-256. */
@@ -227,15 +237,15 @@ export class Store {
    * list. Entries are matched by change id, so one that was folded into a
    * newer change meanwhile stays queued.
    */
-  settle(done: string[], rejected: { entry: OutboxEntry; code: string; message: string }[]): Promise<void> {
+  settle(done: string[], rejected: Refusal[]): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
       const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
       for (const r of rejected) {
         stmts.push({
-          sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, at)
-                SELECT id, tbl, row_id, op, hlc, fields, prev, ?, ?, ? FROM outbox WHERE id = ?`,
-          bind: [r.code, r.message, nowIso(), r.entry.id],
+          sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, field, at)
+                SELECT id, tbl, row_id, op, hlc, fields, prev, ?, ?, ?, ? FROM outbox WHERE id = ?`,
+          bind: [r.code, r.message, r.field, nowIso(), r.entry.id],
         });
         stmts.push({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [r.entry.id] });
       }

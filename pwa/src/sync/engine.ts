@@ -4,7 +4,7 @@
 // moves to a visible list and never blocks the queue; clock_skew corrects
 // the local clock and retries; a first snapshot appears only when complete;
 // reset drops the local copy (at the swap) and pulls again.
-import type { OutboxEntry, Store } from '../store/store';
+import type { OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
@@ -166,14 +166,14 @@ export class SyncEngine {
       if (res.hlc) this.hlc.observe(res.hlc);
       const byId = new Map(ready.map((e) => [e.id, e]));
       const done: string[] = [];
-      const rejected: { entry: OutboxEntry; code: string; message: string }[] = [];
+      const rejected: Refusal[] = [];
       const skewed: string[] = [];
       for (const r of res.results ?? []) {
         const entry = byId.get(r.id);
         if (!entry) continue;
         if (r.status === 'applied' || r.status === 'duplicate') done.push(r.id);
         else if (r.status === 'rejected' && r.code === 'clock_skew' && skewRetries < MAX_SKEW_RETRIES) skewed.push(r.id);
-        else if (r.status === 'rejected') rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '' });
+        else if (r.status === 'rejected') rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
       }
       await this.store.settle(done, rejected);
       if (skewed.length > 0) {

@@ -30,6 +30,8 @@ export interface PushResult {
   status: 'applied' | 'duplicate' | 'rejected';
   code?: string;
   message?: string;
+  /** On a refusal about one field: its wire name (optional, newer servers). */
+  field?: string;
 }
 
 export interface PushResponse {

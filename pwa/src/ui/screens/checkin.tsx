@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { haversineM, localDate, type Checkin as CheckinRow } from '../../store/records';
 import type { NewAttachment } from '../../store/store';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
@@ -25,6 +25,8 @@ export function Checkin() {
   const [note, setNote] = useState('');
   const [photo, setPhoto] = useState<NewAttachment | null>(null);
   const [preview, setPreview] = useState('');
+  const [photoName, setPhotoName] = useState('');
+  const fileInput = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
   const [error, setError] = useState('');
@@ -70,11 +72,21 @@ export function Checkin() {
     try {
       const p = await compressPhoto(file);
       setPhoto(p);
+      setPhotoName(file.name);
       if (preview) URL.revokeObjectURL(preview);
       setPreview(URL.createObjectURL(new Blob([p.bytes as BlobPart], { type: p.mime })));
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
+  };
+
+  /** Forgets the chosen photo; the input is emptied so the same file can be chosen again. */
+  const clearPhoto = () => {
+    if (preview) URL.revokeObjectURL(preview);
+    setPhoto(null);
+    setPhotoName('');
+    setPreview('');
+    if (fileInput.current) fileInput.current.value = '';
   };
 
   const save = async () => {
@@ -91,8 +103,7 @@ export function Checkin() {
       }, photo ?? undefined);
       setDone(true);
       setNote('');
-      setPhoto(null);
-      setPreview('');
+      clearPhoto();
       setUnitId([]);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -129,16 +140,28 @@ export function Checkin() {
             </select>
           </Field>
         )}
-        <Field label={t('photo')}>
-          <input id="photo-input" class="input" type="file" accept="image/*" capture="environment" onChange={onPhoto} />
-        </Field>
-        {preview && (
-          <div class="photo-preview">
-            <img src={preview} alt="" />
-            <p class="muted small" id="photo-size">{t('photoReady', Math.round((photo?.bytes.byteLength ?? 0) / 1024))}</p>
-            <button class="btn btn-ghost" onClick={() => { setPhoto(null); setPreview(''); }}>{t('removePhoto')}</button>
-          </div>
-        )}
+        <div class="field stack">
+          <span class="field-label">{t('photo')}</span>
+          {/* The label is the button: tapping it opens the camera, and it
+              names the input, which stays in the tab order but out of sight
+              (the browser's own "Choose File" is not in the user's language). */}
+          <label class="btn btn-secondary photo-btn" id="photo-btn">
+            <input ref={fileInput} id="photo-input" class="visually-hidden" type="file" accept="image/*" capture="environment"
+              onChange={onPhoto} />
+            <CameraIcon />
+            <span>{photo ? t('retakePhoto') : t('takePhoto')}</span>
+          </label>
+          {photo && preview && (
+            <div class="photo-preview" id="photo-preview">
+              <img src={preview} alt={photoName} />
+              <div class="photo-meta">
+                <div class="photo-name" id="photo-name">{photoName}</div>
+                <div class="muted small" id="photo-size">{t('photoReady', Math.round(photo.bytes.byteLength / 1024))}</div>
+                <button type="button" class="btn btn-ghost" id="photo-remove" onClick={clearPhoto}>{t('removePhoto')}</button>
+              </div>
+            </div>
+          )}
+        </div>
         <Field label={t('note')}>
           <textarea id="checkin-note" class="input" rows={2} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
         </Field>
@@ -175,5 +198,16 @@ function CheckinItem({ c, unitName, lang }: { c: CheckinRow; unitName: string; l
       </div>
       <Badge mark={c.sync} />
     </li>
+  );
+}
+
+/** A camera outline; decorative, the button's text names it. */
+function CameraIcon() {
+  return (
+    <svg class="photo-btn-icon" width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
+      fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+      <path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z" />
+      <circle cx="12" cy="13" r="3.5" />
+    </svg>
   );
 }

@@ -3,6 +3,7 @@ import type { RejectedEntry } from '../../store/store';
 import { Badge, Banner, Screen } from '../components';
 import { useCtx, useData, useSyncStatus } from '../context';
 import { formatDateTime, type Key } from '../i18n';
+import { fieldLabel, refusalExplanation } from '../refusal';
 
 export function Sync() {
   const { t, rt, lang, online, persisted, setLang, logout, navigate } = useCtx();
@@ -69,14 +70,16 @@ export function Sync() {
 function RejectedItem({ r, navigate }: { r: RejectedEntry; navigate: (h: string) => void }) {
   const { t, rt } = useCtx();
   const label = useData(() => rt.records.rowLabel(r.tbl, r.row_id), [r.tbl, r.row_id]);
-  const fields = Object.keys(JSON.parse(r.fields) as object);
+  // Position is three fields (lat, lng, accuracy_m) under one label.
+  const fields = [...new Set(Object.keys(JSON.parse(r.fields) as object).map((f) => fieldLabel(t, r.tbl, f)))];
   const [confirming, setConfirming] = useState(false);
   const fixTarget = r.tbl === 'trips' ? `#/trip/${r.row_id}` : r.tbl === 'visit_notes' ? `#/note/${r.row_id}` : '';
   return (
     <li class="rejected" data-rejected={r.code}>
       <div class="small muted">{t(`table_${r.tbl}` as Key)} · {fields.join(', ')}</div>
       <div class="clip"><strong>{label}</strong></div>
-      <div class="reason">{t('rejectedReason', r.message || r.code)} <span class="muted small">({r.code})</span></div>
+      <div class="reason" data-field={r.field ?? ''}>{t('rejectedReason', refusalExplanation(t, r.tbl, r.code, r.field))}</div>
+      <div class="reason-detail small muted">{r.message ? `${r.message} ` : ''}({r.code})</div>
       <div class="grid3">
         {fixTarget && <button class="btn btn-ghost" onClick={() => navigate(fixTarget)}>{t('fix')}</button>}
         <button class="btn btn-secondary" data-action="resend" onClick={() => void rt.store.resend(r.id)}>{t('resend')}</button>
