@@ -1,4 +1,4 @@
-package api_test
+package api
 
 import (
 	"bytes"
@@ -54,10 +54,10 @@ func jpegBytes(t *testing.T, seed uint8) []byte {
 
 // storedBlobs lists the files under the attachment directory (blobs and
 // leftover uploads alike).
-func (w *fieldWorld) storedBlobs(t *testing.T) []string {
+func (ts *testServer) storedBlobs(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	root := filepath.Join(w.cfg.DataDir, "attachments")
+	root := filepath.Join(ts.cfg.DataDir, "attachments")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root && errors.Is(err, fs.ErrNotExist) {
@@ -76,10 +76,10 @@ func (w *fieldWorld) storedBlobs(t *testing.T) []string {
 	return files
 }
 
-func (w *fieldWorld) attachmentRows(t *testing.T) int {
+func (ts *testServer) attachmentRows(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := w.st.Reader().QueryRow("SELECT COUNT(*) FROM attachments").Scan(&n); err != nil {
+	if err := ts.st.Reader().QueryRow("SELECT COUNT(*) FROM attachments").Scan(&n); err != nil {
 		t.Fatalf("count attachments: %v", err)
 	}
 	return n
@@ -94,8 +94,8 @@ func (u unsized) Read(p []byte) (int, error) { return u.r.Read(p) }
 func TestAttachmentUploadsThatAreRefused(t *testing.T) {
 	t.Parallel()
 	const limit = 2048
-	w := newFieldWorld(t, limit)
-	user := w.user(t, "lan-field", []string{"inspector"}, "")
+	w := newTestServer(t, withAdmin(), withMaxAttachmentBytes(limit))
+	user := w.addUser(t, "lan-field", "inspector")
 
 	img := pngBytes(t, 1)
 	other := pngBytes(t, 2)
@@ -127,8 +127,8 @@ func TestAttachmentUploadsThatAreRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := w.do(t, http.MethodPut, "/api/v1/attachments/"+tc.path, tc.token, tc.body, tc.headers...)
-			r.want(t, tc.status, tc.code)
+			w.call(t, http.MethodPut, "/api/v1/attachments/"+tc.path, tc.token, tc.body, tc.headers...).
+				wantError(t, tc.status, tc.code)
 			if files := w.storedBlobs(t); len(files) != 0 {
 				t.Errorf("a refused upload left files: %v", files)
 			}
@@ -141,26 +141,25 @@ func TestAttachmentUploadsThatAreRefused(t *testing.T) {
 
 func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 	t.Parallel()
-	w := newTeamWorld(t, 0)
+	w := newTeamWorld(t)
 	photo := pngBytes(t, 7)
 	photoHash := sha(photo)
 	path := "/api/v1/attachments/" + photoHash
 
 	// The first upload stores it; repeating it (a retry after a lost
 	// answer, or a team mate with the same file) is harmless.
-	r := w.do(t, http.MethodPut, path, w.inspA.token, photo, "Content-Type", "application/octet-stream")
-	r.want(t, http.StatusCreated, "")
+	r := w.call(t, http.MethodPut, path, w.inspA.token, photo, "Content-Type", "application/octet-stream")
 	var info struct {
 		SHA256 string `json:"sha256"`
 		Size   int64  `json:"size"`
 		MIME   string `json:"mime"`
 	}
-	r.decode(t, &info)
+	r.decode(t, http.StatusCreated, &info)
 	if info.SHA256 != photoHash || info.Size != int64(len(photo)) || info.MIME != "image/png" {
 		t.Fatalf("upload answer = %+v", info)
 	}
-	w.do(t, http.MethodPut, path, w.inspA.token, photo).want(t, http.StatusOK, "")
-	w.do(t, http.MethodPut, path, w.inspA2.token, unsized{bytes.NewReader(photo)}).want(t, http.StatusOK, "")
+	w.call(t, http.MethodPut, path, w.inspA.token, photo).wantStatus(t, http.StatusOK)
+	w.call(t, http.MethodPut, path, w.inspA2.token, unsized{bytes.NewReader(photo)}).wantStatus(t, http.StatusOK)
 	if n := w.attachmentRows(t); n != 1 {
 		t.Fatalf("after three uploads of one photo: %d attachments rows, want 1", n)
 	}
@@ -170,16 +169,16 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 
 	// Its uploader reads it back before any row names it; someone in
 	// another team does not, and cannot tell it exists.
-	get := func(dev *fwDevice, hash string, headers ...string) reply {
-		return w.do(t, http.MethodGet, "/api/v1/attachments/"+hash, dev.token, nil, headers...)
+	get := func(dev *device, hash string, headers ...string) reply {
+		return w.call(t, http.MethodGet, "/api/v1/attachments/"+hash, dev.token, nil, headers...)
 	}
 	if r := get(w.inspA, photoHash); r.status != http.StatusOK || !bytes.Equal(r.body, photo) {
 		t.Fatalf("uploader GET before any reference = %d", r.status)
 	}
 	hidden := get(w.inspB, photoHash)
-	hidden.want(t, http.StatusNotFound, "not_found")
+	hidden.wantError(t, http.StatusNotFound, "not_found")
 	missing := get(w.inspB, sha([]byte("never uploaded")))
-	missing.want(t, http.StatusNotFound, "not_found")
+	missing.wantError(t, http.StatusNotFound, "not_found")
 	if !bytes.Equal(hidden.body, missing.body) {
 		t.Errorf("an unreadable blob answers %s, a missing one %s: the difference leaks existence", hidden.body, missing.body)
 	}
@@ -190,7 +189,7 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 		"unit_id": w.unitA, "at": "2021-06-03T08:00:00Z", "lat": 22.39, "lng": 103.45, "photo": photoHash}))
 
 	r = get(w.inspA, photoHash)
-	r.want(t, http.StatusOK, "")
+	r.wantStatus(t, http.StatusOK)
 	if !bytes.Equal(r.body, photo) {
 		t.Fatalf("GET returned %d bytes, not the photo", len(r.body))
 	}
@@ -212,7 +211,7 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 	// Who may read the check-in may read its photo; nobody else.
 	cases := []struct {
 		who  string
-		dev  *fwDevice
+		dev  *device
 		want int
 	}{
 		{"team mate", w.inspA2, http.StatusOK},
@@ -237,7 +236,7 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 	// A JPEG among a visit note's attachments follows the note's scope.
 	scan := jpegBytes(t, 9)
 	scanHash := sha(scan)
-	w.do(t, http.MethodPut, "/api/v1/attachments/"+scanHash, w.inspB.token, scan).want(t, http.StatusCreated, "")
+	w.call(t, http.MethodPut, "/api/v1/attachments/"+scanHash, w.inspB.token, scan).wantStatus(t, http.StatusCreated)
 	w.inspB.push(t, "", w.inspB.change("visit_notes", w.noteB, map[string]any{"attachments": []string{scanHash}}))
 	if r := get(w.inspB, scanHash); r.status != http.StatusOK || r.header.Get("Content-Type") != "image/jpeg" || !bytes.Equal(r.body, scan) {
 		t.Errorf("author GET of the note's JPEG = %d %q", r.status, r.header.Get("Content-Type"))
@@ -245,7 +244,7 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 	if r := get(w.secB, scanHash); r.status != http.StatusOK {
 		t.Errorf("secretary of the note's cluster GET = %d, want 200", r.status)
 	}
-	for _, dev := range []*fwDevice{w.inspA, w.inspA2, w.secA, w.deptUser} {
+	for _, dev := range []*device{w.inspA, w.inspA2, w.secA, w.deptUser} {
 		if r := get(dev, scanHash); r.status != http.StatusNotFound {
 			t.Errorf("%s GET of team B's JPEG = %d, want 404", dev.id, r.status)
 		}

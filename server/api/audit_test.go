@@ -1,4 +1,4 @@
-package api_test
+package api
 
 import (
 	"encoding/json"
@@ -12,68 +12,48 @@ import (
 	"dicoso/sync/protocol"
 )
 
-type historyItem struct {
-	Seq        int64          `json:"seq"`
-	ChangeID   string         `json:"change_id"`
-	Op         string         `json:"op"`
-	HLC        string         `json:"hlc"`
-	UserID     *string        `json:"user_id"`
-	DeviceID   string         `json:"device_id"`
-	ReceivedAt string         `json:"received_at"`
-	Applied    map[string]any `json:"applied"`
-	Previous   map[string]any `json:"previous"`
-	Lost       map[string]any `json:"lost"`
+// historyEntry is one entry of a row's history with its field maps read.
+type historyEntry struct {
+	historyEntryJSON
+	applied, previous, lost map[string]any
 }
 
-type conflictItem struct {
-	ID           int64   `json:"id"`
-	Table        string  `json:"table"`
-	RowID        string  `json:"row_id"`
-	Field        string  `json:"field"`
-	WinnerValue  *string `json:"winner_value"`
-	WinnerHLC    string  `json:"winner_hlc"`
-	WinnerUser   *string `json:"winner_user"`
-	WinnerDevice *string `json:"winner_device"`
-	LoserValue   *string `json:"loser_value"`
-	LoserHLC     string  `json:"loser_hlc"`
-	LoserUser    *string `json:"loser_user"`
-	LoserDevice  *string `json:"loser_device"`
-	DetectedAt   string  `json:"detected_at"`
-	ResolvedAt   *string `json:"resolved_at"`
-	ResolvedBy   *string `json:"resolved_by"`
-}
-
-func (w *fieldWorld) history(t *testing.T, dev *fwDevice, table, id string) []historyItem {
+// history is the history of a row as dev reads it; every entry carries
+// exactly the fields openapi.json documents.
+func (ts *testServer) history(t *testing.T, dev *device, table, id string) []historyEntry {
 	t.Helper()
-	r := w.do(t, http.MethodGet, "/api/v1/history/"+table+"/"+id, dev.token, nil)
-	r.want(t, http.StatusOK, "")
-	var out struct {
-		Items []historyItem `json:"items"`
+	r := ts.call(t, http.MethodGet, "/api/v1/history/"+table+"/"+id, dev.token, nil)
+	var list historyList
+	r.decode(t, http.StatusOK, &list)
+	wantDocumentedItems(t, r.body, "HistoryEntry")
+	out := make([]historyEntry, len(list.Items))
+	for i, it := range list.Items {
+		out[i].historyEntryJSON = it
+		for _, f := range []struct {
+			raw json.RawMessage
+			dst *map[string]any
+		}{{it.Applied, &out[i].applied}, {it.Previous, &out[i].previous}, {it.Lost, &out[i].lost}} {
+			if err := json.Unmarshal(f.raw, f.dst); err != nil {
+				t.Fatalf("history entry %s: %v", r.body, err)
+			}
+		}
 	}
-	r.decode(t, &out)
-	return out.Items
+	return out
 }
 
-func (w *fieldWorld) conflicts(t *testing.T, dev *fwDevice, query string) []conflictItem {
+// conflicts lists the conflicts dev reads with query; every item carries
+// exactly the fields openapi.json documents.
+func (ts *testServer) conflicts(t *testing.T, dev *device, query string) []conflictJSON {
 	t.Helper()
-	r := w.do(t, http.MethodGet, "/api/v1/conflicts"+query, dev.token, nil)
-	r.want(t, http.StatusOK, "")
-	var out struct {
-		Items []conflictItem `json:"items"`
-	}
-	r.decode(t, &out)
-	return out.Items
-}
-
-func str(p *string) string {
-	if p == nil {
-		return "<null>"
-	}
-	return *p
+	r := ts.call(t, http.MethodGet, "/api/v1/conflicts"+query, dev.token, nil)
+	var list conflictList
+	r.decode(t, http.StatusOK, &list)
+	wantDocumentedItems(t, r.body, "Conflict")
+	return list.Items
 }
 
 // changeBy finds the history entry of one pushed change.
-func changeBy(t *testing.T, items []historyItem, changeID string) historyItem {
+func changeBy(t *testing.T, items []historyEntry, changeID string) historyEntry {
 	t.Helper()
 	for _, it := range items {
 		if it.ChangeID == changeID {
@@ -81,7 +61,7 @@ func changeBy(t *testing.T, items []historyItem, changeID string) historyItem {
 		}
 	}
 	t.Fatalf("history lacks change %s", changeID)
-	return historyItem{}
+	return historyEntry{}
 }
 
 // TestHistoryAndConflictsAfterConcurrentEdits: an author and their team
@@ -93,14 +73,14 @@ func changeBy(t *testing.T, items []historyItem, changeID string) historyItem {
 // device and which clock, and the pair is listed for review.
 func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 	t.Parallel()
-	w := newTeamWorld(t, 0)
+	w := newTeamWorld(t)
 	t.Run("refusals", func(t *testing.T) { auditRefusals(t, w) })
 	now := func() time.Duration { return time.Since(time.UnixMilli(w.clockBase)) }
 
 	cases := []struct {
 		name        string
 		note        string
-		author      *fwDevice
+		author      *device
 		leaderFirst bool // the leader's write (the later clock) arrives first
 	}{
 		{"later clock arrives first", w.noteA, w.inspA, true},
@@ -153,26 +133,26 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 		if a.ReceivedAt == "" || l.ReceivedAt == "" {
 			t.Errorf("%s: entries lack received_at", tc.name)
 		}
-		if l.Applied["status"] != "needs_revision" || l.Applied["review_comment"] != "Bổ sung số liệu đoàn viên" {
-			t.Errorf("%s: leader's applied = %v", tc.name, l.Applied)
+		if l.applied["status"] != "needs_revision" || l.applied["review_comment"] != "Bổ sung số liệu đoàn viên" {
+			t.Errorf("%s: leader's applied = %v", tc.name, l.applied)
 		}
 		if tc.leaderFirst {
 			// The author's older write arrived after a newer one: it lost
 			// on arrival and is kept as lost.
-			if a.Lost["status"] != "draft" || len(a.Applied) != 0 {
-				t.Errorf("%s: author's entry applied %v lost %v, want nothing applied and status draft lost", tc.name, a.Applied, a.Lost)
+			if a.lost["status"] != "draft" || len(a.applied) != 0 {
+				t.Errorf("%s: author's entry applied %v lost %v, want nothing applied and status draft lost", tc.name, a.applied, a.lost)
 			}
-			if l.Previous["status"] != "submitted" {
-				t.Errorf("%s: leader's previous = %v, want status submitted", tc.name, l.Previous)
+			if l.previous["status"] != "submitted" {
+				t.Errorf("%s: leader's previous = %v, want status submitted", tc.name, l.previous)
 			}
 		} else {
 			// The author's write was applied, then overwritten: its value
 			// is kept as the leader's previous.
-			if a.Applied["status"] != "draft" || a.Previous["status"] != "submitted" {
-				t.Errorf("%s: author's entry applied %v previous %v", tc.name, a.Applied, a.Previous)
+			if a.applied["status"] != "draft" || a.previous["status"] != "submitted" {
+				t.Errorf("%s: author's entry applied %v previous %v", tc.name, a.applied, a.previous)
 			}
-			if l.Previous["status"] != "draft" {
-				t.Errorf("%s: leader's previous = %v, want status draft", tc.name, l.Previous)
+			if l.previous["status"] != "draft" {
+				t.Errorf("%s: leader's previous = %v, want status draft", tc.name, l.previous)
 			}
 		}
 
@@ -202,8 +182,8 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 		t.Fatalf("%d open conflicts, want 2", len(open))
 	}
 	first := strconv.FormatInt(open[0].ID, 10)
-	w.do(t, http.MethodPost, "/api/v1/conflicts/"+first+"/resolve", w.ic.token, nil).want(t, http.StatusNoContent, "")
-	w.do(t, http.MethodPost, "/api/v1/conflicts/"+first+"/resolve", w.admin.token, nil).want(t, http.StatusNoContent, "")
+	w.call(t, http.MethodPost, "/api/v1/conflicts/"+first+"/resolve", w.ic.token, nil).wantStatus(t, http.StatusNoContent)
+	w.call(t, http.MethodPost, "/api/v1/conflicts/"+first+"/resolve", w.admin.token, nil).wantStatus(t, http.StatusNoContent)
 	if got := w.conflicts(t, w.admin, "?resolved=false"); len(got) != 1 || got[0].ID != open[1].ID {
 		t.Errorf("open after resolving one = %+v", got)
 	}
@@ -225,7 +205,7 @@ func auditRefusals(t *testing.T, w *teamWorld) {
 	hist := "/api/v1/history/visit_notes/" + w.noteB
 	cases := []struct {
 		name   string
-		dev    *fwDevice
+		dev    *device
 		method string
 		path   string
 		status int
@@ -235,7 +215,7 @@ func auditRefusals(t *testing.T, w *teamWorld) {
 		{"secretary lists conflicts", w.secA, http.MethodGet, "/api/v1/conflicts", http.StatusForbidden, "forbidden"},
 		{"department resolves", w.deptUser, http.MethodPost, "/api/v1/conflicts/1/resolve", http.StatusForbidden, "forbidden"},
 		{"team leader lists conflicts", w.leaderA, http.MethodGet, "/api/v1/conflicts", http.StatusForbidden, "forbidden"},
-		{"not logged in", &fwDevice{}, http.MethodGet, hist, http.StatusUnauthorized, "unauthorized"},
+		{"not logged in", &device{}, http.MethodGet, hist, http.StatusUnauthorized, "unauthorized"},
 		{"a table outside the sync registry", w.admin, http.MethodGet, "/api/v1/history/refresh_tokens/" + w.noteB, http.StatusNotFound, "unknown_table"},
 		{"a row never written", w.admin, http.MethodGet, "/api/v1/history/visit_notes/5f0c8f1e-0000-4000-8000-000000000000", http.StatusNotFound, "not_found"},
 		{"an unknown conflict", w.ic, http.MethodPost, "/api/v1/conflicts/999999/resolve", http.StatusNotFound, "not_found"},
@@ -246,14 +226,14 @@ func auditRefusals(t *testing.T, w *teamWorld) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w.do(t, tc.method, tc.path, tc.dev.token, nil).want(t, tc.status, tc.code)
+			w.call(t, tc.method, tc.path, tc.dev.token, nil).wantError(t, tc.status, tc.code)
 		})
 	}
 
 	// Headquarters read a row's history, creation included.
-	for _, dev := range []*fwDevice{w.admin, w.ic} {
+	for _, dev := range []*device{w.admin, w.ic} {
 		items := w.history(t, dev, "visit_notes", w.noteB)
-		if len(items) != 1 || items[0].Applied["title"] != "Kiểm tra Cà Mau" || str(items[0].UserID) != w.inspB.userID {
+		if len(items) != 1 || items[0].applied["title"] != "Kiểm tra Cà Mau" || str(items[0].UserID) != w.inspB.userID {
 			b, _ := json.Marshal(items)
 			t.Errorf("%s: history of a fresh note = %s", dev.id, b)
 		}

@@ -1,202 +1,35 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"dicoso/server/auth"
-	"dicoso/server/config"
-	"dicoso/server/store"
-	"dicoso/server/syncdb"
 )
 
-// testClock is the time the auth service (and the sync engine) see; tests
-// move it instead of sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-const authTestAdminPassword = "admin-password-2021"
-
-// authEnv is the real API over a real store file, with a bootstrapped admin.
-type authEnv struct {
-	url    string
-	st     *store.Store
-	sdb    *syncdb.DB
-	svc    *auth.Service
-	clock  *testClock
-	secret []byte
-}
-
-func newAuthEnv(t *testing.T) *authEnv {
+// newAuthServer is the server the auth and user tests run against: its
+// time is a testClock they move instead of sleeping.
+func newAuthServer(t *testing.T) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.DBPath())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	clock := &testClock{now: time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)}
-	sdb := syncdb.New(st, syncdb.Options{Now: clock.Now})
-	t.Cleanup(sdb.Close)
-	secret := []byte(strings.Repeat("k", 32))
-	svc, err := auth.New(st, auth.Options{
-		Secret: secret, Now: clock.Now, Sync: sdb,
+	return newTestServer(t, withClock(time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)),
 		// A small per-address cap keeps the test from hashing fifty times.
-		Limits: auth.LimitRules{Window: 15 * time.Minute, PerUserIP: 5, PerIP: 10},
-	})
-	if err != nil {
-		t.Fatalf("auth: %v", err)
-	}
-	if created, _, err := svc.BootstrapAdmin(ctx, authTestAdminPassword); err != nil || !created {
-		t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
-	}
-	s := New(Deps{Config: cfg, Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Auth: svc, Sync: sdb})
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &authEnv{url: hs.URL, st: st, sdb: sdb, svc: svc, clock: clock, secret: secret}
-}
-
-// authReply is one HTTP answer.
-type authReply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// call sends body (JSON-encoded unless it is a string) with an optional
-// bearer token and extra header pairs.
-func (e *authEnv) call(t *testing.T, method, path, token string, body any, headers ...string) authReply {
-	t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("encode: %v", err)
-		}
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, r)
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return authReply{status: res.StatusCode, header: res.Header, body: b}
-}
-
-// wantError checks status and that the body is exactly the envelope with code.
-func (r authReply) wantError(t *testing.T, status int, code string) authEnvelope {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
-	}
-	var env authEnvelope
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		t.Fatalf("not the error envelope: %v; body %s", err, r.body)
-	}
-	if env.Error.Code != code || env.Error.Message == "" {
-		t.Fatalf("envelope code %q message %q, want code %q; body %s", env.Error.Code, env.Error.Message, code, r.body)
-	}
-	return env
-}
-
-type authEnvelope struct {
-	Error struct {
-		Code    string          `json:"code"`
-		Message string          `json:"message"`
-		Details json.RawMessage `json:"details"`
-	} `json:"error"`
-}
-
-func (r authReply) decode(t *testing.T, status int, dst any) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
-	}
-	if err := json.Unmarshal(r.body, dst); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-type loginBody struct {
-	Username string         `json:"username"`
-	Password string         `json:"password"`
-	Device   map[string]any `json:"device"`
-}
-
-func login(username, password, device string) loginBody {
-	return loginBody{Username: username, Password: password, Device: map[string]any{"id": device, "name": "Điện thoại " + device}}
-}
-
-// mustLogin logs in from address ip and returns the token pair.
-func (e *authEnv) mustLogin(t *testing.T, username, password, device string) tokenResponse {
-	t.Helper()
-	var tr tokenResponse
-	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login(username, password, device)).decode(t, http.StatusOK, &tr)
-	return tr
+		withLoginLimits(5, 10))
 }
 
 func TestLoginIssuesTokensForTheDevice(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", authTestAdminPassword, "phone-1"))
+	e := newAuthServer(t)
+	r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("admin", adminPassword, "phone-1"))
 	var got map[string]any
 	r.decode(t, http.StatusOK, &got)
 	for _, k := range []string{"access_token", "refresh_token", "expires_in", "user"} {
@@ -216,7 +49,7 @@ func TestLoginIssuesTokensForTheDevice(t *testing.T) {
 		t.Errorf("user %+v, want admin with role admin", tr.User)
 	}
 	// Usernames are case-insensitive at login.
-	e.mustLogin(t, "Admin", authTestAdminPassword, "phone-1")
+	e.login(t, "Admin", adminPassword, "phone-1")
 
 	// The token opens /me, which shows the public part only.
 	me := e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil)
@@ -253,7 +86,7 @@ func TestLoginIssuesTokensForTheDevice(t *testing.T) {
 
 func TestLoginFailuresLookAlike(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
+	e := newAuthServer(t)
 	ctx := context.Background()
 	u, err := e.svc.CreateUser(ctx, "", auth.NewUser{Username: "lan.nguyen", Password: "lan-password-1", FullName: "Nguyễn Thị Lan", Roles: []string{"secretary"}})
 	if err != nil {
@@ -267,12 +100,12 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 		name, username, password string
 	}{
 		{"wrong password", "admin", "not-the-password"},
-		{"unknown user", "nobody", authTestAdminPassword},
+		{"unknown user", "nobody", adminPassword},
 		{"disabled user with the right password", "lan.nguyen", "lan-password-1"},
 	}
 	var messages []string
 	for _, tc := range cases {
-		r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", login(tc.username, tc.password, "phone-1"))
+		r := e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(tc.username, tc.password, "phone-1"))
 		env := r.wantError(t, http.StatusUnauthorized, "invalid_credentials")
 		if len(env.Error.Details) != 0 {
 			t.Errorf("%s: details %s tell the cases apart", tc.name, env.Error.Details)
@@ -289,7 +122,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 		name, body, code string
 	}{
 		{"no device", `{"username":"admin","password":"x"}`, "validation_failed"},
-		{"device id unfit for a clock", `{"username":"admin","password":"` + authTestAdminPassword + `","device":{"id":"a.b"}}`, "validation_failed"},
+		{"device id unfit for a clock", `{"username":"admin","password":"` + adminPassword + `","device":{"id":"a.b"}}`, "validation_failed"},
 		{"unknown field", `{"username":"admin","password":"x","device":{"id":"p"},"remember":true}`, "unknown_field"},
 	}
 	for _, tc := range bad {
@@ -310,8 +143,8 @@ func signed(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaim
 
 func TestAccessTokensThatMustBeRefused(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	tr := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
+	e := newAuthServer(t)
+	tr := e.login(t, "admin", adminPassword, "phone-1")
 	if r := e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil); r.status != http.StatusOK {
 		t.Fatalf("valid token refused: %d %s", r.status, r.body)
 	}
@@ -389,7 +222,7 @@ func TestAccessTokensThatMustBeRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var r authReply
+			var r reply
 			if tc.header == "" {
 				r = e.call(t, http.MethodGet, "/api/v1/me", "", nil)
 			} else {
@@ -409,9 +242,9 @@ func TestAccessTokensThatMustBeRefused(t *testing.T) {
 
 func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	first := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
-	other := e.mustLogin(t, "admin", authTestAdminPassword, "laptop-1")
+	e := newAuthServer(t)
+	first := e.login(t, "admin", adminPassword, "phone-1")
+	other := e.login(t, "admin", adminPassword, "laptop-1")
 
 	e.clock.Advance(time.Minute)
 	var second tokenResponse
@@ -451,9 +284,9 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 
 func TestLogoutEndsOnlyThatDevice(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	phone := e.mustLogin(t, "admin", authTestAdminPassword, "phone-1")
-	laptop := e.mustLogin(t, "admin", authTestAdminPassword, "laptop-1")
+	e := newAuthServer(t)
+	phone := e.login(t, "admin", adminPassword, "phone-1")
+	laptop := e.login(t, "admin", adminPassword, "laptop-1")
 
 	r := e.call(t, http.MethodPost, "/api/v1/auth/logout", "", map[string]string{"refresh_token": phone.RefreshToken})
 	if r.status != http.StatusNoContent {
@@ -474,17 +307,17 @@ func TestLogoutEndsOnlyThatDevice(t *testing.T) {
 
 func TestFailedLoginsAreRateLimited(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
+	e := newAuthServer(t)
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
-	try := func(password, ip string) authReply {
-		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", password, "phone-1"), from(ip)...)
+	try := func(password, ip string) reply {
+		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("admin", password, "phone-1"), from(ip)...)
 	}
 
 	// A success clears the count for that username and address.
 	for range 4 {
 		try("wrong-password", "203.0.113.7").wantError(t, http.StatusUnauthorized, "invalid_credentials")
 	}
-	if r := try(authTestAdminPassword, "203.0.113.7"); r.status != http.StatusOK {
+	if r := try(adminPassword, "203.0.113.7"); r.status != http.StatusOK {
 		t.Fatalf("login after 4 failures: %d %s", r.status, r.body)
 	}
 	for range 5 {
@@ -500,24 +333,24 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	if !strings.Contains(string(env.Error.Details), "retry_after") {
 		t.Errorf("details %s lack retry_after", env.Error.Details)
 	}
-	try(authTestAdminPassword, "203.0.113.7").wantError(t, http.StatusTooManyRequests, "rate_limited")
+	try(adminPassword, "203.0.113.7").wantError(t, http.StatusTooManyRequests, "rate_limited")
 
 	// Someone else, elsewhere, is not locked out of the account.
-	if r := try(authTestAdminPassword, "198.51.100.20"); r.status != http.StatusOK {
+	if r := try(adminPassword, "198.51.100.20"); r.status != http.StatusOK {
 		t.Fatalf("login from another address: %d %s", r.status, r.body)
 	}
 
 	// When the window has passed, the right password works again.
 	e.clock.Advance(15*time.Minute + time.Second)
-	if r := try(authTestAdminPassword, "203.0.113.7"); r.status != http.StatusOK {
+	if r := try(adminPassword, "203.0.113.7"); r.status != http.StatusOK {
 		t.Fatalf("login after the window: %d %s", r.status, r.body)
 	}
 
 	// One address sweeping usernames hits the per-address cap (10 here).
 	for i := range 10 {
-		e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("user"+strconv.Itoa(i), "x-password", "p"), from("192.0.2.9")...).
+		e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("user"+strconv.Itoa(i), "x-password", "p"), from("192.0.2.9")...).
 			wantError(t, http.StatusUnauthorized, "invalid_credentials")
 	}
-	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("admin", authTestAdminPassword, "p"), from("192.0.2.9")...).
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("admin", adminPassword, "p"), from("192.0.2.9")...).
 		wantError(t, http.StatusTooManyRequests, "rate_limited")
 }

@@ -66,10 +66,10 @@ func isDocumentedRoute(r *echo.Route) bool {
 // registered route is documented and every documented route is registered.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	s, _ := opsServer(t, nil)
+	ts := newTestServer(t)
 
 	registered := map[string]bool{}
-	for _, r := range s.Handler().Routes() {
+	for _, r := range ts.srv.Handler().Routes() {
 		if !isDocumentedRoute(r) {
 			continue
 		}
@@ -218,18 +218,18 @@ func walkRefs(v any, fn func(string)) {
 
 func TestOpenAPIIsServed(t *testing.T) {
 	t.Parallel()
-	_, hs := opsServer(t, nil)
-	res, body := doRequest(t, http.MethodGet, hs.URL+"/api/openapi.json", "", nil)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET /api/openapi.json = %d", res.StatusCode)
+	ts := newTestServer(t)
+	r := ts.call(t, http.MethodGet, "/api/openapi.json", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /api/openapi.json = %d", r.status)
 	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	if !bytes.Equal(body, openAPIDocument) {
+	if !bytes.Equal(r.body, openAPIDocument) {
 		t.Error("the served document differs from the embedded openapi.json")
 	}
-	if doc := parseOpenAPI(t, body); len(doc.Paths) == 0 {
+	if doc := parseOpenAPI(t, r.body); len(doc.Paths) == 0 {
 		t.Error("the served document has no paths")
 	}
 }

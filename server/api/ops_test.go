@@ -2,13 +2,7 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,35 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"dicoso/server/config"
-	"dicoso/server/store"
 )
-
-// opsServer is the real API on a real store file, served over HTTP.
-// extra registers test-only routes before serving (nil for none).
-func opsServer(t *testing.T, extra func(s *Server)) (*Server, *httptest.Server) {
-	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.MaxBodyBytes = 2048
-	st, err := store.Open(context.Background(), cfg.DBPath())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	s := New(Deps{Config: cfg, Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if extra != nil {
-		extra(s)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return s, hs
-}
 
 // probeRequest exercises bind: a required enum and a bounded string.
 type probeRequest struct {
@@ -68,90 +34,41 @@ func withProbes(s *Server) {
 	})
 }
 
-func doRequest(t *testing.T, method, url, contentType string, body []byte) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return res, b
-}
-
-// wireEnvelope mirrors the design §4 envelope; decoding refuses any other key.
-type wireEnvelope struct {
-	Error struct {
-		Code    string          `json:"code"`
-		Message string          `json:"message"`
-		Details json.RawMessage `json:"details"`
-	} `json:"error"`
-}
-
-var codePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-
-func decodeEnvelope(t *testing.T, res *http.Response, body []byte) wireEnvelope {
-	t.Helper()
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("error answer has Content-Type %q, want application/json; body %s", ct, body)
-	}
-	var env wireEnvelope
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		t.Fatalf("error answer is not the envelope: %v; body %s", err, body)
-	}
-	if !codePattern.MatchString(env.Error.Code) || env.Error.Message == "" {
-		t.Fatalf("envelope lacks a snake_case code or a message: %s", body)
-	}
-	return env
-}
-
 // assertSecurityHeaders checks what every answer, error or not, must carry.
-func assertSecurityHeaders(t *testing.T, res *http.Response) {
+func assertSecurityHeaders(t *testing.T, h http.Header) {
 	t.Helper()
-	csp := res.Header.Get("Content-Security-Policy")
+	csp := h.Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
 		}
 	}
-	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
 	}
-	if got := res.Header.Get("X-Frame-Options"); got != "DENY" {
+	if got := h.Get("X-Frame-Options"); got != "DENY" {
 		t.Errorf("X-Frame-Options = %q, want DENY", got)
 	}
-	if res.Header.Get("X-Request-Id") == "" {
+	if h.Get("X-Request-Id") == "" {
 		t.Error("no X-Request-Id on the answer")
 	}
 }
 
 func TestSecurityHeadersOnSuccess(t *testing.T) {
 	t.Parallel()
-	_, hs := opsServer(t, nil)
+	ts := newTestServer(t)
 	for _, path := range []string{"/", "/healthz", "/readyz", "/api/openapi.json"} {
-		res, body := doRequest(t, http.MethodGet, hs.URL+path, "", nil)
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s = %d: %s", path, res.StatusCode, body)
+		r := ts.call(t, http.MethodGet, path, "", nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d: %s", path, r.status, r.body)
 		}
-		assertSecurityHeaders(t, res)
+		assertSecurityHeaders(t, r.header)
 	}
 }
 
 func TestErrorsAreAnsweredInTheEnvelope(t *testing.T) {
 	t.Parallel()
-	_, hs := opsServer(t, withProbes)
+	ts := newTestServer(t, withMaxBodyBytes(2048), withRoutes(withProbes))
 	big := []byte(`{"name":"` + strings.Repeat("x", 4096) + `","kind":"periodic"}`)
 	cases := []struct {
 		name        string
@@ -181,42 +98,45 @@ func TestErrorsAreAnsweredInTheEnvelope(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			res, body := doRequest(t, tc.method, hs.URL+tc.path, tc.contentType, tc.body)
-			if res.StatusCode != tc.status {
-				t.Fatalf("%s %s = %d, want %d: %s", tc.method, tc.path, res.StatusCode, tc.status, body)
+			var headers []string
+			if tc.contentType != "" {
+				headers = []string{"Content-Type", tc.contentType}
 			}
-			env := decodeEnvelope(t, res, body)
+			r := ts.call(t, tc.method, tc.path, "", tc.body, headers...)
+			if r.status != tc.status {
+				t.Fatalf("%s %s = %d, want %d: %s", tc.method, tc.path, r.status, tc.status, r.body)
+			}
+			env := r.envelope(t)
 			if env.Error.Code != tc.code {
 				t.Errorf("code = %q, want %q", env.Error.Code, tc.code)
 			}
 			if tc.detail != "" && !strings.Contains(string(env.Error.Details), tc.detail) {
 				t.Errorf("details %s lack %s", env.Error.Details, tc.detail)
 			}
-			if strings.Contains(string(body), "secret internal detail") {
-				t.Errorf("the internal cause leaked to the client: %s", body)
+			if strings.Contains(string(r.body), "secret internal detail") {
+				t.Errorf("the internal cause leaked to the client: %s", r.body)
 			}
-			assertSecurityHeaders(t, res)
+			assertSecurityHeaders(t, r.header)
 		})
 	}
 
 	// The probe itself works, so the failures above are the input's fault.
-	res, body := doRequest(t, http.MethodPost, hs.URL+"/test/probe", "application/json", []byte(`{"name":"a","kind":"periodic"}`))
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("valid probe = %d: %s", res.StatusCode, body)
+	if r := ts.call(t, http.MethodPost, "/test/probe", "", `{"name":"a","kind":"periodic"}`); r.status != http.StatusOK {
+		t.Fatalf("valid probe = %d: %s", r.status, r.body)
 	}
 }
 
 // scrape reads /metrics and parses the text exposition format.
-func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, ts *testServer) map[string]*dto.MetricFamily {
 	t.Helper()
-	res, body := doRequest(t, http.MethodGet, base+"/metrics", "", nil)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics = %d: %s", res.StatusCode, body)
+	r := ts.call(t, http.MethodGet, "/metrics", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /metrics = %d: %s", r.status, r.body)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(r.body))
 	if err != nil {
-		t.Fatalf("parse /metrics: %v\n%s", err, body)
+		t.Fatalf("parse /metrics: %v\n%s", err, r.body)
 	}
 	return fams
 }
@@ -253,25 +173,25 @@ func counterValue(fams map[string]*dto.MetricFamily, name string, labels map[str
 
 func TestMetricsCountRequestsByRoutePattern(t *testing.T) {
 	t.Parallel()
-	s, hs := opsServer(t, nil)
+	ts := newTestServer(t)
 
 	for range 3 {
-		doRequest(t, http.MethodGet, hs.URL+"/healthz", "", nil)
+		ts.call(t, http.MethodGet, "/healthz", "", nil)
 	}
-	doRequest(t, http.MethodGet, hs.URL+"/api/v0/secret-raw-url-part", "", nil)
-	doRequest(t, http.MethodDelete, hs.URL+"/healthz", "", nil)
-	doRequest(t, "BREW", hs.URL+"/healthz", "", nil)
-	s.Metrics().SyncChange("rejected", "clock_skew")
-	s.Metrics().SyncPush(12)
+	ts.call(t, http.MethodGet, "/api/v0/secret-raw-url-part", "", nil)
+	ts.call(t, http.MethodDelete, "/healthz", "", nil)
+	ts.call(t, "BREW", "/healthz", "", nil)
+	ts.srv.Metrics().SyncChange("rejected", "clock_skew")
+	ts.srv.Metrics().SyncPush(12)
 
-	res, body := doRequest(t, http.MethodGet, hs.URL+"/metrics", "", nil)
-	if strings.Contains(string(body), "secret-raw-url-part") {
-		t.Fatalf("a raw URL reached a metric label:\n%s", body)
+	r := ts.call(t, http.MethodGet, "/metrics", "", nil)
+	if strings.Contains(string(r.body), "secret-raw-url-part") {
+		t.Fatalf("a raw URL reached a metric label:\n%s", r.body)
 	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("/metrics Content-Type = %q, want the text format", ct)
 	}
-	fams := scrape(t, hs.URL)
+	fams := scrape(t, ts)
 
 	cases := []struct {
 		name   string
@@ -314,12 +234,12 @@ func TestMetricsCountRequestsByRoutePattern(t *testing.T) {
 
 func TestMetricsRegistryBelongsToItsServer(t *testing.T) {
 	t.Parallel()
-	_, a := opsServer(t, nil)
-	_, b := opsServer(t, nil)
+	a := newTestServer(t)
+	b := newTestServer(t)
 	for range 5 {
-		doRequest(t, http.MethodGet, a.URL+"/healthz", "", nil)
+		a.call(t, http.MethodGet, "/healthz", "", nil)
 	}
-	got := counterValue(scrape(t, b.URL), "dicoso_http_requests_total",
+	got := counterValue(scrape(t, b), "dicoso_http_requests_total",
 		map[string]string{"method": "GET", "route": "/healthz", "status": "200"})
 	if got != -1 {
 		t.Fatalf("server b counts server a's requests (%v): the registry is shared", got)

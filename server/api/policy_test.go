@@ -120,8 +120,8 @@ func matrixRoutes(e *echo.Echo) []*echo.Route {
 // written. A route missing from roleMatrix fails the test.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	e := newRefEnv(t)
-	callers := map[string]refCaller{}
+	e := newTestServer(t, withAdmin())
+	callers := map[string]*device{"": {}} // "": no token
 	for _, role := range matrixRoles {
 		callers[role] = e.addUser(t, "nguoi."+strings.ReplaceAll(role, "_", "."), role)
 	}
@@ -142,18 +142,18 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 		for _, role := range append([]string{""}, matrixRoles...) {
-			c := callers[role] // zero for "": no token
+			c := callers[role]
 			var body any = "{}"
 			switch key {
 			case "POST /api/v1/sync/push":
-				body = map[string]any{"protocol": 1, "device_id": c.device, "changes": []any{}}
+				body = map[string]any{"protocol": 1, "device_id": c.id, "changes": []any{}}
 			case "POST /api/v1/sync/pull":
-				body = map[string]any{"protocol": 1, "device_id": c.device, "cursor": "", "limit": 1}
+				body = map[string]any{"protocol": 1, "device_id": c.id, "cursor": "", "limit": 1}
 			}
 			if r.Method == http.MethodGet || r.Method == http.MethodDelete {
 				body = nil
 			}
-			res := e.do(t, r.Method, path, c.token, body)
+			res := e.call(t, r.Method, path, c.token, body)
 			who := role
 			if who == "" {
 				who = "no token"
@@ -164,7 +164,7 @@ func TestRoleMatrix(t *testing.T) {
 					t.Errorf("%s as %s: %d, want it open to anyone; body %s", key, who, res.status, res.body)
 				}
 			case role == "":
-				res.envelope(t, http.StatusUnauthorized, "unauthorized")
+				res.wantError(t, http.StatusUnauthorized, "unauthorized")
 			case want.roles == nil || slices.Contains(want.roles, role):
 				if res.status == http.StatusUnauthorized || res.status == http.StatusForbidden || res.status >= 500 {
 					t.Errorf("%s as %s: %d, want it admitted; body %s", key, who, res.status, res.body)
@@ -177,7 +177,7 @@ func TestRoleMatrix(t *testing.T) {
 					t.Errorf("%s as %s: %d, want 403 forbidden; body %s", key, who, res.status, res.body)
 					continue
 				}
-				res.envelope(t, http.StatusForbidden, "forbidden")
+				res.wantError(t, http.StatusForbidden, "forbidden")
 			}
 		}
 	}
@@ -194,41 +194,41 @@ func TestRoleMatrix(t *testing.T) {
 // another kind.
 func TestOfficeWritesOnlySpecialCampaigns(t *testing.T) {
 	t.Parallel()
-	e := newRefEnv(t)
+	e := newTestServer(t, withAdmin())
 	w := e.world(t)
 	office := e.addUser(t, "van.phong", auth.RoleOffice)
 
 	before := e.storeCounts(t)
-	e.do(t, http.MethodPost, "/api/v1/campaigns", office.token, map[string]any{
+	e.call(t, http.MethodPost, "/api/v1/campaigns", office.token, map[string]any{
 		"plan_id": w.planID, "kind": "periodic", "name": "Kiểm tra định kỳ đợt 2",
-	}).envelope(t, http.StatusForbidden, "forbidden")
-	e.do(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, office.token, map[string]any{"name": "Đổi tên"}).
-		envelope(t, http.StatusForbidden, "forbidden")
-	e.do(t, http.MethodDelete, "/api/v1/campaigns/"+w.campaignID, office.token, nil).
-		envelope(t, http.StatusForbidden, "forbidden")
+	}).wantError(t, http.StatusForbidden, "forbidden")
+	e.call(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, office.token, map[string]any{"name": "Đổi tên"}).
+		wantError(t, http.StatusForbidden, "forbidden")
+	e.call(t, http.MethodDelete, "/api/v1/campaigns/"+w.campaignID, office.token, nil).
+		wantError(t, http.StatusForbidden, "forbidden")
 	if after := e.storeCounts(t); !sameCounts(before, after) {
 		t.Errorf("refused writes changed the store: %v -> %v", before, after)
 	}
 
 	var summer map[string]any
-	e.do(t, http.MethodPost, "/api/v1/campaigns", office.token, map[string]any{
+	e.call(t, http.MethodPost, "/api/v1/campaigns", office.token, map[string]any{
 		"plan_id": w.planID, "kind": "special", "name": "Chiến dịch Thanh niên tình nguyện Hè 2021",
 		"starts_on": "2021-06-01", "ends_on": "2021-08-31",
-	}).into(t, http.StatusCreated, &summer)
+	}).decode(t, http.StatusCreated, &summer)
 	id := summer["id"].(string)
-	e.do(t, http.MethodPatch, "/api/v1/campaigns/"+id, office.token, map[string]any{"kind": "thematic"}).
-		envelope(t, http.StatusForbidden, "forbidden")
-	e.do(t, http.MethodPatch, "/api/v1/campaigns/"+id, office.token, map[string]any{"content": "Thăm các đội hình tình nguyện"}).
-		into(t, http.StatusOK, nil)
-	e.do(t, http.MethodDelete, "/api/v1/campaigns/"+id, office.token, nil).into(t, http.StatusNoContent, nil)
+	e.call(t, http.MethodPatch, "/api/v1/campaigns/"+id, office.token, map[string]any{"kind": "thematic"}).
+		wantError(t, http.StatusForbidden, "forbidden")
+	e.call(t, http.MethodPatch, "/api/v1/campaigns/"+id, office.token, map[string]any{"content": "Thăm các đội hình tình nguyện"}).
+		decode(t, http.StatusOK, nil)
+	e.call(t, http.MethodDelete, "/api/v1/campaigns/"+id, office.token, nil).decode(t, http.StatusNoContent, nil)
 
 	// The Inspection Committee may write any campaign; a department none.
 	ic := e.addUser(t, "ban.kiem.tra", auth.RoleInspectionCommittee)
-	e.do(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, ic.token, map[string]any{"content": "Nghị quyết Đại hội XIII"}).
-		into(t, http.StatusOK, nil)
+	e.call(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, ic.token, map[string]any{"content": "Nghị quyết Đại hội XIII"}).
+		decode(t, http.StatusOK, nil)
 	dept := e.addUser(t, "ban.phong.trao", auth.RoleDepartment)
-	e.do(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, dept.token, map[string]any{"content": "x"}).
-		envelope(t, http.StatusForbidden, "forbidden")
+	e.call(t, http.MethodPatch, "/api/v1/campaigns/"+w.campaignID, dept.token, map[string]any{"content": "x"}).
+		wantError(t, http.StatusForbidden, "forbidden")
 }
 
 // TestEveryPolicyRuleIsUsed keeps the policy table honest: each resource

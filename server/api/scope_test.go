@@ -1,279 +1,29 @@
-package api_test
+package api
 
 import (
-	"bytes"
-	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"dicoso/server/api"
-	"dicoso/server/auth"
-	"dicoso/server/config"
-	"dicoso/server/store"
 	"dicoso/server/syncdb"
-	"dicoso/sync/hlc"
 	"dicoso/sync/protocol"
 )
 
-// This file holds the world the attachment, scope and audit tests share:
-// the real API over a real store file, users made through the API by the
-// admin, reference data written through the sync engine (the one write
-// path), and devices that log in, push and pull over HTTP.
-
-const fwAdminPassword = "admin-password-2021"
-
-// fieldWorld is one server with its store.
-type fieldWorld struct {
-	url   string
-	cfg   config.Config
-	st    *store.Store
-	sdb   *syncdb.DB
-	admin *fwDevice
-	// clockBase is where device clocks start; tests add offsets to order
-	// writes deliberately (always well inside the allowed skew).
-	clockBase int64
-}
-
-// fwDevice is one logged-in device of one user.
-type fwDevice struct {
-	w       *fieldWorld
-	userID  string
-	id      string // device id, also its clock node
-	token   string
-	counter atomic.Int64
-}
-
-func newFieldWorld(t *testing.T, maxAttachmentBytes int64) *fieldWorld {
-	t.Helper()
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	if maxAttachmentBytes > 0 {
-		cfg.MaxAttachmentBytes = maxAttachmentBytes
-	}
-	st, err := store.Open(ctx, cfg.DBPath())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew})
-	authSvc := auth.Ephemeral(st, auth.Options{Sync: sdb})
-	if _, _, err := authSvc.BootstrapAdmin(ctx, fwAdminPassword); err != nil {
-		t.Fatalf("bootstrap admin: %v", err)
-	}
-	srv := api.New(api.Deps{Config: cfg, Store: st, Log: slog.New(slog.DiscardHandler), Auth: authSvc, Sync: sdb})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		sdb.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	w := &fieldWorld{url: hs.URL, cfg: cfg, st: st, sdb: sdb, clockBase: time.Now().UnixMilli()}
-	w.admin = w.login(t, "admin", fwAdminPassword, "dev-admin")
-	return w
-}
-
-// reply is one HTTP answer.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) decode(t *testing.T, dst any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, dst); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// errorCode is the code of an error envelope ("" when the body is none).
-func (r reply) errorCode() string {
-	var env struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.body, &env) // a non-envelope body has no code
-	return env.Error.Code
-}
-
-func (r reply) want(t *testing.T, status int, code string) {
-	t.Helper()
-	if r.status != status || (code != "" && r.errorCode() != code) {
-		t.Fatalf("answer %d %s, want %d %s", r.status, r.body, status, code)
-	}
-}
-
-// do sends a request; body is JSON-encoded unless it is already an
-// io.Reader or []byte (sent as is).
-func (w *fieldWorld) do(t *testing.T, method, path, token string, body any, headers ...string) reply {
-	t.Helper()
-	var rd io.Reader
-	contentType := ""
-	switch b := body.(type) {
-	case nil:
-	case io.Reader:
-		rd = b
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		js, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("encode body: %v", err)
-		}
-		rd, contentType = bytes.NewReader(js), "application/json"
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, w.url+path, rd)
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read answer: %v", err)
-	}
-	return reply{status: res.StatusCode, header: res.Header, body: out}
-}
-
-func (w *fieldWorld) login(t *testing.T, username, password, device string) *fwDevice {
-	t.Helper()
-	r := w.do(t, http.MethodPost, "/api/v1/auth/login", "", map[string]any{
-		"username": username, "password": password, "device": map[string]string{"id": device, "name": device},
-	})
-	r.want(t, http.StatusOK, "")
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		User        struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	r.decode(t, &tok)
-	return &fwDevice{w: w, userID: tok.User.ID, id: device, token: tok.AccessToken}
-}
-
-// user creates a user through the API as the admin and logs them in on a
-// device of their own.
-func (w *fieldWorld) user(t *testing.T, username string, roles []string, departmentID string) *fwDevice {
-	t.Helper()
-	const password = "field-password-2021"
-	body := map[string]any{"username": username, "password": password, "full_name": username, "roles": roles}
-	if departmentID != "" {
-		body["department_id"] = departmentID
-	}
-	w.do(t, http.MethodPost, "/api/v1/users", w.admin.token, body).want(t, http.StatusCreated, "")
-	return w.login(t, username, password, "dev-"+username)
-}
-
-// reference writes reference rows as the server does (seed, admin edits).
-func (w *fieldWorld) reference(t *testing.T, changes ...syncdb.ServerChange) {
-	t.Helper()
-	ctx := context.Background()
-	err := w.st.InTx(ctx, func(tx *sql.Tx) error {
-		return w.sdb.ApplyServerTx(ctx, tx, w.admin.userID, changes)
-	})
-	if err != nil {
-		t.Fatalf("write reference data: %v", err)
-	}
-}
-
-// clock is this device's next HLC at offset from the world's clock base.
-func (d *fwDevice) clock(offset time.Duration) string {
-	return hlc.Timestamp{Millis: d.w.clockBase + offset.Milliseconds(), Counter: int(d.counter.Add(1)), Node: d.id}.String()
-}
-
-// change is an upsert of one row stamped now (by this device's clock).
-func (d *fwDevice) change(table, rowID string, fields map[string]any) protocol.Change {
-	return protocol.Change{ID: uuid.NewString(), Table: table, RowID: rowID, Op: protocol.OpUpsert,
-		HLC: d.clock(time.Since(time.UnixMilli(d.w.clockBase))), Fields: fields}
-}
-
-// push sends changes with base cursor base ("" for none) and requires
-// every one applied.
-func (d *fwDevice) push(t *testing.T, base string, changes ...protocol.Change) {
-	t.Helper()
-	req := protocol.PushRequest{Protocol: protocol.Version, DeviceID: d.id, BaseCursor: base, Changes: changes}
-	r := d.w.do(t, http.MethodPost, "/api/v1/sync/push", d.token, req)
-	r.want(t, http.StatusOK, "")
-	var resp protocol.PushResponse
-	r.decode(t, &resp)
-	for i, res := range resp.Results {
-		if res.Status != protocol.StatusApplied {
-			t.Fatalf("%s: change %d (%s %s) %s %s: %s", d.id, i, changes[i].Table, changes[i].RowID, res.Status, res.Code, res.Message)
-		}
-	}
-}
-
-// pullPage is one pull from cursor.
-func (d *fwDevice) pullPage(t *testing.T, cursor string, limit int) protocol.PullResponse {
-	t.Helper()
-	r := d.w.do(t, http.MethodPost, "/api/v1/sync/pull", d.token,
-		protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: limit})
-	r.want(t, http.StatusOK, "")
-	var resp protocol.PullResponse
-	r.decode(t, &resp)
-	return resp
-}
-
-// pullAll pulls from cursor until nothing is left, in small pages so that
-// paging is exercised too; it returns the rows by "table/row_id" and the
-// final cursor.
-func (d *fwDevice) pullAll(t *testing.T, cursor string) (map[string]protocol.Row, string) {
-	t.Helper()
-	rows := map[string]protocol.Row{}
-	for range 1000 {
-		resp := d.pullPage(t, cursor, 7)
-		if resp.Reset {
-			t.Fatalf("%s: pull answered reset", d.id)
-		}
-		for _, r := range resp.Rows {
-			rows[r.Table+"/"+r.RowID] = r
-		}
-		cursor = resp.Cursor
-		if !resp.HasMore {
-			return rows, cursor
-		}
-	}
-	t.Fatalf("%s: pull never ended", d.id)
-	return nil, ""
-}
-
-// teamWorld is a campaign with two inspection teams, two clusters led by two
-// secretaries, two departments, and field data written by each side.
+// teamWorld is the world the attachment, scope and audit tests share: a
+// campaign with two inspection teams, two clusters led by two secretaries,
+// two departments, and field data written by each side.
 type teamWorld struct {
-	*fieldWorld
+	*testServer
 	dept1, dept2             string
 	unitA, unitB             string
 	campaign, teamA, teamB   string
-	leaderA                  *fwDevice // leads team A (and reviews its notes)
-	inspA, inspA2, inspB     *fwDevice
-	secA, secB               *fwDevice
-	deptUser, ic             *fwDevice
+	leaderA                  *device // leads team A (and reviews its notes)
+	inspA, inspA2, inspB     *device
+	secA, secB               *device
+	deptUser, ic             *device
 	noteA, noteA2, noteB     string
 	findingA, findingB       string
 	checkinA, checkinB       string
@@ -282,27 +32,27 @@ type teamWorld struct {
 	tripDaySecA, tripDaySecB string
 }
 
-func newTeamWorld(t *testing.T, maxAttachmentBytes int64) *teamWorld {
+func newTeamWorld(t *testing.T) *teamWorld {
 	t.Helper()
-	w := &teamWorld{fieldWorld: newFieldWorld(t, maxAttachmentBytes)}
+	w := &teamWorld{testServer: newTestServer(t, withAdmin())}
 	id := func() string { return uuid.NewString() }
 	w.dept1, w.dept2 = id(), id()
-	w.reference(t,
+	w.apply(t,
 		syncdb.ServerChange{Table: "departments", RowID: w.dept1, Fields: map[string]any{"name": "Ban Phong trào"}},
 		syncdb.ServerChange{Table: "departments", RowID: w.dept2, Fields: map[string]any{"name": "Ban Thanh niên Nông thôn"}},
 	)
-	w.leaderA = w.user(t, "leader-a", []string{"inspector"}, "")
-	w.inspA = w.user(t, "insp-a", []string{"inspector"}, "")
-	w.inspA2 = w.user(t, "insp-a2", []string{"inspector"}, "")
-	w.inspB = w.user(t, "insp-b", []string{"inspector"}, "")
-	w.secA = w.user(t, "sec-a", []string{"secretary"}, "")
-	w.secB = w.user(t, "sec-b", []string{"secretary"}, "")
-	w.deptUser = w.user(t, "dept-1", []string{"department"}, w.dept1)
-	w.ic = w.user(t, "committee", []string{"inspection_committee"}, "")
+	w.leaderA = w.addUser(t, "leader-a", "inspector")
+	w.inspA = w.addUser(t, "insp-a", "inspector")
+	w.inspA2 = w.addUser(t, "insp-a2", "inspector")
+	w.inspB = w.addUser(t, "insp-b", "inspector")
+	w.secA = w.addUser(t, "sec-a", "secretary")
+	w.secB = w.addUser(t, "sec-b", "secretary")
+	w.deptUser = w.addAccount(t, account{username: "dept-1", roles: []string{"department"}, department: w.dept1})
+	w.ic = w.addUser(t, "committee", "inspection_committee")
 
 	clusterA, clusterB, plan := id(), id(), id()
 	w.unitA, w.unitB, w.campaign, w.teamA, w.teamB = id(), id(), id(), id(), id()
-	w.reference(t,
+	w.apply(t,
 		syncdb.ServerChange{Table: "clusters", RowID: clusterA, Fields: map[string]any{"name": "Cụm 1", "lead_secretary_id": w.secA.userID}},
 		syncdb.ServerChange{Table: "clusters", RowID: clusterB, Fields: map[string]any{"name": "Cụm 2", "lead_secretary_id": w.secB.userID}},
 		syncdb.ServerChange{Table: "units", RowID: w.unitA, Fields: map[string]any{
@@ -344,7 +94,7 @@ func newTeamWorld(t *testing.T, maxAttachmentBytes int64) *teamWorld {
 	// Each secretary logs a trip (with a day) to a unit of their own cluster.
 	w.tripSecA, w.tripSecB, w.tripDaySecA, w.tripDaySecB = id(), id(), id(), id()
 	for _, s := range []struct {
-		dev        *fwDevice
+		dev        *device
 		trip, day  string
 		unit, name string
 	}{{w.secA, w.tripSecA, w.tripDaySecA, w.unitA, "Làm việc với Lai Châu"}, {w.secB, w.tripSecB, w.tripDaySecB, w.unitB, "Làm việc với Cà Mau"}} {
@@ -369,11 +119,9 @@ func fieldKeys(rows map[string]protocol.Row) map[string]bool {
 	return out
 }
 
-func key(table, id string) string { return table + "/" + id }
-
 func TestPullScopeIsolatesTeamsSecretariesAndDepartments(t *testing.T) {
 	t.Parallel()
-	w := newTeamWorld(t, 0)
+	w := newTeamWorld(t)
 
 	teamA := []string{key("visit_notes", w.noteA), key("visit_notes", w.noteA2), key("findings", w.findingA),
 		key("checkins", w.checkinA), key("follow_ups", w.followUpA)}
@@ -384,7 +132,7 @@ func TestPullScopeIsolatesTeamsSecretariesAndDepartments(t *testing.T) {
 
 	cases := []struct {
 		name string
-		dev  *fwDevice
+		dev  *device
 		want []string // exactly the field rows this device must receive
 	}{
 		// Own rows, and a team mate's rows for the team's units.
@@ -454,7 +202,7 @@ func TestPullScopeIsolatesTeamsSecretariesAndDepartments(t *testing.T) {
 		}
 
 		// The admin adds the inspector to team B as well.
-		w.reference(t, syncdb.ServerChange{Table: "teams", RowID: w.teamB, Fields: map[string]any{
+		w.apply(t, syncdb.ServerChange{Table: "teams", RowID: w.teamB, Fields: map[string]any{
 			"member_ids": []string{w.inspB.userID, w.inspA.userID}}})
 
 		resp := w.inspA.pullPage(t, cursor, 100)
@@ -473,7 +221,7 @@ func TestPullScopeIsolatesTeamsSecretariesAndDepartments(t *testing.T) {
 
 		// An unrelated user's cursor is not reset by someone else's change.
 		_, curB := w.secB.pullAll(t, "")
-		w.reference(t, syncdb.ServerChange{Table: "teams", RowID: w.teamA, Fields: map[string]any{"name": "Đoàn kiểm tra số 1"}})
+		w.apply(t, syncdb.ServerChange{Table: "teams", RowID: w.teamA, Fields: map[string]any{"name": "Đoàn kiểm tra số 1"}})
 		if resp := w.secB.pullPage(t, curB, 100); resp.Reset {
 			t.Error("secretary B was told to reset by a change to a team they are not in")
 		}

@@ -17,7 +17,7 @@ import (
 // right (WASM must be application/wasm), and compressible files go gzipped.
 func TestServesThePWA(t *testing.T) {
 	t.Parallel()
-	_, hs := opsServer(t, nil)
+	ts := newTestServer(t)
 	var asset, wasm string
 	entries, err := fs.ReadDir(pwa.Dist(), "assets")
 	if err != nil {
@@ -57,26 +57,26 @@ func TestServesThePWA(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {
 			t.Parallel()
-			res, body := doRequest(t, http.MethodGet, hs.URL+tc.path, "", nil)
-			if res.StatusCode != tc.status {
-				t.Fatalf("GET %s = %d", tc.path, res.StatusCode)
+			r := ts.call(t, http.MethodGet, tc.path, "", nil)
+			if r.status != tc.status {
+				t.Fatalf("GET %s = %d", tc.path, r.status)
 			}
-			if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, tc.ctype) {
+			if got := r.header.Get("Content-Type"); !strings.HasPrefix(got, tc.ctype) {
 				t.Errorf("Content-Type = %q, want %q", got, tc.ctype)
 			}
-			if got := res.Header.Get("Cache-Control"); tc.status == 200 && got != tc.cache {
+			if got := r.header.Get("Cache-Control"); tc.status == 200 && got != tc.cache {
 				t.Errorf("Cache-Control = %q, want %q", got, tc.cache)
 			}
-			if tc.index && !bytes.Equal(body, index) {
+			if tc.index && !bytes.Equal(r.body, index) {
 				t.Errorf("GET %s is not index.html", tc.path)
 			}
-			assertSecurityHeaders(t, res)
+			assertSecurityHeaders(t, r.header)
 		})
 	}
 
 	t.Run("gzip", func(t *testing.T) {
 		t.Parallel()
-		req, err := http.NewRequest(http.MethodGet, hs.URL+asset, nil)
+		req, err := http.NewRequest(http.MethodGet, ts.url+asset, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,9 +109,9 @@ func TestServesThePWA(t *testing.T) {
 
 	t.Run("unknown API path keeps the JSON envelope", func(t *testing.T) {
 		t.Parallel()
-		res, body := doRequest(t, http.MethodGet, hs.URL+"/api/v1/no-such-thing", "", nil)
-		if res.StatusCode != http.StatusNotFound || decodeEnvelope(t, res, body).Error.Code != "not_found" {
-			t.Fatalf("GET unknown API path = %d %s", res.StatusCode, body)
+		r := ts.call(t, http.MethodGet, "/api/v1/no-such-thing", "", nil)
+		if r.status != http.StatusNotFound || r.envelope(t).Error.Code != "not_found" {
+			t.Fatalf("GET unknown API path = %d %s", r.status, r.body)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,20 +10,6 @@ import (
 )
 
 const departmentID = "0f7e5a52-1d2c-4b6a-9c1e-3a4b5c6d7e8f"
-
-// addDepartment writes a departments row the way every reference edit is
-// written: through the sync engine.
-func (e *authEnv) addDepartment(t *testing.T, id, name string) {
-	t.Helper()
-	err := e.st.InTx(context.Background(), func(tx *sql.Tx) error {
-		return e.sdb.ApplyServerTx(context.Background(), tx, "", []syncdb.ServerChange{
-			{Table: "departments", RowID: id, Fields: map[string]any{"name": name}},
-		})
-	})
-	if err != nil {
-		t.Fatalf("add department: %v", err)
-	}
-}
 
 func newUserBody(username string) map[string]any {
 	return map[string]any{
@@ -35,9 +20,9 @@ func newUserBody(username string) map[string]any {
 
 func TestAdminCreatesUsers(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	e.addDepartment(t, departmentID, "Ban Kiểm tra")
-	admin := e.mustLogin(t, "admin", authTestAdminPassword, "admin-laptop")
+	e := newAuthServer(t)
+	e.apply(t, syncdb.ServerChange{Table: "departments", RowID: departmentID, Fields: map[string]any{"name": "Ban Kiểm tra"}})
+	admin := e.login(t, "admin", adminPassword, "admin-laptop")
 
 	body := newUserBody("lan.nguyen")
 	body["department_id"] = departmentID
@@ -60,7 +45,7 @@ func TestAdminCreatesUsers(t *testing.T) {
 	}
 
 	// The new user logs in with the password the admin set.
-	lanTokens := e.mustLogin(t, "lan.nguyen", "field-days-60", "lan-phone")
+	lanTokens := e.login(t, "lan.nguyen", "field-days-60", "lan-phone")
 	if strings.Join(lanTokens.User.Roles, ",") != "secretary,inspector" {
 		t.Fatalf("login roles %v", lanTokens.User.Roles)
 	}
@@ -135,13 +120,13 @@ func TestAdminCreatesUsers(t *testing.T) {
 
 func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	e.addDepartment(t, departmentID, "Ban Kiểm tra")
-	admin := e.mustLogin(t, "admin", authTestAdminPassword, "admin-laptop")
+	e := newAuthServer(t)
+	e.apply(t, syncdb.ServerChange{Table: "departments", RowID: departmentID, Fields: map[string]any{"name": "Ban Kiểm tra"}})
+	admin := e.login(t, "admin", adminPassword, "admin-laptop")
 	var lan userJSON
 	e.call(t, http.MethodPost, "/api/v1/users", admin.AccessToken, newUserBody("lan.nguyen")).decode(t, http.StatusCreated, &lan)
-	lanTokens := e.mustLogin(t, "lan.nguyen", "field-days-60", "lan-phone")
-	patch := func(body any) authReply {
+	lanTokens := e.login(t, "lan.nguyen", "field-days-60", "lan-phone")
+	patch := func(body any) reply {
 		return e.call(t, http.MethodPatch, "/api/v1/users/"+lan.ID, admin.AccessToken, body)
 	}
 
@@ -174,14 +159,14 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 	e.call(t, http.MethodGet, "/api/v1/me", lanTokens.AccessToken, nil).wantError(t, http.StatusUnauthorized, "unauthorized")
 	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": lanTokens.RefreshToken}).
 		wantError(t, http.StatusUnauthorized, "invalid_refresh_token")
-	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("lan.nguyen", "field-days-60", "lan-phone")).
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("lan.nguyen", "field-days-60", "lan-phone")).
 		wantError(t, http.StatusUnauthorized, "invalid_credentials")
 
 	// Enabled again with a new password: the old one no longer opens.
 	patch(map[string]any{"disabled": false, "password": "new-password-2021"}).decode(t, http.StatusOK, &got)
-	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("lan.nguyen", "field-days-60", "lan-phone")).
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("lan.nguyen", "field-days-60", "lan-phone")).
 		wantError(t, http.StatusUnauthorized, "invalid_credentials")
-	lanTokens = e.mustLogin(t, "lan.nguyen", "new-password-2021", "lan-phone")
+	lanTokens = e.login(t, "lan.nguyen", "new-password-2021", "lan-phone")
 
 	// A password reset ends the sessions the user had.
 	patch(map[string]any{"password": "third-password-21"}).decode(t, http.StatusOK, &got)
@@ -193,7 +178,7 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 		t.Fatalf("delete: %d %s", r.status, r.body)
 	}
 	e.call(t, http.MethodGet, "/api/v1/users/"+lan.ID, admin.AccessToken, nil).wantError(t, http.StatusNotFound, "not_found")
-	e.call(t, http.MethodPost, "/api/v1/auth/login", "", login("lan.nguyen", "third-password-21", "lan-phone")).
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("lan.nguyen", "third-password-21", "lan-phone")).
 		wantError(t, http.StatusUnauthorized, "invalid_credentials")
 	e.call(t, http.MethodPost, "/api/v1/users", admin.AccessToken, newUserBody("lan.nguyen")).
 		wantError(t, http.StatusConflict, "username_taken")
@@ -203,8 +188,8 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 
 func TestTheLastAdminStays(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t)
-	admin := e.mustLogin(t, "admin", authTestAdminPassword, "admin-laptop")
+	e := newAuthServer(t)
+	admin := e.login(t, "admin", adminPassword, "admin-laptop")
 	self := "/api/v1/users/" + admin.User.ID
 	e.call(t, http.MethodPatch, self, admin.AccessToken, map[string]any{"disabled": true}).wantError(t, http.StatusConflict, "last_admin")
 	e.call(t, http.MethodPatch, self, admin.AccessToken, map[string]any{"roles": []string{"office"}}).wantError(t, http.StatusConflict, "last_admin")
