@@ -123,6 +123,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	}{
 		{"no device", `{"username":"admin","password":"x"}`, "validation_failed"},
 		{"device id unfit for a clock", `{"username":"admin","password":"` + adminPassword + `","device":{"id":"a.b"}}`, "validation_failed"},
+		{"device id of the server's own clock", `{"username":"admin","password":"` + adminPassword + `","device":{"id":"server-1"}}`, "validation_failed"},
 		{"unknown field", `{"username":"admin","password":"x","device":{"id":"p"},"remember":true}`, "unknown_field"},
 	}
 	for _, tc := range bad {

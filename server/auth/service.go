@@ -134,6 +134,12 @@ func (s *Service) Login(ctx context.Context, username, password string, dev Devi
 		return Session{}, &FieldError{Field: "device.id", Rule: "device_id",
 			Message: "device id must be 1-64 letters, digits, '-' or '_'"}
 	}
+	// Clock nodes starting with "server" are the server's own (syncdb): a
+	// device named so would have its edits taken for the server's.
+	if strings.HasPrefix(strings.ToLower(dev.ID), "server") {
+		return Session{}, &FieldError{Field: "device.id", Rule: "device_id",
+			Message: "device id must not start with \"server\""}
+	}
 	started := s.now()
 	if wait, ok := s.limiter.begin(started, username, ip); !ok {
 		return Session{}, &RateLimitedError{RetryAfter: wait}

@@ -181,6 +181,27 @@ func (s *Store) Put(ctx context.Context, r io.Reader, wantHash string, limit int
 	return info, nil
 }
 
+// SweepTemp removes uploads a crash left half-written. Call it before the
+// server takes uploads; it returns how many it removed.
+func (s *Store) SweepTemp() (int, error) {
+	tmpDir := filepath.Join(s.dir, "tmp")
+	entries, err := os.ReadDir(tmpDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read upload directory: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(tmpDir, e.Name())); err != nil {
+			return n, fmt.Errorf("remove leftover upload: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Open opens blob hash for reading; ErrNotFound when it is not stored.
 // The caller closes it.
 func (s *Store) Open(hash string) (*os.File, error) {

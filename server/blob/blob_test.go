@@ -175,3 +175,34 @@ func TestOpenMissing(t *testing.T) {
 		t.Errorf("open of a path = %v", err)
 	}
 }
+
+// Uploads cut off by a crash leave temp files; the sweep at start removes
+// them and leaves stored blobs alone.
+func TestSweepTempRemovesLeftoverUploads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := New(dir)
+	if n, err := s.SweepTemp(); err != nil || n != 0 {
+		t.Fatalf("sweep of a fresh store: %d, %v", n, err)
+	}
+	hash := hashOf(pngImg)
+	if _, err := s.Put(context.Background(), bytes.NewReader(pngImg), hash, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"upload-1", "upload-2"} {
+		if err := os.WriteFile(filepath.Join(dir, "tmp", name), []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.SweepTemp(); err != nil || n != 2 {
+		t.Fatalf("sweep removed %d (%v), want 2", n, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) != 0 {
+		t.Fatalf("%d files left in tmp", len(left))
+	}
+	f, err := s.Open(hash)
+	if err != nil {
+		t.Fatalf("the stored blob is gone after the sweep: %v", err)
+	}
+	f.Close()
+}

@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"dicoso/server/api"
+	"dicoso/server/blob"
 	"dicoso/server/config"
 	"dicoso/server/seed"
 	"dicoso/server/store"
@@ -86,6 +88,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer st.Close()
 	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew, Log: log})
 	defer sdb.Close()
+	if n, err := blob.New(filepath.Join(cfg.DataDir, "attachments")).SweepTemp(); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("removed uploads left half-written by a crash", "files", n)
+	}
 	if _, err := seed.Load(ctx, st, sdb, log); err != nil {
 		return fmt.Errorf("load the 2021 plan: %w", err)
 	}
