@@ -64,7 +64,7 @@ func restampFollowUps(ctx context.Context, tx *wtx, findingID string, seq int64)
 // could read before the move and cannot read now: the device must drop
 // them. Each comes back as a row with deleted set and no fields, at the
 // sequence of its move.
-func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after int64, limit int) ([]pulledRow, error) {
+func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
 	if _, ok := scopeFields[t.Name]; !ok || a.seesAll() {
 		return nil, nil
 	}
@@ -77,9 +77,9 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 		proj = append(proj, "json_extract(m.before, '$."+c+"') AS "+c)
 	}
 	where, args := scopeClause(a, t)
-	q := "WITH r AS (SELECT " + strings.Join(proj, ", ") + " FROM scope_moves m WHERE m.tbl = :tbl AND m.seq > :after)" +
+	q := "WITH r AS (SELECT " + strings.Join(proj, ", ") + " FROM scope_moves m WHERE m.tbl = :tbl AND m.seq > :after AND m.seq <= :until)" +
 		" SELECT r.seq, r.id FROM r WHERE " + where + " ORDER BY r.seq LIMIT :limit"
-	args = append(args, sql.Named("tbl", t.Name), sql.Named("after", after), sql.Named("limit", limit))
+	args = append(args, sql.Named("tbl", t.Name), sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)

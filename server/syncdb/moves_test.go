@@ -97,22 +97,38 @@ func TestFollowUpsMoveWithTheirFinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	finding, followUp := uuid.NewString(), uuid.NewString()
-	res := f.push(t, f.alice,
-		protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: finding, Op: protocol.OpUpsert, HLC: f.stamp(f.alice, 0),
+	changes := []protocol.Change{
+		{ID: uuid.NewString(), Table: "findings", RowID: finding, Op: protocol.OpUpsert, HLC: f.stamp(f.alice, 0),
 			Fields: map[string]any{"unit_id": f.unit, "category": "shortcoming", "text": "Sinh hoạt chi đoàn chưa đều"}},
-		protocol.Change{ID: uuid.NewString(), Table: "follow_ups", RowID: followUp, Op: protocol.OpUpsert, HLC: f.stamp(f.alice, 1),
-			Fields: map[string]any{"finding_id": finding, "text": "Đã nhắc Tỉnh đoàn", "at": "2021-06-10T08:00:00Z"}})
+		{ID: uuid.NewString(), Table: "follow_ups", RowID: followUp, Op: protocol.OpUpsert, HLC: f.stamp(f.alice, 1),
+			Fields: map[string]any{"finding_id": finding, "text": "Đã nhắc Tỉnh đoàn", "at": "2021-06-10T08:00:00Z"}},
+	}
+	// More follow-ups than a pull page holds: they move with their finding
+	// under one sequence, and a page must not cut them.
+	for i := range 5 {
+		changes = append(changes, protocol.Change{ID: uuid.NewString(), Table: "follow_ups", RowID: uuid.NewString(), Op: protocol.OpUpsert,
+			HLC: f.stamp(f.alice, time.Duration(2+i)*time.Millisecond), Fields: map[string]any{"finding_id": finding, "text": "Nhắc lại", "at": "2021-06-11T08:00:00Z"}})
+	}
+	res := f.push(t, f.alice, changes...)
 	for _, r := range res {
 		if r.Status != protocol.StatusApplied {
 			t.Fatalf("setup: %+v", res)
 		}
 	}
+	// pull pages through everything after cursor, two rows a page.
 	pull := func(cursor string) protocol.PullResponse {
-		resp, err := f.db.Pull(ctx, f.bob, protocol.PullRequest{Protocol: 1, DeviceID: f.bob.DeviceID, Cursor: cursor, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
+		var all protocol.PullResponse
+		for {
+			resp, err := f.db.Pull(ctx, f.bob, protocol.PullRequest{Protocol: 1, DeviceID: f.bob.DeviceID, Cursor: cursor, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all.Rows = append(all.Rows, resp.Rows...)
+			all.Cursor, cursor = resp.Cursor, resp.Cursor
+			if !resp.HasMore {
+				return all
+			}
 		}
-		return resp
 	}
 	seen := func(resp protocol.PullResponse) map[string]protocol.Row {
 		out := map[string]protocol.Row{}
@@ -139,10 +155,58 @@ func TestFollowUpsMoveWithTheirFinding(t *testing.T) {
 	if rows[finding].Deleted || rows[followUp].Deleted || rows[followUp].Fields["text"] != "Đã nhắc Tỉnh đoàn" {
 		t.Fatalf("after the finding moved into the team's unit the inspector got %+v", in.Rows)
 	}
+	n := 0
+	for _, r := range rows {
+		if r.Table == "follow_ups" && !r.Deleted {
+			n++
+		}
+	}
+	if n != 6 {
+		t.Fatalf("the inspector received %d of the finding's 6 follow-ups", n)
+	}
 
 	move(f.unit, 2*time.Second)
 	out := seen(pull(in.Cursor))
 	if !out[finding].Deleted || !out[followUp].Deleted {
 		t.Fatalf("after the finding moved out the inspector was not told to drop it and its follow-up: %+v", out)
+	}
+}
+
+// A department reads the notes of the findings assigned to it. Filing a
+// finding on someone else's note must not open that note to one's own
+// department.
+func TestFindingCannotOpenAnotherUsersNote(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	dept := uuid.NewString()
+	if err := f.st.InTx(ctx, func(tx *sql.Tx) error {
+		return f.db.ApplyServerTx(ctx, tx, "", []ServerChange{{Table: "departments", RowID: dept, Fields: map[string]any{"name": "Ban Tuyên giáo"}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eve := Actor{UserID: f.bob.UserID, Roles: []string{"department"}, DepartmentID: dept, DeviceID: "dev-eve"}
+	secret := uuid.NewString()
+	if r := f.push(t, f.alice, note(secret, f.alice, f.stamp(f.alice, 0), map[string]any{"unit_id": f.unit, "title": "bản nháp riêng"})); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("note: %+v", r)
+	}
+	r := f.push(t, eve, protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: uuid.NewString(), Op: protocol.OpUpsert,
+		HLC: f.stamp(eve, time.Second), Fields: map[string]any{"note_id": secret, "department_id": dept, "category": "model", "text": "x"}})
+	if r[0].Status != protocol.StatusRejected || r[0].Code != protocol.CodeForbidden || r[0].Field != "note_id" {
+		t.Fatalf("a finding citing another user's note answered %+v, want rejected forbidden on note_id", r[0])
+	}
+	if _, ok := f.pullAll(t, eve)["visit_notes/"+secret]; ok {
+		t.Fatal("the department user read another user's draft")
+	}
+	// The note's author may still file findings on it in the same push.
+	own, finding := uuid.NewString(), uuid.NewString()
+	rs := f.push(t, f.alice,
+		note(own, f.alice, f.stamp(f.alice, 2*time.Second), map[string]any{"unit_id": f.unit, "title": "Ghi chép"}),
+		protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: finding, Op: protocol.OpUpsert, HLC: f.stamp(f.alice, 3*time.Second),
+			Fields: map[string]any{"note_id": own, "department_id": dept, "category": "shortcoming", "text": "Thiếu số liệu"}})
+	for _, x := range rs {
+		if x.Status != protocol.StatusApplied {
+			t.Fatalf("author's note and finding in one push: %+v", rs)
+		}
 	}
 }

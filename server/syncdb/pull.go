@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,27 +69,26 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 			resp.Reset = true
 			return nil
 		}
-		var rows []pulledRow
-		for _, t := range schema.Tables() {
-			got, err := pullTable(ctx, tx, a, t, after.seq, limit+1)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, got...)
-			if req.Cursor == "" {
-				continue // a snapshot starts from nothing: nothing to drop
-			}
-			gone, err := pullDeparted(ctx, tx, a, t, after.seq, limit+1)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, gone...)
+		snapshot := req.Cursor == ""
+		rows, err := pullRange(ctx, tx, a, after.seq, math.MaxInt64, limit+1, snapshot)
+		if err != nil {
+			return err
 		}
-		slices.SortFunc(rows, func(x, y pulledRow) int { return cmpInt64(x.seq, y.seq) })
 		next := after.seq
 		if len(rows) > limit {
 			resp.HasMore = true
-			rows = rows[:pageEnd(rows, limit)]
+			end := pageEnd(rows, limit)
+			if end == 0 {
+				// One sequence holds more rows than a page (a finding's
+				// follow-ups, restamped together): send all of it, fetched
+				// without a limit, since the next page starts after it.
+				s := rows[0].seq
+				if rows, err = pullRange(ctx, tx, a, s-1, s, math.MaxInt, snapshot); err != nil {
+					return err
+				}
+				end = len(rows)
+			}
+			rows = rows[:end]
 		}
 		for _, r := range rows {
 			resp.Rows = append(resp.Rows, r.row)
@@ -111,20 +111,39 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	return resp, nil
 }
 
+// pullRange reads, across every table, up to limit rows per table that the
+// actor may read with after < seq <= until, sorted by seq. Outside a
+// snapshot it includes the rows that departed the actor's scope.
+func pullRange(ctx context.Context, tx *sql.Tx, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
+	var rows []pulledRow
+	for _, t := range schema.Tables() {
+		got, err := pullTable(ctx, tx, a, t, after, until, limit)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+		if snapshot {
+			continue // a snapshot starts from nothing: nothing to drop
+		}
+		gone, err := pullDeparted(ctx, tx, a, t, after, until, limit)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, gone...)
+	}
+	slices.SortFunc(rows, func(x, y pulledRow) int { return cmpInt64(x.seq, y.seq) })
+	return rows, nil
+}
+
 // pageEnd is where a page of sorted rows ends: at limit, moved back so that
 // rows sharing one sequence (a finding's follow-ups, restamped by the move
 // of their finding) are never split across pages, since the next page
-// starts after the cursor's sequence.
+// starts after the cursor's sequence. 0 means the first sequence alone
+// holds more rows than a page.
 func pageEnd(rows []pulledRow, limit int) int {
 	end := limit
 	for end > 0 && rows[end-1].seq == rows[limit].seq {
 		end--
-	}
-	if end > 0 {
-		return end
-	}
-	// More rows of one sequence than a page: send them all at once.
-	for end = limit; end < len(rows) && rows[end].seq == rows[limit].seq; end++ {
 	}
 	return end
 }
@@ -144,12 +163,12 @@ type pulledRow struct {
 	row protocol.Row
 }
 
-func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after int64, limit int) ([]pulledRow, error) {
+func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
 	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
-		" WHERE r.seq > :after AND (" + where + ") ORDER BY r.seq LIMIT :limit"
-	args = append(args, sql.Named("after", after), sql.Named("limit", limit))
+		" WHERE r.seq > :after AND r.seq <= :until AND (" + where + ") ORDER BY r.seq LIMIT :limit"
+	args = append(args, sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", t.Name, err)

@@ -12,8 +12,9 @@ import (
 
 // Group commit: a push waits for a transaction's fsync. Rather than one
 // fsync per push, the committer takes every push waiting at that moment,
-// applies them in one transaction (each inside its own savepoint, so one
-// push's store error cannot spoil the others) and commits once.
+// applies them in one transaction and commits once. Should that shared
+// transaction fail on a store error, each push is retried in a transaction
+// of its own, so one push cannot fail the others with it.
 const (
 	maxJobsPerCommit    = 64
 	maxChangesPerCommit = 20000

@@ -68,6 +68,9 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 	case "visit_notes":
 		return d.noteRules(ctx, tx, a, cur, isOwner, op, vals)
 	case "findings":
+		if err := mayCiteNote(ctx, tx, a, vals); err != nil {
+			return err
+		}
 		return findingRules(a, cur, isOwner, op, vals)
 	case "follow_ups":
 		finding, _ := vals["finding_id"].(string)
@@ -114,6 +117,45 @@ func (d *DB) noteRules(ctx context.Context, tx *wtx, a Actor, cur *rowState, isO
 		}
 	default:
 		return reject(protocol.CodeForbidden, "only the author or a reviewer may change this note")
+	}
+	return nil
+}
+
+// mayCiteNote: a finding may only name a note its writer may read. The
+// department read scope trusts that link (a department reads the notes of
+// the findings assigned to it), so without this check anyone could open
+// any note to their department by filing a finding on it.
+func mayCiteNote(ctx context.Context, tx *wtx, a Actor, vals map[string]any) error {
+	note, _ := vals["note_id"].(string)
+	if note == "" || a.seesAll() {
+		return nil
+	}
+	n, err := loadRow(ctx, tx, mustTable("visit_notes"), note)
+	if err != nil {
+		return err
+	}
+	if n == nil {
+		return nil // checkRefs refuses the dangling reference
+	}
+	if n.values["author_id"] == a.UserID {
+		return nil
+	}
+	// The scope is SQL over the file: write what this transaction merged
+	// so far, so a note created earlier in it is judged as it now stands.
+	if err := tx.flush(ctx); err != nil {
+		return err
+	}
+	where, args := scopeClause(a, mustTable("visit_notes"))
+	var ok bool
+	err = tx.tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
+		append(args, sql.Named("note", note))...).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("check note %s: %w", note, err)
+	}
+	if !ok {
+		rj := reject(protocol.CodeForbidden, "a finding may only cite a note you may read")
+		rj.field = "note_id"
+		return rj
 	}
 	return nil
 }
