@@ -596,3 +596,40 @@ func TestRowLeavingScopeIsDropped(t *testing.T) {
 	}
 	w.compareDevice(t, "hoa-phone", hoa, w.actor(w.users["hoa"], "hoa-phone"))
 }
+
+// A reset asks the device for a new snapshot. Until that snapshot is
+// complete the device keeps showing what it had: a reset cut short by a
+// weak network must not leave the user with an empty phone.
+func TestInterruptedResetKeepsWhatTheDeviceHad(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ctx := context.Background()
+	nw := newNet(w, 7)
+	hoa := w.device(t, "hoa-phone", "hoa", nw, func(o *client.Options) { o.PullLimit = 5; o.MaxAttempts = 1 })
+	note := uuid.NewString()
+	mustUpsert(t, hoa, "visit_notes", note, w.note("hoa", 0, "Lai Châu"))
+	mustSync(t, hoa)
+	unitsBefore, err := hoa.All(ctx, "units")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hoa joins a second team: her scope changes, the next pull resets.
+	w.server(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{
+		"campaign_id": w.campaign, "name": "Đoàn kiểm tra số 2", "member_ids": []string{w.users["hoa"].id}, "unit_ids": []string{w.units[2]}}})
+	nw.set(func(n *netSim) { n.pulls = 0; n.failPullFrom = 3 }) // the reset, one snapshot page, then the network goes
+	if _, err := hoa.Sync(ctx); err == nil {
+		t.Fatal("the sync succeeded although the network failed mid-snapshot")
+	}
+	units, err := hoa.All(ctx, "units")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := hoa.Get(ctx, "visit_notes", note); !ok || len(units) != len(unitsBefore) {
+		t.Fatalf("after an interrupted reset the device holds its own note: %v, and %d of %d units", ok, len(units), len(unitsBefore))
+	}
+	nw.set(func(n *netSim) { n.failPullFrom = 0 })
+	mustSync(t, hoa)
+	if _, ok, _ := hoa.Get(ctx, "visit_notes", note); !ok {
+		t.Fatal("after the snapshot completed the device lost its own note")
+	}
+}

@@ -276,8 +276,8 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 				return fmt.Errorf("client: pull: the server asked for a reset %d times in a row", resets)
 			}
 			rep.Reset = true
-			d.log.Info("server asked for a reset; dropping pulled data", "device", d.id)
-			if err := d.inTx(ctx, dropPulled); err != nil {
+			d.log.Info("server asked for a reset; pulling a new snapshot", "device", d.id)
+			if err := d.inTx(ctx, restartSnapshot); err != nil {
 				return err
 			}
 			continue
@@ -328,14 +328,11 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 	}
 }
 
-// dropPulled forgets the pulled copy: every row without outbox entries, and
-// any snapshot in progress. The outbox and the rejected list stay.
-func dropPulled(x txn) error {
-	for _, t := range schema.Tables() {
-		if _, err := x.exec("DELETE FROM "+t.Name+" WHERE id NOT IN (SELECT row_id FROM server_rows WHERE tbl = ?)", t.Name); err != nil {
-			return fmt.Errorf("client: drop %s: %w", t.Name, err)
-		}
-	}
+// restartSnapshot starts a full snapshot over. The rows the device holds
+// stay visible until the new snapshot is complete and swapped in (which
+// replaces them all, rows with pending edits rebuilt on top), so a reset
+// interrupted by a weak network never leaves the user with an empty phone.
+func restartSnapshot(x txn) error {
 	if _, err := x.exec("DELETE FROM snapshot_rows"); err != nil {
 		return fmt.Errorf("client: drop snapshot: %w", err)
 	}
