@@ -241,6 +241,37 @@ func TestAccessTokensThatMustBeRefused(t *testing.T) {
 	e.call(t, http.MethodGet, "/api/v1/me", tr.AccessToken, nil).wantError(t, http.StatusUnauthorized, "token_expired")
 }
 
+// A refresh whose answer was lost on the way is retried with the token it
+// spent. Within a minute, and while the pair it bought is unused, the retry
+// gets a new pair and the lost one is void. Once the lost pair was used,
+// the old token presented again is a replay: the family goes.
+func TestRefreshRetriedAfterALostAnswer(t *testing.T) {
+	t.Parallel()
+	e := newAuthServer(t)
+	first := e.login(t, "admin", adminPassword, "phone-1")
+	refresh := func(token string) reply {
+		return e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": token})
+	}
+	var lost, retried tokenResponse
+	refresh(first.RefreshToken).decode(t, http.StatusOK, &lost)
+	e.clock.Advance(10 * time.Second)
+	refresh(first.RefreshToken).decode(t, http.StatusOK, &retried)
+	if retried.RefreshToken == lost.RefreshToken {
+		t.Fatal("the retry got the lost pair again")
+	}
+	if r := e.call(t, http.MethodGet, "/api/v1/me", retried.AccessToken, nil); r.status != http.StatusOK {
+		t.Fatalf("the retried pair's access token is refused: %d %s", r.status, r.body)
+	}
+	var next, after tokenResponse
+	refresh(retried.RefreshToken).decode(t, http.StatusOK, &next)
+	refresh(next.RefreshToken).decode(t, http.StatusOK, &after)
+
+	// The retried token's successor has been used since: presenting the
+	// retried token again, even within the minute, is a replay.
+	refresh(retried.RefreshToken).wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+	refresh(after.RefreshToken).wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+}
+
 func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	t.Parallel()
 	e := newAuthServer(t)
@@ -262,8 +293,10 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 		t.Fatalf("refreshed token is not bound to the device: %v %v", claims, err)
 	}
 
-	// The first refresh token, presented again, is a stolen copy: the whole
-	// family goes, including the token the legitimate refresh just issued.
+	// The first refresh token, presented again once the grace for a lost
+	// answer is over, is a stolen copy: the whole family goes, including
+	// the token the legitimate refresh just issued.
+	e.clock.Advance(2 * time.Minute)
 	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).
 		wantError(t, http.StatusUnauthorized, "refresh_token_reused")
 	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}).

@@ -223,7 +223,7 @@ func (s *Service) openSession(ctx context.Context, u User, dev Device) (Session,
 		if err := touchDevice(ctx, tx, dev, u.ID, now); err != nil {
 			return err
 		}
-		return insertRefresh(ctx, tx, hash, uuid.NewString(), u.ID, dev.ID, now, now.Add(s.refreshTTL))
+		return insertRefresh(ctx, tx, hash, uuid.NewString(), "", u.ID, dev.ID, now, now.Add(s.refreshTTL))
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("open session: %w", err)
@@ -269,11 +269,17 @@ func hashRefresh(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func insertRefresh(ctx context.Context, tx *sql.Tx, hash, family, userID, deviceID string, now, expires time.Time) error {
+// insertRefresh stores a new refresh token of family, issued when parent
+// was spent ("" for the first of a login).
+func insertRefresh(ctx context.Context, tx *sql.Tx, hash, family, parent, userID, deviceID string, now, expires time.Time) error {
+	var parentID any
+	if parent != "" {
+		parentID = parent
+	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, device_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		uuid.NewString(), hash, family, userID, deviceID, formatTime(now), formatTime(expires))
+		INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, user_id, device_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		uuid.NewString(), hash, family, parentID, userID, deviceID, formatTime(now), formatTime(expires))
 	if err != nil {
 		return fmt.Errorf("store refresh token: %w", err)
 	}
@@ -328,6 +334,19 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 			return err
 		}
 		if used.Valid || revoked.Valid {
+			if used.Valid && !revoked.Valid && withinGrace(used.String, now) {
+				// The token was spent moments ago and the pair it bought
+				// was never used: the answer was most likely lost on a
+				// weak network and this is the device retrying. Replace
+				// that unused pair rather than treat it as theft.
+				replaced, err := revokeUnusedSuccessor(ctx, tx, id, now)
+				if err != nil {
+					return err
+				}
+				if replaced {
+					return insertRefresh(ctx, tx, nextHash, family, id, u.ID, deviceID, now, now.Add(s.refreshTTL))
+				}
+			}
 			refusal = ErrRefreshReused
 			return revokeFamily(ctx, tx, family, now)
 		}
@@ -341,7 +360,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen = ? WHERE id = ?`, formatTime(now), deviceID); err != nil {
 			return fmt.Errorf("touch device: %w", err)
 		}
-		return insertRefresh(ctx, tx, nextHash, family, u.ID, deviceID, now, now.Add(s.refreshTTL))
+		return insertRefresh(ctx, tx, nextHash, family, id, u.ID, deviceID, now, now.Add(s.refreshTTL))
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("refresh: %w", err)
@@ -350,6 +369,31 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 		return Session{}, refusal
 	}
 	return s.session(u, deviceID, next)
+}
+
+// refreshGrace is how long after a refresh token was spent presenting it
+// again counts as a retry of a lost answer rather than reuse.
+const refreshGrace = time.Minute
+
+func withinGrace(usedAt string, now time.Time) bool {
+	t, err := time.Parse(timeLayout, usedAt)
+	return err == nil && now.Sub(t) < refreshGrace
+}
+
+// revokeUnusedSuccessor revokes the live token issued for spent, if it was
+// never used, and reports whether it did. A successor already used (or
+// none left live) means spent is being replayed.
+func revokeUnusedSuccessor(ctx context.Context, tx *sql.Tx, spent string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ?
+		WHERE parent_id = ? AND used_at IS NULL AND revoked_at IS NULL`, formatTime(now), spent)
+	if err != nil {
+		return false, fmt.Errorf("revoke unused refresh token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("revoke unused refresh token: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Logout revokes the family of a refresh token: that device's session ends
