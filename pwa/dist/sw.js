@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "195db85bf05c8120";
+const VERSION = "f40413fcc1454235";
 const PRECACHE = [
-  "/assets/index-BQxaMgLR.css",
-  "/assets/index-QZZQeHez.js",
+  "/assets/index-7v7gub4Y.css",
+  "/assets/index-CEq3cFQ4.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-Dz0o7bPd.js",
   "/icons/icon-192.png",

@@ -1,6 +1,6 @@
 // What the screens read and write, in the plan's terms. Every write goes
 // through Store.write (row + outbox in one transaction). Queries only read.
-import type { NewAttachment, Store } from './store';
+import type { Change, NewAttachment, Store } from './store';
 
 export type SyncMark = 'local' | 'sent' | 'refused';
 export type Purpose = 'thematic_survey' | 'inspection' | 'meeting' | 'working_session';
@@ -93,6 +93,55 @@ export interface Note {
   status: NoteStatus;
   reviewed_by: string | null;
   review_comment: string;
+  sync: SyncMark;
+}
+
+export type FindingStatus = 'open' | 'in_progress' | 'resolved' | 'dismissed';
+export const FINDING_STATUSES: FindingStatus[] = ['open', 'in_progress', 'resolved', 'dismissed'];
+
+/** The roles that see and triage every finding (the server's seesAll). */
+export function seesAll(roles: string[]): boolean {
+  return roles.some((r) => r === 'admin' || r === 'inspection_committee' || r === 'office');
+}
+
+/** A finding as the register shows it. */
+export interface RegisterFinding {
+  id: string;
+  note_id: string | null;
+  author_id: string | null;
+  unit_id: string | null;
+  campaign_id: string | null;
+  category: FindingCategory;
+  text: string;
+  department_id: string | null;
+  status: FindingStatus;
+  due_on: string | null;
+  answer: string | null;
+  unit_name: string | null;
+  campaign_name: string | null;
+  department_name: string | null;
+  note_title: string | null;
+  author_name: string | null;
+  sync: SyncMark;
+}
+
+const REGISTER_COLUMNS = `f.id, f.note_id, f.author_id, f.unit_id, f.campaign_id, f.category, f.text, f.department_id,
+  COALESCE(f.status, 'open') AS status, f.due_on, f.answer,
+  (SELECT name FROM units u WHERE u.id = f.unit_id) AS unit_name,
+  (SELECT name FROM campaigns c WHERE c.id = f.campaign_id) AS campaign_name,
+  (SELECT name FROM departments d WHERE d.id = f.department_id) AS department_name,
+  (SELECT title FROM visit_notes n WHERE n.id = f.note_id AND n.deleted = 0) AS note_title,
+  (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = f.author_id) AS author_name`;
+const REGISTER_FROM = 'FROM findings f';
+
+export interface FollowUp {
+  id: string;
+  finding_id: string;
+  author_id: string;
+  at: string;
+  text: string;
+  status_to: FindingStatus | null;
+  author_name: string | null;
   sync: SyncMark;
 }
 
@@ -333,6 +382,91 @@ export class Records {
     return this.store.write([{ table: 'findings', rowId: crypto.randomUUID(), op: 'upsert', fields }]);
   }
 
+  // ---- the findings register (headquarters and departments) ----
+
+  /**
+   * The findings this device holds, with their unit, campaign, department
+   * and note in words; open work first, soonest due first. The device holds
+   * what the server's pull scope gives this user: everything for the
+   * all-seeing roles, a department's assigned findings for a department.
+   */
+  async register(filter: { category?: string; status?: string } = {}): Promise<RegisterFinding[]> {
+    const where = ['f.deleted = 0'];
+    const args: (string | number)[] = [];
+    if (filter.category) {
+      where.push('f.category = ?');
+      args.push(filter.category);
+    }
+    if (filter.status) {
+      where.push("COALESCE(f.status, 'open') = ?");
+      args.push(filter.status);
+    }
+    return this.db.query<RegisterFinding>(
+      `SELECT ${REGISTER_COLUMNS}, ${markSql('findings', 'f')} ${REGISTER_FROM}
+       WHERE ${where.join(' AND ')}
+       ORDER BY CASE COALESCE(f.status, 'open') WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 ELSE 2 END,
+         f.due_on IS NULL, f.due_on, f.rowid DESC`, args);
+  }
+
+  async registerFinding(id: string): Promise<RegisterFinding | undefined> {
+    return this.db.one<RegisterFinding>(
+      `SELECT ${REGISTER_COLUMNS}, ${markSql('findings', 'f')} ${REGISTER_FROM} WHERE f.id = ?`, [id]);
+  }
+
+  /** The follow-ups of a finding (Theo dõi việc thực hiện kết luận), oldest first. */
+  async followUps(findingId: string): Promise<FollowUp[]> {
+    return this.db.query<FollowUp>(
+      `SELECT x.id, x.finding_id, x.author_id, x.at, x.text, x.status_to,
+         (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = x.author_id) AS author_name,
+         ${markSql('follow_ups', 'x')}
+       FROM follow_ups x WHERE x.finding_id = ? AND x.deleted = 0 ORDER BY x.at, x.rowid`, [findingId]);
+  }
+
+  async departments(): Promise<{ id: string; name: string }[]> {
+    return this.db.query('SELECT id, name FROM departments WHERE deleted = 0 ORDER BY name');
+  }
+
+  /** The department this user's account names, from the pulled users table. */
+  async myDepartmentId(): Promise<string | null> {
+    const r = await this.db.one<{ d: string | null }>('SELECT department_id AS d FROM users WHERE id = ?', [this.me]);
+    return r?.d || null;
+  }
+
+  /**
+   * What this user may do with a finding, by the server's rules
+   * (server/syncdb/rules.go): the all-seeing roles triage it (department,
+   * due date, answer, status) and follow it up; its author and its assigned
+   * department follow it up and change its status.
+   */
+  async findingRights(f: RegisterFinding, roles: string[]): Promise<{ triage: boolean; followUp: boolean; status: boolean }> {
+    const triage = seesAll(roles);
+    const dept = roles.includes('department') ? await this.myDepartmentId() : null;
+    const own = f.author_id === this.me || (dept !== null && f.department_id === dept);
+    return { triage, followUp: triage || own, status: triage || own };
+  }
+
+  /**
+   * A follow-up, appended; with a new status it also moves the finding's
+   * status (when the user may), in the same transaction and the same sync.
+   */
+  addFollowUp(f: RegisterFinding, text: string, statusTo: FindingStatus | null, mayChangeStatus: boolean): Promise<void> {
+    const fields: Record<string, unknown> = {
+      finding_id: f.id, author_id: this.me, at: new Date().toISOString(), text,
+    };
+    if (statusTo) fields.status_to = statusTo;
+    const changes: Change[] = [{ table: 'follow_ups', rowId: crypto.randomUUID(), op: 'upsert', fields }];
+    if (statusTo && mayChangeStatus && statusTo !== f.status) {
+      changes.push({ table: 'findings', rowId: f.id, op: 'upsert', fields: { status: statusTo } });
+    }
+    return this.store.write(changes);
+  }
+
+  /** Headquarters' triage: the department in charge, the due date, the proposed answer. */
+  triageFinding(id: string, fields: { department_id?: string | null; due_on?: string | null; answer?: string }): Promise<void> {
+    if (Object.keys(fields).length === 0) return Promise.resolve();
+    return this.store.write([{ table: 'findings', rowId: id, op: 'upsert', fields }]);
+  }
+
   // ---- inspection teams ----
 
   /** The teams this user leads or belongs to, with their campaign and units' note state. */
@@ -453,6 +587,8 @@ export class Records {
           'SELECT u.name AS t FROM checkins c LEFT JOIN units u ON u.id = c.unit_id WHERE c.id = ?', [rowId]))?.t ?? rowId;
       case 'findings':
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM findings WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'follow_ups':
+        return (await this.db.one<{ t: string }>('SELECT text AS t FROM follow_ups WHERE id = ?', [rowId]))?.t ?? rowId;
       default:
         return rowId;
     }
@@ -469,9 +605,10 @@ export class Records {
          ${q('trip_days', 'x.day', 'user_id')} UNION ALL
          ${q('checkins', "(SELECT name FROM units u WHERE u.id = x.unit_id)", 'user_id')} UNION ALL
          ${q('visit_notes', 'x.title', 'author_id')} UNION ALL
-         ${q('findings', 'x.text', 'author_id')}
+         ${q('findings', 'x.text', 'author_id')} UNION ALL
+         ${q('follow_ups', 'x.text', 'author_id')}
        ) ORDER BY CASE sync WHEN 'refused' THEN 0 WHEN 'local' THEN 1 ELSE 2 END, rid DESC LIMIT 200`,
-      [this.me, this.me, this.me, this.me, this.me]);
+      [this.me, this.me, this.me, this.me, this.me, this.me]);
     return rows.map((r) => ({ table: r.tbl, id: r.id, label: r.label ?? '', sync: r.sync }));
   }
 

@@ -2,13 +2,21 @@
 // ONE transaction, so a change is either both visible and queued, or
 // neither. Outbox entries leave only when the server has answered for them
 // (see ack and reject); pulled rows never overwrite a field that still has
-// a pending local change.
+// a pending local change. A refused change waits in `rejected` with the
+// values the user wrote: pulls may lay the server's values over its row
+// meanwhile, and resend or reopen put the user's values back.
 import type { Db, Row, SqlValue, Stmt } from '../db/client';
 import { TABLES, tableDef, type FieldType, type TableDef } from '../db/schema';
 import type { Hlc } from '../sync/hlc';
 import type { PulledRow, WireChange } from '../sync/wire';
 
-export type ChangeKind = 'local' | 'sync';
+/**
+ * What a committed change was: 'local', a write of the user's (a sync
+ * follows shortly); 'fix', a refused change put back on its row for the
+ * user to correct (no sync follows by itself: the form's save will be the
+ * write); 'sync', a sync result or pull.
+ */
+export type ChangeKind = 'local' | 'fix' | 'sync';
 
 export interface Change {
   table: string;
@@ -161,7 +169,12 @@ export class Store {
     }).then(() => this.notify('local'));
   }
 
-  private async changeStmts(ch: Change): Promise<Stmt[]> {
+  /**
+   * The statements of one local change: the row and its outbox entry. The
+   * entry's prev (what the server had, for discard; null for a creation)
+   * is read from the row unless given.
+   */
+  private async changeStmts(ch: Change, given?: { prev: Record<string, unknown> | null }): Promise<Stmt[]> {
     const def = mustTable(ch.table);
     const names = Object.keys(ch.fields ?? {});
     for (const n of names) {
@@ -171,7 +184,7 @@ export class Store {
     const hlc = this.hlc.next();
     const stmts: Stmt[] = [];
     const wireFields: Record<string, unknown> = {};
-    const prev: Record<string, unknown> = {};
+    const read: Record<string, unknown> = {};
     if (ch.op === 'delete') {
       stmts.push({ sql: `UPDATE ${def.name} SET deleted = 1, version = ? WHERE id = ?`, bind: [hlc, ch.rowId] });
     } else {
@@ -179,7 +192,7 @@ export class Store {
       for (const n of names) {
         const t = def.fields[n]!;
         wireFields[n] = toWire(t, toColumn(t, ch.fields![n]));
-        if (current) prev[n] = toWire(t, current[n]);
+        if (current) read[n] = toWire(t, current[n]);
       }
       const colList = ['id', ...names, 'version'].join(', ');
       const marks = ['?', ...names.map(() => '?'), '?'].join(', ');
@@ -189,6 +202,7 @@ export class Store {
         bind: [ch.rowId, ...cols, hlc],
       });
     }
+    const prev = given ? given.prev : current ? read : null;
     const last = await this.db.one<OutboxEntry>(
       'SELECT seq, id, op, fields, prev FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq DESC LIMIT 1',
       [def.name, ch.rowId],
@@ -196,8 +210,9 @@ export class Store {
     if (ch.op === 'upsert' && last && last.op === 'upsert') {
       const merged = { ...(JSON.parse(last.fields) as Record<string, unknown>), ...wireFields };
       // The earliest known previous value wins: it is what the server had.
+      // A creation on either side keeps the merged entry a creation.
       const lastPrev = last.prev === null ? null : (JSON.parse(last.prev) as Record<string, unknown>);
-      const mergedPrev = lastPrev === null ? null : { ...prev, ...lastPrev };
+      const mergedPrev = lastPrev === null || prev === null ? null : { ...prev, ...lastPrev };
       stmts.push({
         sql: 'UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ? WHERE seq = ?',
         bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), last.seq],
@@ -206,7 +221,7 @@ export class Store {
       stmts.push({
         sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         bind: [crypto.randomUUID(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
-          current ? JSON.stringify(prev) : null, nowIso()],
+          prev === null ? null : JSON.stringify(prev), nowIso()],
       });
     }
     return stmts;
@@ -279,29 +294,90 @@ export class Store {
   }
 
   /**
-   * Sends a refused change again, with the row's current values of its
-   * fields (the user may have fixed them) and a fresh clock.
+   * "Gửi lại": sends a refused change again with the values the user wrote.
+   * They are kept in the rejected entry, not read from the row: since the
+   * refusal, pulls may have laid the server's values over the row, and a
+   * snapshot may have removed a refused creation's row. See requeue.
    */
   resend(id: string): Promise<void> {
-    return this.exclusive(async () => {
-      const r = await this.db.one<RejectedEntry>('SELECT * FROM rejected WHERE id = ?', [id]);
-      if (!r) return;
-      const def = mustTable(r.tbl);
-      const fields = JSON.parse(r.fields) as Record<string, unknown>;
-      const row = await this.db.one(`SELECT * FROM ${def.name} WHERE id = ?`, [r.row_id]);
-      const now: Record<string, unknown> = {};
-      for (const n of Object.keys(fields)) {
-        if (n in def.fields) now[n] = row ? toWire(def.fields[n]!, row[n]) : fields[n];
+    return this.exclusive(() => this.requeue(id)).then((done) => {
+      if (done) this.notify('local');
+    });
+  }
+
+  /**
+   * "Sửa": puts a refused change back on its row as a pending edit, as
+   * resend does, so that the form then opens on what the user wrote rather
+   * than on what the server has. No sync follows by itself: the user is
+   * about to correct the values, and saving the form is the write that
+   * syncs.
+   */
+  reopen(id: string): Promise<void> {
+    return this.exclusive(() => this.requeue(id)).then((done) => {
+      if (done) this.notify('fix');
+    });
+  }
+
+  /**
+   * Moves a refused change back to the outbox, in one transaction: the row
+   * gets the refused values again (a removed creation comes back whole), a
+   * new outbox entry carries them with a fresh clock (folded into a pending
+   * upsert of the row, if any), and the rejected entry leaves. A field the
+   * user changed again since the refusal, still pending in the outbox,
+   * keeps that newer value. An edit of a row the device no longer holds
+   * (out of its scope since) is queued without a partial row. Returns false
+   * when there was no such entry.
+   */
+  private async requeue(id: string): Promise<boolean> {
+    const r = await this.db.one<RejectedEntry>('SELECT * FROM rejected WHERE id = ?', [id]);
+    if (!r) return false;
+    const def = mustTable(r.tbl);
+    const stmts: Stmt[] = [];
+    if (r.op === 'delete') {
+      stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'delete' })));
+    } else {
+      const refused = JSON.parse(r.fields) as Record<string, unknown>;
+      const newer = await this.pendingFields(def.name, r.row_id);
+      const fields: Record<string, unknown> = {};
+      for (const [n, v] of Object.entries(refused)) {
+        if (n in def.fields && !newer.has(n)) fields[n] = v;
       }
-      await this.db.tx([
-        {
+      const row = await this.db.one(`SELECT * FROM ${def.name} WHERE id = ?`, [r.row_id]);
+      const before = r.prev === null ? null : (JSON.parse(r.prev) as Record<string, unknown>);
+      if (Object.keys(fields).length === 0) {
+        // Every field was changed again since: the pending entry sends the newer values.
+      } else if (row || before === null) {
+        // prev is what the server has now: the value a pull laid over the
+        // row, or, where the row still shows the refused value, the value
+        // from before the refused change.
+        let prev: Record<string, unknown> | null = null;
+        if (before !== null && row) {
+          prev = {};
+          for (const [n, v] of Object.entries(fields)) {
+            const now = toWire(def.fields[n]!, row[n]);
+            prev[n] = n in before && JSON.stringify(now) === JSON.stringify(v) ? before[n] : now;
+          }
+        }
+        stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'upsert', fields }, { prev })));
+      } else {
+        stmts.push({
           sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          bind: [crypto.randomUUID(), r.tbl, r.row_id, r.op, this.hlc.next(), JSON.stringify(now), r.prev, nowIso()],
-        },
-        { sql: 'DELETE FROM rejected WHERE id = ?', bind: [id] },
-        this.clockStmt(),
-      ]);
-    }).then(() => this.notify('local'));
+          bind: [crypto.randomUUID(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso()],
+        });
+      }
+    }
+    stmts.push({ sql: 'DELETE FROM rejected WHERE id = ?', bind: [id] });
+    stmts.push(this.clockStmt());
+    await this.db.tx(stmts);
+    return true;
+  }
+
+  /** Names of the row's fields that a queued outbox entry still holds a change to. */
+  private async pendingFields(tbl: string, rowId: string): Promise<Set<string>> {
+    const entries = await this.db.query<{ fields: string }>('SELECT fields FROM outbox WHERE tbl = ? AND row_id = ?', [tbl, rowId]);
+    const names = new Set<string>();
+    for (const e of entries) for (const n of Object.keys(JSON.parse(e.fields) as object)) names.add(n);
+    return names;
   }
 
   /**

@@ -8,6 +8,7 @@ import { AppCtx, useCtx, useData, type Ctx } from './context';
 import { loadLang, saveLang, translate, type Key, type Lang } from './i18n';
 import { CampaignView } from './screens/campaign';
 import { Checkin } from './screens/checkin';
+import { FindingView, FindingsRegister, hasRegister } from './screens/findings';
 import { Home } from './screens/home';
 import { Login } from './screens/login';
 import { NoteEdit, NoteNew, Notes } from './screens/notes';
@@ -240,6 +241,10 @@ function Route({ hash }: { hash: string }) {
       return <CampaignView />;
     case 'sync':
       return <Sync />;
+    case 'findings':
+      return <FindingsRegister category={params.get('category') ?? ''} status={params.get('status') ?? ''} />;
+    case 'finding':
+      return <FindingView key={parts[1]} id={parts[1] ?? ''} />;
     default:
       return <Home />;
   }
@@ -252,11 +257,14 @@ function Nav({ hash }: { hash: string }) {
     { h: '#/checkin', k: 'checkin', icon: '⌖', match: ['checkin'] },
     { h: '#/trips', k: 'trips', icon: '⇄', match: ['trips', 'trip'] },
     { h: '#/notes', k: 'notes', icon: '✎', match: ['notes', 'note'] },
-    { h: '#/sync', k: 'sync', icon: '⟳', match: ['sync'] },
   ];
+  // Headquarters and the departments get the findings register as a sixth
+  // tab; the field tabs stay, since a user may also hold a field role.
+  if (ctx.register) items.push({ h: '#/findings', k: 'findingsTab', icon: '⚑', match: ['findings', 'finding'] });
+  items.push({ h: '#/sync', k: 'sync', icon: '⟳', match: ['sync'] });
   const cur = hash.slice(2).split(/[/?]/)[0] ?? '';
   return (
-    <nav class="tabbar">
+    <nav class={`tabbar tabbar-${items.length}`}>
       {items.map((it) => (
         <a key={it.h} href={it.h} class={`tab ${it.match.includes(cur) ? 'on' : ''}`} id={`tab-${it.k}`}
           aria-current={it.match.includes(cur) ? 'page' : undefined}>
@@ -272,5 +280,5 @@ function Nav({ hash }: { hash: string }) {
 function useNavCtx() {
   const { t, rt } = useCtx();
   const pending = useData(() => rt.store.pendingCount(), []) ?? 0;
-  return { t, pending };
+  return { t, pending, register: hasRegister(rt.user.roles) };
 }

@@ -74,14 +74,20 @@ function RejectedItem({ r, navigate }: { r: RejectedEntry; navigate: (h: string)
   const fields = [...new Set(Object.keys(JSON.parse(r.fields) as object).map((f) => fieldLabel(t, r.tbl, f)))];
   const [confirming, setConfirming] = useState(false);
   const fixTarget = r.tbl === 'trips' ? `#/trip/${r.row_id}` : r.tbl === 'visit_notes' ? `#/note/${r.row_id}` : '';
+  // The form must open on the values the user wrote, not on the server's
+  // that a pull may have laid over the row since: put them back first.
+  const fix = async () => {
+    await rt.store.reopen(r.id);
+    navigate(fixTarget);
+  };
   return (
-    <li class="rejected" data-rejected={r.code}>
+    <li class="rejected" data-rejected={r.code} data-table={r.tbl} data-row={r.row_id}>
       <div class="small muted">{t(`table_${r.tbl}` as Key)} · {fields.join(', ')}</div>
       <div class="clip"><strong>{label}</strong></div>
       <div class="reason" data-field={r.field ?? ''}>{t('rejectedReason', refusalExplanation(t, r.tbl, r.code, r.field))}</div>
       <div class="reason-detail small muted">{r.message ? `${r.message} ` : ''}({r.code})</div>
       <div class="grid3">
-        {fixTarget && <button class="btn btn-ghost" onClick={() => navigate(fixTarget)}>{t('fix')}</button>}
+        {fixTarget && <button class="btn btn-ghost" data-action="fix" onClick={() => void fix()}>{t('fix')}</button>}
         <button class="btn btn-secondary" data-action="resend" onClick={() => void rt.store.resend(r.id)}>{t('resend')}</button>
         <button class="btn btn-danger" data-action="discard" onClick={() => setConfirming(true)}>{t('discard')}</button>
       </div>
