@@ -100,6 +100,9 @@ type Device struct {
 	clockMu stdsync.Mutex
 	clock   *hlc.Clock
 	offset  time.Duration
+	// serverTime is the server's clock as last heard (a push's server_time
+	// or any answer's Date header), to keep offset in step with it.
+	serverTime, serverTimeAt time.Time
 
 	authMu stdsync.Mutex // guards the tokens and their refresh
 	tokens tokenState
@@ -289,6 +292,13 @@ func (d *Device) observe(s string) {
 	d.clockMu.Lock()
 	defer d.clockMu.Unlock()
 	_, _ = d.clock.Update(ts)
+}
+
+// sawServerTime records the server's time as an answer gave it.
+func (d *Device) sawServerTime(t time.Time) {
+	d.clockMu.Lock()
+	defer d.clockMu.Unlock()
+	d.serverTime, d.serverTimeAt = t, d.opts.Now()
 }
 
 // ClockOffset is what the device adds to its physical clock, learnt from

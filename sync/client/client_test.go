@@ -633,3 +633,38 @@ func TestInterruptedResetKeepsWhatTheDeviceHad(t *testing.T) {
 		t.Fatal("after the snapshot completed the device lost its own note")
 	}
 }
+
+// A phone whose date was a day ahead is corrected by the server; when its
+// user then sets the right date, the correction must go too, or every
+// later edit would carry a frozen stamp and lose to edits made before it.
+func TestClockCorrectionFollowsAFixedDate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	var skew atomic.Int64
+	skew.Store(int64(24 * time.Hour))
+	phone := w.device(t, "hoa-phone", "hoa", nil, func(o *client.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	laptop := w.device(t, "hoa-laptop", "hoa", nil, nil)
+	mustSync(t, phone)
+	trip := uuid.NewString()
+	mustUpsert(t, phone, "trips", trip, map[string]any{"purpose": "meeting", "starts_on": "2021-03-26", "title": "gốc"})
+	if rep := mustSync(t, phone); rep.Restamped == 0 || phone.ClockOffset() > -23*time.Hour {
+		t.Fatalf("the skewed phone was not corrected: %+v, offset %v", rep, phone.ClockOffset())
+	}
+
+	skew.Store(0) // the user sets the right date
+	mustSync(t, phone)
+	if off := phone.ClockOffset(); off != 0 {
+		t.Fatalf("offset %v after the date was fixed, want 0", off)
+	}
+	mustSync(t, laptop)
+	mustUpsert(t, laptop, "trips", trip, map[string]any{"title": "máy tính (trước)"})
+	mustSync(t, laptop)
+	time.Sleep(5 * time.Millisecond) // the phone's edit comes later in real time
+	mustUpsert(t, phone, "trips", trip, map[string]any{"title": "điện thoại (sau)"})
+	mustSync(t, phone)
+	if srv, _ := w.serverRow(t, "trips", trip); srv.Fields["title"] != "điện thoại (sau)" {
+		t.Fatalf("server title %q: the later edit lost", srv.Fields["title"])
+	}
+}

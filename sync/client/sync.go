@@ -36,8 +36,10 @@ func (d *Device) Sync(ctx context.Context) (Report, error) {
 	if err := d.push(ctx, &rep); err != nil {
 		return rep, err
 	}
-	err := d.pull(ctx, &rep)
-	return rep, err
+	if err := d.pull(ctx, &rep); err != nil {
+		return rep, err
+	}
+	return rep, d.followServerTime(ctx)
 }
 
 // Push sends the outbox only.
@@ -113,6 +115,9 @@ func (d *Device) push(ctx context.Context, rep *Report) error {
 		d.observe(resp.HLC)
 		if err := d.settle(ctx, rep, group, resp, restamped); err != nil {
 			return err
+		}
+		if st, err := time.Parse(time.RFC3339Nano, resp.ServerTime); err == nil {
+			d.sawServerTime(st)
 		}
 	}
 }
@@ -190,6 +195,46 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 	rep.Duplicate += counts.Duplicate
 	rep.Rejected += counts.Rejected
 	rep.Restamped += counts.Restamped
+	return nil
+}
+
+// offsetThreshold is how far the device clock may drift from the server's
+// before the device adds the difference: more than network delay, less
+// than the server's clock_skew tolerance.
+const offsetThreshold = time.Minute
+
+// followServerTime keeps the clock offset in step with the server's time on
+// every answer: a device whose clock is off by more than a minute adds the
+// difference, and one whose user has since set the right date drops the
+// correction. Without the second half, a phone corrected once would stamp
+// every later edit with a frozen time and lose every merge.
+func (d *Device) followServerTime(ctx context.Context) error {
+	d.clockMu.Lock()
+	st, at := d.serverTime, d.serverTimeAt
+	d.clockMu.Unlock()
+	if st.IsZero() {
+		return nil
+	}
+	drift := st.Sub(at)
+	offset := time.Duration(0)
+	if drift > offsetThreshold || drift < -offsetThreshold {
+		offset = drift.Round(time.Millisecond)
+	}
+	d.clockMu.Lock()
+	change := offset-d.offset > offsetThreshold || d.offset-offset > offsetThreshold
+	d.clockMu.Unlock()
+	if !change {
+		return nil
+	}
+	if err := d.inTx(ctx, func(x txn) error { return setState(x, keyOffset, fmt.Sprint(offset.Milliseconds())) }); err != nil {
+		return err
+	}
+	d.clockMu.Lock()
+	defer d.clockMu.Unlock()
+	next := d.newClock(offset)
+	_, _ = next.Update(d.clock.Now()) // never behind a stamp already issued
+	d.clock, d.offset = next, offset
+	d.log.Info("device clock offset follows the server's time", "offset", offset)
 	return nil
 }
 

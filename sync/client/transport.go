@@ -142,6 +142,9 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, token st
 		}
 		return ae
 	}
+	if date, err := http.ParseTime(res.Header.Get("Date")); err == nil {
+		d.sawServerTime(date)
+	}
 	if out != nil {
 		if !json.Valid(raw) {
 			// A cut answer: the request may have been applied, and sending
