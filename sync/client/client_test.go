@@ -82,6 +82,7 @@ func TestPendingEditsStayOnTopOfPull(t *testing.T) {
 	// The phone cannot push; it edits the title.
 	phoneNet.set(func(n *netSim) { n.failPushes = true })
 	phoneChange := mustUpsert(t, phone, "visit_notes", id, map[string]any{"title": "phone title"})
+	time.Sleep(2 * time.Millisecond) // not the same millisecond, where the device id would break the tie
 	// Meanwhile the laptop edits title and results, and syncs.
 	mustUpsert(t, laptop, "visit_notes", id, map[string]any{"title": "laptop title", "results": "laptop results"})
 	mustSync(t, laptop)
