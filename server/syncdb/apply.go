@@ -142,9 +142,11 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 	}
 	creating := cur == nil
 	if creating && ch.Op == protocol.OpDelete {
-		// Deleting a row never seen: nothing to tombstone, but keep the
-		// change so a later create from an older clock stays deleted.
-		vals = map[string]any{}
+		// Deleting a row the server never had (created and deleted on the
+		// device between two syncs, or never sent): nothing to tombstone.
+		// The change is logged, so a retry answers duplicate, and changes
+		// nothing, so it cannot claim an id someone else will create.
+		return d.write(ctx, tx, w, t, rowID, ch, ts, nil, map[string]any{})
 	}
 	if creating && ch.Op == protocol.OpUpsert && t.Owner != "" {
 		if _, set := vals[t.Owner]; !set && !w.server {

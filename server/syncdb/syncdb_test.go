@@ -242,3 +242,22 @@ func TestServerClockResumesPastStoredStamps(t *testing.T) {
 		t.Fatalf("after a restart with the clock behind, the later edit lost: name = %q", name)
 	}
 }
+
+// Deleting a row the server never had changes nothing: it cannot claim an
+// id, so the row's real creation later is applied.
+func TestDeleteOfAnUnknownRowClaimsNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := uuid.NewString()
+	del := f.push(t, f.bob, protocol.Change{ID: uuid.NewString(), Table: "visit_notes", RowID: id, Op: protocol.OpDelete, HLC: f.stamp(f.bob, 0)})
+	if del[0].Status != protocol.StatusApplied {
+		t.Fatalf("delete of an unknown row: %+v", del[0])
+	}
+	create := f.push(t, f.alice, note(id, f.alice, f.stamp(f.alice, -time.Second), map[string]any{"unit_id": f.unit, "title": "Ghi chép"}))
+	if create[0].Status != protocol.StatusApplied {
+		t.Fatalf("the real creation after it: %+v", create[0])
+	}
+	if row := f.pullAll(t, f.alice)["visit_notes/"+id]; row.Deleted || row.Fields["title"] != "Ghi chép" {
+		t.Fatalf("the created note: %+v", row)
+	}
+}
