@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "f40413fcc1454235";
+const VERSION = "3c7cbdadd7934f4b";
 const PRECACHE = [
   "/assets/index-7v7gub4Y.css",
-  "/assets/index-CEq3cFQ4.js",
+  "/assets/index-DJPecWbq.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-Dz0o7bPd.js",
+  "/assets/worker-DDdIE4ik.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

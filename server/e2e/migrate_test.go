@@ -10,10 +10,11 @@ import (
 	"dicoso/pwa"
 )
 
-// A phone updated from a build whose device file has no rejected.field
-// column keeps its data: the file is migrated when the app opens it, the
-// refusal it already held is still listed (with the generic explanation:
-// the old build never learnt the field), and a new refusal names its field.
+// A phone updated from a build whose device file has no rejected.field nor
+// outbox.base_cursor column keeps its data: the file is migrated when the
+// app opens it, the refusal it already held is still listed (with the
+// generic explanation: the old build never learnt the field), and a new
+// refusal names its field.
 func TestOldDeviceFileIsMigrated(t *testing.T) {
 	t.Parallel()
 	exe := chromiumPath(t)
@@ -43,8 +44,8 @@ func TestOldDeviceFileIsMigrated(t *testing.T) {
 	b.click("#logout")
 	b.waitJS("login form", `!!document.querySelector('input[name=username]')`)
 
-	// Turn the file back into what the previous build left: schema step 1
-	// only, a refusal without a field. The app has closed it (logged out),
+	// Turn the file back into what the first build left: schema step 1
+	// only, a refusal without a field, an outbox without base cursors. The app has closed it (logged out),
 	// so a worker of the app's own build can open it here.
 	cols := eval[string](b, fmt.Sprintf(`(async () => {
 		const w = new Worker(%s, { type: 'module' });
@@ -57,15 +58,17 @@ func TestOldDeviceFileIsMigrated(t *testing.T) {
 		try {
 			await call({ op: 'open', file: %s, userId: %s });
 			await call({ op: 'query', sql: 'ALTER TABLE rejected DROP COLUMN field' });
+			await call({ op: 'query', sql: 'ALTER TABLE outbox DROP COLUMN base_cursor' });
 			await call({ op: 'query', sql: 'PRAGMA user_version = 1' });
-			const cols = await call({ op: 'query', sql: "SELECT name FROM pragma_table_info('rejected')" });
+			const cols = await call({ op: 'query', sql: "SELECT name FROM pragma_table_info('rejected') UNION ALL SELECT 'outbox.' || name FROM pragma_table_info('outbox')" });
 			await call({ op: 'close' });
 			return cols.map((c) => c.name).join(',');
 		} finally {
 			w.terminate();
 		}
 	})()`, jsq("/"+workers[0]), jsq("/dicoso-"+userID+".sqlite3"), jsq(userID)))
-	if got := strings.Split(cols, ","); slices.Contains(got, "field") || !slices.Contains(got, "message") {
+	if got := strings.Split(cols, ","); slices.Contains(got, "field") || !slices.Contains(got, "message") ||
+		slices.Contains(got, "outbox.base_cursor") || !slices.Contains(got, "outbox.hlc") {
 		t.Fatalf("the file was not made old: rejected has %s", cols)
 	}
 

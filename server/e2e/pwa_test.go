@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -256,6 +257,49 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	}
 	if status != "needs_revision" || comment != "Bổ sung số liệu đoàn viên." || conclusions != "Đề nghị Tỉnh đoàn bố trí kinh phí." || reviewedBy != revID {
 		t.Errorf("merged note on the server: status=%q comment=%q conclusions=%q reviewed_by=%q", status, comment, conclusions, reviewedBy)
+	}
+
+	// Two people, one field: offline, the secretary amends and resubmits
+	// (status submitted) while the reviewer approves (status reviewed). The
+	// later decision wins, and the pair is listed for headquarters to
+	// review (design §4), because the phone's push says what it had seen.
+	a.offline(true)
+	a.go_("#/note/" + noteID)
+	a.typeInto("#note-conclusions", " Đã bổ sung số liệu.")
+	a.waitText("#save-state", "Đã lưu trên máy")
+	a.click("#note-submit")
+	a.waitText("#note-status", "Đã gửi")
+	r.click("#review-approve")
+	r.waitText("#note-status", "Đã duyệt")
+	r.syncAndWait()
+	a.offline(false)
+	a.syncAndWait()
+	a.go_("#/note/" + noteID)
+	a.waitText("#note-status", "Đã duyệt")
+	var conflicts struct {
+		Items []struct {
+			Table       string  `json:"table"`
+			RowID       string  `json:"row_id"`
+			Field       string  `json:"field"`
+			WinnerValue *string `json:"winner_value"`
+			LoserValue  *string `json:"loser_value"`
+		} `json:"items"`
+	}
+	if code := srv.send(t, http.MethodGet, "/api/v1/conflicts?table=visit_notes&row_id="+noteID, srv.adminToken(t), nil, &conflicts); code != http.StatusOK {
+		t.Fatalf("list conflicts: %d", code)
+	}
+	var statusPair bool
+	for _, c := range conflicts.Items {
+		if c.Field == "status" && c.WinnerValue != nil && strings.Contains(*c.WinnerValue, "reviewed") &&
+			c.LoserValue != nil && strings.Contains(*c.LoserValue, "submitted") {
+			statusPair = true
+		}
+		if c.Field == "conclusions" || c.Field == "review_comment" {
+			t.Errorf("edits of different fields listed as a conflict: %+v", c)
+		}
+	}
+	if !statusPair {
+		t.Errorf("the concurrent status edits are not listed as a conflict: %+v", conflicts.Items)
 	}
 
 	// A change the server refuses is shown with its reason, and can be

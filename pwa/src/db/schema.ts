@@ -64,18 +64,6 @@ export function tableDef(name: string): TableDef | undefined {
   return byName.get(name);
 }
 
-function columnType(t: FieldType): string {
-  switch (t) {
-    case 'real':
-      return 'REAL';
-    case 'int':
-    case 'bool':
-      return 'INTEGER';
-    default:
-      return 'TEXT';
-  }
-}
-
 /**
  * One migration step: SQL to run, or a column to add to a device-only
  * table. A column is added only if the table lacks it, so a step is safe on
@@ -91,13 +79,194 @@ export type Migration =
  * row pulled from a newer server with a missing field must still land.
  */
 export function migrations(): Migration[] {
-  const synced = TABLES.map((t) => {
-    const cols = Object.entries(t.fields).map(([f, ty]) => `  ${f} ${columnType(ty)}`);
-    return `CREATE TABLE ${t.name} (\n  id TEXT PRIMARY KEY,\n${cols.join(',\n')},\n` +
-      `  deleted INTEGER NOT NULL DEFAULT 0,\n  version TEXT NOT NULL DEFAULT ''\n);`;
-  }).join('\n');
   return [
-    { sql: synced + `
+    // 1: the schema of the first release, frozen as written then: a field
+    // added to TABLES later needs its own step below to reach the files
+    // devices already hold.
+    { sql: STEP_1 },
+    // 2: the field a refusal is about (protocol Result.field), so the
+    // rejected list can name it in the user's words. Null on entries
+    // refused before, and from servers that do not send it.
+    { addColumn: { table: 'rejected', column: 'field', decl: 'TEXT' } },
+    // 3: the pull cursor the device had when it queued a change, sent as
+    // the push's base_cursor so the server can list concurrent edits of a
+    // field as conflicts. Entries queued before carry '' (no claim).
+    { addColumn: { table: 'outbox', column: 'base_cursor', decl: "TEXT NOT NULL DEFAULT ''" } },
+  ];
+}
+
+const STEP_1 = `CREATE TABLE departments (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  duties TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  username TEXT,
+  full_name TEXT,
+  title TEXT,
+  roles TEXT,
+  department_id TEXT,
+  unit_id TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE clusters (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  lead_secretary_id TEXT,
+  lead_department_id TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE units (
+  id TEXT PRIMARY KEY,
+  code TEXT,
+  name TEXT,
+  kind TEXT,
+  parent_id TEXT,
+  cluster_id TEXT,
+  lat REAL,
+  lng REAL,
+  valid_from TEXT,
+  valid_to TEXT,
+  replaced_by_id TEXT,
+  source TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE plans (
+  id TEXT PRIMARY KEY,
+  year INTEGER,
+  number TEXT,
+  issued_on TEXT,
+  title TEXT,
+  min_field_days INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE campaigns (
+  id TEXT PRIMARY KEY,
+  plan_id TEXT,
+  kind TEXT,
+  name TEXT,
+  content TEXT,
+  starts_on TEXT,
+  ends_on TEXT,
+  unit_ids TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE special_periods (
+  id TEXT PRIMARY KEY,
+  plan_id TEXT,
+  name TEXT,
+  starts_on TEXT,
+  ends_on TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  campaign_id TEXT,
+  name TEXT,
+  leader_id TEXT,
+  member_ids TEXT,
+  unit_ids TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE trips (
+  id TEXT PRIMARY KEY,
+  user_id TEXT,
+  title TEXT,
+  purpose TEXT,
+  campaign_id TEXT,
+  unit_ids TEXT,
+  starts_on TEXT,
+  ends_on TEXT,
+  status TEXT,
+  notes TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE trip_days (
+  id TEXT PRIMARY KEY,
+  trip_id TEXT,
+  user_id TEXT,
+  day TEXT,
+  unit_id TEXT,
+  activity TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE checkins (
+  id TEXT PRIMARY KEY,
+  user_id TEXT,
+  unit_id TEXT,
+  trip_id TEXT,
+  at TEXT,
+  lat REAL,
+  lng REAL,
+  accuracy_m REAL,
+  photo TEXT,
+  note TEXT,
+  voided INTEGER,
+  void_reason TEXT,
+  received_at TEXT,
+  distance_m REAL,
+  flags TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE visit_notes (
+  id TEXT PRIMARY KEY,
+  author_id TEXT,
+  unit_id TEXT,
+  trip_id TEXT,
+  campaign_id TEXT,
+  kind TEXT,
+  title TEXT,
+  results TEXT,
+  models TEXT,
+  shortcomings TEXT,
+  aspirations TEXT,
+  recommendations TEXT,
+  conclusions TEXT,
+  status TEXT,
+  reviewed_by TEXT,
+  review_comment TEXT,
+  attachments TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE findings (
+  id TEXT PRIMARY KEY,
+  note_id TEXT,
+  author_id TEXT,
+  unit_id TEXT,
+  campaign_id TEXT,
+  category TEXT,
+  text TEXT,
+  department_id TEXT,
+  status TEXT,
+  due_on TEXT,
+  answer TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE follow_ups (
+  id TEXT PRIMARY KEY,
+  finding_id TEXT,
+  author_id TEXT,
+  at TEXT,
+  text TEXT,
+  status_to TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  version TEXT NOT NULL DEFAULT ''
+);
 CREATE INDEX trip_days_trip ON trip_days(trip_id);
 CREATE INDEX trip_days_user_day ON trip_days(user_id, day);
 CREATE INDEX checkins_user_at ON checkins(user_id, at);
@@ -151,10 +320,4 @@ CREATE TABLE attachments (
   created_at TEXT NOT NULL,
   uploaded_at TEXT
 );
-CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);` },
-    // 2: the field a refusal is about (protocol Result.field), so the
-    // rejected list can name it in the user's words. Null on entries
-    // refused before, and from servers that do not send it.
-    { addColumn: { table: 'rejected', column: 'field', decl: 'TEXT' } },
-  ];
-}
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;

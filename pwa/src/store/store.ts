@@ -34,7 +34,17 @@ export interface OutboxEntry {
   hlc: string;
   fields: string;
   prev: string | null;
+  /** The pull cursor the device had when the change was made (design §4 concurrency). */
+  base_cursor: string;
 }
+
+/**
+ * SQL for the pull cursor this device holds now, stored with each new
+ * outbox entry: the server lists a change as concurrent with the edits
+ * made after it, which this device had not seen. A folded entry keeps the
+ * cursor of its first change.
+ */
+const BASE_CURSOR = "COALESCE((SELECT value FROM sync_state WHERE key = 'cursor'), '')";
 
 export interface RejectedEntry {
   id: string;
@@ -219,7 +229,7 @@ export class Store {
       });
     } else {
       stmts.push({
-        sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
         bind: [crypto.randomUUID(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
           prev === null ? null : JSON.stringify(prev), nowIso()],
       });
@@ -239,7 +249,8 @@ export class Store {
   /** The oldest entries after afterSeq, in order. */
   outboxBatch(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
     return this.db.query<OutboxEntry>(
-      'SELECT seq, id, tbl, row_id, op, hlc, fields, prev FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?', [afterSeq, limit]);
+      'SELECT seq, id, tbl, row_id, op, hlc, fields, prev, base_cursor FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+      [afterSeq, limit]);
   }
 
   static toWireChange(e: OutboxEntry): WireChange {
@@ -268,13 +279,20 @@ export class Store {
     }).then(() => this.notify());
   }
 
-  /** Gives entries refused for clock skew fresh clocks (after the clock was corrected). */
-  restamp(ids: string[]): Promise<void> {
-    if (ids.length === 0) return Promise.resolve();
+  /**
+   * After the clock was corrected for a clock_skew refusal: gives fresh
+   * clocks, in outbox order, to every entry from fromSeq on (same change
+   * ids: the server applied none of them). The later entries are restamped
+   * too, so the device's own edits keep the order they were made in, and
+   * stamps still in the future are not sent to be refused one batch at a
+   * time.
+   */
+  restampFrom(fromSeq: number): Promise<void> {
     return this.exclusive(async () => {
-      const stmts: Stmt[] = ids.map((id) => ({
+      const entries = await this.db.query<{ id: string }>('SELECT id FROM outbox WHERE seq >= ? ORDER BY seq', [fromSeq]);
+      const stmts: Stmt[] = entries.map((e) => ({
         sql: 'UPDATE outbox SET hlc = ?, attempts = attempts + 1 WHERE id = ?',
-        bind: [this.hlc.next(), id],
+        bind: [this.hlc.next(), e.id],
       }));
       stmts.push(this.clockStmt());
       await this.db.tx(stmts);
@@ -361,7 +379,7 @@ export class Store {
         stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'upsert', fields }, { prev })));
       } else {
         stmts.push({
-          sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
           bind: [crypto.randomUUID(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso()],
         });
       }

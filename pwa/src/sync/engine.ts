@@ -14,7 +14,6 @@ const PUSH_BATCH = 100;
 const PULL_LIMIT = 500;
 const PERIOD_MS = 60_000;
 const AFTER_WRITE_MS = 4_000;
-const MAX_SKEW_RETRIES = 3;
 
 export type SyncProblem =
   | { kind: 'offline' }
@@ -101,14 +100,17 @@ export class SyncEngine {
   }
 
   private async runOnce(): Promise<void> {
-    if (this.session.needsLogin) {
+    // Another tab may have logged someone else in: never send this
+    // user's changes with their tokens.
+    const who = this.session.current;
+    if (this.session.needsLogin || (who && who.deviceId !== this.deviceId)) {
       this.set({ problem: { kind: 'login' } });
       return;
     }
     this.set({ running: true });
     try {
       const blocked = await this.uploadAttachments();
-      await this.push(blocked);
+      await this.push();
       await this.pull();
       const at = new Date().toISOString();
       await this.store.setState('last_sync_at', at);
@@ -149,43 +151,66 @@ export class SyncEngine {
     return blocked;
   }
 
-  private async push(blocked: Set<string>): Promise<void> {
+  /**
+   * Sends the outbox in order, one push per base cursor (the server judges
+   * concurrency by what the device had pulled when it made the change). An
+   * entry is sent only once every photo it names is on the server; the
+   * pending photos are read again for each batch, as a write during the run
+   * may have queued a new one. On clock_skew the clock is corrected once per
+   * run and every entry from the first refused one on is restamped and sent
+   * again; a second refusal in the same run leaves them queued for the next.
+   */
+  private async push(): Promise<void> {
     let after = 0;
-    let skewRetries = 0;
+    let corrected = false;
     for (;;) {
       const batch = await this.store.outboxBatch(PUSH_BATCH, after);
       if (batch.length === 0) return;
-      after = batch[batch.length - 1]!.seq;
-      const ready = batch.filter((e) => attachmentRefs(e).every((h) => !blocked.has(h)));
-      if (ready.length === 0) continue;
+      const pending = new Set((await this.store.pendingAttachments()).map((a) => a.sha256));
+      const ready = batch.filter((e) => attachmentRefs(e).every((h) => !pending.has(h)));
+      if (ready.length === 0) {
+        after = batch[batch.length - 1]!.seq;
+        continue;
+      }
+      let n = 1;
+      while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) n++;
+      const group = ready.slice(0, n);
+      after = group[n - 1]!.seq;
       const res = await this.session.postJSON<PushResponse>('/api/v1/sync/push', {
         protocol: PROTOCOL,
         device_id: this.deviceId,
-        changes: ready.map(StoreClass.toWireChange),
+        ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
+        changes: group.map(StoreClass.toWireChange),
       });
       if (res.hlc) this.hlc.observe(res.hlc);
-      const byId = new Map(ready.map((e) => [e.id, e]));
+      if (res.server_time) this.hlc.adjust(res.server_time);
+      const byId = new Map(group.map((e) => [e.id, e]));
       const done: string[] = [];
       const rejected: Refusal[] = [];
-      const skewed: string[] = [];
+      let firstSkewed: number | undefined;
       for (const r of res.results ?? []) {
         const entry = byId.get(r.id);
         if (!entry) continue;
         if (r.status === 'applied' || r.status === 'duplicate') done.push(r.id);
-        else if (r.status === 'rejected' && r.code === 'clock_skew' && skewRetries < MAX_SKEW_RETRIES) skewed.push(r.id);
+        else if (r.status === 'rejected' && r.code === 'clock_skew') firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);
         else if (r.status === 'rejected') rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
       }
       await this.store.settle(done, rejected);
-      if (skewed.length > 0) {
-        // The device clock runs ahead: adopt the server's time, restamp the
-        // refused entries and send them again from the start of the queue.
-        skewRetries++;
-        if (res.server_time) this.hlc.correct(res.server_time);
-        await this.store.restamp(skewed);
-        after = 0;
+      if (firstSkewed === undefined) {
+        await this.store.saveClock();
         continue;
       }
-      await this.store.saveClock();
+      if (corrected || !res.server_time) {
+        // Still ahead after one correction: keep them queued, try next run.
+        await this.store.saveClock();
+        throw new ApiError(409, 'clock_skew', 'the server refused the device clock');
+      }
+      // The device clock runs ahead: adopt the server's time, restamp from
+      // the first refused entry on, and send them again.
+      corrected = true;
+      this.hlc.correct(res.server_time, res.hlc);
+      await this.store.restampFrom(firstSkewed);
+      after = firstSkewed - 1;
     }
   }
 

@@ -1,12 +1,15 @@
 // Hybrid logical clock of design §4: "<15-digit unix ms>.<5-digit
 // counter>.<device id>", so plain string order is clock order. The offset
-// corrects a phone whose clock runs ahead: after a clock_skew rejection it
-// is set from the server's time, so this device stops stamping the future.
+// corrects a phone whose clock is wrong: every push answer sets it from the
+// server's time (zero when the two agree within a minute), so a phone whose
+// date was fixed stops using an old correction.
 
 export interface ClockState {
   ms: number;
   counter: number;
   offsetMs: number;
+  /** The device's own clock when offsetMs was measured (absent in older saved states). */
+  offsetAt?: number;
 }
 
 export function formatHlc(ms: number, counter: number, device: string): string {
@@ -19,6 +22,15 @@ export function parseHlc(s: string): { ms: number; counter: number } | undefined
   return { ms: Number(m[1]), counter: Number(m[2]) };
 }
 
+/** Disagreement with the server's time below which the device clock is trusted as is. */
+const OFFSET_THRESHOLD_MS = 60_000;
+/**
+ * How far ahead of the server a stamp may be and still be accepted: the
+ * server's default clock_skew tolerance. Stamps within it are valid, and
+ * the clock never goes back below them.
+ */
+const SERVER_TOLERANCE_MS = 5 * 60_000;
+
 export class Hlc {
   constructor(private readonly device: string, private st: ClockState, private readonly now: () => number = Date.now) {}
 
@@ -28,7 +40,15 @@ export class Hlc {
 
   /** The next clock for a local write: always greater than any seen before. */
   next(): string {
-    const wall = this.now() + this.st.offsetMs;
+    const raw = this.now();
+    if (this.st.offsetMs !== 0 && this.st.offsetAt !== undefined && raw < this.st.offsetAt - OFFSET_THRESHOLD_MS) {
+      // The device clock was set back since the offset was measured: the
+      // user fixed the date, and the old correction would now stamp this
+      // device's edits in the past, where they silently lose. A clock still
+      // wrong is refused by the server and measured again.
+      this.st = { ...this.st, offsetMs: 0, offsetAt: raw };
+    }
+    const wall = raw + this.st.offsetMs;
     if (wall > this.st.ms) {
       this.st = { ...this.st, ms: wall, counter: 0 };
     } else {
@@ -51,14 +71,31 @@ export class Hlc {
   }
 
   /**
-   * Adopts the server's wall clock after a clock_skew rejection. The logical
-   * part is reset too: clocks already stamped in the future would otherwise
-   * keep every new write in the future.
+   * Sets the offset from the server's time, on every push answer: the
+   * server's time minus the device's when they disagree by more than a
+   * minute, else zero (the device clock is right, or was fixed since).
    */
-  correct(serverTime: string): void {
+  adjust(serverTime: string): void {
     const server = Date.parse(serverTime);
     if (Number.isNaN(server)) return;
-    const offsetMs = server - this.now();
-    this.st = { ms: server, counter: 0, offsetMs };
+    const now = this.now();
+    const offsetMs = Math.abs(server - now) > OFFSET_THRESHOLD_MS ? server - now : 0;
+    this.st = { ...this.st, offsetMs, offsetAt: now };
+  }
+
+  /**
+   * After a clock_skew rejection: adopts the server's time (see adjust) and
+   * pulls the logical clock back, but never below the server's clock
+   * (serverHlc, everything it has accepted) nor below a stamp already seen
+   * or issued that the server still accepts; only a clock beyond the
+   * server's tolerance is dropped, as it would keep every new write in the
+   * future.
+   */
+  correct(serverTime: string, serverHlc?: string): void {
+    const server = Date.parse(serverTime);
+    if (Number.isNaN(server)) return;
+    this.adjust(serverTime);
+    if (this.st.ms > server + SERVER_TOLERANCE_MS) this.st = { ...this.st, ms: 0, counter: 0 };
+    if (serverHlc) this.observe(serverHlc);
   }
 }

@@ -71,14 +71,32 @@ async function send(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
+function stored(): SessionData | null {
+  const raw = localStorage.getItem(SESSION_KEY);
+  return raw ? (JSON.parse(raw) as SessionData) : null;
+}
+
+/**
+ * The session is shared by every tab of this browser through localStorage:
+ * another tab may log out, log someone else in, or rotate the refresh
+ * token. So it is read again when another tab writes it (storage event),
+ * before a waiting tab opens a database (reload), and before a refresh.
+ */
 export class Session {
-  private data: SessionData | null;
+  private data: SessionData | null = stored();
   private refreshing: Promise<void> | null = null;
   private readonly listeners = new Set<() => void>();
 
   constructor() {
-    const raw = localStorage.getItem(SESSION_KEY);
-    this.data = raw ? (JSON.parse(raw) as SessionData) : null;
+    window.addEventListener('storage', (ev) => {
+      if (ev.key === SESSION_KEY || ev.key === null) this.reload();
+    });
+  }
+
+  /** Reads the session again from localStorage, where another tab may have changed it. */
+  reload(): void {
+    this.data = stored();
+    for (const fn of this.listeners) fn();
   }
 
   get current(): SessionData | null {
@@ -139,7 +157,9 @@ export class Session {
   }
 
   private async refresh(): Promise<void> {
-    const d = this.data;
+    // Another tab may have rotated the refresh token: presenting the old
+    // one would revoke them all.
+    const d = (this.data = stored());
     if (!d) throw new LoginRequired('not logged in');
     if (!d.refresh) throw new LoginRequired('the session has ended');
     const res = await send('/api/v1/auth/refresh', {

@@ -97,6 +97,8 @@ export function Root({ session, ownership, sw, updateReady }: {
   useEffect(() => {
     ownership.onWaiting(() => setPhase({ k: 'other-tab' }));
     void ownership.acquired.then(() => {
+      // While this tab waited, another may have logged out or in.
+      session.reload();
       const s = session.current;
       if (s) void open(s);
       else setPhase({ k: 'login' });
