@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "3c7cbdadd7934f4b";
+const VERSION = "d6df07e1b2addc89";
 const PRECACHE = [
   "/assets/index-7v7gub4Y.css",
-  "/assets/index-DJPecWbq.js",
+  "/assets/index-Ld0IOrG_.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DDdIE4ik.js",
   "/icons/icon-192.png",

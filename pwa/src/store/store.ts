@@ -2,7 +2,9 @@
 // ONE transaction, so a change is either both visible and queued, or
 // neither. Outbox entries leave only when the server has answered for them
 // (see ack and reject); pulled rows never overwrite a field that still has
-// a pending local change. A refused change waits in `rejected` with the
+// a pending local change, and a pull that kept one over a different server
+// value does not save its cursor, so that the rows come again, merged, after
+// the push (see applyPage). A refused change waits in `rejected` with the
 // values the user wrote: pulls may lay the server's values over its row
 // meanwhile, and resend or reopen put the user's values back.
 import type { Db, Row, SqlValue, Stmt } from '../db/client';
@@ -489,12 +491,17 @@ export class Store {
   /**
    * Swaps a complete snapshot in, in one transaction: staged rows are
    * applied, local rows the snapshot no longer holds are dropped unless they
-   * carry pending changes, and the cursor moves on.
+   * carry pending changes, and the cursor moves on, unless a pending local
+   * change was kept over a different server value (see applyPage): then no
+   * cursor is saved, and the next run pushes, then pulls a full snapshot
+   * again. Returns true when the cursor was held back.
    */
-  applySnapshot(cursor: string): Promise<void> {
+  applySnapshot(cursor: string): Promise<boolean> {
     return this.exclusive(async () => {
       const staged = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
         'SELECT tbl, row_id, fields, deleted, version FROM stage');
+      const pending = await this.pendingByRow();
+      let held = false;
       const stmts: Stmt[] = [];
       for (const t of tableNames()) {
         stmts.push({
@@ -504,30 +511,110 @@ export class Store {
         });
       }
       for (const s of staged) {
-        const st = upsertPulled({
+        const row: PulledRow = {
           table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
-        });
+        };
+        held ||= overlaysPending(row, pending);
+        const st = upsertPulled(row);
         if (st) stmts.push(st);
       }
       stmts.push({ sql: 'DELETE FROM stage' });
       stmts.push({ sql: "DELETE FROM sync_state WHERE key = 'snapshot_cursor'" });
-      stmts.push(stateStmt('cursor', cursor));
+      if (!held) stmts.push(stateStmt('cursor', cursor));
       await this.db.tx(stmts);
-    }).then(() => this.notify());
+      return held;
+    }).then((held) => {
+      this.notify();
+      return held;
+    });
   }
 
-  /** Applies one page of an incremental pull and its cursor, in one transaction. */
-  applyPage(rows: PulledRow[], cursor: string): Promise<void> {
+  /**
+   * Applies one page of an incremental pull and its cursor, in one
+   * transaction. The cursor is not saved when a row of the page keeps a
+   * pending local value over a different server value, nor when an earlier
+   * page of the same pull did (heldBefore): if that change then loses the
+   * merge, the server does not send the row again (its sequence does not
+   * move), so the next run must push first and then pull the row again
+   * from the old cursor, in its merged state. The pull itself goes on with
+   * the new cursor: one pull per run, never a loop. Returns true when the
+   * cursor was held back (by this page or an earlier one).
+   */
+  applyPage(rows: PulledRow[], cursor: string, heldBefore = false): Promise<boolean> {
     return this.exclusive(async () => {
+      const pending = await this.pendingByRow();
+      let held = heldBefore;
       const stmts: Stmt[] = [];
       for (const r of rows) {
+        held ||= overlaysPending(r, pending);
         const st = upsertPulled(r);
         if (st) stmts.push(st);
       }
-      stmts.push(stateStmt('cursor', cursor));
+      if (!held) stmts.push(stateStmt('cursor', cursor));
       await this.db.tx(stmts);
-    }).then(() => this.notify());
+      return held;
+    }).then((held) => {
+      this.notify();
+      return held;
+    });
   }
+
+  /**
+   * What the outbox still holds, by row: the latest queued value of each
+   * field (wire JSON, normalized by the field's type) and whether a delete
+   * is queued. Read inside the pull's critical section, so a write cannot
+   * slip in between this read and the rows being laid.
+   */
+  private async pendingByRow(): Promise<Map<string, PendingRow>> {
+    const entries = await this.db.query<{ tbl: string; row_id: string; op: string; fields: string }>(
+      'SELECT tbl, row_id, op, fields FROM outbox ORDER BY seq');
+    const out = new Map<string, PendingRow>();
+    for (const e of entries) {
+      const def = tableDef(e.tbl);
+      if (!def) continue;
+      const key = rowKey(e.tbl, e.row_id);
+      let p = out.get(key);
+      if (!p) out.set(key, (p = { fields: new Map(), deletes: false }));
+      if (e.op === 'delete') p.deletes = true;
+      for (const [n, v] of Object.entries(JSON.parse(e.fields) as Record<string, unknown>)) {
+        const t = def.fields[n];
+        if (t) p.fields.set(n, normalized(t, v));
+      }
+    }
+    return out;
+  }
+}
+
+interface PendingRow {
+  fields: Map<string, string>;
+  deletes: boolean;
+}
+
+function rowKey(tbl: string, rowId: string): string {
+  return tbl + '\u0000' + rowId;
+}
+
+function normalized(t: FieldType, v: unknown): string {
+  return JSON.stringify(toWire(t, toColumn(t, v)));
+}
+
+/**
+ * Whether laying the pulled row keeps a pending local value (see
+ * upsertPulled) that differs from the server's. Where they are equal the
+ * device already shows what the server will hold whichever change wins, so
+ * nothing needs pulling again.
+ */
+function overlaysPending(r: PulledRow, pending: Map<string, PendingRow>): boolean {
+  const def = tableDef(r.table);
+  const p = def && pending.get(rowKey(def.name, r.row_id));
+  if (!def || !p) return false;
+  if (p.deletes && !r.deleted) return true;
+  for (const [n, v] of Object.entries(r.fields ?? {})) {
+    const t = def.fields[n];
+    const mine = p.fields.get(n);
+    if (t && mine !== undefined && mine !== normalized(t, v)) return true;
+  }
+  return false;
 }
 
 function stateStmt(key: string, value: string): Stmt {

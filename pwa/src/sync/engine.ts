@@ -3,7 +3,10 @@
 // an outbox entry leaves only on the server's answer; a rejected change
 // moves to a visible list and never blocks the queue; clock_skew corrects
 // the local clock and retries; a first snapshot appears only when complete;
-// reset drops the local copy (at the swap) and pulls again.
+// reset drops the local copy (at the swap) and pulls again. A pull that
+// kept a pending local value over a different server value does not save
+// its cursor, so the next run, after pushing, pulls those rows again as the
+// merge left them.
 import type { OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
@@ -219,6 +222,10 @@ export class SyncEngine {
     let snapshot = cursor === '';
     if (snapshot) cursor = (await this.store.getState('snapshot_cursor')) ?? '';
     let resets = 0;
+    // Set once a page kept a pending local value over the server's: the
+    // saved cursor stays before it for the rest of this pull (see
+    // Store.applyPage), and the next run pushes, then pulls from there.
+    let held = false;
     for (;;) {
       let res: PullResponse;
       try {
@@ -250,7 +257,7 @@ export class SyncEngine {
           return;
         }
       } else {
-        await this.store.applyPage(res.rows ?? [], res.cursor);
+        held = await this.store.applyPage(res.rows ?? [], res.cursor, held);
         if (!res.has_more) {
           await this.store.saveClock();
           return;
