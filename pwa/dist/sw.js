@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "d6df07e1b2addc89";
+const VERSION = "6a37359be75ae443";
 const PRECACHE = [
   "/assets/index-7v7gub4Y.css",
-  "/assets/index-Ld0IOrG_.js",
+  "/assets/index-DgS4ZLJQ.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DDdIE4ik.js",
   "/icons/icon-192.png",
@@ -32,6 +32,9 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+  // A page loaded while this worker was activating missed the claim in
+  // activate; it asks to be claimed so it works offline without a reload.
+  if (event.data && event.data.type === 'claim') event.waitUntil(self.clients.claim());
 });
 
 self.addEventListener('fetch', (event) => {

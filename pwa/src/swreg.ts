@@ -51,9 +51,13 @@ export function registerServiceWorker(onUpdate: () => void): SwControl {
       setInterval(() => {
         if (navigator.onLine) void reg.update().catch(() => undefined);
       }, 3_600_000);
-      await navigator.serviceWorker.ready;
+      const active = await navigator.serviceWorker.ready;
       if (!navigator.serviceWorker.controller) {
-        await new Promise<void>((r) => navigator.serviceWorker.addEventListener('controllerchange', () => r(), { once: true }));
+        const claimed = new Promise<void>((r) => navigator.serviceWorker.addEventListener('controllerchange', () => r(), { once: true }));
+        // A page that loaded while the worker was activating is not among
+        // the clients its activate claimed: ask it to claim this one.
+        active.active?.postMessage({ type: 'claim' });
+        await claimed;
       }
     });
   return ctl;

@@ -23,6 +23,9 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+  // A page loaded while this worker was activating missed the claim in
+  // activate; it asks to be claimed so it works offline without a reload.
+  if (event.data && event.data.type === 'claim') event.waitUntil(self.clients.claim());
 });
 
 self.addEventListener('fetch', (event) => {
