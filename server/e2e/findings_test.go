@@ -35,14 +35,25 @@ func (b *browser) downloads() string {
 func (b *browser) waitDownload(dir, suffix string) string {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	// Chromium may create the file under its final name before it has
+	// written it: wait until it has bytes and its size holds still.
+	last := int64(-1)
 	for time.Now().Before(deadline) {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), suffix) {
+			if !strings.HasSuffix(e.Name(), suffix) {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || info.Size() == 0 {
+				break
+			}
+			if info.Size() == last {
 				return filepath.Join(dir, e.Name())
 			}
+			last = info.Size()
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	b.fail("no %s download in %s", suffix, dir)
 	return ""
