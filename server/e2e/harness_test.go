@@ -372,7 +372,10 @@ func (b *browser) typeInto(sel, text string) {
 // setField sets a value the way a picker does (date inputs) and fires input.
 func (b *browser) setField(sel, value string) {
 	b.t.Helper()
-	b.waitJS(sel, fmt.Sprintf(`!!document.querySelector(%s)`, jsq(sel)))
+	// A select's options may still be loading from the device store: wait
+	// for the one to choose, as a user would.
+	b.waitJS(sel, fmt.Sprintf(`(() => { const el = document.querySelector(%s);
+		return !!el && (el.tagName !== 'SELECT' || [...el.options].some((o) => o.value === %s)); })()`, jsq(sel), jsq(value)))
 	eval[bool](b, fmt.Sprintf(`(() => { const el = document.querySelector(%s);
 		const proto = Object.getPrototypeOf(el);
 		Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, %s);
