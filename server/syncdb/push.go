@@ -21,7 +21,6 @@ const (
 )
 
 type pushJob struct {
-	ctx   context.Context
 	actor Actor
 	req   protocol.PushRequest
 	out   chan pushOutcome
@@ -36,7 +35,7 @@ type pushOutcome struct {
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
 	actor.DeviceID = req.DeviceID
-	job := &pushJob{ctx: ctx, actor: actor, req: req, out: make(chan pushOutcome, 1)}
+	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
 	select {
 	case d.jobs <- job:
 	case <-d.stop:

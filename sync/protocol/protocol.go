@@ -44,7 +44,6 @@ const (
 	CodeUnknownField     = "unknown_field"
 	CodeImmutable        = "immutable"
 	CodeClockSkew        = "clock_skew"
-	CodeNotFound         = "not_found" // a referenced row does not exist
 )
 
 // Change is one device write: a set of field values for one row, or its
