@@ -74,12 +74,30 @@ type PushRequest struct {
 //
 // Field extends design §4 (optional, backward compatible): on a refusal
 // about one field, its wire name, so a device can point its user at it.
+//
+// Lost extends it too (optional, backward compatible): on an applied or
+// duplicate change, the fields whose pushed value did not win because
+// another device wrote the field concurrently (without having seen this
+// device's value, and this device without having seen theirs) with a later
+// clock. The device keeps its value for its user to copy back; the row as
+// pulled holds the winner. See docs/protocol.md, "Lost values".
 type Result struct {
-	ID      string `json:"id"`
-	Status  string `json:"status"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Field   string `json:"field,omitempty"`
+	ID      string      `json:"id"`
+	Status  string      `json:"status"`
+	Code    string      `json:"code,omitempty"`
+	Message string      `json:"message,omitempty"`
+	Field   string      `json:"field,omitempty"`
+	Lost    []LostValue `json:"lost,omitempty"`
+}
+
+// LostValue is one pushed field value that lost to a concurrent later write.
+type LostValue struct {
+	Field  string `json:"field"`             // wire name of the field
+	Value  any    `json:"value"`             // the value this change carried, which did not win
+	By     string `json:"by,omitempty"`      // user id of the winning write, when known
+	ByName string `json:"by_name,omitempty"` // that user's full name, for the notice
+	At     string `json:"at"`                // RFC 3339 time of the winning write (its clock's physical part)
+	HLC    string `json:"hlc"`               // the winning write's clock
 }
 
 // PushResponse answers a push once every applied change is durable.
@@ -112,11 +130,16 @@ type Row struct {
 }
 
 // PullResponse is one page of rows changed after the request's cursor.
+//
+// ServerTime extends design §4 (always sent, ignored by older devices): the
+// server's clock when it answered, so a device whose clock runs behind can
+// judge pulled versions against the server's time, not its own.
 type PullResponse struct {
-	Rows    []Row  `json:"rows"`
-	Cursor  string `json:"cursor"`
-	HasMore bool   `json:"has_more"`
-	Reset   bool   `json:"reset"`
+	Rows       []Row  `json:"rows"`
+	Cursor     string `json:"cursor"`
+	HasMore    bool   `json:"has_more"`
+	Reset      bool   `json:"reset"`
+	ServerTime string `json:"server_time,omitempty"`
 }
 
 // Pull page sizes.
