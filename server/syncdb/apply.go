@@ -23,6 +23,7 @@ type writeCtx struct {
 	baseSeq int64     // the pusher's pull cursor: it has seen every seq <= baseSeq
 	hasBase bool
 	prior   map[string]protocol.Result // verdicts already given on this push's change ids
+	lost    []protocol.LostValue       // the current change's values that lost (see noteLost)
 }
 
 // fieldClock is the stamp of the write that set one field.
@@ -67,6 +68,7 @@ func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.
 	if r, ok := w.prior[ch.ID]; ok {
 		return r, nil
 	}
+	w.lost = nil
 	err := d.merge(ctx, tx, w, ch)
 	var rj *rejection
 	if errors.As(err, &rj) {
@@ -77,6 +79,7 @@ func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.
 		return res, err
 	}
 	res.Status = protocol.StatusApplied
+	res.Lost = w.lost
 	return res, nil
 }
 
@@ -186,19 +189,36 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}, table: t, id: rowID}
 	}
 	won := make(map[string]any, len(vals))
+	stamps := make(map[string]string, len(vals)) // the clock each won field is stored with
 	previous := make(map[string]any)
 	lost := make(map[string]any)
 	var conflicts []conflict
 	for name, v := range vals {
 		fc, had := cur.clocks[name]
+		fieldStamp := stamp
 		if had && fc.H >= stamp {
-			lost[name] = v
-			if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
-				conflicts = append(conflicts, conflict{field: name, winner: fc, winnerValue: cur.field(name), loserValue: v, loser: stamp})
+			if !d.seen(w, fc) {
+				lost[name] = v
+				if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
+					conflicts = append(conflicts, conflict{field: name, winner: fc, winnerValue: cur.field(name), loserValue: v, loser: stamp})
+				}
+				if !sameValue(cur.field(name), v) {
+					if err := d.noteLost(ctx, tx, w, t, name, v, fc); err != nil {
+						return err
+					}
+				}
+				continue
 			}
-			continue
+			// The device had pulled the value it replaces: its write is
+			// causally later, whatever its clock says (a phone running
+			// behind). It wins, stored with a clock just above the value it
+			// replaced, so every device orders it after that value too.
+			bumped := after(fc.H, ts)
+			fieldStamp = bumped.String()
+			d.clock.Observe(bumped)
 		}
 		won[name] = v
+		stamps[name] = fieldStamp
 		if had {
 			previous[name] = cur.field(name)
 			if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
@@ -233,19 +253,86 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		}
 	}
 	for name, v := range won {
-		cur.clocks[name] = fieldClock{H: stamp, S: seq}
+		cur.clocks[name] = fieldClock{H: stamps[name], S: seq}
 		if name == "deleted" {
 			cur.deleted = v == int64(1)
 		} else {
 			cur.values[name] = v
 		}
-	}
-	if stamp > cur.version {
-		cur.version = stamp
+		if stamps[name] > cur.version {
+			cur.version = stamps[name]
+		}
 	}
 	cur.seq = seq
 	tx.changed(cur, won)
 	return nil
+}
+
+// noteLost tells the pushing device that its value for one field did not
+// win: another device wrote the field with a later clock, and this device
+// had not pulled that write. The user gets it back from the notice; the
+// winner stands. Losing to one's own later write, or to the same value,
+// is no news.
+func (d *DB) noteLost(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, field string, v any, winner fieldClock) error {
+	if w.server || nodeOf(winner.H) == w.actor.DeviceID {
+		return nil
+	}
+	var wire any
+	if f, ok := t.Field(field); ok {
+		wire = f.FromSQL(v)
+	} else {
+		wire = v != nil && v != int64(0) // deleted
+	}
+	lv, err := lostValue(ctx, tx, field, wire, winner)
+	if err != nil {
+		return err
+	}
+	w.lost = append(w.lost, lv)
+	return nil
+}
+
+// lostValue describes one lost value (in wire form) with who wrote the
+// winner and when.
+func lostValue(ctx context.Context, tx *wtx, field string, wire any, winner fieldClock) (protocol.LostValue, error) {
+	lv := protocol.LostValue{Field: field, Value: wire, HLC: winner.H}
+	if ts, err := hlc.Parse(winner.H); err == nil {
+		lv.At = ts.Time().Format(time.RFC3339Nano)
+	}
+	var user, name sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT c.user_id, u.full_name FROM change_log c
+		LEFT JOIN users u ON u.id = c.user_id WHERE c.seq = ?`, winner.S).Scan(&user, &name)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return lv, fmt.Errorf("look up the writer of %s: %w", field, err)
+	}
+	lv.By, lv.ByName = user.String, name.String
+	return lv, nil
+}
+
+func nodeOf(h string) string { return h[strings.LastIndexByte(h, '.')+1:] }
+
+// seen reports whether the pushing device had pulled the stored write fc
+// before making its change: its pull cursor (base_cursor) is at or past the
+// change-log sequence that wrote the field. A write made after seeing a
+// value is causally after it (docs/protocol.md, "Causality"). Server edits
+// and pushes without a base cursor are ordered by clock alone.
+func (d *DB) seen(w *writeCtx, fc fieldClock) bool {
+	return !w.server && w.hasBase && fc.S <= w.baseSeq
+}
+
+// after is the smallest clock above h on the writer's node: same
+// millisecond, next counter (the next millisecond when the counter is
+// full). An unreadable h (stored clocks were parsed on the way in, so only
+// a damaged file) leaves the write's own stamp.
+func after(h string, write hlc.Timestamp) hlc.Timestamp {
+	ts, err := hlc.Parse(h)
+	if err != nil {
+		return write
+	}
+	ts.Node = write.Node
+	if ts.Counter++; ts.Counter > hlc.MaxCounter {
+		ts.Millis, ts.Counter = ts.Millis+1, 0
+	}
+	return ts
 }
 
 // concurrent reports whether the stored write fc was made by another device
@@ -254,7 +341,7 @@ func (d *DB) concurrent(w *writeCtx, fc fieldClock) bool {
 	if w.server {
 		return false
 	}
-	node := fc.H[strings.LastIndexByte(fc.H, '.')+1:]
+	node := nodeOf(fc.H)
 	if node == w.actor.DeviceID || isServerNode(node) {
 		return false
 	}
@@ -418,7 +505,6 @@ type conflict struct {
 }
 
 func recordConflict(ctx context.Context, tx *wtx, table, rowID string, c conflict, now time.Time) error {
-	nodeOf := func(h string) string { return h[strings.LastIndexByte(h, '.')+1:] }
 	userOf := func(device string) any {
 		var u sql.NullString
 		if err := tx.QueryRowContext(ctx, "SELECT user_id FROM devices WHERE id = ?", device).Scan(&u); err != nil || !u.Valid {

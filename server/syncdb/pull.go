@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
@@ -108,6 +109,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	if err != nil {
 		return protocol.PullResponse{}, err
 	}
+	resp.ServerTime = d.now().UTC().Format(time.RFC3339Nano)
 	return resp, nil
 }
 

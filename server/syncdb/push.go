@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
 )
 
 // Group commit: a push waits for a transaction's fsync. Rather than one
@@ -154,6 +157,9 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	if err != nil {
 		return nil, err
 	}
+	if err := d.relost(ctx, tx, w, prior); err != nil {
+		return nil, err
+	}
 	w.prior = prior
 	results := make([]protocol.Result, 0, len(job.req.Changes))
 	for _, ch := range job.req.Changes {
@@ -212,6 +218,83 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	return prior, nil
+}
+
+// relost repeats, on a change answered duplicate, the lost values its first
+// answer carried: that answer may never have reached the device, and the
+// notice is how its user gets the text back. The winner named is the
+// field's current writer; a field the device has since won back, or one now
+// holding the same value, is no longer lost.
+func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]protocol.Result) error {
+	var ids []string
+	for id, r := range prior {
+		if r.Status == protocol.StatusDuplicate {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("encode change ids: %w", err)
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT change_id, tbl, row_id, lost FROM change_log
+		WHERE change_id IN (SELECT value FROM json_each(?)) AND lost != '{}'`, string(list))
+	if err != nil {
+		return fmt.Errorf("look up lost values: %w", err)
+	}
+	type lostChange struct{ id, table, row, lost string }
+	var found []lostChange
+	for rows.Next() {
+		var c lostChange
+		if err := rows.Scan(&c.id, &c.table, &c.row, &c.lost); err != nil {
+			rows.Close()
+			return fmt.Errorf("look up lost values: %w", err)
+		}
+		found = append(found, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up lost values: %w", err)
+	}
+	for _, c := range found {
+		t, ok := schema.Lookup(c.table)
+		if !ok {
+			continue
+		}
+		var vals map[string]any
+		if err := json.Unmarshal([]byte(c.lost), &vals); err != nil {
+			return fmt.Errorf("decode lost values of %s: %w", c.id, err)
+		}
+		cur, err := loadRow(ctx, tx, t, c.row)
+		if err != nil || cur == nil {
+			return err
+		}
+		r := prior[c.id]
+		for _, name := range slices.Sorted(maps.Keys(vals)) {
+			fc, had := cur.clocks[name]
+			if !had || nodeOf(fc.H) == w.actor.DeviceID {
+				continue
+			}
+			stored := cur.field(name)
+			if f, ok := t.Field(name); ok {
+				stored = f.FromSQL(stored)
+			} else {
+				stored = stored == int64(1)
+			}
+			if sameValue(stored, vals[name]) {
+				continue
+			}
+			lv, err := lostValue(ctx, tx, name, vals[name], fc)
+			if err != nil {
+				return err
+			}
+			r.Lost = append(r.Lost, lv)
+		}
+		prior[c.id] = r
+	}
+	return nil
 }
 
 // touchDevice records that the device exists and belongs to the user, so a

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -199,7 +200,7 @@ func TestRejectionIsFinalForItsChangeID(t *testing.T) {
 		t.Fatal(err)
 	}
 	replay := f.push(t, f.bob, ch)
-	if replay[0] != first[0] {
+	if !reflect.DeepEqual(replay[0], first[0]) {
 		t.Fatalf("replayed refusal answered %+v, want %+v", replay[0], first[0])
 	}
 	ch.ID = uuid.NewString()

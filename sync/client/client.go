@@ -282,8 +282,17 @@ func (d *Device) stamp() hlc.Timestamp {
 	return d.clock.Now()
 }
 
-// observe moves the clock past a remote reading, so an edit made after
-// seeing another device's value carries a later stamp than that value.
+// absurdAhead is how far past the server's time a pulled stamp may be before
+// the device refuses to follow it. The server refuses pushed stamps more
+// than its clock_skew (minutes) ahead of its clock, so a stamp a day ahead
+// means a damaged row, and following it would freeze the device's clock
+// there. It is judged against the server's time, never the device's own: a
+// phone running days behind must still follow every version it pulls.
+const absurdAhead = 24 * time.Hour
+
+// observe moves the clock past a remote reading (the receive rule of a
+// hybrid logical clock), so an edit made after seeing another device's
+// value carries a later stamp than that value.
 func (d *Device) observe(s string) {
 	ts, err := hlc.Parse(s)
 	if err != nil {
@@ -291,14 +300,24 @@ func (d *Device) observe(s string) {
 	}
 	d.clockMu.Lock()
 	defer d.clockMu.Unlock()
-	_, _ = d.clock.Update(ts)
+	if !d.serverTime.IsZero() {
+		serverNow := d.serverTime.Add(d.opts.Now().Sub(d.serverTimeAt))
+		if ts.Time().After(serverNow.Add(absurdAhead)) {
+			d.log.Warn("ignoring a clock stamp far ahead of the server's time", "stamp", s, "server_time", serverNow)
+			return
+		}
+	}
+	d.clock.Observe(ts)
 }
 
-// sawServerTime records the server's time as an answer gave it.
+// sawServerTime records the server's time as an answer gave it, and moves
+// the clock past it: a device whose clock runs behind stamps its next edit
+// after everything the server had when it answered.
 func (d *Device) sawServerTime(t time.Time) {
 	d.clockMu.Lock()
 	defer d.clockMu.Unlock()
 	d.serverTime, d.serverTimeAt = t, d.opts.Now()
+	d.clock.Observe(hlc.Timestamp{Millis: t.UnixMilli()})
 }
 
 // ClockOffset is what the device adds to its physical clock, learnt from

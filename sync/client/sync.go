@@ -327,6 +327,9 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 			}
 			continue
 		}
+		if st, err := time.Parse(time.RFC3339Nano, resp.ServerTime); err == nil {
+			d.sawServerTime(st)
+		}
 		rep.Pages++
 		rep.Pulled += len(resp.Rows)
 		err = d.inTx(ctx, func(x txn) error {

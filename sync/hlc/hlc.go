@@ -18,9 +18,13 @@ import (
 
 const (
 	maxMillis  = 999_999_999_999_999 // 15 digits
-	maxCounter = 99_999              // 5 digits
+	maxCounter = MaxCounter
 	maxNodeLen = 64
 )
+
+// MaxCounter is the largest logical counter (5 digits); past it a clock
+// borrows the next millisecond.
+const MaxCounter = 99_999
 
 // ErrSkew is returned when a remote timestamp is too far ahead of our clock.
 var ErrSkew = errors.New("clock skew")
