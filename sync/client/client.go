@@ -370,6 +370,20 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 			message   TEXT NOT NULL,
 			at        TEXT NOT NULL
 		)`,
+		// Values of this device's changes that lost to a concurrent later
+		// write (the push result's lost list), kept for the user to copy back.
+		`CREATE TABLE IF NOT EXISTS lost (
+			change_id TEXT NOT NULL,
+			field     TEXT NOT NULL,
+			tbl       TEXT NOT NULL,
+			row_id    TEXT NOT NULL,
+			value     TEXT NOT NULL,
+			by_user   TEXT NOT NULL DEFAULT '',
+			by_name   TEXT NOT NULL DEFAULT '',
+			won_at    TEXT NOT NULL DEFAULT '',
+			hlc       TEXT NOT NULL,
+			PRIMARY KEY (change_id, field)
+		)`,
 		// The server's state of each row with outbox entries (present = 0:
 		// the server has no such row as far as the device knows).
 		`CREATE TABLE IF NOT EXISTS server_rows (

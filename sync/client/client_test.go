@@ -321,6 +321,24 @@ func TestConcurrentEditsKeepHistory(t *testing.T) {
 		t.Fatalf("change_log.lost = %s", lost)
 	}
 	w.wantConflict(t, id, "title", "laptop title", "lan-laptop", "phone title", "lan-phone")
+	// The phone is told its title lost, and keeps the text for its user.
+	notices, err := phone.Lost(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 1 || notices[0].ChangeID != lose || notices[0].Field != "title" || notices[0].Value != "phone title" ||
+		notices[0].RowID != id || notices[0].HLC == "" || notices[0].At.IsZero() {
+		t.Fatalf("phone's lost values = %+v, want its title", notices)
+	}
+	if l, err := laptop.Lost(context.Background()); err != nil || len(l) != 0 {
+		t.Fatalf("the laptop, whose value won, has lost values %+v (%v)", l, err)
+	}
+	if err := phone.DismissLost(context.Background(), lose, "title"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := phone.Lost(context.Background()); len(l) != 0 {
+		t.Fatalf("dismissed notice still listed: %+v", l)
+	}
 
 	// Now the later edit arrives second: it overwrites, and the value it
 	// replaced is kept as previous.

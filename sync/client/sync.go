@@ -22,6 +22,7 @@ type Report struct {
 	Duplicate int  // changes the server already had (an answer lost before)
 	Rejected  int  // changes moved to the rejected list
 	Restamped int  // changes re-stamped after the server refused the device's clock, and those queued after them
+	Lost      int  // pushed values that lost to a concurrent later write (see Device.Lost)
 	Pulled    int  // rows received
 	Pages     int  // pull pages
 	Reset     bool // the server asked the device to drop its copy and start over
@@ -146,6 +147,10 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 				if _, err := x.exec(qAck, nowText(now), e.changeID); err != nil {
 					return fmt.Errorf("client: acknowledge %s: %w", e.changeID, err)
 				}
+				if err := keepLost(x, e, r.Lost); err != nil {
+					return err
+				}
+				counts.Lost += len(r.Lost)
 			case protocol.StatusRejected:
 				if r.Code == protocol.CodeClockSkew && !restamped[e.changeID] {
 					skewed = append(skewed, e)
@@ -195,6 +200,7 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 	rep.Duplicate += counts.Duplicate
 	rep.Rejected += counts.Rejected
 	rep.Restamped += counts.Restamped
+	rep.Lost += counts.Lost
 	return nil
 }
 

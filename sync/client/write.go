@@ -195,6 +195,74 @@ func (d *Device) Dismiss(ctx context.Context, changeID string) error {
 	})
 }
 
+// LostValue is one value of this device's that lost to a concurrent write
+// with a later clock: another device changed the field before this one had
+// pulled it. The row holds the winner; the notice keeps the user's text.
+type LostValue struct {
+	ChangeID string
+	Table    string
+	RowID    string
+	Field    string
+	Value    any       // what this device had written
+	By       string    // user id of the winning write, when known
+	ByName   string    // their full name, when known
+	At       time.Time // when the winning write was made (its clock)
+	HLC      string    // the winning write's clock
+}
+
+// keepLost records the lost values of one acknowledged change.
+func keepLost(x txn, e entry, lost []protocol.LostValue) error {
+	for _, l := range lost {
+		v, err := json.Marshal(l.Value)
+		if err != nil {
+			return fmt.Errorf("client: encode lost value: %w", err)
+		}
+		if _, err := x.exec(`INSERT OR REPLACE INTO lost (change_id, field, tbl, row_id, value, by_user, by_name, won_at, hlc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.changeID, l.Field, e.table, e.rowID, string(v), l.By, l.ByName, l.At, l.HLC); err != nil {
+			return fmt.Errorf("client: keep lost value of %s: %w", e.changeID, err)
+		}
+	}
+	return nil
+}
+
+// Lost lists the values of this device's that lost to concurrent writes,
+// oldest change first.
+func (d *Device) Lost(ctx context.Context) ([]LostValue, error) {
+	rs, err := d.db.QueryContext(ctx, `SELECT change_id, tbl, row_id, field, value, by_user, by_name, won_at, hlc
+		FROM lost ORDER BY hlc, change_id, field`)
+	if err != nil {
+		return nil, fmt.Errorf("client: list lost values: %w", err)
+	}
+	defer rs.Close()
+	var out []LostValue
+	for rs.Next() {
+		var l LostValue
+		var value, at string
+		if err := rs.Scan(&l.ChangeID, &l.Table, &l.RowID, &l.Field, &value, &l.By, &l.ByName, &at, &l.HLC); err != nil {
+			return nil, fmt.Errorf("client: list lost values: %w", err)
+		}
+		if err := json.Unmarshal([]byte(value), &l.Value); err != nil {
+			return nil, fmt.Errorf("client: decode lost value of %s: %w", l.ChangeID, err)
+		}
+		l.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, l)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("client: list lost values: %w", err)
+	}
+	return out, nil
+}
+
+// DismissLost removes a lost-value notice the user has dealt with.
+func (d *Device) DismissLost(ctx context.Context, changeID, field string) error {
+	return d.inTx(ctx, func(x txn) error {
+		if _, err := x.exec("DELETE FROM lost WHERE change_id = ? AND field = ?", changeID, field); err != nil {
+			return fmt.Errorf("client: dismiss lost value of %s: %w", changeID, err)
+		}
+		return nil
+	})
+}
+
 // Pending counts the changes not yet confirmed by the server.
 func (d *Device) Pending(ctx context.Context) (int, error) {
 	var n int
