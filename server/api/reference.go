@@ -102,7 +102,7 @@ func (r reference) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, fields, err := r.checkFields(body, true)
+	id, fields, err := r.checkFields(c.Request().Context(), body, true)
 	if err != nil {
 		return err
 	}
@@ -141,13 +141,13 @@ func (r reference) create(c echo.Context) error {
 }
 
 // update: PATCH /api/v1/<table>/:id changes the fields present; null clears
-// a field that may be empty.
+// a field the store lets be NULL (checkFields refuses it for the others).
 func (r reference) update(c echo.Context) error {
 	body, err := r.s.bindObject(c)
 	if err != nil {
 		return err
 	}
-	_, fields, err := r.checkFields(body, false)
+	_, fields, err := r.checkFields(c.Request().Context(), body, false)
 	if err != nil {
 		return err
 	}
@@ -431,10 +431,16 @@ func (s *Server) bindObject(c echo.Context) (map[string]json.RawMessage, error) 
 
 // checkFields checks a body against the table's schema: every name a field
 // of the table (else 400 unknown_field), every value one the field takes,
-// required fields present and not blank. On create it also returns the row
+// required fields present and not blank, and no null for a column the
+// store holds NOT NULL (null empties only a column that may be NULL; text
+// and lists are emptied with "" and []). On create it also returns the row
 // id: the body's, lower-cased, or a new one. The fields come back as wire
 // values for the sync engine.
-func (r reference) checkFields(body map[string]json.RawMessage, creating bool) (string, map[string]any, error) {
+func (r reference) checkFields(ctx context.Context, body map[string]json.RawMessage, creating bool) (string, map[string]any, error) {
+	notNull, err := r.s.notNull.of(ctx, r.t.Name)
+	if err != nil {
+		return "", nil, internal(err)
+	}
 	names := make([]string, 0, len(body))
 	for name := range body {
 		names = append(names, name)
@@ -478,6 +484,10 @@ func (r reference) checkFields(body map[string]json.RawMessage, creating bool) (
 		}
 		if slices.Contains(r.t.Required, name) && blankValue(v) {
 			fail(name, "required", "", name+" is required")
+			continue
+		}
+		if v == nil && notNull[name] {
+			fail(name, "notnull", "", nullMessage(name, f.Type))
 			continue
 		}
 		if _, err := f.ToSQL(v); err != nil {

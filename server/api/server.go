@@ -41,6 +41,7 @@ type Server struct {
 	metrics   *Metrics
 	auth      *auth.Service
 	sync      *syncdb.DB
+	notNull   *notNullColumns
 	echo      *echo.Echo
 }
 
@@ -75,6 +76,7 @@ func New(d Deps) *Server {
 		log:       d.Log,
 		validator: v,
 		metrics:   d.Metrics,
+		notNull:   &notNullColumns{db: d.Store.Reader()},
 	}
 	e := echo.New()
 	e.HideBanner = true

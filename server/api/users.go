@@ -45,8 +45,8 @@ type createUserRequest struct {
 	UnitID       string   `json:"unit_id" validate:"omitempty,uuid"`
 }
 
-// updateUserRequest changes the fields present. An empty department_id or
-// unit_id clears it.
+// updateUserRequest changes the fields present. An empty or null
+// department_id or unit_id clears it.
 type updateUserRequest struct {
 	FullName     *string   `json:"full_name" validate:"omitnil,min=1,max=300"`
 	Title        *string   `json:"title" validate:"omitnil,max=300"`
@@ -85,10 +85,15 @@ func (s *Server) getUser(c echo.Context) error {
 	return c.JSON(http.StatusOK, publicUser(u))
 }
 
-// createUser: POST /api/v1/users (admin).
+// createUser: POST /api/v1/users (admin). A null department_id or unit_id
+// is no department or unit; null for any other field is refused.
 func (s *Server) createUser(c echo.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
 	var req createUserRequest
-	if err := s.bind(c, &req); err != nil {
+	if _, err := s.bindRow(c.Request().Context(), body, "users", &req); err != nil {
 		return err
 	}
 	u, err := s.auth.CreateUser(c.Request().Context(), principalFrom(c).UserID, auth.NewUser{
@@ -101,11 +106,26 @@ func (s *Server) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, publicUser(u))
 }
 
-// updateUser: PATCH /api/v1/users/:id (admin).
+// updateUser: PATCH /api/v1/users/:id (admin). A null department_id or
+// unit_id clears it, as "" does; null for any other field is refused.
 func (s *Server) updateUser(c echo.Context) error {
-	var req updateUserRequest
-	if err := s.bind(c, &req); err != nil {
+	body, err := s.readBody(c)
+	if err != nil {
 		return err
+	}
+	var req updateUserRequest
+	nulls, err := s.bindRow(c.Request().Context(), body, "users", &req)
+	if err != nil {
+		return err
+	}
+	none := ""
+	for _, name := range nulls {
+		switch name {
+		case "department_id":
+			req.DepartmentID = &none
+		case "unit_id":
+			req.UnitID = &none
+		}
 	}
 	u, err := s.auth.UpdateUser(c.Request().Context(), principalFrom(c).UserID, c.Param("id"), auth.UserPatch{
 		FullName: req.FullName, Title: req.Title, Roles: req.Roles, DepartmentID: req.DepartmentID,
