@@ -121,6 +121,8 @@ func authError(c echo.Context, err error) error {
 			Details: map[string]int{"retry_after": secs}}
 	case errors.As(err, &fe):
 		return badRequest("validation_failed", fe.Message, []fieldError{{Field: fe.Field, Rule: fe.Rule}})
+	case errors.Is(err, auth.ErrDeviceTaken):
+		return deviceTaken(err)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return unauthorized("invalid_credentials", "wrong username or password")
 	case errors.Is(err, auth.ErrRefreshReused):
@@ -138,4 +140,12 @@ func authError(c echo.Context, err error) error {
 		return notFound("user")
 	}
 	return internal(err)
+}
+
+// deviceTaken refuses a device id that belongs to another user. 403 and not
+// 409: nothing the caller can retry changes it, and a device whose refresh
+// is refused so asks its user to log in again, where it picks its own id.
+func deviceTaken(err error) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "device_taken",
+		Message: "this device id is registered to another user; log in from a device id of your own", Err: err}
 }

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 
 	"dicoso/server/auth"
+	"dicoso/sync/protocol"
 )
 
 // newAuthServer is the server the auth and user tests run against: its
@@ -387,4 +389,85 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	}
 	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("admin", adminPassword, "p"), from("192.0.2.9")...).
 		wantError(t, http.StatusTooManyRequests, "rate_limited")
+}
+
+// TestDeviceIsBoundToItsFirstUser: a device id belongs to the user who
+// first logged in with it (it is the node of that user's clock, and the
+// server names a conflict's author by it). Another user logging in with it
+// is refused with device_taken and the device stays its owner's; the owner
+// logs in, refreshes, pushes and pulls with it as before. A token for the
+// device held by someone it no longer belongs to (a store written before
+// the binding, where a device followed its latest user) cannot refresh,
+// push or pull.
+func TestDeviceIsBoundToItsFirstUser(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withAdmin())
+	lan := e.addUser(t, "lan.nguyen", auth.RoleSecretary)
+	minhID := e.createUser(t, "minh.tran", auth.RoleSecretary)
+	owner := func() string {
+		t.Helper()
+		var u string
+		if err := e.st.Reader().QueryRowContext(context.Background(),
+			`SELECT user_id FROM devices WHERE id = ?`, lan.id).Scan(&u); err != nil {
+			t.Fatalf("device row: %v", err)
+		}
+		return u
+	}
+
+	before := e.storeCounts(t)
+	env := e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("minh.tran", userPassword, lan.id)).
+		wantError(t, http.StatusForbidden, "device_taken")
+	if !strings.Contains(env.Error.Message, "another user") {
+		t.Errorf("message %q does not say the device is another user's", env.Error.Message)
+	}
+	if owner() != lan.userID {
+		t.Fatalf("the device now belongs to %s, want Lan %s", owner(), lan.userID)
+	}
+	if after := e.storeCounts(t); !sameCounts(before, after) {
+		t.Errorf("the refused login changed the store: %v -> %v", before, after)
+	}
+	// A wrong password is still just wrong: the device is not named to
+	// someone who has not proven who they are.
+	e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("minh.tran", "not-the-password", lan.id)).
+		wantError(t, http.StatusUnauthorized, "invalid_credentials")
+
+	// Lan keeps using her device: log in again, refresh, push, pull.
+	tr := e.login(t, "lan.nguyen", userPassword, lan.id)
+	var next tokenResponse
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": tr.RefreshToken}).
+		decode(t, http.StatusOK, &next)
+	lan.token = next.AccessToken
+	tripID := uuid.NewString()
+	lan.push(t, "", lan.change("trips", tripID, map[string]any{
+		"user_id": lan.userID, "purpose": "inspection", "starts_on": "2021-03-26", "title": "Đi cơ sở Hà Giang"}))
+	if rows, _ := lan.pullAll(t, ""); rows[key("trips", tripID)].RowID != tripID {
+		t.Fatalf("Lan's pull lacks her trip")
+	}
+	// Minh logs in on a device of his own.
+	minh := e.loginDevice(t, "minh.tran", userPassword, "dev-minh-tran")
+
+	// A store written before the binding: the device followed Minh when he
+	// logged in on it. Lan's session on it is over.
+	if _, err := e.st.Writer().ExecContext(context.Background(),
+		`UPDATE devices SET user_id = ? WHERE id = ?`, minhID, lan.id); err != nil {
+		t.Fatal(err)
+	}
+	e.call(t, http.MethodPost, "/api/v1/sync/pull", lan.token,
+		protocol.PullRequest{Protocol: protocol.Version, DeviceID: lan.id}).wantError(t, http.StatusForbidden, "device_taken")
+	e.call(t, http.MethodPost, "/api/v1/sync/push", lan.token,
+		protocol.PushRequest{Protocol: protocol.Version, DeviceID: lan.id, Changes: []protocol.Change{
+			lan.change("trips", uuid.NewString(), map[string]any{"user_id": lan.userID, "purpose": "inspection", "starts_on": "2021-03-27"}),
+		}}).wantError(t, http.StatusForbidden, "device_taken")
+	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}).
+		wantError(t, http.StatusForbidden, "device_taken")
+	// That refresh ended the family: the same token is not good later.
+	if _, err := e.st.Writer().ExecContext(context.Background(),
+		`UPDATE devices SET user_id = ? WHERE id = ?`, lan.userID, lan.id); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}); r.status == http.StatusOK {
+		t.Fatal("the refresh token refused for device_taken works later")
+	}
+	// Minh's own device is untouched by all this.
+	minh.pullAll(t, "")
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"dicoso/server/auth"
 	"dicoso/server/syncdb"
 	"dicoso/sync/protocol"
 )
@@ -75,11 +76,17 @@ func protocolError(err error) error {
 
 // actor is the caller as the sync engine sees them. A token is bound to the
 // device it was issued to; a device may only push and pull as itself, since
-// its id is the node of its clock.
+// its id is the node of its clock, and only while it is its user's.
 func (s *Server) actor(c echo.Context, deviceID string) (syncdb.Actor, error) {
 	p := principalFrom(c)
 	if p.DeviceID != deviceID {
 		return syncdb.Actor{}, forbidden(fmt.Sprintf("this token was issued to device %q, not %q", p.DeviceID, deviceID))
+	}
+	if err := s.auth.CheckDevice(c.Request().Context(), p.UserID, deviceID); err != nil {
+		if errors.Is(err, auth.ErrDeviceTaken) {
+			return syncdb.Actor{}, deviceTaken(err)
+		}
+		return syncdb.Actor{}, internal(err)
 	}
 	return syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DepartmentID: p.DepartmentID, UnitID: p.UnitID, DeviceID: deviceID}, nil
 }

@@ -25,6 +25,11 @@ var (
 	ErrUsernameTaken = errors.New("username taken")
 	// ErrIDTaken: a user with the client-chosen id exists.
 	ErrIDTaken = errors.New("user id taken")
+	// ErrDeviceTaken: the device id belongs to another user, the first one
+	// who logged in with it. A device id is the node of its user's clock
+	// and names the author of a conflict's side, so it never changes hands;
+	// a phone shared by several users gives each their own id.
+	ErrDeviceTaken = errors.New("the device is registered to another user")
 	// ErrLastAdmin: the change would leave no enabled admin.
 	ErrLastAdmin = errors.New("the last enabled admin cannot lose the admin role or be disabled")
 )

@@ -128,7 +128,8 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 // Login checks a username and password from client address ip and opens a
 // session on dev. Unknown user, wrong password and disabled account all give
 // ErrInvalidCredentials after the same hashing work; too many failures give
-// *RateLimitedError before any is done.
+// *RateLimitedError before any is done. With the right password, a device
+// id that another user holds gives ErrDeviceTaken.
 func (s *Service) Login(ctx context.Context, username, password string, dev Device, ip string) (Session, error) {
 	if !hlc.ValidNode(dev.ID) {
 		return Session{}, &FieldError{Field: "device.id", Rule: "device_id",
@@ -239,12 +240,16 @@ func (s *Service) session(u User, deviceID, refresh string) (Session, error) {
 	return Session{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accessTTL, User: u}, nil
 }
 
-// touchDevice upserts the devices row. A device that changes hands (a shared
-// laptop) follows its latest user.
+// touchDevice records the device for userID: a new id becomes theirs, an
+// id of theirs is seen again, an id of another user's is ErrDeviceTaken
+// (see there) and changes nothing.
 func touchDevice(ctx context.Context, tx *sql.Tx, dev Device, userID string, now time.Time) error {
+	if err := deviceOwnedBy(ctx, tx, dev.ID, userID, true); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO devices (id, user_id, name, created_at, last_seen) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id,
+		ON CONFLICT (id) DO UPDATE SET
 			name = CASE WHEN excluded.name = '' THEN devices.name ELSE excluded.name END,
 			last_seen = excluded.last_seen`,
 		dev.ID, userID, dev.Name, formatTime(now), formatTime(now))
@@ -252,6 +257,35 @@ func touchDevice(ctx context.Context, tx *sql.Tx, dev Device, userID string, now
 		return fmt.Errorf("record device: %w", err)
 	}
 	return nil
+}
+
+// deviceOwnedBy returns ErrDeviceTaken unless device id belongs to userID.
+// An id no user holds yet is free when mayBeNew (a login), and otherwise
+// refused: a session names a device its login recorded.
+func deviceOwnedBy(ctx context.Context, q rowQueryer, id, userID string, mayBeNew bool) error {
+	var owner string
+	err := q.QueryRowContext(ctx, `SELECT user_id FROM devices WHERE id = ?`, id).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if mayBeNew {
+			return nil
+		}
+		return ErrDeviceTaken
+	case err != nil:
+		return fmt.Errorf("read device %s: %w", id, err)
+	case owner != userID:
+		return ErrDeviceTaken
+	}
+	return nil
+}
+
+// CheckDevice returns ErrDeviceTaken unless device id belongs to userID.
+// Tokens are only issued for a device its user holds; this catches the
+// rest (a store written before devices were bound, where a device followed
+// its latest user) where the device id matters: in the sync, whose clock
+// node and conflict authorship it is.
+func (s *Service) CheckDevice(ctx context.Context, userID, deviceID string) error {
+	return deviceOwnedBy(ctx, s.store.Reader(), deviceID, userID, false)
 }
 
 // newRefreshToken returns an opaque token (32 random bytes, base64url) and
@@ -300,7 +334,8 @@ func revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time)
 // the same device. The presented token is spent. Presenting a spent or
 // revoked token revokes the whole family (someone holds a copy) and gives
 // ErrRefreshReused; an unknown or expired one gives ErrInvalidRefresh, as
-// does the token of a user disabled since.
+// does the token of a user disabled since; the token of a device that now
+// belongs to someone else gives ErrDeviceTaken and ends the family.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	now := s.now()
 	next, nextHash := newRefreshToken()
@@ -331,6 +366,15 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 			return revokeFamily(ctx, tx, family, now)
 		}
 		if err != nil {
+			return err
+		}
+		// The device went to another user (possible only in a store
+		// written before devices were bound): this session is over.
+		if err := deviceOwnedBy(ctx, tx, deviceID, u.ID, false); err != nil {
+			if errors.Is(err, ErrDeviceTaken) {
+				refusal = err
+				return revokeFamily(ctx, tx, family, now)
+			}
 			return err
 		}
 		if used.Valid || revoked.Valid {

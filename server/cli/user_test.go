@@ -135,7 +135,8 @@ func TestUserAdd(t *testing.T) {
 	cfg.DataDir = dir
 	svc, _ := openAuth(t, cfg)
 	for user, pw := range map[string]string{"lan.nguyen": "field-days-60", "minh.tran": "minh-password-1"} {
-		s, err := svc.Login(ctx, user, pw, auth.Device{ID: "cli-test"}, "127.0.0.1")
+		// Each on a device of their own: a device id belongs to its first user.
+		s, err := svc.Login(ctx, user, pw, auth.Device{ID: "cli-test-" + strings.ReplaceAll(user, ".", "-")}, "127.0.0.1")
 		if err != nil {
 			t.Fatalf("%s cannot log in: %v", user, err)
 		}
