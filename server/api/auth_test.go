@@ -471,3 +471,51 @@ func TestDeviceIsBoundToItsFirstUser(t *testing.T) {
 	// Minh's own device is untouched by all this.
 	minh.pullAll(t, "")
 }
+
+// TestLoginLimiterStaysBoundedUnderAFlood: an attacker cycling usernames
+// and addresses cannot grow what the limiter remembers past its cap (seen
+// on /metrics), and the address it keeps hammering stays limited while
+// the flood pushes others out.
+func TestLoginLimiterStaysBoundedUnderAFlood(t *testing.T) {
+	t.Parallel()
+	const keyCap = 10
+	e := newTestServer(t, withClock(time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)),
+		withLoginLimits(3, 5), withLoginKeyCap(keyCap))
+	login := func(username, password, ip string) reply {
+		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(username, password, "phone-1"), "X-Forwarded-For", ip)
+	}
+	keys := func() float64 {
+		t.Helper()
+		fam := scrape(t, e)["dicoso_login_limiter_keys"]
+		if fam == nil || len(fam.GetMetric()) != 1 {
+			t.Fatalf("/metrics lacks dicoso_login_limiter_keys")
+		}
+		return fam.GetMetric()[0].GetGauge().GetValue()
+	}
+
+	const hot = "203.0.113.7"
+	for range 3 {
+		login("admin", "wrong-password", hot).wantError(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	login("admin", adminPassword, hot).wantError(t, http.StatusTooManyRequests, "rate_limited")
+
+	for i := range 3 * keyCap {
+		e.clock.Advance(time.Second)
+		login("user"+strconv.Itoa(i), "x-password", "198.18.0."+strconv.Itoa(i+1)).
+			wantError(t, http.StatusUnauthorized, "invalid_credentials")
+		if n := keys(); n > keyCap {
+			t.Fatalf("after %d flooding addresses the limiter holds %v keys, cap %d", i+1, n, keyCap)
+		}
+		if i%3 == 2 {
+			login("admin", adminPassword, hot).wantError(t, http.StatusTooManyRequests, "rate_limited")
+		}
+	}
+	if n := keys(); n < keyCap-1 {
+		t.Errorf("the limiter holds %v keys after the flood, want it near its cap %d", n, keyCap)
+	}
+	// A fresh address still meets its allowance after the flood.
+	for range 3 {
+		login("admin", "wrong-password", "192.0.2.50").wantError(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	login("admin", adminPassword, "192.0.2.50").wantError(t, http.StatusTooManyRequests, "rate_limited")
+}

@@ -91,8 +91,14 @@ func withClock(start time.Time) serverOption {
 // address, over 15 minutes.
 func withLoginLimits(perUserIP, perIP int) serverOption {
 	return func(o *serverOptions) {
-		o.limits = auth.LimitRules{Window: 15 * time.Minute, PerUserIP: perUserIP, PerIP: perIP}
+		o.limits.Window, o.limits.PerUserIP, o.limits.PerIP = 15*time.Minute, perUserIP, perIP
 	}
+}
+
+// withLoginKeyCap caps the keys (username+address pairs and addresses)
+// the login limiter remembers.
+func withLoginKeyCap(n int) serverOption {
+	return func(o *serverOptions) { o.limits.MaxKeys = n }
 }
 
 // withMaxBodyBytes sets the JSON body limit.

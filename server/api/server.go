@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"dicoso/server/auth"
 	"dicoso/server/config"
@@ -21,7 +22,8 @@ type Deps struct {
 	Config config.Config
 	Store  *store.Store
 	Log    *slog.Logger
-	// Metrics is the registry /metrics serves; New makes one when nil.
+	// Metrics is the registry /metrics serves; New makes one when nil and
+	// registers the server's own collectors on it, so it serves one server.
 	Metrics *Metrics
 	// Auth logs users in and manages them. When nil, New makes one whose
 	// signing key lives in memory only (tests of other resources).
@@ -78,6 +80,10 @@ func New(d Deps) *Server {
 		metrics:   d.Metrics,
 		notNull:   &notNullColumns{db: d.Store.Reader()},
 	}
+	s.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dicoso_login_limiter_keys",
+		Help: "Username+address pairs and addresses the failed-login limiter remembers (bounded by its cap).",
+	}, func() float64 { return float64(s.auth.LimiterKeys()) }))
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,13 +124,47 @@ func TestLimiterSlidingWindow(t *testing.T) {
 	started := t0.Add(30 * time.Minute)
 	l.begin(started, "tuan", "192.0.2.1")
 	l.succeeded(started, "tuan", "192.0.2.1")
-	if n := len(l.attempts[userIPKey("tuan", "192.0.2.1")]) + len(l.attempts[ipKey("192.0.2.1")]); n != 0 {
+	if n := len(l.times(userIPKey("tuan", "192.0.2.1"))) + len(l.times(ipKey("192.0.2.1"))); n != 0 {
 		t.Fatalf("%d attempts left after a success", n)
 	}
 	// Old keys are swept.
 	l.begin(t0.Add(2*time.Hour), "x", "192.0.2.2")
 	if len(l.attempts) != 2 {
 		t.Fatalf("%d keys after the sweep, want only the newest pair", len(l.attempts))
+	}
+}
+
+// TestLimiterKeepsItsCap: a flood of new usernames and addresses, far past
+// the cap, never grows the limiter beyond it; the address that keeps
+// guessing stays limited throughout, and the kept keys and their order
+// agree.
+func TestLimiterKeepsItsCap(t *testing.T) {
+	t.Parallel()
+	const keyCap = 64
+	l := newLimiter(LimitRules{Window: 15 * time.Minute, PerUserIP: 3, PerIP: 5, MaxKeys: keyCap})
+	now := time.Date(2021, 6, 1, 8, 0, 0, 0, time.UTC)
+	for range 3 {
+		if _, ok := l.begin(now, "admin", "203.0.113.7"); !ok {
+			t.Fatal("the first attempts were refused")
+		}
+	}
+	for i := range 100 * keyCap {
+		now = now.Add(10 * time.Millisecond)
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()
+		l.begin(now, "user"+strconv.Itoa(i), ip)
+		if n := l.size(); n > keyCap || n != l.recent.Len() {
+			t.Fatalf("after %d new addresses: %d keys, %d in order, cap %d", i+1, n, l.recent.Len(), keyCap)
+		}
+		if i%10 == 0 {
+			if _, ok := l.begin(now, "admin", "203.0.113.7"); ok {
+				t.Fatalf("the guessing address got another try after %d flooding addresses", i+1)
+			}
+		}
+	}
+	// Once the flood is over the window, it is forgotten.
+	l.begin(now.Add(time.Hour), "lan", "192.0.2.1")
+	if n := l.size(); n != 2 {
+		t.Fatalf("%d keys an hour after the flood, want the newest pair", n)
 	}
 }
 

@@ -477,3 +477,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	return Principal{UserID: u.ID, Username: u.Username, Roles: u.Roles,
 		DepartmentID: u.DepartmentID, UnitID: u.UnitID, DeviceID: c.DeviceID}, nil
 }
+
+// LimiterKeys is how many keys the failed-login limiter remembers.
+func (s *Service) LimiterKeys() int { return s.limiter.size() }
