@@ -104,8 +104,8 @@ func tokens(c echo.Context, sess auth.Session) error {
 	})
 }
 
-// clientIP is the address failed logins are counted against (see the
-// IPExtractor set in New).
+// clientIP is the address failed logins are counted against: the one the
+// access log shows (clientAddress).
 func (s *Server) clientIP(c echo.Context) string { return c.RealIP() }
 
 // authError maps the auth package's errors onto the envelope.

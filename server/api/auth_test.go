@@ -343,7 +343,10 @@ func TestLogoutEndsOnlyThatDevice(t *testing.T) {
 
 func TestFailedLoginsAreRateLimited(t *testing.T) {
 	t.Parallel()
-	e := newAuthServer(t)
+	// The test client plays the reverse proxy, telling each attempt's
+	// address in X-Forwarded-For.
+	e := newTestServer(t, withClock(time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)),
+		withLoginLimits(5, 10), withTrustedProxies(t, "127.0.0.1/32", "::1/128"))
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
 	try := func(password, ip string) reply {
 		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody("admin", password, "phone-1"), from(ip)...)
@@ -480,7 +483,7 @@ func TestLoginLimiterStaysBoundedUnderAFlood(t *testing.T) {
 	t.Parallel()
 	const keyCap = 10
 	e := newTestServer(t, withClock(time.Date(2021, 3, 26, 8, 0, 0, 0, time.UTC)),
-		withLoginLimits(3, 5), withLoginKeyCap(keyCap))
+		withLoginLimits(3, 5), withLoginKeyCap(keyCap), withTrustedProxies(t, "127.0.0.1/32", "::1/128"))
 	login := func(username, password, ip string) reply {
 		return e.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(username, password, "phone-1"), "X-Forwarded-For", ip)
 	}

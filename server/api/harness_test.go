@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,6 +78,8 @@ type serverOptions struct {
 	seeds              bool
 	admin              bool
 	routes             func(*Server)
+	trustedProxies     []netip.Prefix
+	log                io.Writer
 }
 
 type serverOption func(*serverOptions)
@@ -109,6 +112,27 @@ func withMaxBodyBytes(n int64) serverOption {
 // withMaxAttachmentBytes sets the attachment size limit.
 func withMaxAttachmentBytes(n int64) serverOption {
 	return func(o *serverOptions) { o.maxAttachmentBytes = n }
+}
+
+// withTrustedProxies makes the server take the client address from
+// X-Forwarded-For when a request comes from these ranges (CIDRs).
+func withTrustedProxies(t *testing.T, cidrs ...string) serverOption {
+	t.Helper()
+	var ps []netip.Prefix
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			t.Fatalf("trusted proxy %q: %v", c, err)
+		}
+		ps = append(ps, p)
+	}
+	return func(o *serverOptions) { o.trustedProxies = ps }
+}
+
+// withLog sends the server's log (JSON lines) to w, which must be safe for
+// concurrent writes.
+func withLog(w io.Writer) serverOption {
+	return func(o *serverOptions) { o.log = w }
 }
 
 // withSeeds starts the store with the 2021 seeds loaded (seeds/).
@@ -145,6 +169,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	if o.maxAttachmentBytes > 0 {
 		cfg.MaxAttachmentBytes = o.maxAttachmentBytes
 	}
+	cfg.TrustedProxies = o.trustedProxies
 	ts := &testServer{cfg: cfg, clockBase: time.Now().UnixMilli()}
 	now := time.Now
 	if !o.clockStart.IsZero() {
@@ -161,6 +186,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 		t.Fatalf("open store: %v", err)
 	}
 	log := slog.New(slog.DiscardHandler)
+	if o.log != nil {
+		log = slog.New(slog.NewJSONHandler(o.log, nil))
+	}
 	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew, Now: now, Log: log})
 	ts.secret = make([]byte, 32)
 	_, _ = rand.Read(ts.secret) // never fails

@@ -88,11 +88,7 @@ func New(d Deps) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
-	// The client address (logs, the login rate limit) comes from
-	// X-Forwarded-For only when the request arrives from a loopback or
-	// private address, i.e. through our own reverse proxy; a client on the
-	// internet cannot pick its address by sending the header.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientAddress(d.Config.TrustedProxies)
 	s.echo = e
 	s.routes(e)
 	return s

@@ -118,7 +118,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir,
+		"trusted_proxies", fmt.Sprint(cfg.TrustedProxies))
 	fmt.Fprintf(stdout, "dicoso is listening on http://%s\n", displayAddr(ln.Addr()))
 
 	errc := make(chan error, 1)

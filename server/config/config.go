@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,11 @@ type Config struct {
 	RefreshTTL         time.Duration // lifetime of a refresh token
 	LogLevel           slog.Level
 	ShutdownTimeout    time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: the client address (logs, login limits) is the nearest
+	// address in it that is not one of them. None by default: the address
+	// is the connection's, and the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // DBPath is the central store's file.
@@ -64,6 +70,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		{"DICOSO_MAX_ATTACHMENT_BYTES", intSetter(&c.MaxAttachmentBytes)},
 		{"DICOSO_CLOCK_SKEW", durationSetter(&c.ClockSkew)},
 		{"DICOSO_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"DICOSO_TRUSTED_PROXIES", prefixesSetter(&c.TrustedProxies)},
 	}
 	for _, e := range fromEnv {
 		if v := strings.TrimSpace(getenv(e.key)); v != "" {
@@ -83,6 +90,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.Func("log-level", "debug, info, warn or error (DICOSO_LOG_LEVEL)", func(v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	})
+	fs.Func("trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (DICOSO_TRUSTED_PROXIES)",
+		prefixesSetter(&c.TrustedProxies))
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
@@ -131,6 +140,35 @@ func durationSetter(p *time.Duration) func(string) error {
 			return err
 		}
 		*p = d
+		return nil
+	}
+}
+
+// prefixesSetter parses a comma-separated list of CIDRs ("10.0.0.0/8,
+// fd00::/8"); a bare address stands for itself alone. Blank items are
+// skipped, so "" is the empty list.
+func prefixesSetter(p *[]netip.Prefix) func(string) error {
+	return func(v string) error {
+		var out []netip.Prefix
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			pre, err := netip.ParsePrefix(item)
+			if err != nil {
+				a, aerr := netip.ParseAddr(item)
+				if aerr != nil {
+					return fmt.Errorf("%q is not a CIDR (like 10.0.0.0/8) or an address", item)
+				}
+				pre = netip.PrefixFrom(a.WithZone(""), a.BitLen())
+			}
+			if !pre.IsValid() {
+				return fmt.Errorf("%q is not a CIDR (like 10.0.0.0/8) or an address", item)
+			}
+			out = append(out, pre.Masked())
+		}
+		*p = out
 		return nil
 	}
 }
