@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,12 +80,10 @@ func (s *Server) reportFieldDays(c echo.Context) error {
 		q.UserID = p.UserID
 	}
 	out, err := report.New(s.store).FieldDays(c.Request().Context(), q)
-	switch {
-	case errors.Is(err, report.ErrNoPlan):
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no plan for %d", q.Year)}
-	case errors.Is(err, store.ErrNotFound):
+	if errors.Is(err, store.ErrNotFound) {
 		return notFound("secretary")
-	case err != nil:
+	}
+	if err != nil {
 		return internal(err)
 	}
 	return c.JSON(http.StatusOK, out)

@@ -13,6 +13,7 @@ import (
 	"dicoso/server/auth"
 	"dicoso/server/report"
 	"dicoso/server/syncdb"
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 )
 
@@ -164,8 +165,8 @@ func TestFieldDaysTally(t *testing.T) {
 	t.Run("distinct, verified, split", func(t *testing.T) {
 		var r report.FieldDays
 		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date=2021-07-02").decode(t, http.StatusOK, &r)
-		if r.MinFieldDays != 60 || r.PlanNumber != "356-KH/TWĐTN-BKT" {
-			t.Errorf("plan: min %d number %q, want 60 and 356-KH/TWĐTN-BKT", r.MinFieldDays, r.PlanNumber)
+		if r.MinFieldDays != 60 || r.PlanNumber == nil || *r.PlanNumber != "356-KH/TWĐTN-BKT" {
+			t.Errorf("plan: min %d number %v, want 60 and 356-KH/TWĐTN-BKT", r.MinFieldDays, r.PlanNumber)
 		}
 		if len(r.Items) != 2 {
 			t.Fatalf("tallied %d users, want the 2 secretaries: %+v", len(r.Items), r.Items)
@@ -240,10 +241,26 @@ func TestFieldDaysTally(t *testing.T) {
 		e.get(t, nil, "/api/v1/reports/field-days?year=2021").wantError(t, http.StatusUnauthorized, "unauthorized")
 	})
 
+	// A year with no plan is still tallied: against the standing minimum,
+	// with no plan named, as the phones count it.
+	t.Run("a year with no plan", func(t *testing.T) {
+		lan.push(t, "", trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{
+			"2020-11-02": unitLaiChau, "2020-11-03": unitLaiChau,
+		})...)
+		var r report.FieldDays
+		e.get(t, e.admin, "/api/v1/reports/field-days?year=2020&date=2020-12-31").decode(t, http.StatusOK, &r)
+		if r.PlanID != nil || r.PlanNumber != nil || r.MinFieldDays != plan.DefaultMinFieldDays || len(r.SpecialPeriods) != 0 {
+			t.Errorf("2020: plan %v %v, min %d, %d periods; want no plan, the default minimum, no period",
+				r.PlanID, r.PlanNumber, r.MinFieldDays, len(r.SpecialPeriods))
+		}
+		if s := tallyOf(t, r, lan.userID); s.FieldDays != 2 || s.OnPace || s.RemainingDays != plan.DefaultMinFieldDays-2 {
+			t.Errorf("Lan in 2020: %d days, on pace %v, remaining %d", s.FieldDays, s.OnPace, s.RemainingDays)
+		}
+	})
+
 	t.Run("bad parameters", func(t *testing.T) {
 		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&date=02/07/2021").wantError(t, http.StatusBadRequest, "validation_failed")
 		e.get(t, e.admin, "/api/v1/reports/field-days?year=21").wantError(t, http.StatusBadRequest, "validation_failed")
-		e.get(t, e.admin, "/api/v1/reports/field-days?year=2020&date=2020-07-01").wantError(t, http.StatusNotFound, "not_found")
 		e.get(t, e.admin, "/api/v1/reports/field-days?year=2021&user_id="+inspector.userID).wantError(t, http.StatusNotFound, "not_found")
 	})
 }

@@ -221,6 +221,14 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.waitText("#tally-days", "Số ngày đi cơ sở: 2/60")
 	a.waitText("#tally-verified", "1")
 	a.screenshot("07-home-tally")
+	// The phone counts by the server's rules: its card says what the
+	// field-day report says for this secretary today.
+	a.assertTallyMatchesReport(srv, "bithu.an")
+	a.viewport(1366, 900, false)
+	a.go_("#/home")
+	a.waitText("#tally-days", "Số ngày đi cơ sở: 2/60")
+	a.screenshot("07b-home-tally-desktop")
+	a.viewport(390, 844, true)
 
 	// Two people, two fields of one note: the secretary amends the
 	// conclusions offline while the reviewer asks for a revision.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"dicoso/server/store"
+	"dicoso/sync/plan"
 )
 
 // Reports reads the central store for reports.
@@ -35,15 +36,10 @@ func (r *Reports) read(ctx context.Context, what string, fn func(tx *sql.Tx) err
 	return nil
 }
 
-// vietnam is the plan's calendar: a field day, a check-in's day and "today"
-// are days in Vietnam (UTC+7 all year; the country keeps no daylight saving
-// time), not UTC days: a check-in at 06:30 in Hà Nội is 23:30 UTC the day
-// before.
-func vietnam() *time.Location { return time.FixedZone("ICT", 7*3600) }
-
-// shiftToUTC is the SQLite date modifier taking a Vietnamese midnight to
-// its UTC instant.
-const shiftToUTC = "-7 hours"
+// vietnam is the plan's calendar (plan.UTCOffsetHours): a field day, a
+// check-in's day and "today" are days in Vietnam, not UTC days: a check-in
+// at 06:30 in Hà Nội is 23:30 UTC the day before.
+func vietnam() *time.Location { return time.FixedZone("ICT", plan.UTCOffsetHours*3600) }
 
 // Today is the date in Vietnam at instant now, as YYYY-MM-DD.
 func Today(now time.Time) string { return now.In(vietnam()).Format(time.DateOnly) }

@@ -1,67 +1,45 @@
-// The device schema: the synced tables of design §3 (same wire names as the
-// server), plus the tables only the device has (outbox, rejected, stage,
-// attachments, sync_state). This registry is the only source of table and
-// column names that SQL is built from; nothing from the network or the user
-// is ever spliced into SQL.
+// The device schema: the synced tables, generated from the server's
+// registry (schema.gen.ts, written by `go generate ./sync/schema`), plus
+// the tables only the device has (outbox, rejected, stage, attachments,
+// sync_state), created by the migrations below. The registry is the only
+// source of table and column names that SQL is built from; nothing from the
+// network or the user is ever spliced into SQL.
+import { TABLES, type FieldType, type TableDef } from './schema.gen';
 
-export type FieldType = 'text' | 'real' | 'int' | 'bool' | 'list';
-
-export interface TableDef {
-  name: string;
-  /** Field data is written on devices; reference data only comes down by pull. */
-  field: boolean;
-  fields: Record<string, FieldType>;
-}
-
-const ref = (name: string, fields: Record<string, FieldType>): TableDef => ({ name, field: false, fields });
-const fld = (name: string, fields: Record<string, FieldType>): TableDef => ({ name, field: true, fields });
-
-export const TABLES: readonly TableDef[] = [
-  ref('departments', { name: 'text', duties: 'text' }),
-  ref('users', {
-    username: 'text', full_name: 'text', title: 'text', roles: 'list',
-    department_id: 'text', unit_id: 'text',
-  }),
-  ref('clusters', { name: 'text', lead_secretary_id: 'text', lead_department_id: 'text' }),
-  ref('units', {
-    code: 'text', name: 'text', kind: 'text', parent_id: 'text', cluster_id: 'text',
-    lat: 'real', lng: 'real', valid_from: 'text', valid_to: 'text', replaced_by_id: 'text', source: 'text',
-  }),
-  ref('plans', { year: 'int', number: 'text', issued_on: 'text', title: 'text', min_field_days: 'int' }),
-  ref('campaigns', {
-    plan_id: 'text', kind: 'text', name: 'text', content: 'text',
-    starts_on: 'text', ends_on: 'text', unit_ids: 'list',
-  }),
-  ref('special_periods', { plan_id: 'text', name: 'text', starts_on: 'text', ends_on: 'text' }),
-  ref('teams', { campaign_id: 'text', name: 'text', leader_id: 'text', member_ids: 'list', unit_ids: 'list' }),
-  fld('trips', {
-    user_id: 'text', title: 'text', purpose: 'text', campaign_id: 'text', unit_ids: 'list',
-    starts_on: 'text', ends_on: 'text', status: 'text', notes: 'text',
-  }),
-  fld('trip_days', { trip_id: 'text', user_id: 'text', day: 'text', unit_id: 'text', activity: 'text' }),
-  fld('checkins', {
-    user_id: 'text', unit_id: 'text', trip_id: 'text', at: 'text', lat: 'real', lng: 'real',
-    accuracy_m: 'real', photo: 'text', note: 'text', voided: 'bool', void_reason: 'text',
-    received_at: 'text', distance_m: 'real', flags: 'list',
-  }),
-  fld('visit_notes', {
-    author_id: 'text', unit_id: 'text', trip_id: 'text', campaign_id: 'text', kind: 'text', title: 'text',
-    results: 'text', models: 'text', shortcomings: 'text', aspirations: 'text',
-    recommendations: 'text', conclusions: 'text', status: 'text', reviewed_by: 'text',
-    review_comment: 'text', attachments: 'list',
-  }),
-  fld('findings', {
-    note_id: 'text', author_id: 'text', unit_id: 'text', campaign_id: 'text', category: 'text', text: 'text',
-    department_id: 'text', status: 'text', due_on: 'text', answer: 'text',
-  }),
-  fld('follow_ups', { finding_id: 'text', author_id: 'text', at: 'text', text: 'text', status_to: 'text' }),
-];
+export { ENUMS, FIELD_SET, TABLES, type FieldType, type TableDef } from './schema.gen';
 
 const byName = new Map(TABLES.map((t) => [t.name, t]));
 
 /** The table's definition, or undefined for a name the device does not know. */
 export function tableDef(name: string): TableDef | undefined {
   return byName.get(name);
+}
+
+/** The column type a field is stored under. */
+export function columnType(t: FieldType): string {
+  switch (t) {
+    case 'int':
+    case 'bool':
+      return 'INTEGER';
+    case 'real':
+      return 'REAL';
+    default:
+      return 'TEXT';
+  }
+}
+
+/**
+ * A synced table as this build creates it. Columns are nullable on purpose:
+ * a row pulled from a server that does not send a field must still land.
+ */
+export function createTableSql(t: TableDef): string {
+  const cols = [
+    'id TEXT PRIMARY KEY',
+    ...Object.entries(t.fields).map(([n, ft]) => `${n} ${columnType(ft)}`),
+    'deleted INTEGER NOT NULL DEFAULT 0',
+    "version TEXT NOT NULL DEFAULT ''",
+  ];
+  return `CREATE TABLE ${t.name} (${cols.join(', ')})`;
 }
 
 /**
@@ -80,9 +58,10 @@ export type Migration =
  */
 export function migrations(): Migration[] {
   return [
-    // 1: the schema of the first release, frozen as written then: a field
-    // added to TABLES later needs its own step below to reach the files
-    // devices already hold.
+    // 1: the schema of the first release, frozen as written then. A synced
+    // table or field added to the registry later needs no step here: the
+    // worker creates what the file lacks after these steps (and pulls the
+    // rows again to fill it in).
     { sql: STEP_1 },
     // 2: the field a refusal is about (protocol Result.field), so the
     // rejected list can name it in the user's words. Null on entries

@@ -1,18 +1,21 @@
 // What the screens read and write, in the plan's terms. Every write goes
 // through Store.write (row + outbox in one transaction). Queries only read.
+import type { SqlValue } from '../db/client';
+import { ENUMS } from '../db/schema';
+import {
+  ALL_SEEING_ROLES, PERIODS_QUERY, PLAN_QUERY, PLAN_UTC_OFFSET_HOURS, TALLY_KINDS, TALLY_QUERY, TRIP_PURPOSES,
+  type Query,
+} from './plan.gen';
 import type { Change, NewAttachment, Store } from './store';
 
 export type SyncMark = 'local' | 'sent' | 'refused';
-export type Purpose = 'thematic_survey' | 'inspection' | 'meeting' | 'working_session';
-export const PURPOSES: Purpose[] = ['thematic_survey', 'inspection', 'meeting', 'working_session'];
-export type NoteStatus = 'draft' | 'submitted' | 'needs_revision' | 'reviewed';
-export type FindingCategory = 'shortcoming' | 'recommendation' | 'model' | 'aspiration';
-export const FINDING_CATEGORIES: FindingCategory[] = ['shortcoming', 'recommendation', 'model', 'aspiration'];
+export type Purpose = (typeof TRIP_PURPOSES)[number];
+export const PURPOSES: readonly Purpose[] = TRIP_PURPOSES;
+export type NoteStatus = (typeof ENUMS.visit_notes.status)[number];
+export type FindingCategory = (typeof ENUMS.findings.category)[number];
+export const FINDING_CATEGORIES: readonly FindingCategory[] = ENUMS.findings.category;
 export const NOTE_SECTIONS = ['results', 'models', 'shortcomings', 'aspirations', 'recommendations', 'conclusions'] as const;
 export type NoteSection = (typeof NOTE_SECTIONS)[number];
-
-/** A day is verified by a check-in this close to a unit of the trip (the server's far_from_unit limit). */
-export const NEAR_UNIT_M = 5000;
 
 export interface Unit {
   id: string;
@@ -96,12 +99,12 @@ export interface Note {
   sync: SyncMark;
 }
 
-export type FindingStatus = 'open' | 'in_progress' | 'resolved' | 'dismissed';
-export const FINDING_STATUSES: FindingStatus[] = ['open', 'in_progress', 'resolved', 'dismissed'];
+export type FindingStatus = (typeof ENUMS.findings.status)[number];
+export const FINDING_STATUSES: readonly FindingStatus[] = ENUMS.findings.status;
 
-/** The roles that see and triage every finding (the server's seesAll). */
+/** Headquarters, who see and triage every finding and review every note (plan.SeesAll). */
 export function seesAll(roles: string[]): boolean {
-  return roles.some((r) => r === 'admin' || r === 'inspection_committee' || r === 'office');
+  return roles.some((r) => ALL_SEEING_ROLES.includes(r));
 }
 
 /** A finding as the register shows it. */
@@ -354,12 +357,12 @@ export class Records {
 
   /**
    * Whether this user may decide on the note, by the server's rule: an
-   * all-seeing role (admin, Inspection Committee, Office) or the leader of
+   * all-seeing role (headquarters) or the leader of
    * the inspection team for the note's campaign and unit.
    */
   async canReview(note: Note, roles: string[]): Promise<boolean> {
     if (note.author_id === this.me) return false;
-    if (roles.some((r) => r === 'admin' || r === 'inspection_committee' || r === 'office')) return true;
+    if (seesAll(roles)) return true;
     if (!note.campaign_id) return false;
     const r = await this.db.one<{ n: number }>(
       `SELECT count(*) AS n FROM teams t, json_each(t.unit_ids) u
@@ -508,66 +511,38 @@ export class Records {
     return [...ys].sort((a, b) => b - a);
   }
 
-  async tally(year: number, today: string = localDate()): Promise<Tally> {
-    const plan = await this.db.one<{ year: number; number: string; title: string; min_field_days: number; id: string }>(
-      `SELECT id, year, number, title, min_field_days FROM plans WHERE deleted = 0
-       ORDER BY (year = ?) DESC, year DESC LIMIT 1`, [year]);
-    const periods = plan
-      ? await this.db.query<{ name: string; starts_on: string; ends_on: string }>(
-        `SELECT name, starts_on, ends_on FROM special_periods WHERE deleted = 0 AND plan_id = ?
-         AND substr(starts_on, 1, 4) = ? ORDER BY starts_on`, [plan.id, String(year)])
-      : [];
-    const days = await this.db.query<{ day: string; purpose: Purpose; trip_units: string; unit_id: string | null }>(
-      `SELECT d.day, t.purpose, t.unit_ids AS trip_units, d.unit_id FROM trip_days d JOIN trips t ON t.id = d.trip_id
-       WHERE d.user_id = ? AND d.deleted = 0 AND t.deleted = 0 AND t.status != 'cancelled' AND substr(d.day, 1, 4) = ?`,
-      [this.me, String(year)]);
-    const checkins = await this.db.query<{ at: string; unit_id: string; lat: number | null; lng: number | null; distance_m: number | null; flags: string }>(
-      `SELECT at, unit_id, lat, lng, distance_m, flags FROM checkins
-       WHERE user_id = ? AND deleted = 0 AND voided = 0`, [this.me]);
-    const unitPos = new Map((await this.units()).map((u) => [u.id, u]));
-    const near = (c: (typeof checkins)[number]): boolean => {
-      if (c.distance_m !== null && c.distance_m !== undefined) return c.distance_m <= NEAR_UNIT_M;
-      const u = unitPos.get(c.unit_id);
-      if (c.lat === null || c.lng === null || !u || u.lat === null || u.lng === null) return false;
-      return haversineM(c.lat, c.lng, u.lat, u.lng) <= NEAR_UNIT_M;
-    };
-    const all = new Set<string>();
-    const verified = new Set<string>();
-    const byPurpose: Record<Purpose, Set<string>> = {
-      thematic_survey: new Set(), inspection: new Set(), meeting: new Set(), working_session: new Set(),
-    };
-    for (const d of days) {
-      all.add(d.day);
-      byPurpose[d.purpose]?.add(d.day);
-      const tripUnits = new Set(list(d.trip_units));
-      if (d.unit_id) tripUnits.add(d.unit_id);
-      if (checkins.some((c) => localDate(new Date(c.at)) === d.day && tripUnits.has(c.unit_id) && near(c))) {
-        verified.add(d.day);
-      }
-    }
-    const min = plan?.min_field_days ?? 60;
-    const thisYear = Number(today.slice(0, 4));
-    let expected: number;
-    if (year < thisYear) expected = min;
-    else if (year > thisYear) expected = 0;
-    else {
-      const start = Date.parse(`${year}-01-01T00:00:00`);
-      const end = Date.parse(`${year + 1}-01-01T00:00:00`);
-      const now = Date.parse(`${today}T23:59:59`);
-      expected = Math.floor((min * (now - start)) / (end - start));
-    }
+  /**
+   * This user's field days of a year as of today, by the rules the server's
+   * report applies (sync/plan): the same SQL, run on this device's copy.
+   * Check-ins still waiting to be sent are judged here by the server's
+   * radius, so the count does not change when they arrive.
+   */
+  async tally(year: number, today: string = planToday()): Promise<Tally> {
+    const p = await this.db.one<{
+      plan_id: string | null; plan_number: string; plan_title: string; min_field_days: number;
+      expected_by_date: number; due_by_date: number;
+    }>(PLAN_QUERY.sql, bind(PLAN_QUERY, { year, as_of: today }));
+    if (!p) throw new Error('the plan query answered no row');
+    const periods = await this.db.query<{ id: string; name: string; starts_on: string | null; ends_on: string | null }>(
+      PERIODS_QUERY.sql, bind(PERIODS_QUERY, { plan_id: p.plan_id }));
+    const rows = await this.db.query<{ kind: string; key: string; days: number; verified: number | null }>(
+      TALLY_QUERY.sql, bind(TALLY_QUERY, { year, as_of: today, user_id: this.me, plan_id: p.plan_id }));
+    const count = (kind: string, key = '') => rows.find((r) => r.kind === kind && r.key === key);
+    const days = count(TALLY_KINDS.field)?.days ?? 0;
     return {
       year,
-      plan: plan ? { number: plan.number, title: plan.title, year: plan.year } : null,
-      min,
-      days: all.size,
-      expected,
-      onPace: all.size >= expected,
-      verified: verified.size,
-      byPurpose: Object.fromEntries(PURPOSES.map((p) => [p, byPurpose[p].size])) as Record<Purpose, number>,
-      periods: periods.map((p) => ({
-        ...p,
-        days: [...all].filter((d) => d >= p.starts_on && d <= p.ends_on).length,
+      asOf: today,
+      plan: p.plan_id ? { number: p.plan_number, title: p.plan_title } : null,
+      min: p.min_field_days,
+      days,
+      verified: count(TALLY_KINDS.field)?.verified ?? 0,
+      planned: count(TALLY_KINDS.planned)?.days ?? 0,
+      due: p.due_by_date,
+      onPace: days >= p.due_by_date,
+      byPurpose: Object.fromEntries(PURPOSES.map((k) => [k, count(TALLY_KINDS.purpose, k)?.days ?? 0])) as Record<Purpose, number>,
+      periods: periods.map((x) => ({
+        name: x.name, starts_on: x.starts_on, ends_on: x.ends_on,
+        days: count(TALLY_KINDS.period, x.id)?.days ?? 0,
       })),
     };
   }
@@ -620,12 +595,27 @@ export class Records {
 
 export interface Tally {
   year: number;
-  plan: { number: string; title: string; year: number } | null;
+  /** The day counted to (in Vietnam): later days are planned, not spent. */
+  asOf: string;
+  /** The year's plan; null when the year has none (the standing minimum applies). */
+  plan: { number: string; title: string } | null;
   min: number;
   days: number;
-  expected: number;
-  onPace: boolean;
   verified: number;
+  planned: number;
+  /** Whole field days due by asOf to keep pace with the minimum. */
+  due: number;
+  onPace: boolean;
   byPurpose: Record<Purpose, number>;
-  periods: { name: string; starts_on: string; ends_on: string; days: number }[];
+  periods: { name: string; starts_on: string | null; ends_on: string | null; days: number }[];
+}
+
+/** A rule query's parameters, in its order. */
+function bind<P extends string>(q: Query<P>, values: Record<P, SqlValue>): SqlValue[] {
+  return q.params.map((p) => values[p]);
+}
+
+/** Today in the plan's calendar (Vietnam), as YYYY-MM-DD, whatever the device's zone. */
+export function planToday(now: Date = new Date()): string {
+  return new Date(now.getTime() + PLAN_UTC_OFFSET_HOURS * 3_600_000).toISOString().slice(0, 10);
 }

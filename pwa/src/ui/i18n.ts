@@ -34,6 +34,7 @@ const dict = {
   specialPeriods: ['Trong các đợt cao điểm', 'In the special periods'],
   noPeriods: ['Chưa có thời gian các đợt cao điểm của năm này.', 'No special periods set for this year.'],
   planRef: ['Theo Kế hoạch số {0}', 'Under plan no. {0}'],
+  noPlan: ['Chưa có kế hoạch năm {0}: tính theo mức tối thiểu {1} ngày', 'No plan for {0} yet: counted against the standing minimum of {1} days'],
   year: ['Năm', 'Year'],
   days: ['{0} ngày', '{0} days'],
   purpose_thematic_survey: ['Theo chuyên đề (điều tra, khảo sát)', 'Thematic survey'],

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { PURPOSES } from '../../store/records';
+import { planToday, PURPOSES } from '../../store/records';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate } from '../i18n';
@@ -7,7 +7,7 @@ import { formatDate } from '../i18n';
 export function Home() {
   const { t, rt, navigate } = useCtx();
   const years = useData(() => rt.records.years(), []);
-  const [year, setYear] = useState(new Date().getFullYear());
+  const [year, setYear] = useState(Number(planToday().slice(0, 4)));
   const tally = useData(() => rt.records.tally(year), [year]);
   const teams = useData(() => rt.records.myTeams(), []);
   return (
@@ -22,14 +22,16 @@ export function Home() {
           <p class="big" id="tally-days">{t('fieldDays', tally.days, tally.min)}</p>
           <div class="progress" aria-hidden="true">
             <div class="progress-bar" style={{ width: `${Math.min(100, (100 * tally.days) / Math.max(1, tally.min))}%` }} />
-            <div class="progress-mark" style={{ left: `${Math.min(100, (100 * tally.expected) / Math.max(1, tally.min))}%` }} />
+            <div class="progress-mark" style={{ left: `${Math.min(100, (100 * tally.due) / Math.max(1, tally.min))}%` }} />
           </div>
           <p class={`pace ${tally.onPace ? 'pace-ok' : 'pace-behind'}`} id="tally-pace">
             {tally.onPace ? t('onPace') : t('behindPace')}
           </p>
-          <p class="muted">{t('paceDetail', formatDate(new Date().toISOString().slice(0, 10)), tally.expected)}</p>
+          <p class="muted" id="tally-due">{t('paceDetail', formatDate(tally.asOf), tally.due)}</p>
           <p class="row"><span>{t('verifiedDays')}</span><strong id="tally-verified">{tally.verified}</strong></p>
-          {tally.plan && <p class="muted small">{t('planRef', tally.plan.number)}</p>}
+          {tally.plan
+            ? <p class="muted small">{t('planRef', tally.plan.number)}</p>
+            : <p class="muted small" id="tally-no-plan">{t('noPlan', tally.year, tally.min)}</p>}
         </div>
       )}
       {tally && (
