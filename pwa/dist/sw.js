@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "4497d8e4cbe9e12e";
+const VERSION = "44f8985d70befb14";
 const PRECACHE = [
   "/assets/index-7v7gub4Y.css",
-  "/assets/index-DY5jqlUg.js",
+  "/assets/index-CHuFRs52.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-CFcqwC-N.js",
+  "/assets/worker-33sZcvyA.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -136,6 +136,7 @@ const (
 	keyRefresh    = "refresh_token"
 	keyUserID     = "user_id"
 	keyRoles      = "roles"
+	keyFieldSet   = "field_set" // schema.FieldSet of the build whose pulls the synced tables hold
 )
 
 // dsn: WAL so reads run beside the writer, synchronous FULL so a committed
@@ -227,6 +228,10 @@ func (d *Device) init(ctx context.Context) error {
 	if err := createSchema(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("client: create schema: %w", err)
+	}
+	if err := followFieldSet(txn{ctx: ctx, tx: tx, db: d.db}); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("client: create schema: %w", err)
@@ -433,6 +438,28 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// followFieldSet starts the pull over with a full snapshot when this
+// build's registry has another field set than the build that pulled the
+// rows the device holds. createSchema has just added the columns a newer
+// registry brings, but the rows pulled before hold nothing in them (a
+// device drops fields it does not know, and the server sends a row again
+// only when it changes), so without a new snapshot the device would never
+// get those values. Pending edits stay on top of the snapshot, as after a
+// reset. A file from before field sets were recorded starts over once.
+func followFieldSet(x txn) error {
+	st, err := state(x, keyFieldSet)
+	if err != nil {
+		return err
+	}
+	if st[keyFieldSet] == schema.FieldSet() {
+		return nil
+	}
+	if err := restartSnapshot(x); err != nil {
+		return err
+	}
+	return setState(x, keyFieldSet, schema.FieldSet())
 }
 
 func columnsOf(ctx context.Context, tx *sql.Tx, table string) (map[string]bool, error) {

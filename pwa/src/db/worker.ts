@@ -5,7 +5,7 @@
 // is missing or held by another tab, opening fails with a reason the page
 // shows to the user.
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { migrations, type Migration } from './schema';
+import { columnType, createTableSql, FIELD_SET, migrations, TABLES, type Migration } from './schema';
 import type { OpenFailure, OpenResult, Request, Response, Row, SqlValue, Stmt } from './protocol';
 
 type Sqlite3 = Awaited<ReturnType<typeof sqlite3InitModule>>;
@@ -79,6 +79,39 @@ function migrate(db: DB): void {
   }
 }
 
+/**
+ * Makes the synced tables what this build's registry says, in one
+ * transaction: a table or column it lists and the file lacks is created.
+ * Rows pulled before then lack the new fields' values (a device drops what
+ * it does not know, and the server does not send a row again until it
+ * changes), so when the field set differs from the one recorded with the
+ * pull cursor, the cursor is dropped: the next sync pulls a full snapshot,
+ * which keeps pending local changes on top like any snapshot. A file from
+ * before field sets were recorded is treated the same, once.
+ */
+function followRegistry(db: DB): void {
+  db.transaction(() => {
+    for (const t of TABLES) {
+      const have = new Set(db.selectValues('SELECT name FROM pragma_table_info(?)', [t.name]) as string[]);
+      if (have.size === 0) {
+        db.exec(createTableSql(t));
+        continue;
+      }
+      for (const [name, type] of Object.entries(t.fields)) {
+        // Names come from the generated registry, never from data.
+        if (!have.has(name)) db.exec(`ALTER TABLE ${t.name} ADD COLUMN ${name} ${columnType(type)}`);
+      }
+    }
+    if (db.selectValue("SELECT value FROM sync_state WHERE key = 'field_set'") === FIELD_SET) return;
+    db.exec('DELETE FROM stage');
+    db.exec("DELETE FROM sync_state WHERE key IN ('cursor', 'snapshot_cursor')");
+    db.exec({
+      sql: "INSERT INTO sync_state(key, value) VALUES ('field_set', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      bind: [FIELD_SET],
+    });
+  });
+}
+
 async function open(file: string, userId: string): Promise<OpenResult> {
   const pool = await installPool();
   state.db?.close();
@@ -94,6 +127,7 @@ async function open(file: string, userId: string): Promise<OpenResult> {
     } else if (owner !== userId) {
       throw new OpenError('wrong_user', 'the database file belongs to another user');
     }
+    followRegistry(db);
   } catch (e) {
     db.close();
     throw e;
