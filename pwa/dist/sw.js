@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "44f8985d70befb14";
+const VERSION = "95417ce6eefd4973";
 const PRECACHE = [
   "/assets/index-7v7gub4Y.css",
-  "/assets/index-CHuFRs52.js",
+  "/assets/index-D2qTD7Gv.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-33sZcvyA.js",
   "/icons/icon-192.png",

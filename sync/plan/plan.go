@@ -67,6 +67,12 @@ func AllSeeingRoles() []string {
 	return []string{RoleAdmin, RoleInspectionCommittee, RoleOffice}
 }
 
+// RegisterRoles read the findings register: headquarters, and the
+// departments that follow the findings assigned to them up (plan III.1).
+func RegisterRoles() []string {
+	return append(AllSeeingRoles(), RoleDepartment)
+}
+
 // SeesAll reports whether a user holding roles is headquarters.
 func SeesAll(roles []string) bool {
 	return slices.ContainsFunc(AllSeeingRoles(), func(r string) bool { return slices.Contains(roles, r) })

@@ -21,6 +21,9 @@ export type Role = (typeof ROLES)[number];
 /** plan.AllSeeingRoles: headquarters, who read every row and review every note and finding. */
 export const ALL_SEEING_ROLES: readonly string[] = ['admin', 'inspection_committee', 'office'];
 
+/** plan.RegisterRoles: who reads the findings register (headquarters and the departments). */
+export const REGISTER_ROLES: readonly string[] = ['admin', 'inspection_committee', 'office', 'department'];
+
 /** plan.TalliedRole: whose field days the plan counts. */
 export const TALLIED_ROLE = 'secretary';
 

@@ -507,7 +507,7 @@ export class Records {
       `SELECT DISTINCT CAST(substr(day, 1, 4) AS INTEGER) AS y FROM trip_days WHERE deleted = 0 AND user_id = ?
        UNION SELECT year FROM plans WHERE deleted = 0`, [this.me]);
     const ys = new Set(rows.map((r) => r.y).filter(Boolean));
-    ys.add(new Date().getFullYear());
+    ys.add(Number(planToday().slice(0, 4)));
     return [...ys].sort((a, b) => b - a);
   }
 

@@ -120,6 +120,7 @@ func planTS() ([]byte, error) {
 	fmt.Fprintf(&b, "/** plan.UTCOffsetHours: the plan's calendar is Vietnam's (UTC+7, no daylight saving time). */\nexport const PLAN_UTC_OFFSET_HOURS = %d;\n\n", plan.UTCOffsetHours)
 	fmt.Fprintf(&b, "/** plan.Roles: every role. */\nexport const ROLES = %s as const;\nexport type Role = (typeof ROLES)[number];\n\n", tsList(plan.Roles()))
 	fmt.Fprintf(&b, "/** plan.AllSeeingRoles: headquarters, who read every row and review every note and finding. */\nexport const ALL_SEEING_ROLES: readonly string[] = %s;\n\n", tsList(plan.AllSeeingRoles()))
+	fmt.Fprintf(&b, "/** plan.RegisterRoles: who reads the findings register (headquarters and the departments). */\nexport const REGISTER_ROLES: readonly string[] = %s;\n\n", tsList(plan.RegisterRoles()))
 	fmt.Fprintf(&b, "/** plan.TalliedRole: whose field days the plan counts. */\nexport const TALLIED_ROLE = %s;\n\n", tsString(plan.TalliedRole))
 	fmt.Fprintf(&b, "/** plan.Purposes: the purposes of a field trip, in the plan's order. */\nexport const TRIP_PURPOSES = %s as const;\n\n", tsList(plan.Purposes()))
 	fmt.Fprintf(&b, `/** The kinds of TALLY_QUERY rows (plan.Kind*). */

@@ -8,14 +8,13 @@ import {
   FINDING_CATEGORIES, FINDING_STATUSES, localDate,
   type FindingStatus, type RegisterFinding,
 } from '../../store/records';
+import { REGISTER_ROLES } from '../../store/plan.gen';
 import { readError } from '../../sync/session';
 import { Badge, Banner, Field, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime, type Key } from '../i18n';
 
-/** Roles that get the register in the bottom navigation. */
-export const REGISTER_ROLES = ['admin', 'inspection_committee', 'office', 'department'];
-
+/** Whether the register is in the bottom navigation: for the roles that read it. */
 export function hasRegister(roles: string[] | undefined): boolean {
   return (roles ?? []).some((r) => REGISTER_ROLES.includes(r));
 }
