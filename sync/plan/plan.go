@@ -38,7 +38,7 @@ const (
 // before.
 const UTCOffsetHours = 7
 
-// Roles of design §1. A user may hold several.
+// Roles. A user may hold several.
 const (
 	RoleAdmin               = "admin"
 	RoleInspectionCommittee = "inspection_committee"

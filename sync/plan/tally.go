@@ -15,7 +15,7 @@ import (
 // yet (no received_at: still in the phone's outbox) judged by the same
 // radius the server applies.
 //
-// What counts (plan II.3, design §3 trip_days):
+// What counts (plan II.3):
 //   - a field day is a distinct day of the year on which the user logged a
 //     live trip day of their own live trip that is not cancelled; a day on
 //     two trips, or logged twice, is one field day;
