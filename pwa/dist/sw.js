@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "6a37359be75ae443";
+const VERSION = "2676974b9727baa9";
 const PRECACHE = [
-  "/assets/index-7v7gub4Y.css",
-  "/assets/index-DgS4ZLJQ.js",
+  "/assets/index-DzhcHNX7.css",
+  "/assets/index-hNfiiDat.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-DDdIE4ik.js",
+  "/assets/worker-4_-C_3be.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -12,6 +12,7 @@ import { readError } from '../../sync/session';
 import { Badge, Banner, Field, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime, type Key } from '../i18n';
+import { LostNotices } from '../lost';
 
 /** Roles that get the register in the bottom navigation. */
 export const REGISTER_ROLES = ['admin', 'inspection_committee', 'office', 'department'];
@@ -145,6 +146,7 @@ export function FindingView({ id }: { id: string }) {
           <span class={`cat cat-${f.category}`}>{t(categoryKey(f.category))}</span>
           <Badge mark={f.sync} />
         </p>
+        <LostNotices table="findings" rowId={f.id} />
         <p class="finding-text" id="finding-text">{f.text}</p>
         <p class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</p>
         <p class="row">
