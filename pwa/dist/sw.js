@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "2676974b9727baa9";
+const VERSION = "3bc6e6d43ada66cb";
 const PRECACHE = [
-  "/assets/index-DzhcHNX7.css",
-  "/assets/index-hNfiiDat.js",
+  "/assets/index-Bwpo9tDI.js",
+  "/assets/index-CqMYUKqs.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-4_-C_3be.js",
   "/icons/icon-192.png",

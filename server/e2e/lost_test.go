@@ -75,7 +75,8 @@ func (b *browser) allowClipboard() {
 func TestReviewerWithAClockTwoDaysBehindKeepsTheDecision(t *testing.T) {
 	t.Parallel()
 	exe := chromiumPath(t)
-	srv := startServer(t)
+	log := &syncLog{}
+	srv := startServerWrapped(t, log.wrap)
 	db := srv.store.Reader()
 	srv.createUser(t, "kiemtra.dung", "Phạm Văn Dũng", "inspector")
 	revID := srv.createUser(t, "bankiemtra.binh", "Trần Thị Bình", "inspection_committee")
@@ -127,6 +128,20 @@ func TestReviewerWithAClockTwoDaysBehindKeepsTheDecision(t *testing.T) {
 	a.waitText("#note-status", "Cần chỉnh sửa")
 	a.waitText("#review-comment", "Bổ sung số liệu đoàn viên mới kết nạp.")
 	a.screenshot("lost-02-author-sees-decision")
+	// The reviewer's phone stamped its decision after the note it had read
+	// (the receive rule), not two days before it.
+	var submit, decision string
+	for _, c := range log.changesOf(noteID) {
+		if c.Fields["status"] == "submitted" {
+			submit = c.HLC
+		}
+		if c.Fields["status"] == "needs_revision" {
+			decision = c.HLC
+		}
+	}
+	if submit == "" || decision == "" || decision <= submit {
+		t.Errorf("the decision was stamped %q, the submission it read %q: want the decision after", decision, submit)
+	}
 	var status, comment, reviewedBy string
 	if err := db.QueryRow("SELECT status, review_comment, reviewed_by FROM visit_notes WHERE id = ?", noteID).
 		Scan(&status, &comment, &reviewedBy); err != nil {
@@ -213,10 +228,10 @@ func TestConcurrentEditShowsTheLostTextToCopyBack(t *testing.T) {
 	if got := eval[string](p, `navigator.clipboard.readText()`); got != phoneText {
 		p.fail("the clipboard holds %q, want the lost text %q", got, phoneText)
 	}
-	eval[bool](p, fmt.Sprintf(`(document.querySelector(%s).scrollIntoView({ block: 'start' }), true)`, jsq(notice)))
+	eval[bool](p, `(window.scrollTo(0, 0), true)`)
 	p.screenshot("lost-03-note-390")
 	p.viewport(1366, 900, false)
-	eval[bool](p, fmt.Sprintf(`(document.querySelector(%s).scrollIntoView({ block: 'start' }), true)`, jsq(notice)))
+	eval[bool](p, `(window.scrollTo(0, 0), true)`)
 	p.screenshot("lost-04-note-1366")
 
 	// The Sync screen lists it too, with the note's title, and opens it.

@@ -17,6 +17,7 @@ type pushedChange struct {
 	ID     string         `json:"id"`
 	Table  string         `json:"table"`
 	RowID  string         `json:"row_id"`
+	HLC    string         `json:"hlc"`
 	Fields map[string]any `json:"fields"`
 }
 

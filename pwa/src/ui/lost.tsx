@@ -79,7 +79,7 @@ export function LostItem({ n, record }: { n: LostNotice; record?: { label: strin
       <div class="lost-title">{t('lostNotice', fieldLabel(t, n.tbl, n.field), by, formatDateTime(n.at, lang))}</div>
       <div class="small lost-caption">{t('lostYourText')}</div>
       <blockquote class="lost-text pre">{text || t('lostEmpty')}</blockquote>
-      <div class="grid3">
+      <div class="lost-actions">
         <button class="btn btn-secondary" data-action="copy-lost" disabled={!text} onClick={() => void copy()}>
           {copied === 'yes' ? t('lostCopied') : t('lostCopy')}
         </button>
