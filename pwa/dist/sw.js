@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "95417ce6eefd4973";
+const VERSION = "f0e93707b9e0abbb";
 const PRECACHE = [
-  "/assets/index-7v7gub4Y.css",
-  "/assets/index-D2qTD7Gv.js",
+  "/assets/index-CULebGQO.js",
+  "/assets/index-CqMYUKqs.css",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-33sZcvyA.js",
+  "/assets/worker-DtQcA-f3.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/chromedp"
 )
 
 // fieldDays is the part of GET /api/v1/reports/field-days the phone's
@@ -66,15 +63,6 @@ func (s *server) fieldDaysOf(t testing.TB, username string) fieldDays {
 		t.Fatalf("field-days report for %s has %d lines: %s", username, len(out.Items), raw)
 	}
 	return out
-}
-
-// viewport sets the page's size: a phone (mobile) or a desktop window.
-func (b *browser) viewport(width, height int64, mobile bool) {
-	b.t.Helper()
-	b.do(chromedp.EmulateViewport(width, height, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-		p.Mobile = mobile
-		p.DeviceScaleFactor = 1
-	}))
 }
 
 // assertTallyMatchesReport checks that the home screen's tally says what

@@ -1,7 +1,7 @@
 // The device schema: the synced tables, generated from the server's
 // registry (schema.gen.ts, written by `go generate ./sync/schema`), plus
-// the tables only the device has (outbox, rejected, stage, attachments,
-// sync_state), created by the migrations below. The registry is the only
+// the tables only the device has (outbox, rejected,
+// lost_values, stage, attachments, sync_state), created by the migrations below. The registry is the only
 // source of table and column names that SQL is built from; nothing from the
 // network or the user is ever spliced into SQL.
 import { TABLES, type FieldType, type TableDef } from './schema.gen';
@@ -71,6 +71,11 @@ export function migrations(): Migration[] {
     // the push's base_cursor so the server can list concurrent edits of a
     // field as conflicts. Entries queued before carry '' (no claim).
     { addColumn: { table: 'outbox', column: 'base_cursor', decl: "TEXT NOT NULL DEFAULT ''" } },
+    // 4: pushed values that lost to a concurrent later write (protocol
+    // Result.lost), kept for their user to read and copy back until
+    // dismissed. One notice per change and field: a duplicate answer for
+    // the same change adds nothing.
+    { sql: STEP_4 },
   ];
 }
 
@@ -300,3 +305,19 @@ CREATE TABLE attachments (
   uploaded_at TEXT
 );
 CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
+
+const STEP_4 = `CREATE TABLE IF NOT EXISTS lost_values (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  change_id TEXT NOT NULL,
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  by_id TEXT,
+  by_name TEXT,
+  at TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  UNIQUE (change_id, field)
+);
+CREATE INDEX IF NOT EXISTS lost_values_row ON lost_values(tbl, row_id);`;

@@ -6,11 +6,13 @@
 // value does not save its cursor, so that the rows come again, merged, after
 // the push (see applyPage). A refused change waits in `rejected` with the
 // values the user wrote: pulls may lay the server's values over its row
-// meanwhile, and resend or reopen put the user's values back.
+// meanwhile, and resend or reopen put the user's values back. A pushed
+// value that lost to a concurrent later write is kept in `lost_values` for
+// its user to read and copy back.
 import type { Db, Row, SqlValue, Stmt } from '../db/client';
 import { TABLES, tableDef, type FieldType, type TableDef } from '../db/schema';
 import type { Hlc } from '../sync/hlc';
-import type { PulledRow, WireChange } from '../sync/wire';
+import type { LostValue, PulledRow, WireChange } from '../sync/wire';
 
 /**
  * What a committed change was: 'local', a write of the user's (a sync
@@ -36,7 +38,7 @@ export interface OutboxEntry {
   hlc: string;
   fields: string;
   prev: string | null;
-  /** The pull cursor the device had when the change was made (design §4 concurrency). */
+  /** The pull cursor the device had when the change was made (docs/protocol.md, base_cursor). */
   base_cursor: string;
 }
 
@@ -69,6 +71,26 @@ export interface Refusal {
   code: string;
   message: string;
   field: string | null;
+}
+
+/** Pushed values of one outbox entry that lost, as the push answered them. */
+export interface Loss {
+  entry: OutboxEntry;
+  values: LostValue[];
+}
+
+/** A pushed value that lost to a concurrent later write, kept until its user dismisses it. */
+export interface LostNotice {
+  id: number;
+  tbl: string;
+  row_id: string;
+  field: string;
+  /** The lost value, wire JSON. */
+  value: string;
+  by_id: string | null;
+  by_name: string | null;
+  /** RFC 3339 time of the winning write. */
+  at: string;
 }
 
 /** A blob to store with a write, content addressed by its SHA-256. */
@@ -134,6 +156,16 @@ function nowIso(): string {
 export class Store {
   private readonly mutex = new Mutex();
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
+  /**
+   * Outbox entries (by seq) in a push whose answer has not been settled:
+   * a local write never folds into them (see changeStmts).
+   */
+  private readonly sending = new Set<number>();
+  /**
+   * Rows (rowKey) whose refused change the user is fixing ("Sửa"): their
+   * entries stay out of pushes until the fix ends (see reopen, endFix).
+   */
+  private readonly fixing = new Set<string>();
 
   constructor(readonly db: Db, private readonly hlc: Hlc, readonly userId: string) {}
 
@@ -163,8 +195,9 @@ export class Store {
    * Applies local changes: each row and its outbox entry, all in one
    * transaction (with the attachments, if any). A new upsert of a row whose
    * latest queued entry is also an upsert is folded into that entry under
-   * a new change id: if the old id is in flight, its acknowledgement then
-   * deletes nothing, and the folded entry is sent again in full.
+   * a new change id, unless that entry is being sent: then the new upsert
+   * is an entry of its own, so the answer settles exactly what was sent,
+   * and what was sent is never sent again.
    */
   write(changes: Change[], attachments: NewAttachment[] = []): Promise<void> {
     return this.exclusive(async () => {
@@ -219,7 +252,7 @@ export class Store {
       'SELECT seq, id, op, fields, prev FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq DESC LIMIT 1',
       [def.name, ch.rowId],
     );
-    if (ch.op === 'upsert' && last && last.op === 'upsert') {
+    if (ch.op === 'upsert' && last && last.op === 'upsert' && !this.sending.has(last.seq)) {
       const merged = { ...(JSON.parse(last.fields) as Record<string, unknown>), ...wireFields };
       // The earliest known previous value wins: it is what the server had.
       // A creation on either side keeps the merged entry a creation.
@@ -248,11 +281,31 @@ export class Store {
     ).then((r) => r?.n ?? 0);
   }
 
-  /** The oldest entries after afterSeq, in order. */
+  /**
+   * The oldest entries after afterSeq, in order. To choose a push from
+   * them, read them inside exclusive and mark the chosen ones with
+   * markSending before the mutex is released: a write in between could
+   * fold into an entry already read.
+   */
   outboxBatch(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
     return this.db.query<OutboxEntry>(
       'SELECT seq, id, tbl, row_id, op, hlc, fields, prev, base_cursor FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
       [afterSeq, limit]);
+  }
+
+  /** Marks entries as being sent: until release, no local write folds into them. Call inside exclusive. */
+  markSending(entries: OutboxEntry[]): void {
+    for (const e of entries) this.sending.add(e.seq);
+  }
+
+  /** The push of these entries is over (answered and settled, or failed). */
+  release(entries: OutboxEntry[]): void {
+    for (const e of entries) this.sending.delete(e.seq);
+  }
+
+  /** Whether the entry's row is being fixed by its user: it is not pushed meanwhile. */
+  isHeld(e: OutboxEntry): boolean {
+    return this.fixing.has(rowKey(e.tbl, e.row_id));
   }
 
   static toWireChange(e: OutboxEntry): WireChange {
@@ -262,13 +315,25 @@ export class Store {
   /**
    * Records the server's answers for one push, in one transaction: applied
    * and duplicate entries are deleted, rejected ones move to the rejected
-   * list. Entries are matched by change id, so one that was folded into a
-   * newer change meanwhile stays queued.
+   * list, and the values of applied ones that lost to a concurrent later
+   * write become notices. Entries are matched by change id.
    */
-  settle(done: string[], rejected: Refusal[]): Promise<void> {
+  settle(done: string[], rejected: Refusal[], lost: Loss[] = []): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
       const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
+      const received = nowIso();
+      for (const l of lost) {
+        for (const v of l.values) {
+          if (typeof v?.field !== 'string' || !v.field) continue;
+          stmts.push({
+            sql: `INSERT OR IGNORE INTO lost_values(change_id, tbl, row_id, field, value, by_id, by_name, at, hlc, received_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            bind: [l.entry.id, l.entry.tbl, l.entry.row_id, v.field, JSON.stringify(v.value ?? null),
+              v.by ?? null, v.by_name ?? null, v.at || received, v.hlc ?? '', received],
+          });
+        }
+      }
       for (const r of rejected) {
         stmts.push({
           sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, field, at)
@@ -307,6 +372,25 @@ export class Store {
     });
   }
 
+  // ---- lost values: the user reads, copies back, dismisses ----
+
+  /** Notices of lost values, newest first; of one row when given. */
+  lostNotices(row?: { table: string; rowId: string }): Promise<LostNotice[]> {
+    const cols = 'id, tbl, row_id, field, value, by_id, by_name, at';
+    if (row) {
+      return this.db.query<LostNotice>(
+        `SELECT ${cols} FROM lost_values WHERE tbl = ? AND row_id = ? ORDER BY id DESC`, [row.table, row.rowId]);
+    }
+    return this.db.query<LostNotice>(`SELECT ${cols} FROM lost_values ORDER BY id DESC`);
+  }
+
+  /** "Đã xem": the user has read the notice. */
+  dismissLost(id: number): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.tx([{ sql: 'DELETE FROM lost_values WHERE id = ?', bind: [id] }]);
+    }).then(() => this.notify());
+  }
+
   // ---- rejected changes: the user decides ----
 
   rejectedList(): Promise<RejectedEntry[]> {
@@ -328,14 +412,28 @@ export class Store {
   /**
    * "Sửa": puts a refused change back on its row as a pending edit, as
    * resend does, so that the form then opens on what the user wrote rather
-   * than on what the server has. No sync follows by itself: the user is
-   * about to correct the values, and saving the form is the write that
-   * syncs.
+   * than on what the server has. The row's entries stay out of pushes
+   * until its form calls endFix (saved, or left): a sync meanwhile (the
+   * network coming back, the periodic run) would only have the values the
+   * user is correcting refused again.
    */
   reopen(id: string): Promise<void> {
-    return this.exclusive(() => this.requeue(id)).then((done) => {
+    return this.exclusive(async () => {
+      const r = await this.db.one<{ tbl: string; row_id: string }>('SELECT tbl, row_id FROM rejected WHERE id = ?', [id]);
+      const done = await this.requeue(id);
+      if (done && r) this.fixing.add(rowKey(r.tbl, r.row_id));
+      return done;
+    }).then((done) => {
       if (done) this.notify('fix');
     });
+  }
+
+  /**
+   * The user is done fixing the row (saved the form, or left it): its
+   * entries go out with the next sync, which follows shortly.
+   */
+  endFix(table: string, rowId: string): void {
+    if (this.fixing.delete(rowKey(table, rowId))) this.notify('local');
   }
 
   /**

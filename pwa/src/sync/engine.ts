@@ -6,8 +6,10 @@
 // reset drops the local copy (at the swap) and pulls again. A pull that
 // kept a pending local value over a different server value does not save
 // its cursor, so the next run, after pushing, pulls those rows again as the
-// merge left them.
-import type { OutboxEntry, Refusal, Store } from '../store/store';
+// merge left them. Every answer moves the clock past the server's time and
+// the versions it carries (see Hlc.receive); a pushed value that lost to a
+// concurrent later write is kept as a notice for its user.
+import type { Loss, OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
@@ -157,48 +159,54 @@ export class SyncEngine {
   /**
    * Sends the outbox in order, one push per base cursor (the server judges
    * concurrency by what the device had pulled when it made the change). An
-   * entry is sent only once every photo it names is on the server; the
-   * pending photos are read again for each batch, as a write during the run
-   * may have queued a new one. On clock_skew the clock is corrected once per
-   * run and every entry from the first refused one on is restamped and sent
-   * again; a second refusal in the same run leaves them queued for the next.
+   * entry is sent only once every photo it names is on the server, and not
+   * while its user is fixing it ("Sửa"); the pending photos are read again
+   * for each batch, as a write during the run may have queued a new one.
+   * The entries of a push are chosen and marked as being sent in one
+   * critical section, so a write meanwhile makes an entry of its own
+   * instead of changing one in flight. On clock_skew the clock is corrected
+   * once per run and every entry from the first refused one on is
+   * restamped and sent again; a second refusal in the same run leaves them
+   * queued for the next.
    */
   private async push(): Promise<void> {
     let after = 0;
     let corrected = false;
     for (;;) {
-      const batch = await this.store.outboxBatch(PUSH_BATCH, after);
-      if (batch.length === 0) return;
-      const pending = new Set((await this.store.pendingAttachments()).map((a) => a.sha256));
-      const ready = batch.filter((e) => attachmentRefs(e).every((h) => !pending.has(h)));
-      if (ready.length === 0) {
-        after = batch[batch.length - 1]!.seq;
-        continue;
-      }
-      let n = 1;
-      while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) n++;
-      const group = ready.slice(0, n);
-      after = group[n - 1]!.seq;
-      const res = await this.session.postJSON<PushResponse>('/api/v1/sync/push', {
-        protocol: PROTOCOL,
-        device_id: this.deviceId,
-        ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
-        changes: group.map(StoreClass.toWireChange),
-      });
-      if (res.hlc) this.hlc.observe(res.hlc);
-      if (res.server_time) this.hlc.adjust(res.server_time);
-      const byId = new Map(group.map((e) => [e.id, e]));
-      const done: string[] = [];
-      const rejected: Refusal[] = [];
+      const group = await this.claim(after);
+      if (group.length === 0) return;
+      after = group[group.length - 1]!.seq;
+      let res: PushResponse;
       let firstSkewed: number | undefined;
-      for (const r of res.results ?? []) {
-        const entry = byId.get(r.id);
-        if (!entry) continue;
-        if (r.status === 'applied' || r.status === 'duplicate') done.push(r.id);
-        else if (r.status === 'rejected' && r.code === 'clock_skew') firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);
-        else if (r.status === 'rejected') rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
+      try {
+        res = await this.session.postJSON<PushResponse>('/api/v1/sync/push', {
+          protocol: PROTOCOL,
+          device_id: this.deviceId,
+          ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
+          changes: group.map(StoreClass.toWireChange),
+        });
+        if (res.server_time) this.hlc.receive(res.server_time);
+        if (res.hlc) this.hlc.observe(res.hlc);
+        const byId = new Map(group.map((e) => [e.id, e]));
+        const done: string[] = [];
+        const rejected: Refusal[] = [];
+        const lost: Loss[] = [];
+        for (const r of res.results ?? []) {
+          const entry = byId.get(r.id);
+          if (!entry) continue;
+          if (r.status === 'applied' || r.status === 'duplicate') {
+            done.push(r.id);
+            if (Array.isArray(r.lost) && r.lost.length > 0) lost.push({ entry, values: r.lost });
+          } else if (r.status === 'rejected' && r.code === 'clock_skew') {
+            firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);
+          } else if (r.status === 'rejected') {
+            rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
+          }
+        }
+        await this.store.settle(done, rejected, lost);
+      } finally {
+        this.store.release(group);
       }
-      await this.store.settle(done, rejected);
       if (firstSkewed === undefined) {
         await this.store.saveClock();
         continue;
@@ -215,6 +223,32 @@ export class SyncEngine {
       await this.store.restampFrom(firstSkewed);
       after = firstSkewed - 1;
     }
+  }
+
+  /**
+   * The next push after afterSeq: the oldest entries that are ready (their
+   * photos uploaded, not held for a fix) and share the first one's base
+   * cursor, marked as being sent. Empty when nothing is left to send.
+   */
+  private claim(afterSeq: number): Promise<OutboxEntry[]> {
+    return this.store.exclusive(async () => {
+      let after = afterSeq;
+      for (;;) {
+        const batch = await this.store.outboxBatch(PUSH_BATCH, after);
+        if (batch.length === 0) return [];
+        const pending = new Set((await this.store.pendingAttachments()).map((a) => a.sha256));
+        const ready = batch.filter((e) => !this.store.isHeld(e) && attachmentRefs(e).every((h) => !pending.has(h)));
+        if (ready.length === 0) {
+          after = batch[batch.length - 1]!.seq;
+          continue;
+        }
+        let n = 1;
+        while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) n++;
+        const group = ready.slice(0, n);
+        this.store.markSending(group);
+        return group;
+      }
+    });
   }
 
   private async pull(): Promise<void> {
@@ -248,6 +282,9 @@ export class SyncEngine {
         cursor = '';
         continue;
       }
+      // The receive rule: whatever is written after this page is stamped
+      // after everything on it, however far behind the device clock runs.
+      if (res.server_time) this.hlc.receive(res.server_time);
       for (const r of res.rows ?? []) if (r.version) this.hlc.observe(r.version);
       if (snapshot) {
         await this.store.stagePage(res.rows ?? [], res.cursor);

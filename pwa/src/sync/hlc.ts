@@ -1,8 +1,12 @@
-// Hybrid logical clock of design §4: "<15-digit unix ms>.<5-digit
-// counter>.<device id>", so plain string order is clock order. The offset
-// corrects a phone whose clock is wrong: every push answer sets it from the
-// server's time (zero when the two agree within a minute), so a phone whose
-// date was fixed stops using an old correction.
+// Hybrid logical clock of sync protocol v1 (docs/protocol.md): "<15-digit
+// unix ms>.<5-digit counter>.<device id>", so plain string order is clock
+// order. The offset corrects a phone whose clock is wrong: every server
+// answer (push or pull page) sets it from the server's time (zero when the
+// two agree within a minute), so a phone whose date was fixed stops using
+// an old correction. Every answer also moves the clock past the server's
+// time and past every row version it carries (the receive rule): a write
+// made after seeing a value is stamped after it, even on a phone whose
+// clock runs days behind.
 
 export interface ClockState {
   ms: number;
@@ -30,6 +34,8 @@ const OFFSET_THRESHOLD_MS = 60_000;
  * the clock never goes back below them.
  */
 const SERVER_TOLERANCE_MS = 5 * 60_000;
+/** How far ahead of the server's time a clock seen elsewhere may be before it is ignored as absurd. */
+const ABSURD_AHEAD_MS = 86_400_000;
 
 export class Hlc {
   constructor(private readonly device: string, private st: ClockState, private readonly now: () => number = Date.now) {}
@@ -58,24 +64,55 @@ export class Hlc {
     return formatHlc(this.st.ms, this.st.counter, this.device);
   }
 
-  /** Merges a clock seen from elsewhere (the server's answer, a pulled row's version). */
+  /**
+   * The server's time as this device knows it: its own clock corrected by
+   * the offset measured at the last answer (last server_time plus the time
+   * elapsed since, within the minute adjust tolerates).
+   */
+  private serverNow(): number {
+    return this.now() + this.st.offsetMs;
+  }
+
+  /**
+   * Merges a clock seen from elsewhere (a pulled row's version, the
+   * server's clock in an answer): the next local stamp comes after it. A
+   * clock more than a day ahead of the server's time is absurd (no server
+   * accepts it) and is ignored, so it cannot drag this device's stamps into
+   * the future. The bound is the server's time, not the device's: a phone
+   * whose clock runs days behind must still move past what it pulls.
+   */
   observe(remote: string): void {
     const r = parseHlc(remote);
     if (!r) return;
-    // Never let a remote clock drag ours far into the future: a server
-    // answer is trusted, but it too is bounded by a day.
-    if (r.ms > this.now() + this.st.offsetMs + 86_400_000) return;
-    if (r.ms > this.st.ms || (r.ms === this.st.ms && r.counter > this.st.counter)) {
-      this.st = { ...this.st, ms: r.ms, counter: r.counter };
+    if (r.ms > this.serverNow() + ABSURD_AHEAD_MS) return;
+    this.advance(r.ms, r.counter);
+  }
+
+  /**
+   * A server answer's time (push answers and pull pages carry
+   * server_time): sets the offset from it (see adjust) and moves the clock
+   * past it, so anything written from now on is stamped after what the
+   * server held when it answered.
+   */
+  receive(serverTime: string): void {
+    const server = Date.parse(serverTime);
+    if (Number.isNaN(server)) return;
+    this.adjust(serverTime);
+    this.advance(server, 0);
+  }
+
+  private advance(ms: number, counter: number): void {
+    if (ms > this.st.ms || (ms === this.st.ms && counter > this.st.counter)) {
+      this.st = { ...this.st, ms, counter };
     }
   }
 
   /**
-   * Sets the offset from the server's time, on every push answer: the
-   * server's time minus the device's when they disagree by more than a
-   * minute, else zero (the device clock is right, or was fixed since).
+   * Sets the offset from the server's time, on every answer: the server's
+   * time minus the device's when they disagree by more than a minute, else
+   * zero (the device clock is right, or was fixed since).
    */
-  adjust(serverTime: string): void {
+  private adjust(serverTime: string): void {
     const server = Date.parse(serverTime);
     if (Number.isNaN(server)) return;
     const now = this.now();
@@ -96,6 +133,7 @@ export class Hlc {
     if (Number.isNaN(server)) return;
     this.adjust(serverTime);
     if (this.st.ms > server + SERVER_TOLERANCE_MS) this.st = { ...this.st, ms: 0, counter: 0 };
+    this.advance(server, 0);
     if (serverHlc) this.observe(serverHlc);
   }
 }

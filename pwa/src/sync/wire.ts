@@ -1,4 +1,4 @@
-// Wire types of sync protocol v1 (design §4). Field names are binding.
+// Wire types of sync protocol v1 (docs/protocol.md). Field names are binding.
 
 export const PROTOCOL = 1;
 
@@ -32,6 +32,24 @@ export interface PushResult {
   message?: string;
   /** On a refusal about one field: its wire name (optional, newer servers). */
   field?: string;
+  /**
+   * On an applied or duplicate change: the pushed field values that lost to
+   * a concurrent later write (optional, newer servers).
+   */
+  lost?: LostValue[];
+}
+
+/** A pushed field value that lost to a write this device had not seen, with a later clock. */
+export interface LostValue {
+  field: string;
+  /** The value this device pushed, which did not win. */
+  value: unknown;
+  /** User id and full name of the winning write's author, when known. */
+  by?: string;
+  by_name?: string;
+  /** RFC 3339 time of the winning write. */
+  at: string;
+  hlc: string;
 }
 
 export interface PushResponse {
@@ -53,6 +71,8 @@ export interface PullResponse {
   cursor: string;
   has_more: boolean;
   reset: boolean;
+  /** The server's clock when it answered (newer servers). */
+  server_time?: string;
 }
 
 export interface ErrorEnvelope {

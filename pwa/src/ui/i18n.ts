@@ -239,6 +239,18 @@ const dict = {
   answerHint: ['Trả lời đề xuất (Văn phòng)', 'Proposed answer (Office)'],
   saveTriage: ['Lưu giao xử lý', 'Save assignment'],
   answerLabel: ['Trả lời', 'Answer'],
+  lostNotice: ['«{0}» của bạn đã bị thay bằng bản sửa của {1} lúc {2}', 'Your “{0}” was replaced by {1}’s edit at {2}'],
+  lostSomeone: ['người khác', 'someone else'],
+  lostYourText: ['Nội dung bạn đã viết:', 'What you wrote:'],
+  lostEmpty: ['(để trống)', '(empty)'],
+  lostCopy: ['Sao chép', 'Copy'],
+  lostCopied: ['Đã sao chép', 'Copied'],
+  lostCopyFailed: ['Không sao chép được: hãy chọn đoạn chữ trên rồi sao chép.', 'Could not copy: select the text above and copy it.'],
+  lostSeen: ['Đã xem', 'Dismiss'],
+  lostOpen: ['Mở', 'Open'],
+  lostList: ['Bản sửa của bạn đã bị thay', 'Your edits that were replaced'],
+  lostListHint: ['Cùng một mục đã được sửa ở nơi khác trước khi bản sửa của bạn tới máy chủ; bản sửa sau được giữ. Hãy xem lại và chép lại nội dung nếu cần.',
+    'The same field was changed elsewhere before your edit reached the server; the later edit was kept. Review it and copy your text back if needed.'],
   readOnlyNote: ['Ghi chép đã gửi, đang chờ duyệt.', 'Submitted, waiting for review.'],
 } as const;
 

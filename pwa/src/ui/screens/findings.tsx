@@ -13,6 +13,7 @@ import { readError } from '../../sync/session';
 import { Badge, Banner, Field, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime, type Key } from '../i18n';
+import { LostNotices } from '../lost';
 
 /** Whether the register is in the bottom navigation: for the roles that read it. */
 export function hasRegister(roles: string[] | undefined): boolean {
@@ -144,6 +145,7 @@ export function FindingView({ id }: { id: string }) {
           <span class={`cat cat-${f.category}`}>{t(categoryKey(f.category))}</span>
           <Badge mark={f.sync} />
         </p>
+        <LostNotices table="findings" rowId={f.id} />
         <p class="finding-text" id="finding-text">{f.text}</p>
         <p class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</p>
         <p class="row">

@@ -5,6 +5,7 @@ import {
 } from '../../store/records';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
+import { LostNotices } from '../lost';
 
 const AUTOSAVE_MS = 800;
 
@@ -149,7 +150,9 @@ export function NoteEdit({ id }: { id: string }) {
     return () => {
       window.removeEventListener('pagehide', onHide);
       document.removeEventListener('visibilitychange', onHide);
-      void flush();
+      // Leaving ends a fix ("Sửa"): what was typed is saved first, then
+      // the note's change goes out with the next sync.
+      void flush().finally(() => rt.store.endFix('visit_notes', id));
     };
   }, [id]);
 
@@ -169,6 +172,7 @@ export function NoteEdit({ id }: { id: string }) {
   const submit = async () => {
     await flush();
     await rt.records.saveNote(id, { status: 'submitted' });
+    rt.store.endFix('visit_notes', id);
   };
   return (
     <Screen title={draft.title || t('visitNote')} back="#/notes">
@@ -184,6 +188,7 @@ export function NoteEdit({ id }: { id: string }) {
         <Banner kind="ok">{t('reviewedBanner')}{note.review_comment ? ` ${note.review_comment}` : ''}</Banner>
       )}
       {note.status === 'submitted' && mine && <Banner kind="info">{t('readOnlyNote')}</Banner>}
+      <LostNotices table="visit_notes" rowId={id} />
       <div class="card stack">
         <Field label={t('noteTitle')}>
           <input class="input" id="note-title" value={draft.title} disabled={!editable}

@@ -3,7 +3,9 @@ import type { RejectedEntry } from '../../store/store';
 import { Badge, Banner, Screen } from '../components';
 import { useCtx, useData, useSyncStatus } from '../context';
 import { formatDateTime, type Key } from '../i18n';
+import { LostItem, recordHash } from '../lost';
 import { fieldLabel, refusalExplanation } from '../refusal';
+import type { LostNotice } from '../../store/store';
 
 export function Sync() {
   const { t, rt, lang, online, persisted, setLang, logout, navigate } = useCtx();
@@ -11,6 +13,7 @@ export function Sync() {
   const pending = useData(() => rt.store.pendingCount(), []);
   const rejected = useData(() => rt.store.rejectedList(), []);
   const records = useData(() => rt.records.recordStates(), []);
+  const lost = useData(() => rt.store.lostNotices(), []);
   const [usage, setUsage] = useState('');
   useEffect(() => {
     void navigator.storage?.estimate?.().then((e) => setUsage(`${Math.round((e.usage ?? 0) / 1024)} KB / ${Math.round((e.quota ?? 0) / 1048576)} MB`));
@@ -31,6 +34,15 @@ export function Sync() {
           {status.running ? t('syncing') : t('syncNow')}
         </button>
       </div>
+      {lost && lost.length > 0 && (
+        <div class="card">
+          <h2>{t('lostList')}</h2>
+          <p class="muted small">{t('lostListHint')}</p>
+          <ul class="lost-list" id="lost-list">
+            {lost.map((n) => <SyncLostItem key={n.id} n={n} />)}
+          </ul>
+        </div>
+      )}
       <div class="card">
         <h2>{t('rejectedList')}</h2>
         {rejected && rejected.length === 0 && <p class="muted">{t('noRejected')}</p>}
@@ -102,4 +114,11 @@ function RejectedItem({ r, navigate }: { r: RejectedEntry; navigate: (h: string)
       )}
     </li>
   );
+}
+
+/** A lost value in the Sync screen's list: named by its record, with a way to open it. */
+function SyncLostItem({ n }: { n: LostNotice }) {
+  const { rt } = useCtx();
+  const label = useData(() => rt.records.rowLabel(n.tbl, n.row_id), [n.tbl, n.row_id]);
+  return <LostItem n={n} record={{ label: label ?? '', hash: recordHash(n.tbl, n.row_id) }} />;
 }

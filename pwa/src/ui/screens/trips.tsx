@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { datesBetween, localDate, PURPOSES, type Purpose, type Trip, type TripDay, type Unit } from '../../store/records';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
+import { LostNotices } from '../lost';
 import { formatDate } from '../i18n';
 
 export function Trips() {
@@ -54,6 +55,9 @@ export function TripEdit({ id }: { id: string }) {
       setLoaded(true);
     }
   }, [existing, loaded]);
+  // Leaving the form ends a fix ("Sửa") even without a save: the refused
+  // values go out again with the next sync, as "Gửi lại" would send them.
+  useEffect(() => () => rt.store.endFix('trips', id), [id]);
   const set = <K extends keyof typeof form>(k: K, v: (typeof form)[K]) => {
     setForm({ ...form, [k]: v });
     setSaved(false);
@@ -73,10 +77,15 @@ export function TripEdit({ id }: { id: string }) {
       for (const k of Object.keys(fields) as (keyof Trip)[]) {
         if (JSON.stringify(fields[k]) === JSON.stringify(existing[k] ?? null)) delete fields[k];
       }
-      if (Object.keys(fields).length === 0) return setSaved(true);
+      if (Object.keys(fields).length === 0) {
+        rt.store.endFix('trips', id);
+        return setSaved(true);
+      }
     }
     try {
       await rt.records.saveTrip(rowId, fields, isNew);
+      // A save ends a fix ("Sửa"): the corrected trip goes out now.
+      rt.store.endFix('trips', rowId);
       setSaved(true);
       if (isNew) navigate(`#/trip/${rowId}`);
     } catch (e) {
@@ -88,6 +97,7 @@ export function TripEdit({ id }: { id: string }) {
   return (
     <Screen title={isNew ? t('newTrip') : form.title || t('trip')} back="#/trips">
       {existing && <p><Badge mark={existing.sync} /></p>}
+      {!isNew && <LostNotices table="trips" rowId={id} />}
       <div class="card stack">
         <Field label={t('tripTitle')}>
           <input class="input" id="trip-title" value={form.title} onInput={(e) => set('title', (e.target as HTMLInputElement).value)} />
