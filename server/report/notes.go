@@ -1,0 +1,465 @@
+package report
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+)
+
+// NotesQuery selects a page of the console's notes list. Empty fields do
+// not filter.
+type NotesQuery struct {
+	CampaignID string
+	// Round is a campaign kind: periodic (each periodic round is a campaign
+	// of its own), thematic or special.
+	Round     string
+	ClusterID string
+	UnitID    string
+	TeamID    string
+	AuthorID  string
+	Statuses  []string
+	// From and To (YYYY-MM-DD, inclusive) bound the visit date.
+	From, To string
+	// Search is what a person typed: words found in the note or its
+	// findings, whatever their case and diacritics.
+	Search string
+	// Sort is one of NoteSorts; "" is the review queue's order.
+	Sort  string
+	Limit int
+	// Cursor continues a listing from where its previous page ended.
+	Cursor string
+
+	// Viewer is who reads, and decides what they may see.
+	Viewer NotesViewer
+}
+
+// NotesViewer is what the notes list may show its reader. Every reader sees
+// their own notes; nobody sees another's draft, which is still its author's
+// working copy.
+type NotesViewer struct {
+	UserID string
+	// All: headquarters, which read every note handed in.
+	All bool
+	// DepartmentID: a department reads the notes its findings cite
+	// (design §1, the pull scope of visit_notes for a department).
+	DepartmentID string
+}
+
+// NoteSorts are the orders the list offers: a field, ascending, or with a
+// leading "-" descending. Notes without the value come last either way.
+var NoteSorts = []string{"submitted_at", "-submitted_at", "updated_at", "-updated_at", "visit_date", "-visit_date"}
+
+// sortColumns maps a sort onto the column of notesSQL it orders by.
+var sortColumns = map[string]string{"submitted_at": "submitted_at", "updated_at": "updated_at", "visit_date": "visit_date"}
+
+// DefaultNoteSort is the review queue's order: the longest waiting first.
+const DefaultNoteSort = "submitted_at"
+
+// ErrBadCursor is returned for a cursor this listing did not make, or one
+// made for another filter or order.
+var ErrBadCursor = errors.New("the cursor does not continue this listing")
+
+// NotePage is one page of the notes list.
+type NotePage struct {
+	Items []NoteItem `json:"items"`
+	// NextCursor continues the listing; null on the last page.
+	NextCursor *string    `json:"next_cursor"`
+	Counts     NoteCounts `json:"counts"`
+}
+
+// NoteItem is one note of the list.
+type NoteItem struct {
+	ID       string        `json:"id"`
+	Title    string        `json:"title"`
+	Status   string        `json:"status"`
+	Kind     *string       `json:"kind"`
+	Unit     Ref           `json:"unit"`
+	Cluster  *Ref          `json:"cluster"`
+	Campaign *NoteCampaign `json:"campaign"`
+	// VisitDate is the day of the visit, as coverage reads it: the earliest
+	// day of the note's trip (at the note's unit when the trip logged one
+	// there), else the trip's start, else the Vietnamese date the note was
+	// first submitted.
+	VisitDate *string `json:"visit_date"`
+	Author    Person  `json:"author"`
+	// Team is the inspection team of the note's campaign that holds its
+	// unit, the author's own when several do.
+	Team     *Ref `json:"team"`
+	Findings int  `json:"findings"`
+	// SubmittedAt is when the note last reached the server as submitted;
+	// UpdatedAt when it last changed.
+	SubmittedAt *string `json:"submitted_at"`
+	UpdatedAt   *string `json:"updated_at"`
+}
+
+// Ref names a row.
+type Ref struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Person names a user.
+type Person struct {
+	ID       string `json:"id"`
+	FullName string `json:"full_name"`
+}
+
+// NoteCampaign is a note's campaign with its window.
+type NoteCampaign struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Kind     string  `json:"kind"`
+	StartsOn *string `json:"starts_on"`
+	EndsOn   *string `json:"ends_on"`
+}
+
+// NoteCounts are the totals of the whole selection (every page): per
+// campaign, in time order, and per unit, in Vietnamese alphabetical order.
+type NoteCounts struct {
+	Total     int         `json:"total"`
+	Campaigns []NoteCount `json:"campaigns"`
+	Units     []NoteCount `json:"units"`
+}
+
+// NoteCount is how many notes of the selection are of one campaign or at
+// one unit. ID and Name are null for the notes of no campaign.
+type NoteCount struct {
+	ID    *string `json:"id"`
+	Name  *string `json:"name"`
+	Count int     `json:"count"`
+
+	order string
+}
+
+// notesSQL is every note the viewer may see, with what the list shows and
+// sorts by; the filters are appended to its WHERE as constant clauses
+// (notesFilter), and visibleNotes wraps it.
+const notesSQL = `SELECT n.id AS id, n.title AS title, n.status AS status, n.kind AS kind,
+	n.unit_id AS unit_id, u.name AS unit_name, u.cluster_id AS cluster_id, cl.name AS cluster_name,
+	n.campaign_id AS campaign_id, c.name AS campaign_name, c.kind AS campaign_kind,
+	c.starts_on AS campaign_starts, c.ends_on AS campaign_ends,
+	n.author_id AS author_id, a.full_name AS author_name,
+	(SELECT t.id FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND t.campaign_id = n.campaign_id AND tu.value = n.unit_id
+		ORDER BY (t.leader_id IS n.author_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id)) DESC,
+		t.name, t.id LIMIT 1) AS team_id,
+	(SELECT COUNT(*) FROM findings f WHERE f.note_id = n.id AND f.deleted = 0) AS findings,
+	COALESCE(
+		(SELECT NULLIF(td.day, '') FROM trip_days td JOIN trips t ON t.id = td.trip_id
+			WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND NULLIF(td.day, '') IS NOT NULL
+			ORDER BY (td.unit_id IS n.unit_id) DESC, td.day LIMIT 1),
+		(SELECT NULLIF(t.starts_on, '') FROM trips t WHERE t.id = n.trip_id AND t.deleted = 0),
+		date(ix.first_submitted_at, '+7 hours')) AS visit_date,
+	ix.submitted_at AS submitted_at, ix.updated_at AS updated_at
+	FROM visit_notes n
+	LEFT JOIN note_index ix ON ix.note_id = n.id
+	LEFT JOIN units u ON u.id = n.unit_id
+	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
+	LEFT JOIN campaigns c ON c.id = n.campaign_id
+	LEFT JOIN users a ON a.id = n.author_id
+	WHERE n.deleted = 0 AND (n.status <> 'draft' OR n.author_id = :me)`
+
+// The viewer's scope, as constant clauses.
+const (
+	scopeOwn        = `n.author_id = :me`
+	scopeDepartment = `n.author_id = :me OR EXISTS (SELECT 1 FROM findings f
+		WHERE f.note_id = n.id AND f.deleted = 0 AND f.department_id = :dept)`
+)
+
+// notesFilter is the selection as SQL: the clauses of the inner query
+// (over visit_notes n), those of the outer one (over its computed columns)
+// and the named values they use.
+type notesFilter struct {
+	inner, outer []string
+	args         []any
+}
+
+func newNotesFilter(q NotesQuery) (notesFilter, error) {
+	f := notesFilter{args: []any{sql.Named("me", q.Viewer.UserID)}}
+	switch {
+	case q.Viewer.All:
+	case q.Viewer.DepartmentID != "":
+		f.inner = append(f.inner, scopeDepartment)
+		f.args = append(f.args, sql.Named("dept", q.Viewer.DepartmentID))
+	default:
+		f.inner = append(f.inner, scopeOwn)
+	}
+	add := func(where *[]string, value, clause, name string) {
+		if value != "" {
+			*where = append(*where, clause)
+			f.args = append(f.args, sql.Named(name, value))
+		}
+	}
+	add(&f.inner, q.CampaignID, `n.campaign_id = :campaign`, "campaign")
+	add(&f.inner, q.Round, `c.kind = :round`, "round")
+	add(&f.inner, q.ClusterID, `u.cluster_id = :cluster`, "cluster")
+	add(&f.inner, q.UnitID, `n.unit_id = :unit`, "unit")
+	add(&f.inner, q.AuthorID, `n.author_id = :author`, "author")
+	if len(q.Statuses) > 0 {
+		js, err := json.Marshal(q.Statuses)
+		if err != nil {
+			return f, err
+		}
+		add(&f.inner, string(js), `n.status IN (SELECT value FROM json_each(:statuses))`, "statuses")
+	}
+	if q.Search != "" {
+		expr := matchExpr(q.Search)
+		if expr == "" {
+			// Only punctuation: nothing can match it.
+			f.inner = append(f.inner, `0`)
+		}
+		add(&f.inner, expr, `ix.doc IN (SELECT rowid FROM note_search WHERE note_search MATCH :match)`, "match")
+	}
+	add(&f.outer, q.TeamID, `team_id = :team`, "team")
+	add(&f.outer, q.From, `visit_date >= :from`, "from")
+	add(&f.outer, q.To, `visit_date <= :to`, "to")
+	return f, nil
+}
+
+// sql is the selection: notesSQL narrowed by the filter, as a subquery
+// whose columns the outer clauses and the paging read.
+func (f notesFilter) sql() string {
+	inner := notesSQL
+	for _, c := range f.inner {
+		inner += "\n\tAND (" + c + ")"
+	}
+	outer := "SELECT * FROM (" + inner + ")"
+	if len(f.outer) > 0 {
+		outer += " WHERE " + strings.Join(f.outer, " AND ")
+	}
+	return outer
+}
+
+// noteCursor is where a page ended: the sort key of its last note (and
+// whether it had none) and its id, with a fingerprint of the filter and
+// order it belongs to.
+type noteCursor struct {
+	Version int    `json:"v"`
+	Filter  string `json:"f"`
+	Null    bool   `json:"n"`
+	Key     string `json:"k"`
+	ID      string `json:"id"`
+}
+
+func (c noteCursor) encode() string {
+	b, _ := json.Marshal(c) // a struct of strings and bools always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeNoteCursor(s string) (noteCursor, error) {
+	var c noteCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Version != 1 || c.ID == "" {
+		return c, ErrBadCursor
+	}
+	return c, nil
+}
+
+// fingerprint names a filter and order, so that a cursor is only taken by
+// the listing it came from.
+func (q NotesQuery) fingerprint() string {
+	h := sha256.New()
+	parts := append([]string{q.Viewer.UserID, fmt.Sprint(q.Viewer.All), q.Viewer.DepartmentID,
+		q.CampaignID, q.Round, q.ClusterID, q.UnitID, q.TeamID, q.AuthorID, q.From, q.To,
+		strings.Join(searchTerms(q.Search), " "), q.Sort}, q.Statuses...)
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s|", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Notes lists a page of the notes q selects, with the selection's counts,
+// all read in one snapshot. It returns ErrBadCursor for a cursor that does
+// not continue this listing.
+func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
+	if q.Sort == "" {
+		q.Sort = DefaultNoteSort
+	}
+	col, ok := sortColumns[strings.TrimPrefix(q.Sort, "-")]
+	if !ok {
+		return NotePage{}, fmt.Errorf("report notes: unknown sort %q", q.Sort)
+	}
+	desc := strings.HasPrefix(q.Sort, "-")
+	f, err := newNotesFilter(q)
+	if err != nil {
+		return NotePage{}, fmt.Errorf("report notes: %w", err)
+	}
+	fp := q.fingerprint()
+	var after *noteCursor
+	if q.Cursor != "" {
+		c, err := decodeNoteCursor(q.Cursor)
+		if err != nil || c.Filter != fp {
+			return NotePage{}, ErrBadCursor
+		}
+		after = &c
+	}
+
+	// Notes without the key come last in either direction: order by
+	// "has none" first, then the key, then the id so that the order is total
+	// and a page boundary never splits or repeats a note.
+	dir := "ASC"
+	cmpOp := ">"
+	if desc {
+		dir, cmpOp = "DESC", "<"
+	}
+	keyed := "SELECT s.*, (SELECT t.name FROM teams t WHERE t.id = s.team_id) AS team_name, " +
+		"s." + col + " IS NULL AS key_null, COALESCE(s." + col + ", '') AS key FROM (" + f.sql() + ") s"
+	page := "SELECT * FROM (" + keyed + ")"
+	args := slices.Clone(f.args)
+	if after != nil {
+		page += ` WHERE key_null > :after_null OR (key_null = :after_null AND (key ` + cmpOp + ` :after_key OR (key = :after_key AND id ` + cmpOp + ` :after_id)))`
+		args = append(args, sql.Named("after_null", after.Null), sql.Named("after_key", after.Key), sql.Named("after_id", after.ID))
+	}
+	page += " ORDER BY key_null ASC, key " + dir + ", id " + dir + " LIMIT :limit"
+	args = append(args, sql.Named("limit", q.Limit+1))
+
+	out := NotePage{Items: []NoteItem{}, Counts: NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}}
+	var last noteCursor
+	err = r.read(ctx, "notes", func(tx *sql.Tx) error {
+		rs, err := tx.QueryContext(ctx, page, args...)
+		if err != nil {
+			return fmt.Errorf("read notes: %w", err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			it, cur, err := scanNote(rs)
+			if err != nil {
+				return fmt.Errorf("read notes: %w", err)
+			}
+			if len(out.Items) == q.Limit {
+				next := last
+				next.Version, next.Filter = 1, fp
+				s := next.encode()
+				out.NextCursor = &s
+				break
+			}
+			out.Items = append(out.Items, it)
+			last = cur
+		}
+		if err := rs.Err(); err != nil {
+			return fmt.Errorf("read notes: %w", err)
+		}
+		out.Counts, err = noteCounts(ctx, tx, f)
+		return err
+	})
+	if err != nil {
+		return NotePage{}, err
+	}
+	return out, nil
+}
+
+// scanNote reads one row of the page query: notesSQL's columns, the
+// team's name, then the sort key.
+func scanNote(rs *sql.Rows) (NoteItem, noteCursor, error) {
+	var it NoteItem
+	var cur noteCursor
+	var kind, unitID, unitName, clusterID, clusterName, campaignID, campaignName, campaignKind,
+		starts, ends, authorID, authorName, teamID, visit, submitted, updated, teamName sql.NullString
+	err := rs.Scan(&it.ID, &it.Title, &it.Status, &kind,
+		&unitID, &unitName, &clusterID, &clusterName,
+		&campaignID, &campaignName, &campaignKind, &starts, &ends,
+		&authorID, &authorName, &teamID, &it.Findings, &visit, &submitted, &updated,
+		&teamName, &cur.Null, &cur.Key)
+	if err != nil {
+		return it, cur, err
+	}
+	cur.ID = it.ID
+	it.Kind = nullable(kind)
+	it.Unit = Ref{ID: unitID.String, Name: unitName.String}
+	if clusterID.Valid && clusterName.Valid {
+		it.Cluster = &Ref{ID: clusterID.String, Name: clusterName.String}
+	}
+	if campaignID.Valid && campaignName.Valid {
+		it.Campaign = &NoteCampaign{ID: campaignID.String, Name: campaignName.String, Kind: campaignKind.String,
+			StartsOn: nullable(starts), EndsOn: nullable(ends)}
+	}
+	it.Author = Person{ID: authorID.String, FullName: authorName.String}
+	if teamID.Valid {
+		it.Team = &Ref{ID: teamID.String, Name: teamName.String}
+	}
+	it.VisitDate, it.SubmittedAt, it.UpdatedAt = nullable(visit), nullable(submitted), nullable(updated)
+	return it, cur, nil
+}
+
+// noteCounts counts the whole selection per campaign and per unit.
+func noteCounts(ctx context.Context, tx *sql.Tx, f notesFilter) (NoteCounts, error) {
+	q := `SELECT 'campaign', s.campaign_id, c.name, COALESCE(c.starts_on, ''), COUNT(*)
+		FROM (` + f.sql() + `) s LEFT JOIN campaigns c ON c.id = s.campaign_id
+		GROUP BY s.campaign_id
+		UNION ALL
+		SELECT 'unit', s.unit_id, u.name, '', COUNT(*)
+		FROM (` + f.sql() + `) s LEFT JOIN units u ON u.id = s.unit_id
+		GROUP BY s.unit_id`
+	out := NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}
+	rs, err := tx.QueryContext(ctx, q, f.args...)
+	if err != nil {
+		return out, fmt.Errorf("count notes: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var kind string
+		var id, name sql.NullString
+		var n NoteCount
+		if err := rs.Scan(&kind, &id, &name, &n.order, &n.Count); err != nil {
+			return out, fmt.Errorf("count notes: %w", err)
+		}
+		n.ID, n.Name = nullable(id), nullable(name)
+		if kind == "campaign" {
+			out.Campaigns = append(out.Campaigns, n)
+			out.Total += n.Count
+		} else {
+			out.Units = append(out.Units, n)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return out, fmt.Errorf("count notes: %w", err)
+	}
+	col := collate.New(language.Vietnamese)
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	// Campaigns in time order, undated and campaign-less last; units by name.
+	slices.SortFunc(out.Campaigns, func(a, b NoteCount) int {
+		if c := boolOrder(a.ID == nil, b.ID == nil); c != 0 {
+			return c
+		}
+		if c := boolOrder(a.order == "", b.order == ""); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.order, b.order); c != 0 {
+			return c
+		}
+		return col.CompareString(str(a.Name), str(b.Name))
+	})
+	slices.SortFunc(out.Units, func(a, b NoteCount) int {
+		if c := col.CompareString(str(a.Name), str(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(str(a.ID), str(b.ID))
+	})
+	return out, nil
+}
+
+// boolOrder puts false before true.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}

@@ -1,0 +1,134 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"dicoso/server/seed"
+	"dicoso/server/store"
+	"dicoso/server/syncdb"
+)
+
+func TestFold(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Lai Châu":                        "lai chau",
+		"Đoàn TNCS Hồ Chí Minh":           "doan tncs ho chi minh",
+		"đường ĐI":                        "duong di",
+		"Trường học ưu tiên":              "truong hoc uu tien",
+		"Nghị quyết Đại hội lần thứ XIII": "nghi quyet dai hoi lan thu xiii",
+		// Decomposed input (NFD) folds alike.
+		"Lai Cha\u0302u": "lai chau",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMatchExpr(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"lai chau":                    `"lai" "chau"*`,
+		"  Đoàn  ":                    `"doan"*`,
+		`"AND" NEAR( col:x *`:         `"and" "near" "col" "x"*`,
+		"!!! ---":                     "",
+		"":                            "",
+		"a b c d e f g h i j k l m n": `"a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l"*`,
+	} {
+		if got := matchExpr(in); got != want {
+			t.Errorf("matchExpr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNoteIndexBackfill upgrades a store whose notes were written before
+// migration 0007: the migration indexes them, with their submission times
+// from the change log.
+func TestNoteIndexBackfill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sdb := syncdb.New(st, syncdb.Options{Log: slog.New(slog.DiscardHandler)})
+	t.Cleanup(sdb.Close)
+	if _, err := seed.Load(ctx, st, sdb, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	const laiChau = "7101c118-1527-4646-b0b8-0d6af47eac4a"
+	author, submitted, draft := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	apply := func(changes ...syncdb.ServerChange) {
+		t.Helper()
+		if err := st.InTx(ctx, func(tx *sql.Tx) error { return sdb.ApplyServerTx(ctx, tx, "", changes) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(syncdb.ServerChange{Table: "users", RowID: author, Fields: map[string]any{
+		"username": "bt.lan", "full_name": "Nguyễn Thị Lan", "roles": []string{"inspector"}}})
+	apply(syncdb.ServerChange{Table: "visit_notes", RowID: submitted, Fields: map[string]any{
+		"author_id": author, "unit_id": laiChau, "title": "Làm việc với Tỉnh đoàn", "status": "submitted"}},
+		syncdb.ServerChange{Table: "visit_notes", RowID: draft, Fields: map[string]any{
+			"author_id": author, "unit_id": laiChau, "title": "Bản nháp", "status": "draft"}},
+		syncdb.ServerChange{Table: "findings", RowID: uuid.NewString(), Fields: map[string]any{
+			"note_id": submitted, "author_id": author, "category": "recommendation", "text": "Đề nghị hỗ trợ kinh phí"}})
+
+	// Back to the store as migration 6 left it: nothing of 0007.
+	err = st.InTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`DROP VIEW note_search_text`, `DROP TABLE note_search`, `DROP TABLE note_index`,
+			`DROP TRIGGER IF EXISTS note_index_logged`, `DROP TRIGGER IF EXISTS note_search_note_added`,
+			`DROP TRIGGER IF EXISTS note_search_note_changed`, `DROP TRIGGER IF EXISTS note_search_finding_added`,
+			`DROP TRIGGER IF EXISTS note_search_finding_changed`, `DROP TRIGGER IF EXISTS note_search_unit_renamed`,
+			`DROP TRIGGER IF EXISTS note_search_author_renamed`,
+			`DELETE FROM schema_migrations WHERE version = 7`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r := New(st)
+	page, err := r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: uuid.NewString(), All: true}, Search: "kinh phi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Items[0].ID != submitted {
+		t.Fatalf("search after the upgrade: %+v, want the submitted note", page.Items)
+	}
+	if it := page.Items[0]; it.SubmittedAt == nil || it.UpdatedAt == nil || it.VisitDate == nil {
+		t.Errorf("times after the upgrade: submitted %v updated %v visit %v", it.SubmittedAt, it.UpdatedAt, it.VisitDate)
+	}
+	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: author}, Search: "ban nhap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Items[0].ID != draft {
+		t.Errorf("the author's draft after the upgrade: %+v", page.Items)
+	}
+	// Writes after the upgrade keep the index.
+	apply(syncdb.ServerChange{Table: "visit_notes", RowID: draft, Fields: map[string]any{"conclusions": "Đã khắc phục"}})
+	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: author}, Search: "da khac phuc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(page.Items, func(it NoteItem) bool { return it.ID == draft }) {
+		t.Errorf("a write after the upgrade is not indexed: %+v", page.Items)
+	}
+}
