@@ -74,6 +74,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/reports/findings", s.reportFindings, s.allow("reports", actRead))
 	v1.GET("/reports/findings.xlsx", s.reportFindingsXLSX, s.allow("reports", actRead))
 	v1.GET("/reports/notes", s.reportNotes, s.allow("reports", actRead))
+	v1.GET("/reports/coverage.xlsx", s.reportCoverageXLSX, s.allow("reports", actRead))
+	v1.GET("/reports/field-days.xlsx", s.reportFieldDaysXLSX, s.allow("reports", actRead))
 
 	// The PWA (static.go): every other GET is the app shell or one of its
 	// files; app routes fall back to index.html.
