@@ -141,6 +141,17 @@ type NoteCount struct {
 	order string
 }
 
+// visitDateSQL is the day of the visit of note n (with its note_index row
+// ix), as coverage reads it: the earliest day of the note's trip (at the
+// note's unit when the trip logged one there), else the trip's start, else
+// the Vietnamese date the note was first submitted.
+const visitDateSQL = `COALESCE(
+		(SELECT NULLIF(td.day, '') FROM trip_days td JOIN trips t ON t.id = td.trip_id
+			WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND NULLIF(td.day, '') IS NOT NULL
+			ORDER BY (td.unit_id IS n.unit_id) DESC, td.day LIMIT 1),
+		(SELECT NULLIF(t.starts_on, '') FROM trips t WHERE t.id = n.trip_id AND t.deleted = 0),
+		date(ix.first_submitted_at, '+7 hours'))`
+
 // notesSQL is every note the viewer may see, with what the list shows and
 // sorts by; the filters are appended to its WHERE as constant clauses
 // (notesFilter), and visibleNotes wraps it.
@@ -154,12 +165,7 @@ const notesSQL = `SELECT n.id AS id, n.title AS title, n.status AS status, n.kin
 		ORDER BY (t.leader_id IS n.author_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id)) DESC,
 		t.name, t.id LIMIT 1) AS team_id,
 	(SELECT COUNT(*) FROM findings f WHERE f.note_id = n.id AND f.deleted = 0) AS findings,
-	COALESCE(
-		(SELECT NULLIF(td.day, '') FROM trip_days td JOIN trips t ON t.id = td.trip_id
-			WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND NULLIF(td.day, '') IS NOT NULL
-			ORDER BY (td.unit_id IS n.unit_id) DESC, td.day LIMIT 1),
-		(SELECT NULLIF(t.starts_on, '') FROM trips t WHERE t.id = n.trip_id AND t.deleted = 0),
-		date(ix.first_submitted_at, '+7 hours')) AS visit_date,
+	` + visitDateSQL + ` AS visit_date,
 	ix.submitted_at AS submitted_at, ix.updated_at AS updated_at
 	FROM visit_notes n
 	LEFT JOIN note_index ix ON ix.note_id = n.id
