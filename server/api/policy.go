@@ -64,8 +64,8 @@ func grant(r ...string) rule { return rule{roles: r} }
 // per-row rules (who may write which note, finding, check-in) live in
 // server/syncdb/rules.go and whose read scopes live in server/syncdb/pull.go.
 var accessPolicy = map[string]resourcePolicy{
-	// Who is logged in.
-	"me": {actions: map[action]rule{actRead: anyUser}},
+	// Who is logged in; everyone changes their own password.
+	"me": {actions: map[action]rule{actRead: anyUser, actUpdate: anyUser}},
 
 	// Accounts and roles are the administrator's (design §4: POST /users is
 	// admin only). Everyone reads the public part to name people.

@@ -38,12 +38,14 @@ func roleMatrix() map[string]matrixEntry {
 		"POST /api/v1/auth/refresh": {public: true},
 		"POST /api/v1/auth/logout":  {public: true},
 
-		"GET /api/v1/me":           {},
-		"GET /api/v1/users":        {},
-		"GET /api/v1/users/:id":    {},
-		"POST /api/v1/users":       {roles: []string{admin}},
-		"PATCH /api/v1/users/:id":  {roles: []string{admin}},
-		"DELETE /api/v1/users/:id": {roles: []string{admin}},
+		"GET /api/v1/me":                  {},
+		"GET /api/v1/users":               {},
+		"GET /api/v1/users/:id":           {},
+		"POST /api/v1/users":              {roles: []string{admin}},
+		"PATCH /api/v1/users/:id":         {roles: []string{admin}},
+		"DELETE /api/v1/users/:id":        {roles: []string{admin}},
+		"POST /api/v1/me/password":        {},
+		"POST /api/v1/users/:id/password": {roles: []string{admin}},
 
 		"POST /api/v1/sync/push": {},
 		"POST /api/v1/sync/pull": {},
@@ -91,10 +93,14 @@ func roleMatrix() map[string]matrixEntry {
 		"GET /api/v1/teams/:id":              {},
 
 		// Reports: the row check narrows secretaries and departments.
-		"GET /api/v1/reports/field-days":    {roles: []string{admin, ic, office, auth.RoleSecretary}},
-		"GET /api/v1/reports/coverage":      {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
-		"GET /api/v1/reports/findings":      {roles: []string{admin, ic, office, auth.RoleDepartment}},
-		"GET /api/v1/reports/findings.xlsx": {roles: []string{admin, ic, office, auth.RoleDepartment}},
+		"GET /api/v1/reports/field-days":                {roles: []string{admin, ic, office, auth.RoleSecretary}},
+		"GET /api/v1/reports/coverage":                  {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
+		"GET /api/v1/reports/findings":                  {roles: []string{admin, ic, office, auth.RoleDepartment}},
+		"GET /api/v1/reports/findings.xlsx":             {roles: []string{admin, ic, office, auth.RoleDepartment}},
+		"GET /api/v1/reports/notes":                     {roles: []string{admin, ic, office, auth.RoleDepartment}},
+		"GET /api/v1/reports/coverage.xlsx":             {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
+		"GET /api/v1/reports/field-days.xlsx":           {roles: []string{admin, ic, office, auth.RoleSecretary}},
+		"GET /api/v1/reports/campaigns/:id/report.docx": {roles: []string{admin, ic, office}},
 	}
 	return m
 }
@@ -245,7 +251,7 @@ func TestEveryPolicyRuleIsUsed(t *testing.T) {
 			act = action(strings.TrimPrefix(path, "/api/v1/sync/"))
 		case method == http.MethodGet:
 			act = actRead
-		case method == http.MethodPost && strings.HasSuffix(path, "/resolve"):
+		case method == http.MethodPost && (strings.HasSuffix(path, "/resolve") || strings.HasSuffix(path, "/password")):
 			act = actUpdate
 		case method == http.MethodPost || method == http.MethodPut:
 			act = actCreate

@@ -38,6 +38,9 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/users", s.createUser, s.allow("users", actCreate))
 	v1.PATCH("/users/:id", s.updateUser, s.allow("users", actUpdate))
 	v1.DELETE("/users/:id", s.deleteUser, s.allow("users", actDelete))
+	// Passwords: anyone changes their own; an admin resets anyone's.
+	v1.POST("/me/password", s.changeOwnPassword, s.allow("me", actUpdate))
+	v1.POST("/users/:id/password", s.resetPassword, s.allow("users", actUpdate))
 
 	// Reference data (design §3, §4): read by anyone logged in, written by
 	// the roles the policy names per table (admin; the Inspection Committee
