@@ -211,6 +211,8 @@ const dict = {
   today: ['Hôm nay', 'Today'],
   campaignNotes: ['Đơn vị được kiểm tra', 'Inspected units'],
   findingsTab: ['Vấn đề', 'Findings'],
+  openConsole: ['Bảng điều khiển', 'Console'],
+  consoleLoadFailed: ['Không tải được bảng điều khiển: cần có mạng lần đầu mở.', 'Could not load the console: it needs a connection the first time.'],
   allCategories: ['Tất cả loại', 'All categories'],
   allStatuses: ['Mọi trạng thái', 'Any status'],
   filterCategory: ['Lọc theo loại', 'Filter by category'],
