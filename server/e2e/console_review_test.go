@@ -119,14 +119,17 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	a.click("#note-submit")
 	a.waitText("#note-status", "Đã gửi")
 	a.syncAndWait()
+	if eval[bool](a, `!!document.querySelector('#open-console')`) {
+		a.fail("an inspector is offered the headquarters console")
+	}
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted' AND campaign_id = ?", noteID, campaignID); n != 1 {
 		t.Fatalf("the submitted note is not on the server: %d", n)
 	}
 
 	// The reviewer, at a desktop, lands on the review queue.
 	r := newBrowser(t, exe, "reviewer", srv.url)
-	r.viewport(1366, 900, false)
 	r.login("bankiemtra.binh")
+	r.viewport(1366, 900, false)
 	r.go_("#/console")
 	r.waitJS("queue", `location.hash.startsWith('#/console/queue') && !!document.querySelector('#queue-list')`)
 	row := fmt.Sprintf(`#queue-list [data-note=%q]`, noteID)
@@ -172,7 +175,7 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	r.click("#decide-revise")
 	r.waitJS("decision pending", fmt.Sprintf(`!!document.querySelector(%s)`, jsq(row+` [data-decision="pending"]`)))
 	r.waitText("#console-pending", "1 thay đổi chờ gửi")
-	r.waitText("#note-pane", "Đã duyệt hết ghi chép trong danh sách này.")
+	r.waitText("#note-pane", "Mọi ghi chép trong danh sách này đã có quyết định.")
 	r.screenshot("console-03-decision-pending")
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted'", noteID); n != 1 {
 		t.Fatalf("the note changed on the server while the reviewer was offline")
@@ -272,4 +275,48 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 		t.Errorf("the field phone downloaded the console: %v", f)
 	}
 
+}
+
+// Where the console opens: a department lands on its findings and sees no
+// review queue; the language switch and the way to the field app and back
+// work from the console's navigation.
+func TestConsoleLandingForADepartment(t *testing.T) {
+	t.Parallel()
+	exe := chromiumPath(t)
+	srv := startServer(t)
+	var deptID string
+	if err := srv.store.Reader().QueryRow("SELECT id FROM departments WHERE name = 'Ban Thanh niên trường học Trung ương Đoàn'").Scan(&deptID); err != nil {
+		t.Fatalf("seeded department: %v", err)
+	}
+	if code := srv.post(t, "/api/v1/users", srv.adminToken(t), map[string]any{
+		"username": "ban.truonghoc", "password": "ban.truonghoc-password", "full_name": "Lê Thị Cúc",
+		"roles": []string{"department"}, "department_id": deptID,
+	}, nil); code >= 300 {
+		t.Fatalf("create the department user: %d", code)
+	}
+	d := newBrowser(t, exe, "department", srv.url)
+	d.login("ban.truonghoc")
+	d.viewport(1366, 900, false)
+	d.navigate(srv.url + "/")
+	d.ready()
+	d.waitJS("lands on findings", `location.hash === '#/console/findings' && !!document.querySelector('#nav-findings[aria-current="page"]')`)
+	if eval[bool](d, `!!document.querySelector('#nav-queue')`) {
+		d.fail("a department is offered the review queue")
+	}
+	d.go_("#/console/queue")
+	d.waitText("#console-not-allowed", "không được xem")
+	d.go_("#/console/findings")
+	d.waitText("#console-user", "Lê Thị Cúc")
+	d.screenshot("console-09-department")
+
+	d.click("#console-lang")
+	d.waitText("#nav-findings", "Findings")
+	d.waitText("#console-logout", "Log out")
+	d.click("#console-lang")
+	d.waitText("#nav-findings", "Phát hiện & kiến nghị")
+
+	d.click("#nav-field-app")
+	d.waitJS("field app", `location.hash === '#/home' && !!document.querySelector('.tabbar') && !document.querySelector('#console-nav')`)
+	d.click("#open-console")
+	d.waitJS("back in the console", `location.hash.startsWith('#/console/findings') && !!document.querySelector('#console-nav')`)
 }

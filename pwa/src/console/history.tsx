@@ -3,6 +3,7 @@
 // who changed what, from which device, what was overwritten or lost.
 import { useEffect, useState } from 'preact/hooks';
 import { ALL_SEEING_ROLES } from '../store/plan.gen';
+import { PURPOSES } from '../store/records';
 import { ApiError, readError } from '../sync/session';
 import { useCtx } from '../ui/context';
 import { formatDateTime, translate as uiTranslate, type Key } from '../ui/i18n';
@@ -42,6 +43,17 @@ function History({ path }: ScreenProps) {
   const [state, setState] = useState<{ items?: HistoryEntry[]; conflicts?: Conflict[]; error?: unknown; missing?: boolean }>({});
   const [names, setNames] = useState<Map<string, string>>(new Map());
   const [n, setN] = useState(0);
+  // Names of the rows a change points at (unit, campaign, department).
+  const [refs, setRefs] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    let alive = true;
+    Promise.all(['units', 'campaigns', 'departments'].map((x) =>
+      getJSON<{ items: { id: string; name: string }[] }>(session, `/api/v1/${x}`).then((r) => r.items, () => [])))
+      .then((lists) => alive && setRefs(new Map(lists.flat().map((x) => [x.id, x.name]))));
+    return () => {
+      alive = false;
+    };
+  }, []);
   useEffect(() => {
     let alive = true;
     setState({});
@@ -61,11 +73,13 @@ function History({ path }: ScreenProps) {
   const ui = (k: Key, ...a: (string | number)[]) => uiTranslate(lang, k, ...a);
   const label = (f: string) => fieldLabel(ui, table, f);
   const person = (u: string | null) => (u ? names.get(u) ?? u.slice(0, 8) : t('h_server'));
-  const device = (d: string | null) => (!d ? '' : d === rt.deviceId ? t('h_thisDevice') : d.startsWith('server') ? t('h_server') : d.slice(0, 8));
+  const device = (d: string | null) => (!d ? '' : d === rt.deviceId ? t('h_thisDevice') : d.startsWith('server') ? t('h_server') : <code>{d.slice(0, 8)}</code>);
   const value = (f: string, v: unknown): string => {
     if (v === null || v === undefined || v === '') return t('h_empty');
     if (Array.isArray(v)) return v.length ? v.map(String).join(', ') : t('h_empty');
     if (PEOPLE.has(f) && typeof v === 'string') return names.get(v) ?? v;
+    if (typeof v === 'string' && refs.has(v)) return refs.get(v)!;
+    if ((f === 'kind' || f === 'purpose') && (PURPOSES as readonly unknown[]).includes(v)) return ui(`purpose_${String(v)}` as Key);
     // Unknown values come back as their key: shown as the wire value.
     if (f === 'status' || f === 'status_to') {
       const k = `${table === 'visit_notes' ? 'note' : 'finding'}_${String(v)}`;

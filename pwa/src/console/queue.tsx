@@ -101,7 +101,7 @@ function Queue({ params }: ScreenProps) {
   const filtered = FILTERS.some((k) => params.get(k)) || status !== 'submitted';
   const campaignId = params.get('campaign_id') ?? '';
   return (
-    <Page title={t('q_title')} id="queue" actions={
+    <Page title={t('q_title')} id="queue" class={selected ? 'q-root q-has-note' : 'q-root'} actions={
       campaignId
         ? <a class="c-btn c-btn-secondary" id="open-report" href={href('report', campaignId)}>{t('q_openReport')}</a>
         : <span class="small muted" id="report-hint">{t('q_reportNeedsCampaign')}</span>
@@ -194,6 +194,9 @@ function Filters({ params, t }: { params: URLSearchParams; t: T }) {
   const authors = (users.data?.items ?? []).filter((u) => !u.roles.every((r) => ALL_SEEING_ROLES.includes(r)))
     .map((u) => ({ v: u.id, l: u.full_name || u.username })).sort((a, b) => a.l.localeCompare(b.l, 'vi'));
   const anyFilter = FILTERS.some((k) => params.get(k)) || (params.get('status') ?? 'submitted') !== 'submitted';
+  // On a phone or tablet the filters beyond search and status fold away.
+  const active = FILTERS.filter((k) => k !== 'q' && params.get(k)).length;
+  const [more, setMore] = useState(false);
   return (
     <div class="q-filters" role="search">
       <label class="c-label q-search">
@@ -210,21 +213,26 @@ function Filters({ params, t }: { params: URLSearchParams; t: T }) {
           <option value="all">{t('q_statusHandedIn')}</option>
         </select>
       </label>
-      {select('campaign_id', t('q_campaign'), (campaigns.data?.items ?? []).map((c) => ({ v: c.id, l: c.name })))}
-      {select('round', t('q_round'), (['periodic', 'thematic', 'special'] as const).map((r) => ({ v: r, l: t(`q_round_${r}`) })))}
-      {select('cluster_id', t('q_cluster'), byName(clusters.data?.items).map((c) => ({ v: c.id, l: c.name })))}
-      {select('unit_id', t('q_unit'), byName(units.data?.items).map((u) => ({ v: u.id, l: u.name })))}
-      {select('team_id', t('q_team'), byName((teams.data?.items ?? []).filter((x) => !campaignId || x.campaign_id === campaignId))
-        .map((x) => ({ v: x.id, l: x.name })))}
-      {select('author_id', t('q_author'), authors)}
-      <label class="c-label">
-        {t('q_from')}
-        <input class="c-input" type="date" id="f-from" value={params.get('from') ?? ''} onChange={(e) => setParam('from', (e.target as HTMLInputElement).value)} />
-      </label>
-      <label class="c-label">
-        {t('q_to')}
-        <input class="c-input" type="date" id="f-to" value={params.get('to') ?? ''} onChange={(e) => setParam('to', (e.target as HTMLInputElement).value)} />
-      </label>
+      <button class="c-btn c-btn-ghost q-filter-toggle" id="f-more" aria-expanded={more} aria-controls="f-extra" onClick={() => setMore(!more)}>
+        {active > 0 ? t('q_moreFiltersOn', active) : t('q_moreFilters')}
+      </button>
+      <div class={`q-extra ${more ? 'open' : ''}`} id="f-extra">
+        {select('campaign_id', t('q_campaign'), (campaigns.data?.items ?? []).map((c) => ({ v: c.id, l: c.name })))}
+        {select('round', t('q_round'), (['periodic', 'thematic', 'special'] as const).map((r) => ({ v: r, l: t(`q_round_${r}`) })))}
+        {select('cluster_id', t('q_cluster'), byName(clusters.data?.items).map((c) => ({ v: c.id, l: c.name })))}
+        {select('unit_id', t('q_unit'), byName(units.data?.items).map((u) => ({ v: u.id, l: u.name })))}
+        {select('team_id', t('q_team'), byName((teams.data?.items ?? []).filter((x) => !campaignId || x.campaign_id === campaignId))
+          .map((x) => ({ v: x.id, l: x.name })))}
+        {select('author_id', t('q_author'), authors)}
+        <label class="c-label">
+          {t('q_from')}
+          <input class="c-input" type="date" id="f-from" value={params.get('from') ?? ''} onChange={(e) => setParam('from', (e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="c-label">
+          {t('q_to')}
+          <input class="c-input" type="date" id="f-to" value={params.get('to') ?? ''} onChange={(e) => setParam('to', (e.target as HTMLInputElement).value)} />
+        </label>
+      </div>
       {anyFilter && (
         <button class="c-btn c-btn-ghost q-clear" id="f-clear" onClick={() => {
           setQ('');
@@ -342,7 +350,10 @@ function NotePane({ item, d, t, onDecided }: {
   const status: NoteStatus = d?.status ?? (body?.fields.status as NoteStatus | undefined) ?? item.status;
   const rounds = hist.items ? reviewRounds(hist.items) : [];
   const c = item.campaign;
-  const who = (id: string | null) => (id === rt.user.id ? t('q_you') : (id && names.get(id)) || '');
+  const who = (id: string | null) => {
+    const name = (id && names.get(id)) || '';
+    return id === rt.user.id ? (name ? `${name} (${t('q_you')})` : t('q_you')) : name;
+  };
   return (
     <article class="q-note" id="note-view" data-note={item.id} data-status={status}>
       <header class="q-note-head">
@@ -362,7 +373,6 @@ function NotePane({ item, d, t, onDecided }: {
         <a href={href('history', 'visit_notes', item.id)} id="note-history">{t('q_history')} ›</a>
       </p>
 
-      <Decision key={`${item.id}:${d?.status ?? ''}:${d?.state ?? ''}`} item={item} status={status} t={t} onDecided={onDecided} />
 
       <section class="q-section">
         <h3>{t('q_sections')}</h3>
@@ -418,6 +428,9 @@ function NotePane({ item, d, t, onDecided }: {
           )}
         </ol>
       </section>
+
+      {/* Last, and kept in sight while the note scrolls above it. */}
+      <Decision key={`${item.id}:${d?.status ?? ''}:${d?.state ?? ''}`} item={item} status={status} t={t} onDecided={onDecided} />
     </article>
   );
 }
