@@ -3,6 +3,7 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -66,7 +67,7 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 			return reject(protocol.CodeForbidden, "only the author may change a check-in")
 		}
 	case "visit_notes":
-		return d.noteRules(ctx, tx, a, cur, isOwner, op, vals)
+		return d.noteRules(ctx, tx, w, cur, isOwner, op, vals)
 	case "findings":
 		if err := mayCiteNote(ctx, tx, a, vals); err != nil {
 			return err
@@ -79,46 +80,155 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 	return nil
 }
 
-// noteRules: the author writes the note and may submit it; a reviewer (an
-// all-seeing role or the leader of the note's inspection team) decides
-// needs_revision or reviewed and comments.
-func (d *DB) noteRules(ctx context.Context, tx *wtx, a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
-	reviewer := a.seesAll()
-	if !reviewer && cur != nil {
-		campaign, _ := cur.values["campaign_id"].(string)
-		unit, _ := cur.values["unit_id"].(string)
-		var ok bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
-			WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`, a.UserID, campaign, unit).Scan(&ok)
+// The transition table of a visit note's status: from the status the
+// server holds ("" for a new note) to the statuses one may set. The author
+// drafts, submits, may take a submitted note back, and resubmits after a
+// revision request; a reviewer sends a submitted note back for revision or
+// accepts it, and may change that decision, but never reviews a draft.
+// Anything not listed is refused.
+var (
+	noteAuthorMoves = statusMoves{
+		"":               {"draft", "submitted"},
+		"draft":          {"draft", "submitted"},
+		"submitted":      {"draft", "submitted"},
+		"needs_revision": {"submitted"},
+	}
+	noteReviewerMoves = statusMoves{
+		"submitted":      {"needs_revision", "reviewed"},
+		"needs_revision": {"needs_revision", "reviewed"},
+		"reviewed":       {"needs_revision", "reviewed"},
+	}
+)
+
+// statusMoves maps a status to the statuses it may move to.
+type statusMoves map[string][]string
+
+func (m statusMoves) allows(from, to string) bool { return slices.Contains(m[from], to) }
+
+// noteRules: the author writes the note and moves it between draft and
+// submitted; a reviewer (an all-seeing role or the leader of the note's
+// inspection team) decides needs_revision or reviewed and comments, once
+// the note is submitted.
+//
+// A status move is judged from the status the writer had seen: the
+// server's, unless a change the device had not pulled wrote it. Two such
+// concurrent decisions are both legal where each was made; the merge then
+// decides between them by clock and lists the pair for review.
+func (d *DB) noteRules(ctx context.Context, tx *wtx, w *writeCtx, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
+	a := w.actor
+	reviewer := false
+	if cur != nil {
+		ok, err := d.reviewsNote(ctx, tx, a, cur)
 		if err != nil {
-			return fmt.Errorf("check team leader: %w", err)
+			return err
 		}
 		reviewer = ok
 	}
-	status, _ := vals["status"].(string)
-	wantsReview := status == "needs_revision" || status == "reviewed" || anyField(vals, reviewFields...)
-	switch {
-	case isOwner:
-		if wantsReview && !reviewer {
-			return reject(protocol.CodeForbidden, "only a reviewer may mark a note %s or comment on it", status)
-		}
-		if op == protocol.OpDelete && cur != nil && cur.values["status"] != "draft" {
-			return reject(protocol.CodeForbidden, "only a draft note may be deleted")
-		}
-	case reviewer:
-		if op == protocol.OpDelete {
-			return reject(protocol.CodeForbidden, "only the author may delete a note")
-		}
-		if !onlyFields(vals, "status", "reviewed_by", "review_comment") || (status != "" && !wantsReview) {
-			return reject(protocol.CodeForbidden, "a reviewer may only set the review status and comment")
-		}
-		if by, set := vals["reviewed_by"]; set && by != a.UserID {
-			return reject(protocol.CodeForbidden, "reviewed_by must be the reviewer")
-		}
-	default:
+	if !isOwner && !reviewer {
 		return reject(protocol.CodeForbidden, "only the author or a reviewer may change this note")
 	}
-	return nil
+	held := "" // the status the server holds
+	if cur != nil {
+		held, _ = cur.values["status"].(string)
+	}
+	if op == protocol.OpDelete {
+		if !isOwner {
+			return reject(protocol.CodeForbidden, "only the author may delete a note")
+		}
+		if held != "draft" {
+			return reject(protocol.CodeForbidden, "only a draft note may be deleted")
+		}
+		return nil
+	}
+	// A review needs a note to review: the server's copy must have been
+	// submitted, whatever the reviewer's device showed.
+	reviewing := reviewer && held != "draft"
+	const draftMsg = "this note is a draft on the server: it can be reviewed once its author submits it"
+	for name := range vals {
+		review := slices.Contains(reviewFields, name)
+		switch {
+		case name == "status":
+		case review && !reviewing && reviewer:
+			return rejectField(name, draftMsg)
+		case review && !reviewing:
+			return rejectField(name, "only a reviewer may comment on a note")
+		case !review && !isOwner:
+			return rejectField(name, "a reviewer may only set the review status and comment")
+		}
+	}
+	if by, set := vals["reviewed_by"]; set && by != a.UserID {
+		return rejectField("reviewed_by", "reviewed_by must be the reviewer")
+	}
+	to, set := vals["status"].(string)
+	if !set {
+		return nil
+	}
+	from, err := seenValue(ctx, tx, d, w, cur, "status")
+	if err != nil {
+		return err
+	}
+	if (isOwner && noteAuthorMoves.allows(from, to)) || (reviewing && noteReviewerMoves.allows(from, to)) {
+		return nil
+	}
+	switch {
+	case reviewer && held == "draft":
+		return rejectField("status", draftMsg)
+	case reviewer && !isOwner:
+		return rejectField("status", "a reviewer may only set needs_revision or reviewed, on a submitted note")
+	case from == "":
+		return rejectField("status", "a new note is a draft or submitted")
+	}
+	return rejectField("status", "the note is %s: its author may move it only between draft and submitted, or resubmit it after a revision request", from)
+}
+
+// seenValue is the value of a field as the pushing device had seen it:
+// the stored one, unless a change the device had not pulled wrote it, in
+// which case the last one written up to the device's base cursor ("" when
+// none was).
+func seenValue(ctx context.Context, tx *wtx, d *DB, w *writeCtx, cur *rowState, field string) (string, error) {
+	if cur == nil {
+		return "", nil
+	}
+	held, _ := cur.values[field].(string)
+	fc, ok := cur.clocks[field]
+	if !ok || !d.concurrent(w, fc) {
+		return held, nil
+	}
+	var seen sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT json_extract(applied, '$.' || :field) FROM change_log
+		WHERE tbl = :tbl AND row_id = :row AND seq <= :base AND json_type(applied, '$.' || :field) IS NOT NULL
+		ORDER BY seq DESC LIMIT 1`,
+		sql.Named("field", field), sql.Named("tbl", cur.table.Name), sql.Named("row", cur.id), sql.Named("base", w.baseSeq)).Scan(&seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the %s a device had seen: %w", field, err)
+	}
+	return seen.String, nil
+}
+
+// reviewsNote reports whether a reviews the note: an all-seeing role, or
+// the leader of a team of the note's campaign that covers its unit.
+func (d *DB) reviewsNote(ctx context.Context, tx *wtx, a Actor, cur *rowState) (bool, error) {
+	if a.seesAll() {
+		return true, nil
+	}
+	campaign, _ := cur.values["campaign_id"].(string)
+	unit, _ := cur.values["unit_id"].(string)
+	var ok bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+		WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`, a.UserID, campaign, unit).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check team leader: %w", err)
+	}
+	return ok, nil
+}
+
+func rejectField(field, format string, args ...any) *rejection {
+	rj := reject(protocol.CodeForbidden, format, args...)
+	rj.field = field
+	return rj
 }
 
 // mayCiteNote: a finding may only name a note its writer may read. The
@@ -221,15 +331,6 @@ func onlyFields(vals map[string]any, allowed ...string) bool {
 		}
 	}
 	return true
-}
-
-func anyField(vals map[string]any, names ...string) bool {
-	for _, n := range names {
-		if _, ok := vals[n]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // Check-in flags, computed on receipt.
