@@ -246,10 +246,8 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		if err := recordMove(ctx, tx, t, rowID, seq, cur); err != nil {
 			return err
 		}
-		if t.Name == "findings" {
-			if err := restampFollowUps(ctx, tx, rowID, seq); err != nil {
-				return err
-			}
+		if err := restampChildren(ctx, tx, t, rowID, seq); err != nil {
+			return err
 		}
 	}
 	for name, v := range won {

@@ -19,7 +19,7 @@ var scopeFields = map[string][]string{
 	"trips":       {"campaign_id", "unit_ids"},
 	"trip_days":   {"unit_id"},
 	"visit_notes": {"unit_id", "campaign_id", "status"},
-	"findings":    {"unit_id", "campaign_id", "department_id"},
+	"findings":    {"note_id", "unit_id", "campaign_id", "department_id"},
 }
 
 // movesScope reports whether the winning values change a scope field.
@@ -45,16 +45,50 @@ func recordMove(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq
 	return nil
 }
 
-// restampFollowUps moves a finding's follow-ups to the sequence of the
-// change that moved the finding: a follow-up is read with its finding, so
-// readers who gain the finding must receive its earlier follow-ups too.
-func restampFollowUps(ctx context.Context, tx *wtx, findingID string, seq int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE follow_ups SET seq = ? WHERE finding_id = ? AND seq < ?", seq, findingID, seq); err != nil {
-		return fmt.Errorf("restamp follow-ups of %s: %w", findingID, err)
-	}
-	for _, r := range tx.rows {
-		if r.table.Name == "follow_ups" && r.values["finding_id"] == findingID && r.seq < seq {
-			r.seq = seq // written at flush with the rest of the row
+// restampChildren moves the rows read with a moved row (parents) to the
+// sequence of the change that moved it, and theirs in turn: readers who
+// gain the row must receive them too, however old they are.
+func restampChildren(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq int64) error {
+	for _, child := range schema.Tables() {
+		link, ok := parents[child.Name]
+		if !ok || link.table != t.Name {
+			continue
+		}
+		// The children may have been merged in this transaction and not
+		// written yet: write them, so the SQL below sees them all.
+		if err := tx.flush(ctx); err != nil {
+			return err
+		}
+		rs, err := tx.tx.QueryContext(ctx, "SELECT id FROM "+child.Name+" WHERE "+link.field+" = ?", rowID)
+		if err != nil {
+			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+		}
+		var ids []string
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+			}
+			ids = append(ids, id)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE "+child.Name+" SET seq = ? WHERE "+link.field+" = ? AND seq < ?", seq, rowID, seq); err != nil {
+			return fmt.Errorf("restamp the %s of %s: %w", child.Name, rowID, err)
+		}
+		for _, r := range tx.rows {
+			if r.table.Name == child.Name && r.values[link.field] == rowID && r.seq < seq {
+				r.seq = seq // keep the cached row as written
+			}
+		}
+		for _, id := range ids {
+			if err := restampChildren(ctx, tx, child, id, seq); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -128,37 +162,47 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
 	}
 	moved = slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] })
-	if t.Name == "findings" {
-		return withFollowUps(ctx, tx, a, moved)
-	}
-	return moved, nil
+	return withChildren(ctx, tx, a, t, moved)
 }
 
-// withFollowUps adds, for each departed finding, those of its follow-ups
-// the actor can no longer read: they are read with their finding and leave
-// with it, unless the actor wrote them.
-func withFollowUps(ctx context.Context, tx *sql.Tx, a Actor, departed []pulledRow) ([]pulledRow, error) {
+// withChildren adds, for each departed row of t, the rows read with it
+// (parents) that leave with it: those the actor could read while it was
+// in their scope and can read no longer. Their own children follow.
+func withChildren(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, departed []pulledRow) ([]pulledRow, error) {
 	out := departed
-	where, args := scopeClause(a, mustTable("follow_ups"))
-	q := "SELECT r.id FROM follow_ups r WHERE r.finding_id = :finding AND NOT (" + where + ")"
-	for _, f := range departed {
-		rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("finding", f.row.RowID))...)
-		if err != nil {
-			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+	for _, child := range schema.Tables() {
+		link, ok := parents[child.Name]
+		if !ok || link.table != t.Name || len(departed) == 0 {
+			continue
 		}
-		for rs.Next() {
-			p := pulledRow{seq: f.seq, row: protocol.Row{Table: "follow_ups", Deleted: true, Fields: map[string]any{}}}
-			if err := rs.Scan(&p.row.RowID); err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+		then, args := scopeClauseWith(a, child, true)
+		now, _ := scopeClause(a, child) // same named arguments
+		q := "SELECT r.id FROM " + child.Name + " r WHERE r." + link.field + " = :parent AND (" + then + ") AND NOT (" + now + ")"
+		var gone []pulledRow
+		for _, p := range departed {
+			rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("parent", p.row.RowID))...)
+			if err != nil {
+				return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
 			}
-			out = append(out, p)
+			for rs.Next() {
+				c := pulledRow{seq: p.seq, row: protocol.Row{Table: child.Name, Deleted: true, Fields: map[string]any{}}}
+				if err := rs.Scan(&c.row.RowID); err != nil {
+					rs.Close()
+					return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
+				}
+				gone = append(gone, c)
+			}
+			err = rs.Err()
+			rs.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
+			}
 		}
-		err = rs.Err()
-		rs.Close()
+		more, err := withChildren(ctx, tx, a, child, gone)
 		if err != nil {
-			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+			return nil, err
 		}
+		out = append(out, more...)
 	}
 	return out, nil
 }

@@ -232,6 +232,22 @@ type scopeRule struct {
 	role  string // the role it needs; "" for any
 	needs need   // what else must be true for it to match at all
 	sql   string
+	// withParent: the row is read only with its parent row (parents), so
+	// it enters and leaves the actor's copy with it.
+	withParent bool
+}
+
+// A parentLink names the row a row is read with: field holds its id in
+// table. A row with no parent (the field null) is read on its own rules.
+type parentLink struct {
+	table, field string
+}
+
+// parents are the rows some rows are read with: a follow-up with its
+// finding, a liaison's finding with its note.
+var parents = map[string]parentLink{
+	"findings":   {"visit_notes", "note_id"},
+	"follow_ups": {"findings", "finding_id"},
 }
 
 // need names the condition under which a rule can match anything.
@@ -248,31 +264,42 @@ const (
 // scopeRules is design §1's read scope of field data, beyond "own rows".
 var scopeRules = map[string][]scopeRule{
 	"trips": {
-		{"", inTeam, tripInMyTeams},
-		{"secretary", leadCluster, tripInMyClusters},
+		{"", inTeam, tripInMyTeams, false},
+		{"secretary", leadCluster, tripInMyClusters, false},
 	},
 	"trip_days": {
-		{"secretary", leadCluster, inMyClusters},
+		{"secretary", leadCluster, inMyClusters, false},
 	},
 	"checkins": {
-		{"", inTeam, inMyTeamUnitsNoCampaign},
-		{"secretary", leadCluster, inMyClusters},
-		{"unit_liaison", hasUnit, myUnit},
+		{"", inTeam, inMyTeamUnitsNoCampaign, false},
+		{"secretary", leadCluster, inMyClusters, false},
+		{"unit_liaison", hasUnit, myUnit, false},
 	},
 	"visit_notes": {
-		{"", inTeam, inMyTeamUnits},
-		{"secretary", leadCluster, inMyClusters},
+		{"", inTeam, inMyTeamUnits, false},
+		{"secretary", leadCluster, inMyClusters, false},
 		// A liaison sees the conclusions about their unit, not drafts.
-		{"unit_liaison", hasUnit, myUnit + ` AND r.status IN ('submitted', 'reviewed')`},
-		{"department", hasDept, `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept)`},
+		{"unit_liaison", hasUnit, myUnit + ` AND ` + handedIn, false},
+		// A department sees the notes its findings were recorded on, once
+		// they are handed in.
+		{"department", hasDept, `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn, false},
 	},
 	"findings": {
-		{"", inTeam, inMyTeamUnits},
-		{"secretary", leadCluster, inMyClusters},
-		{"unit_liaison", hasUnit, myUnit},
-		{"department", hasDept, `r.department_id = :dept`},
+		{"", inTeam, inMyTeamUnits, false},
+		{"secretary", leadCluster, inMyClusters, false},
+		// A liaison sees a finding about their unit with its note.
+		{"unit_liaison", hasUnit, myUnit, true},
+		{"department", hasDept, `r.department_id = :dept`, false},
+	},
+	// A follow-up is visible with its finding.
+	"follow_ups": {
+		{"", always, "1", true},
 	},
 }
+
+// handedIn: a note its author has submitted (and a reviewer may have
+// accepted); not a draft, nor one sent back for revision.
+const handedIn = `r.status IN ('submitted', 'reviewed')`
 
 // mayMatch reports whether rule r can select anything for actor a. Rules
 // that cannot are left out of the query, so that a plain author's pull is
@@ -297,20 +324,29 @@ func (a Actor) mayMatch(r scopeRule) bool {
 
 // scopeClause is the WHERE condition limiting table t to what a may read.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
+	return scopeClauseWith(a, t, false)
+}
+
+// scopeClauseWith is scopeClause; with parentReadable it takes the
+// parent of a row read with its parent as readable, which is what the
+// actor could read while that parent was in their scope.
+func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []any) {
 	args := []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
 	if t.Reference || a.seesAll() {
 		return "1", args
 	}
 	or := []string{"r." + t.Owner + " = :me"}
 	for _, r := range scopeRules[t.Name] {
-		if a.mayMatch(r) {
-			or = append(or, r.sql)
+		if !a.mayMatch(r) {
+			continue
 		}
-	}
-	if t.Name == "follow_ups" {
-		// A follow-up is visible with its finding.
-		inner, _ := scopeClause(a, mustTable("findings"))
-		or = append(or, `r.finding_id IN (SELECT r.id FROM findings r WHERE `+inner+`)`)
+		if !r.withParent || parentReadable {
+			or = append(or, "("+r.sql+")")
+			continue
+		}
+		p := parents[t.Name]
+		inner, _ := scopeClause(a, mustTable(p.table))
+		or = append(or, "(("+r.sql+") AND (r."+p.field+" IS NULL OR r."+p.field+" IN (SELECT r.id FROM "+p.table+" r WHERE "+inner+")))")
 	}
 	return strings.Join(or, " OR "), args
 }
