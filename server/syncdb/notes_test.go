@@ -271,3 +271,36 @@ func TestConcurrentReviewAndResubmit(t *testing.T) {
 		t.Fatalf("resubmitting a note seen reviewed: %+v, want forbidden", r)
 	}
 }
+
+// A unit liaison reads the notes and findings about their unit and writes
+// none: not a new one, nor one recorded under their name before.
+func TestLiaisonWritesNoNotesOrFindings(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	legacy := w.noteAt(t, w.liaison, "draft")
+	legacyFinding := uuid.NewString()
+	w.serverApply(t, ServerChange{Table: "findings", RowID: legacyFinding, Fields: map[string]any{
+		"author_id": w.liaison.UserID, "unit_id": w.unit, "category": "aspiration", "text": "Kiến nghị"}})
+	changes := []protocol.Change{
+		note(uuid.NewString(), w.liaison, w.stamp(w.liaison, 1), map[string]any{
+			"unit_id": w.unit, "campaign_id": w.campaign, "title": "Tự đánh giá", "status": "submitted"}),
+		note(legacy, w.liaison, w.stamp(w.liaison, 2), map[string]any{"status": "submitted"}),
+		{ID: uuid.NewString(), Table: "visit_notes", RowID: legacy, Op: protocol.OpDelete, HLC: w.stamp(w.liaison, 3)},
+		{ID: uuid.NewString(), Table: "findings", RowID: uuid.NewString(), Op: protocol.OpUpsert, HLC: w.stamp(w.liaison, 4),
+			Fields: map[string]any{"unit_id": w.unit, "category": "aspiration", "text": "Đề nghị"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: legacyFinding, Op: protocol.OpUpsert, HLC: w.stamp(w.liaison, 5),
+			Fields: map[string]any{"text": "Sửa kiến nghị"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: legacyFinding, Op: protocol.OpDelete, HLC: w.stamp(w.liaison, 6)},
+	}
+	for i, r := range w.push(t, w.liaison, changes...) {
+		if r.Status != protocol.StatusRejected || r.Code != protocol.CodeForbidden {
+			t.Errorf("liaison's change %d (%s %s): %+v, want forbidden", i, changes[i].Table, changes[i].Op, r)
+		}
+	}
+	// Holding another role as well, they write as that role.
+	both := w.liaison
+	both.Roles = []string{"unit_liaison", "inspector"}
+	if r := w.push(t, both, note(uuid.NewString(), both, w.stamp(both, 7), map[string]any{"unit_id": w.unit, "title": "Ghi chép"})); r[0].Status != protocol.StatusApplied {
+		t.Errorf("a liaison who is also an inspector writing a note: %+v", r[0])
+	}
+}

@@ -67,8 +67,14 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 			return reject(protocol.CodeForbidden, "only the author may change a check-in")
 		}
 	case "visit_notes":
+		if !a.writesNotes() {
+			return reject(protocol.CodeForbidden, "a unit liaison reads the visit notes about their unit but does not write them")
+		}
 		return d.noteRules(ctx, tx, w, cur, isOwner, op, vals)
 	case "findings":
+		if !a.writesNotes() {
+			return reject(protocol.CodeForbidden, "a unit liaison reads the findings about their unit but does not write them")
+		}
 		if err := mayCiteNote(ctx, tx, a, vals); err != nil {
 			return err
 		}
@@ -104,6 +110,13 @@ var (
 type statusMoves map[string][]string
 
 func (m statusMoves) allows(from, to string) bool { return slices.Contains(m[from], to) }
+
+// writesNotes reports whether a holds a role that writes visit notes and
+// findings: any but unit_liaison, whose duty in the plan (III.2) is to
+// coordinate and read the conclusions about their unit.
+func (a Actor) writesNotes() bool {
+	return slices.ContainsFunc(a.Roles, func(r string) bool { return r != "unit_liaison" })
+}
 
 // noteRules: the author writes the note and moves it between draft and
 // submitted; a reviewer (an all-seeing role or the leader of the note's
