@@ -47,6 +47,9 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 		}
 	}
 	isOwner := owner == a.UserID
+	if err := mayNameAttachments(ctx, tx, a, t, vals); err != nil {
+		return err
+	}
 
 	switch t.Name {
 	case "trips":
