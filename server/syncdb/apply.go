@@ -85,7 +85,7 @@ func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.
 
 // merge is applyChange after the idempotency check.
 func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change) error {
-	t, ok := schema.Lookup(ch.Table)
+	t, ok := d.tables.lookup(ch.Table)
 	if !ok {
 		return reject(protocol.CodeUnknownTable, "unknown table %q", ch.Table)
 	}

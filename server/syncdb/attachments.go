@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"dicoso/server/store"
-	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
 
@@ -76,9 +76,10 @@ func (d *DB) GetAttachment(ctx context.Context, sha string) (Attachment, error) 
 }
 
 // MayReadAttachment reports whether a may download blob sha: a uploaded it,
-// or a may read (under the same scope as pull) a live row that references
-// it: a check-in whose photo it is, or a visit note listing it among its
-// attachments. The scope is the pull's SQL, so the two cannot disagree.
+// or a may read (under the same scope as pull) a live row that names it in
+// its attachment field (Spec.Attachments: a check-in's photo, a visit
+// note's attachments). The scope is the pull's SQL, so the two cannot
+// disagree.
 func (d *DB) MayReadAttachment(ctx context.Context, a Actor, sha string) (bool, error) {
 	q, args := mayReadAttachmentSQL(a, sha)
 	var ok bool
@@ -89,32 +90,30 @@ func (d *DB) MayReadAttachment(ctx context.Context, a Actor, sha string) (bool, 
 }
 
 func mayReadAttachmentSQL(a Actor, sha string) (string, []any) {
-	checkinScope, args := scopeClause(a, mustTable("checkins"))
-	noteScope, _ := scopeClause(a, mustTable("visit_notes")) // same named arguments
-	q := `SELECT EXISTS (SELECT 1 FROM attachment_uploads WHERE sha256 = :sha AND user_id = :me)
-		OR EXISTS (SELECT 1 FROM checkins r WHERE r.photo = :sha AND r.deleted = 0 AND (` + checkinScope + `))
-		OR EXISTS (SELECT 1 FROM visit_notes r WHERE r.deleted = 0
-			AND EXISTS (SELECT 1 FROM json_each(r.attachments) j WHERE j.value = :sha)
-			AND (` + noteScope + `))`
-	return q, append(args, sql.Named("sha", sha))
-}
-
-// attachmentFields are the fields that name blobs by their SHA-256.
-var attachmentFields = map[string]string{
-	"checkins":    "photo",
-	"visit_notes": "attachments",
+	or := []string{"EXISTS (SELECT 1 FROM attachment_uploads WHERE sha256 = :sha AND user_id = :me)"}
+	for _, t := range schema.Tables() {
+		sp, ok := specs[t.Name]
+		if !ok || sp.Attachments == "" {
+			continue
+		}
+		scope, _ := scopeClause(a, t) // its arguments are scopeArgs(a)
+		f, _ := t.Field(sp.Attachments)
+		names := "r." + f.Name + " = :sha"
+		if f.Type == schema.List {
+			names = "EXISTS (SELECT 1 FROM json_each(r." + f.Name + ") j WHERE j.value = :sha)"
+		}
+		or = append(or, "EXISTS (SELECT 1 FROM "+t.Name+" r WHERE r.deleted = 0 AND "+names+" AND ("+scope+"))")
+	}
+	return "SELECT " + strings.Join(or, " OR "), append(scopeArgs(a), sql.Named("sha", sha))
 }
 
 // mayNameAttachments refuses a change naming a blob its author neither
 // uploaded nor may already read: naming one in a row of one's own would
 // otherwise unlock its bytes (MayReadAttachment).
-func mayNameAttachments(ctx context.Context, tx *wtx, a Actor, t *schema.Table, vals map[string]any) error {
-	field, ok := attachmentFields[t.Name]
-	if !ok {
-		return nil
-	}
+func mayNameAttachments(ctx context.Context, tx *wtx, a Actor, t *schema.Table, sp *Spec, vals map[string]any) error {
+	field := sp.Attachments
 	v, set := vals[field]
-	if !set || v == nil {
+	if field == "" || !set || v == nil {
 		return nil
 	}
 	var hashes []string
@@ -142,9 +141,7 @@ func mayNameAttachments(ctx context.Context, tx *wtx, a Actor, t *schema.Table, 
 			return fmt.Errorf("check access to attachment %s: %w", h, err)
 		}
 		if !ok {
-			rj := reject(protocol.CodeForbidden, "%s names the attachment %s, which you have not uploaded and may not read: upload it first", field, h)
-			rj.field = field
-			return rj
+			return rejectField(field, "%s names the attachment %s, which you have not uploaded and may not read: upload it first", field, h)
 		}
 	}
 	return nil

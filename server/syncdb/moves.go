@@ -12,19 +12,16 @@ import (
 	"dicoso/sync/schema"
 )
 
-// scopeFields are the fields whose change can take a row out of someone's
-// read scope (see scopeRules). Owners never change, and a check-in's unit
-// is append-only, so neither is listed.
-var scopeFields = map[string][]string{
-	"trips":       {"campaign_id", "unit_ids"},
-	"trip_days":   {"unit_id"},
-	"visit_notes": {"unit_id", "campaign_id", "status"},
-	"findings":    {"note_id", "unit_id", "campaign_id", "department_id"},
-}
-
-// movesScope reports whether the winning values change a scope field.
+// movesScope reports whether the winning values change a field whose
+// change can take the row out of someone's read scope (Spec.Moves).
+// Owners never change, and a check-in's unit is append-only, so neither
+// is one.
 func movesScope(t *schema.Table, cur *rowState, won map[string]any) bool {
-	for _, f := range scopeFields[t.Name] {
+	sp, ok := specs[t.Name]
+	if !ok {
+		return false
+	}
+	for _, f := range sp.Moves {
 		if v, ok := won[f]; ok && !sameValue(v, cur.values[f]) {
 			return true
 		}
@@ -45,21 +42,18 @@ func recordMove(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq
 	return nil
 }
 
-// restampChildren moves the rows read with a moved row (parents) to the
-// sequence of the change that moved it, and theirs in turn: readers who
-// gain the row must receive them too, however old they are.
+// restampChildren moves the rows read with a moved row (Spec.Parent) to
+// the sequence of the change that moved it, and theirs in turn: readers
+// who gain the row must receive them too, however old they are.
 func restampChildren(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq int64) error {
-	for _, child := range schema.Tables() {
-		link, ok := parents[child.Name]
-		if !ok || link.table != t.Name {
-			continue
-		}
+	for _, child := range children(t) {
+		link := specs[child.Name].Parent
 		// The children may have been merged in this transaction and not
 		// written yet: write them, so the SQL below sees them all.
 		if err := tx.flush(ctx); err != nil {
 			return err
 		}
-		rs, err := tx.tx.QueryContext(ctx, "SELECT id FROM "+child.Name+" WHERE "+link.field+" = ?", rowID)
+		rs, err := tx.tx.QueryContext(ctx, "SELECT id FROM "+child.Name+" WHERE "+link.Field+" = ?", rowID)
 		if err != nil {
 			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
 		}
@@ -77,11 +71,11 @@ func restampChildren(ctx context.Context, tx *wtx, t *schema.Table, rowID string
 		if err != nil {
 			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE "+child.Name+" SET seq = ? WHERE "+link.field+" = ? AND seq < ?", seq, rowID, seq); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+child.Name+" SET seq = ? WHERE "+link.Field+" = ? AND seq < ?", seq, rowID, seq); err != nil {
 			return fmt.Errorf("restamp the %s of %s: %w", child.Name, rowID, err)
 		}
 		for _, r := range tx.rows {
-			if r.table.Name == child.Name && r.values[link.field] == rowID && r.seq < seq {
+			if r.table.Name == child.Name && r.values[link.Field] == rowID && r.seq < seq {
 				r.seq = seq // keep the cached row as written
 			}
 		}
@@ -99,8 +93,11 @@ func restampChildren(ctx context.Context, tx *wtx, t *schema.Table, rowID string
 // them. Each comes back as a row with deleted set and no fields, at the
 // sequence of its move.
 func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
-	if _, ok := scopeFields[t.Name]; !ok || a.seesAll() {
+	if sp, ok := specs[t.Name]; !ok || len(sp.Moves) == 0 {
 		return nil, nil
+	}
+	if where, _ := scopeClause(a, t); where == "1" {
+		return nil, nil // reads every row: none departs
 	}
 	// The moved rows' former states, shaped like the table (alias r) so the
 	// very same scope clause judges them.
@@ -166,18 +163,18 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 }
 
 // withChildren adds, for each departed row of t, the rows read with it
-// (parents) that leave with it: those the actor could read while it was
-// in their scope and can read no longer. Their own children follow.
+// (Spec.Parent) that leave with it: those the actor could read while it
+// was in their scope and can read no longer. Their own children follow.
 func withChildren(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, departed []pulledRow) ([]pulledRow, error) {
 	out := departed
-	for _, child := range schema.Tables() {
-		link, ok := parents[child.Name]
-		if !ok || link.table != t.Name || len(departed) == 0 {
-			continue
-		}
+	if len(departed) == 0 {
+		return out, nil
+	}
+	for _, child := range children(t) {
+		link := specs[child.Name].Parent
 		then, args := scopeClauseWith(a, child, true)
 		now, _ := scopeClause(a, child) // same named arguments
-		q := "SELECT r.id FROM " + child.Name + " r WHERE r." + link.field + " = :parent AND (" + then + ") AND NOT (" + now + ")"
+		q := "SELECT r.id FROM " + child.Name + " r WHERE r." + link.Field + " = :parent AND (" + then + ") AND NOT (" + now + ")"
 		var gone []pulledRow
 		for _, p := range departed {
 			rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("parent", p.row.RowID))...)
@@ -205,4 +202,15 @@ func withChildren(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, dep
 		out = append(out, more...)
 	}
 	return out, nil
+}
+
+// children are the tables whose rows are read with a row of t.
+func children(t *schema.Table) []*schema.Table {
+	var out []*schema.Table
+	for _, c := range schema.Tables() {
+		if sp, ok := specs[c.Name]; ok && sp.Parent != nil && sp.Parent.Table == t.Name {
+			out = append(out, c)
+		}
+	}
+	return out
 }

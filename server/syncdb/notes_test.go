@@ -43,15 +43,18 @@ var (
 // with member in it, covers the fixture's unit.
 type reviewWorld struct {
 	*fixture
-	campaign                  string
-	leader, member            Actor
-	ic, office, liaison, dept Actor
+	campaign, plan, team, cluster string
+	period                        string // a special period of the plan
+	leader, member                Actor
+	ic, office, liaison, dept     Actor
+	sec                           Actor // leads the cluster of the fixture's unit
 }
 
 func newReviewWorld(t *testing.T) *reviewWorld {
 	t.Helper()
 	f := newFixture(t)
-	w := &reviewWorld{fixture: f, campaign: uuid.NewString()}
+	w := &reviewWorld{fixture: f, campaign: uuid.NewString(), plan: uuid.NewString(), team: uuid.NewString(),
+		cluster: uuid.NewString(), period: uuid.NewString()}
 	mk := func(dev string, roles ...string) Actor {
 		return Actor{UserID: uuid.NewString(), Roles: roles, DeviceID: dev}
 	}
@@ -61,9 +64,9 @@ func newReviewWorld(t *testing.T) *reviewWorld {
 	w.liaison.UnitID = f.unit
 	w.dept = mk("dev-dept", "department")
 	w.dept.DepartmentID = uuid.NewString()
-	plan := uuid.NewString()
+	w.sec = mk("dev-sec", "secretary")
 	changes := []ServerChange{{Table: "departments", RowID: w.dept.DepartmentID, Fields: map[string]any{"name": "Ban Tuyên giáo"}}}
-	for i, a := range []Actor{w.leader, w.member, w.ic, w.office, w.liaison, w.dept} {
+	for i, a := range []Actor{w.leader, w.member, w.ic, w.office, w.liaison, w.dept, w.sec} {
 		fields := map[string]any{"username": fmt.Sprintf("review%d", i), "roles": a.Roles}
 		if a.UnitID != "" {
 			fields["unit_id"] = a.UnitID
@@ -74,9 +77,12 @@ func newReviewWorld(t *testing.T) *reviewWorld {
 		changes = append(changes, ServerChange{Table: "users", RowID: a.UserID, Fields: fields})
 	}
 	changes = append(changes,
-		ServerChange{Table: "plans", RowID: plan, Fields: map[string]any{"year": 2021.0, "title": "Kế hoạch 356"}},
-		ServerChange{Table: "campaigns", RowID: w.campaign, Fields: map[string]any{"plan_id": plan, "kind": "periodic", "name": "Đợt 1"}},
-		ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": w.campaign, "name": "Đoàn 1",
+		ServerChange{Table: "clusters", RowID: w.cluster, Fields: map[string]any{"name": "Cụm 1", "lead_secretary_id": w.sec.UserID}},
+		ServerChange{Table: "units", RowID: f.unit, Fields: map[string]any{"cluster_id": w.cluster}},
+		ServerChange{Table: "plans", RowID: w.plan, Fields: map[string]any{"year": 2021.0, "title": "Kế hoạch 356"}},
+		ServerChange{Table: "campaigns", RowID: w.campaign, Fields: map[string]any{"plan_id": w.plan, "kind": "periodic", "name": "Đợt 1"}},
+		ServerChange{Table: "special_periods", RowID: w.period, Fields: map[string]any{"plan_id": w.plan, "name": "Tháng Thanh niên"}},
+		ServerChange{Table: "teams", RowID: w.team, Fields: map[string]any{"campaign_id": w.campaign, "name": "Đoàn 1",
 			"leader_id": w.leader.UserID, "member_ids": []any{w.member.UserID}, "unit_ids": []any{f.unit}}},
 	)
 	w.serverApply(t, changes...)

@@ -71,7 +71,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 			return nil
 		}
 		snapshot := req.Cursor == ""
-		rows, err := pullRange(ctx, tx, a, after.seq, math.MaxInt64, limit+1, snapshot)
+		rows, err := pullRange(ctx, tx, d.tables.list, a, after.seq, math.MaxInt64, limit+1, snapshot)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 				// follow-ups, restamped together): send all of it, fetched
 				// without a limit, since the next page starts after it.
 				s := rows[0].seq
-				if rows, err = pullRange(ctx, tx, a, s-1, s, math.MaxInt, snapshot); err != nil {
+				if rows, err = pullRange(ctx, tx, d.tables.list, a, s-1, s, math.MaxInt, snapshot); err != nil {
 					return err
 				}
 				end = len(rows)
@@ -116,9 +116,9 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 // pullRange reads, across every table, up to limit rows per table that the
 // actor may read with after < seq <= until, sorted by seq. Outside a
 // snapshot it includes the rows that departed the actor's scope.
-func pullRange(ctx context.Context, tx *sql.Tx, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
+func pullRange(ctx context.Context, tx *sql.Tx, tables []*schema.Table, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
 	var rows []pulledRow
-	for _, t := range schema.Tables() {
+	for _, t := range tables {
 		got, err := pullTable(ctx, tx, a, t, after, until, limit)
 		if err != nil {
 			return nil, err
@@ -168,6 +168,9 @@ type pulledRow struct {
 func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
+	if where == "0" {
+		return nil, nil // nothing of it is theirs to read
+	}
 	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
 		" WHERE r.seq > :after AND r.seq <= :until AND (" + where + ") ORDER BY r.seq LIMIT :limit"
 	args = append(args, sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
@@ -205,150 +208,47 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 	return out, nil
 }
 
-// The scope of field data (design §1), as SQL over the row aliased r.
-// Each clause is a constant; only values travel as parameters.
-const (
-	// r.unit_id is one of the units of a campaign team the actor leads or
-	// belongs to (and, where the row has one, for that team's campaign).
-	inMyTeamUnits = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
-		WHERE t.deleted = 0 AND tu.value = r.unit_id
-		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	inMyTeamUnitsNoCampaign = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
-		WHERE t.deleted = 0 AND tu.value = r.unit_id
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	// r.unit_id is in a cluster the actor leads as secretary.
-	inMyClusters = `r.unit_id IN (SELECT u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
-		WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
-	tripInMyClusters = `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
-		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
-	tripInMyTeams = `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	myUnit = `r.unit_id = :unit`
-)
-
-// A scopeRule widens an actor's read of one table beyond their own rows.
-type scopeRule struct {
-	role  string // the role it needs; "" for any
-	needs need   // what else must be true for it to match at all
-	sql   string
-	// withParent: the row is read only with its parent row (parents), so
-	// it enters and leaves the actor's copy with it.
-	withParent bool
-}
-
-// A parentLink names the row a row is read with: field holds its id in
-// table. A row with no parent (the field null) is read on its own rules.
-type parentLink struct {
-	table, field string
-}
-
-// parents are the rows some rows are read with: a follow-up with its
-// finding, a liaison's finding with its note.
-var parents = map[string]parentLink{
-	"findings":   {"visit_notes", "note_id"},
-	"follow_ups": {"findings", "finding_id"},
-}
-
-// need names the condition under which a rule can match anything.
-type need int
-
-const (
-	always      need = iota
-	inTeam           // the actor leads or belongs to an inspection team
-	leadCluster      // the actor leads a cluster as its secretary
-	hasDept          // the actor belongs to a department
-	hasUnit          // the actor is attached to a unit (a liaison)
-)
-
-// scopeRules is design §1's read scope of field data, beyond "own rows".
-var scopeRules = map[string][]scopeRule{
-	"trips": {
-		{"", inTeam, tripInMyTeams, false},
-		{"secretary", leadCluster, tripInMyClusters, false},
-	},
-	"trip_days": {
-		{"secretary", leadCluster, inMyClusters, false},
-	},
-	"checkins": {
-		{"", inTeam, inMyTeamUnitsNoCampaign, false},
-		{"secretary", leadCluster, inMyClusters, false},
-		{"unit_liaison", hasUnit, myUnit, false},
-	},
-	"visit_notes": {
-		{"", inTeam, inMyTeamUnits, false},
-		{"secretary", leadCluster, inMyClusters, false},
-		// A liaison sees the conclusions about their unit, not drafts.
-		{"unit_liaison", hasUnit, myUnit + ` AND ` + handedIn, false},
-		// A department sees the notes its findings were recorded on, once
-		// they are handed in.
-		{"department", hasDept, `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn, false},
-	},
-	"findings": {
-		{"", inTeam, inMyTeamUnits, false},
-		{"secretary", leadCluster, inMyClusters, false},
-		// A liaison sees a finding about their unit with its note.
-		{"unit_liaison", hasUnit, myUnit, true},
-		{"department", hasDept, `r.department_id = :dept`, false},
-	},
-	// A follow-up is visible with its finding.
-	"follow_ups": {
-		{"", always, "1", true},
-	},
-}
-
-// handedIn: a note its author has submitted (and a reviewer may have
-// accepted); not a draft, nor one sent back for revision.
-const handedIn = `r.status IN ('submitted', 'reviewed')`
-
-// mayMatch reports whether rule r can select anything for actor a. Rules
-// that cannot are left out of the query, so that a plain author's pull is
-// one walk of the (owner, seq) index rather than a scan of every change
-// since the cursor. With the actor's reach unknown, every rule stays.
-func (a Actor) mayMatch(r scopeRule) bool {
-	if r.role != "" && !a.Has(r.role) {
-		return false
-	}
-	switch r.needs {
-	case hasDept:
-		return a.DepartmentID != ""
-	case hasUnit:
-		return a.UnitID != ""
-	case inTeam:
-		return a.reach == nil || a.reach.inTeam
-	case leadCluster:
-		return a.reach == nil || a.reach.leadsCluster
-	}
-	return true
-}
-
-// scopeClause is the WHERE condition limiting table t to what a may read.
+// scopeClause is the WHERE condition, over the row aliased r, limiting
+// table t to what a may read: the union of the spec's read scopes a
+// matches (specs.go); "0" when none does or t has no spec.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
 	return scopeClauseWith(a, t, false)
 }
 
-// scopeClauseWith is scopeClause; with parentReadable it takes the
-// parent of a row read with its parent as readable, which is what the
-// actor could read while that parent was in their scope.
+// scopeClauseWith is scopeClause; with parentReadable it takes the parent
+// of a row read with its parent as readable, which is what the actor could
+// read while that parent was in their scope.
 func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []any) {
-	args := []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
-	if t.Reference || a.seesAll() {
-		return "1", args
+	args := scopeArgs(a)
+	sp, ok := specs[t.Name]
+	if !ok {
+		return "0", args
 	}
-	or := []string{"r." + t.Owner + " = :me"}
-	for _, r := range scopeRules[t.Name] {
-		if !a.mayMatch(r) {
+	var or []string
+	for _, s := range sp.Read {
+		if !a.mayMatch(s) {
 			continue
 		}
-		if !r.withParent || parentReadable {
-			or = append(or, "("+r.sql+")")
+		if !s.WithParent || parentReadable {
+			if s.SQL == "1" {
+				return "1", args
+			}
+			or = append(or, "("+s.SQL+")")
 			continue
 		}
-		p := parents[t.Name]
-		inner, _ := scopeClause(a, mustTable(p.table))
-		or = append(or, "(("+r.sql+") AND (r."+p.field+" IS NULL OR r."+p.field+" IN (SELECT r.id FROM "+p.table+" r WHERE "+inner+")))")
+		p := sp.Parent
+		inner, _ := scopeClause(a, mustTable(p.Table))
+		or = append(or, "(("+s.SQL+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
+	}
+	if len(or) == 0 {
+		return "0", args
 	}
 	return strings.Join(or, " OR "), args
+}
+
+// scopeArgs are the values a scope clause names: :me, :dept and :unit.
+func scopeArgs(a Actor) []any {
+	return []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
 }
 
 func mustTable(name string) *schema.Table {
