@@ -279,6 +279,14 @@ func note(author *device, campaign, unit, tripID, status string) protocol.Change
 	return upsert("visit_notes", uuid.NewString(), f)
 }
 
+// team makes member the one member of a team of campaign for units: a
+// unit is inspected by its campaign's team (coverage counts their notes).
+func (ts *testServer) team(t *testing.T, campaign string, member *device, units ...string) {
+	t.Helper()
+	ts.apply(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaign,
+		"name": "Đoàn kiểm tra", "member_ids": []string{member.userID}, "unit_ids": units}})
+}
+
 func coverageOf(t *testing.T, r report.Coverage, campaign string) report.CampaignCoverage {
 	t.Helper()
 	for _, c := range r.Items {
@@ -309,12 +317,8 @@ func TestCoverage(t *testing.T) {
 	liaison := e.addAccount(t, account{username: "tinh.doan", fullName: "Đỗ Thị Mai", roles: []string{auth.RoleUnitLiaison}})
 	// Lan inspects in round 1's team for these units, and in the
 	// thematic campaign's.
-	e.apply(t,
-		syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaignRound1,
-			"name": "Đoàn 1", "member_ids": []string{lan.userID}, "unit_ids": []string{unitLaiChau, unitHaNam, unitTuyenQuang}}},
-		syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaignThematic,
-			"name": "Đoàn chuyên đề", "member_ids": []string{lan.userID}, "unit_ids": []string{unitBacNinh}}},
-	)
+	e.team(t, campaignRound1, lan, unitLaiChau, unitHaNam, unitTuyenQuang)
+	e.team(t, campaignThematic, lan, unitBacNinh)
 
 	onTime := trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-06-05": unitLaiChau})
 	late := trip(lan, "inspection", "done", []string{unitHaNam}, map[string]string{"2021-06-20": unitHaNam})

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
@@ -77,7 +78,7 @@ var (
 	// and read the conclusions about their unit.
 	writer = Who{Name: "its author (not a unit liaison)", is: func(c *change) (bool, error) {
 		a := c.actor()
-		return c.value(c.t.Owner) == a.UserID && slices.ContainsFunc(a.Roles, func(r string) bool { return r != roleLiaison }), nil
+		return c.value(c.t.Owner) == a.UserID && slices.ContainsFunc(a.Roles, func(r string) bool { return r != plan.RoleUnitLiaison }), nil
 	}}
 	// headquarter: an admin, the Inspection Committee or the Office.
 	headquarter = Who{Name: "headquarters", is: func(c *change) (bool, error) { return c.actor().seesAll(), nil }}
@@ -103,7 +104,7 @@ var (
 	// is assigned to.
 	assignedDepartment = Who{Name: "the assigned department", is: func(c *change) (bool, error) {
 		a := c.actor()
-		return a.Has(roleDepartment) && a.DepartmentID != "" && c.stored("department_id") == a.DepartmentID, nil
+		return a.Has(plan.RoleDepartment) && a.DepartmentID != "" && c.stored("department_id") == a.DepartmentID, nil
 	}}
 	// findingAuthor and findingDepartment: the author, and a user of the
 	// assigned department, of the finding a follow-up follows.
@@ -114,7 +115,7 @@ var (
 	findingDepartment = Who{Name: "the finding's department", is: func(c *change) (bool, error) {
 		f, err := followedFinding(c)
 		a := c.actor()
-		return f != nil && a.Has(roleDepartment) && a.DepartmentID != "" && f.values["department_id"] == a.DepartmentID, err
+		return f != nil && a.Has(plan.RoleDepartment) && a.DepartmentID != "" && f.values["department_id"] == a.DepartmentID, err
 	}}
 )
 
@@ -247,22 +248,22 @@ var (
 		SQL: `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
 		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
 	// A secretary reads the field data of the units of the clusters they lead.
-	myClusters = Scope{Name: "a secretary: the units of the clusters they lead", Roles: []string{roleSecretary}, needs: leadCluster,
+	myClusters = Scope{Name: "a secretary: the units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
 		SQL: clusterUnit}
-	tripsToMyClusters = Scope{Name: "a secretary: trips to units of the clusters they lead", Roles: []string{roleSecretary}, needs: leadCluster,
+	tripsToMyClusters = Scope{Name: "a secretary: trips to units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
 		SQL: `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
 		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`}
 	// A liaison reads what concerns their unit: check-ins, the notes once
 	// handed in, their findings with them.
-	liaisonUnit        = Scope{Name: "a unit liaison: their unit", Roles: []string{roleLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit`}
-	liaisonHandedIn    = Scope{Name: "a unit liaison: their unit's handed-in notes", Roles: []string{roleLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit AND ` + handedIn}
-	liaisonFollowsNote = Scope{Name: "a unit liaison: their unit's findings, with their note", Roles: []string{roleLiaison}, needs: hasUnit,
+	liaisonUnit        = Scope{Name: "a unit liaison: their unit", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit`}
+	liaisonHandedIn    = Scope{Name: "a unit liaison: their unit's handed-in notes", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit AND ` + handedIn}
+	liaisonFollowsNote = Scope{Name: "a unit liaison: their unit's findings, with their note", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
 		SQL: `r.unit_id = :unit`, WithParent: true}
 	// A department reads the findings assigned to it, and the notes they
 	// were recorded on once handed in.
-	departmentAssigned = Scope{Name: "a department: the findings assigned to it", Roles: []string{roleDepartment}, needs: hasDept,
+	departmentAssigned = Scope{Name: "a department: the findings assigned to it", Roles: []string{plan.RoleDepartment}, needs: hasDept,
 		SQL: `r.department_id = :dept`}
-	departmentCited = Scope{Name: "a department: handed-in notes its findings cite", Roles: []string{roleDepartment}, needs: hasDept,
+	departmentCited = Scope{Name: "a department: handed-in notes its findings cite", Roles: []string{plan.RoleDepartment}, needs: hasDept,
 		SQL: `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn}
 	// A follow-up is read with its finding.
 	withItsFinding = Scope{Name: "whoever reads its finding", SQL: "1", WithParent: true}

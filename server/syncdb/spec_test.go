@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/store"
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
@@ -39,16 +40,16 @@ var specOps = []string{opCreate, opUpdateOwn, opDeleteOwn, opUpdateOther, opDele
 // review of a submitted note, a finding's status, voiding a check-in).
 // A table or operation not listed is refused to everyone.
 func expectedGrants() map[string]map[string][]string {
-	all := []string{roleAdmin, roleCommittee, roleOffice, roleDepartment, roleSecretary, roleInspector, roleLiaison}
-	writers := []string{roleAdmin, roleCommittee, roleOffice, roleDepartment, roleSecretary, roleInspector}
-	hq := []string{roleAdmin, roleCommittee, roleOffice}
+	all := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice, plan.RoleDepartment, plan.RoleSecretary, plan.RoleInspector, plan.RoleUnitLiaison}
+	writers := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice, plan.RoleDepartment, plan.RoleSecretary, plan.RoleInspector}
+	hq := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice}
 	return map[string]map[string][]string{
 		"trips":       {opCreate: all, opUpdateOwn: all, opDeleteOwn: all},
 		"trip_days":   {opCreate: all, opUpdateOwn: all, opDeleteOwn: all},
 		"checkins":    {opCreate: all, opUpdateOwn: all, opUpdateOther: hq},
-		"visit_notes": {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), roleInspector)},
-		"findings":    {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), roleDepartment)},
-		"follow_ups":  {opCreate: append(slices.Clone(hq), roleDepartment)},
+		"visit_notes": {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), plan.RoleInspector)},
+		"findings":    {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), plan.RoleDepartment)},
+		"follow_ups":  {opCreate: append(slices.Clone(hq), plan.RoleDepartment)},
 	}
 }
 
@@ -59,8 +60,8 @@ func TestSpecWalk(t *testing.T) {
 	t.Parallel()
 	w := newReviewWorld(t)
 	roles := map[string]Actor{
-		roleAdmin: w.admin, roleCommittee: w.ic, roleOffice: w.office, roleDepartment: w.dept,
-		roleSecretary: w.sec, roleInspector: w.leader, roleLiaison: w.liaison,
+		plan.RoleAdmin: w.admin, plan.RoleInspectionCommittee: w.ic, plan.RoleOffice: w.office, plan.RoleDepartment: w.dept,
+		plan.RoleSecretary: w.sec, plan.RoleInspector: w.leader, plan.RoleUnitLiaison: w.liaison,
 	}
 	other := w.member
 	// A finding by the other author, assigned to the department, which

@@ -1,5 +1,7 @@
 package syncdb
 
+import "dicoso/sync/plan"
+
 // specs is, table by table, everything a synced table allows: who creates,
 // updates (which fields, which status moves) and deletes its rows from a
 // device; who reads which rows; which fields move a row in or out of a
@@ -8,8 +10,8 @@ package syncdb
 // here is refused (forbidden). The words it uses (author, reviewer, the
 // scopes' SQL) are defined in rules.go; how a change is judged, in spec.go.
 //
-// Duties are plan 356-KH/TWĐTN-BKT's (sections cited); roles are those of
-// docs/architecture.md.
+// Duties are plan 356-KH/TWĐTN-BKT's (sections cited); roles and the
+// headquarters set are sync/plan's.
 //
 // It is set in init, not by its declaration, because the checks it names
 // read it (a finding's cited note is judged by the notes' read scope).
@@ -31,7 +33,7 @@ func init() {
 		// cơ sở" — it drafts the year's plan. Withdrawing a plan the
 		// Secretariat issued is left to the administrator.
 		"plans": {Read: everyoneReads, Admin: &Admin{List: "r.year, r.number, r.id",
-			Create: by(roleAdmin, roleCommittee), Update: by(roleAdmin, roleCommittee), Delete: by(roleAdmin)}},
+			Create: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Update: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Delete: by(plan.RoleAdmin)}},
 
 		// III.1, Inspection Committee: drafts the plan and proposes the
 		// periodic and thematic inspection teams. III.1, Office: organises the
@@ -48,7 +50,7 @@ func init() {
 		// III.1, Inspection Committee: proposes the founding of the inspection
 		// teams (members, leader, units) and organises them.
 		"teams": {Read: everyoneReads, Admin: &Admin{List: "r.name, r.id",
-			Create: by(roleAdmin, roleCommittee), Update: by(roleAdmin, roleCommittee), Delete: by(roleAdmin, roleCommittee)}},
+			Create: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Update: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Delete: by(plan.RoleAdmin, plan.RoleInspectionCommittee)}},
 
 		// II.3: a secretary logs their trips and the days of each.
 		"trips": {
@@ -135,19 +137,8 @@ func init() {
 	}
 }
 
-// Roles (docs/architecture.md). A user may hold several.
-const (
-	roleAdmin      = "admin"
-	roleCommittee  = "inspection_committee"
-	roleOffice     = "office"
-	roleDepartment = "department"
-	roleSecretary  = "secretary"
-	roleInspector  = "inspector"
-	roleLiaison    = "unit_liaison"
-)
-
-// headquarters read and review everything.
-var headquarters = []string{roleAdmin, roleCommittee, roleOffice}
+// headquarters read and review everything (sync/plan).
+var headquarters = plan.AllSeeingRoles()
 
 // The transition table of a visit note's status, by the status its writer
 // had seen ("" for a new note): the author drafts, submits, may take a
@@ -186,7 +177,7 @@ var everyoneReads = []Scope{{Name: "everyone", SQL: "1"}}
 func by(roles ...string) Access { return Access{Roles: roles} }
 
 func adminOnly(list string) *Admin {
-	return &Admin{List: list, Create: by(roleAdmin), Update: by(roleAdmin), Delete: by(roleAdmin)}
+	return &Admin{List: list, Create: by(plan.RoleAdmin), Update: by(plan.RoleAdmin), Delete: by(plan.RoleAdmin)}
 }
 
 // officeSpecialCampaigns: admins and the Inspection Committee write any
@@ -194,8 +185,8 @@ func adminOnly(list string) *Admin {
 // change, so it can neither touch a periodic or thematic round nor turn
 // one into its own).
 var officeSpecialCampaigns = Access{
-	Roles:    []string{roleAdmin, roleCommittee},
-	RowRoles: []string{roleOffice},
+	Roles:    []string{plan.RoleAdmin, plan.RoleInspectionCommittee},
+	RowRoles: []string{plan.RoleOffice},
 	Row: func(before, after map[string]any) error {
 		for _, row := range []map[string]any{before, after} {
 			if row != nil && row["kind"] != "special" {

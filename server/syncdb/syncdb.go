@@ -21,6 +21,7 @@ import (
 
 	"dicoso/server/store"
 	"dicoso/sync/hlc"
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
@@ -51,8 +52,8 @@ type Actor struct {
 func (a Actor) Has(role string) bool { return slices.Contains(a.Roles, role) }
 
 // seesAll reports whether a holds a headquarters role, which reads and
-// reviews everything (specs.go).
-func (a Actor) seesAll() bool { return slices.ContainsFunc(headquarters, a.Has) }
+// reviews everything (sync/plan, specs.go).
+func (a Actor) seesAll() bool { return plan.SeesAll(a.Roles) }
 
 // Options tune a DB.
 type Options struct {
