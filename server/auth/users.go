@@ -18,7 +18,7 @@ import (
 	"dicoso/sync/schema"
 )
 
-// Roles of design §1. A user may hold several.
+// Roles of sync/plan. A user may hold several.
 const (
 	RoleAdmin               = "admin"
 	RoleInspectionCommittee = "inspection_committee"
@@ -47,7 +47,7 @@ const (
 	MaxUsernameLen = 64
 )
 
-// User is a user as the API shows it: the synced public part of design §3
+// User is a user as the API shows it: the synced public part of docs/protocol.md, Data
 // plus whether the account is disabled. The password hash never leaves the
 // package.
 type User struct {
