@@ -15,18 +15,19 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/store"
+	"dicoso/sync/plan"
 	"dicoso/sync/schema"
 )
 
 // Roles of sync/plan. A user may hold several.
 const (
-	RoleAdmin               = "admin"
-	RoleInspectionCommittee = "inspection_committee"
-	RoleOffice              = "office"
-	RoleDepartment          = "department"
-	RoleSecretary           = "secretary"
-	RoleInspector           = "inspector"
-	RoleUnitLiaison         = "unit_liaison"
+	RoleAdmin               = plan.RoleAdmin
+	RoleInspectionCommittee = plan.RoleInspectionCommittee
+	RoleOffice              = plan.RoleOffice
+	RoleDepartment          = plan.RoleDepartment
+	RoleSecretary           = plan.RoleSecretary
+	RoleInspector           = plan.RoleInspector
+	RoleUnitLiaison         = plan.RoleUnitLiaison
 )
 
 // IsRole reports whether r is one of the roles above.

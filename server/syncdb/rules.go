@@ -346,14 +346,16 @@ func rejectField(field, format string, args ...any) *rejection {
 	return rj
 }
 
-// Check-in flags, computed on receipt.
+// Check-in flags, computed on receipt. The radius and the flags the tally
+// reads are the plan's (sync/plan), shared with the phones, which judge
+// unsent check-ins by the same radius.
 const (
-	FlagFarFromUnit = "far_from_unit" // more than FarFromUnitMeters from the unit's point
-	FlagLowAccuracy = "low_accuracy"  // the phone's fix was worse than LowAccuracyMeters
-	FlagFutureTime  = "future_time"   // stamped later than the server received it
-	FlagNoPosition  = "no_position"   // no coordinates were sent
+	FlagFarFromUnit = plan.FlagFarFromUnit // more than FarFromUnitMeters from the unit's point
+	FlagLowAccuracy = "low_accuracy"       // the phone's fix was worse than LowAccuracyMeters
+	FlagFutureTime  = "future_time"        // stamped later than the server received it
+	FlagNoPosition  = plan.FlagNoPosition  // no coordinates were sent
 
-	FarFromUnitMeters = 5000
+	FarFromUnitMeters = plan.NearUnitMeters
 	LowAccuracyMeters = 200
 )
 
