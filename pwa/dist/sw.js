@@ -4,9 +4,9 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "f0e93707b9e0abbb";
+const VERSION = "f00737e445ac26cd";
 const PRECACHE = [
-  "/assets/index-CULebGQO.js",
+  "/assets/index-CV_gHF0N.js",
   "/assets/index-CqMYUKqs.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",
