@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "957e686f9409b3fb";
+const VERSION = "c24aae4d9b0fc375";
 const PRECACHE = [
-  "/assets/index-DMNNA7w9.js",
+  "/assets/index-CWvugohu.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",
