@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "c24aae4d9b0fc375";
+const VERSION = "bee7e7079c1b9c29";
 const PRECACHE = [
-  "/assets/index-CWvugohu.js",
+  "/assets/index-BtFGJPiT.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",

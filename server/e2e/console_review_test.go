@@ -149,7 +149,7 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	r.waitJS("no match", `document.querySelectorAll('#queue-list [data-note]').length === 0 && !!document.querySelector('.c-empty')`)
 	r.setField("#f-q", "")
 	r.typeInto("#f-q", "thanh nien tinh nguyen")
-	r.waitJS("found by its finding, without diacritics", fmt.Sprintf(`!!document.querySelector(%s) && location.hash.includes('q=')`, jsq(row)))
+	r.waitJS("found by its finding, without diacritics", fmt.Sprintf(`!!document.querySelector(%s) && location.hash.includes('q=thanh+nien+tinh+nguyen')`, jsq(row)))
 
 	// The note, beside the list.
 	r.click(row)

@@ -143,9 +143,11 @@ function Queue({ params }: ScreenProps) {
 function setParam(k: string, v: string, replace = false): void {
   const [path, q] = location.hash.split('?');
   const p = new URLSearchParams(q ?? '');
+  if ((p.get(k) ?? '') === v) return;
   if (v) p.set(k, v);
   else p.delete(k);
-  if (k !== 'note') p.delete('note'); // a new selection: the note may not be in it
+  // The open note stays open across a change of filter, even if the new
+  // list no longer holds it (see shownItem).
   const s = p.toString();
   const next = `${path}${s ? '?' + s : ''}`;
   if (replace) location.replace(next);
