@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 )
 
@@ -35,6 +38,15 @@ func (b *browser) consoleFiles() []string {
 		}
 		return urls.filter((u) => u.includes('/assets/console-'));
 	})()`)
+}
+
+// media emulates a CSS media type ("print"), or the screen again with "".
+func (b *browser) media(m string) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return err
+	}))
 }
 
 // docxText is word/document.xml of a .docx file.
@@ -248,6 +260,18 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 		r.fail("the print view shows the console's navigation")
 	}
 	r.screenshot("console-06-report")
+	eval[bool](r, `([...document.querySelectorAll('#report-page .r-p')].find((p) => p.textContent.includes('Bắc Ninh') &&
+		/^\d+\. /.test(p.textContent)).scrollIntoView({ block: 'start' }), true)`)
+	r.screenshot("console-06b-report-unit")
+	eval[bool](r, `(document.querySelector('#report-page table.r-borders').scrollIntoView({ block: 'center' }), true)`)
+	r.screenshot("console-06c-report-findings")
+	// Printed: the sheet alone, no toolbar, no app chrome.
+	r.media("print")
+	if !eval[bool](r, `getComputedStyle(document.querySelector('.r-toolbar')).display === 'none' &&
+		getComputedStyle(document.querySelector('#report-page')).boxShadow === 'none'`) {
+		r.fail("the print stylesheet leaves the toolbar or the sheet's shadow")
+	}
+	r.media("")
 	dir := r.downloads()
 	r.click("#report-docx")
 	xml := docxText(t, r.waitDownload(dir, ".docx"))
