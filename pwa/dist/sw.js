@@ -4,12 +4,12 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "f00737e445ac26cd";
+const VERSION = "78ca648ca9754dc8";
 const PRECACHE = [
-  "/assets/index-CV_gHF0N.js",
   "/assets/index-CqMYUKqs.css",
+  "/assets/index-DqObHjrO.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-DtQcA-f3.js",
+  "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",
