@@ -4,10 +4,10 @@
 // cache first (the app opens with no network), and never touches /api/.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "78ca648ca9754dc8";
+const VERSION = "4646fa594af39ff5";
 const PRECACHE = [
+  "/assets/index-2nthXh90.js",
   "/assets/index-CqMYUKqs.css",
-  "/assets/index-DqObHjrO.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
