@@ -1,7 +1,6 @@
 // The console's charts, in plain SVG and CSS: a stacked bar per campaign
 // (coverage) and a secretary's cumulative field days by month against the
 // pace line. A chart library would weigh more than these two shapes.
-import './chart.css';
 
 export interface Segment {
   key: string;

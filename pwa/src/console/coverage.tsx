@@ -6,9 +6,11 @@ import { useState } from 'preact/hooks';
 import { useCtx } from '../ui/context';
 import { formatDate } from '../ui/i18n';
 import { Legend, StackBar, type Segment } from './chart';
-import './coverage.css';
-import './manage.css';
+import './manage-style';
 import { apiGet, apiList, downloadFile, errorText, query, useRemote } from './manage-api';
+import { href } from './paths';
+import type { ConsoleRoute, ScreenProps } from './routes';
+import { ALL_SEEING_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
 import { coverageText } from './text-coverage';
 
@@ -79,12 +81,12 @@ export function shownState(u: UnitCoverage, c: { starts_on: string | null }, asO
 
 /** The review queue's address for a unit's notes in a campaign (console-a's queue reads these filters). */
 export function notesHash(campaignId: string, unitId: string): string {
-  return '#/console/queue' + query({ campaign_id: campaignId, unit_id: unitId });
+  return href('queue') + query({ campaign_id: campaignId, unit_id: unitId });
 }
 
-const HERE = '#/console/coverage';
+const HERE = href('coverage');
 
-export function Coverage({ params }: { params: URLSearchParams }) {
+export function Coverage({ params }: ScreenProps) {
   const { lang, session, online, navigate, rt } = useCtx();
   const t = (k: TextKey, ...a: (string | number)[]) => tr(text, lang, k, ...a);
   const campaignId = params.get('campaign_id') ?? '';
@@ -184,7 +186,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
       <Legend segments={segments.filter((s) => s.value > 0)} />
       {teamsLoaded && teams.length === 0 && (
         <div class="banner banner-warn cov-noteam" data-noteam="1">
-          {t('cov_noTeam')} <a class="link-btn" href="#/console/manage/teams">{t('cov_manageTeams')}</a>
+          {t('cov_noTeam')} <a class="link-btn" href={href('management', 'teams')}>{t('cov_manageTeams')}</a>
         </div>
       )}
       {c.units.length === 0 ? <p class="muted">{t('cov_noUnits')}</p> : units.length === 0 ? <p class="muted">{t('cov_noUnitsInCluster')}</p> : (
@@ -234,3 +236,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
     </article>
   );
 }
+
+export const route: ConsoleRoute = {
+  id: 'coverage', label: 'nav_coverage', icon: '▦', roles: ALL_SEEING_ROLES, nav: true, component: Coverage,
+};

@@ -10,8 +10,10 @@ import { formatDate } from '../ui/i18n';
 import { CumulativeChart, type MonthPoint } from './chart';
 import { SecretaryDetail } from './fielddays-secretary';
 import { apiGet, downloadFile, errorText, query, useRemote } from './manage-api';
-import './fielddays.css';
-import './manage.css';
+import './manage-style';
+import { href } from './paths';
+import type { ConsoleRoute, ScreenProps } from './routes';
+import { ALL_SEEING_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
 import { fieldDaysText } from './text-fielddays';
 
@@ -48,7 +50,7 @@ export interface FieldDaysReport {
   items: SecretaryDays[];
 }
 
-const HERE = '#/console/field-days';
+const HERE = href('fielddays');
 
 /** The days read for the chart: each month's last day up to asOf, within year. */
 export function monthEnds(year: number, asOf: string): { month: number; date: string }[] {
@@ -73,7 +75,7 @@ function sortValue(s: SecretaryDays, key: SortKey): number | string {
   return typeof v === 'number' ? v : 0;
 }
 
-export function FieldDays({ params }: { params: URLSearchParams }) {
+export function FieldDays({ params }: ScreenProps) {
   const { lang, session, online, navigate } = useCtx();
   const t: FdT = (k, ...a) => tr(text, lang, k, ...a);
   const today = planToday();
@@ -207,3 +209,7 @@ export function FieldDays({ params }: { params: URLSearchParams }) {
     </section>
   );
 }
+
+export const route: ConsoleRoute = {
+  id: 'fielddays', label: 'nav_fielddays', icon: '◷', roles: ALL_SEEING_ROLES, nav: true, component: FieldDays,
+};

@@ -15,16 +15,18 @@ import { useCtx, useData } from '../ui/context';
 import { formatDate, formatDateTime, type Key } from '../ui/i18n';
 import { LostNotices } from '../ui/lost';
 import { Legend, StackBar } from './chart';
-import './findings.css';
 import { query } from './manage-api';
-import './manage.css';
+import './manage-style';
+import { href } from './paths';
+import type { ConsoleRoute, ScreenProps } from './routes';
+import { REGISTER_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
 import { findingsText } from './text-findings';
 
 const text = { ...commonText, ...findingsText };
 type TextKey = keyof typeof text;
 
-const HERE = '#/console/findings';
+const HERE = href('findings');
 const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
 const categoryKey = (c: string) => `cat_${c}` as Key;
 
@@ -37,7 +39,7 @@ export function fold(s: string): string {
   return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
 
-export function Findings({ params }: { params: URLSearchParams }) {
+export function Findings({ params }: ScreenProps) {
   const { lang, t: ft, rt, navigate } = useCtx();
   const t = (k: TextKey, ...a: (string | number)[]) => tr(text, lang, k, ...a);
   const roles = rt.user.roles ?? [];
@@ -200,7 +202,7 @@ function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: Tex
         {f.answer && <div><div class="field-label">{t('cf_answer')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
         <div class="small">
           <strong>{t('cf_source')}:</strong> {f.note_title || '—'}{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
-          {hq && <> · <a class="link-btn" href={`#/console/history/findings/${f.id}`}>{t('cf_history')}</a></>}
+          {hq && <> · <a class="link-btn" href={href('history', 'findings', f.id)}>{t('cf_history')}</a></>}
         </div>
       </div>
       {rights?.triage && <Triage f={f} t={t} />}
@@ -307,3 +309,7 @@ function Triage({ f, t }: { f: RegisterFinding; t: (k: TextKey) => string }) {
     </div>
   );
 }
+
+export const route: ConsoleRoute = {
+  id: 'findings', label: 'nav_findings', icon: '⚑', roles: REGISTER_ROLES, nav: true, component: Findings,
+};

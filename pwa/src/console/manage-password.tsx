@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { useCtx } from '../ui/context';
 import { apiSend } from './manage-api';
 import { MField, OutcomeLine, refusal, useMT, type Faults, type Outcome } from './manage-form';
-import './manage.css';
+import './manage-style';
 
 export function PasswordForm() {
   const { session, online } = useCtx();

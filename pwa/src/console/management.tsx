@@ -9,7 +9,10 @@ import { PasswordForm } from './manage-password';
 import { ReferenceSection } from './manage-reference';
 import { UsersSection } from './manage-users';
 import { useMT, type MKey } from './manage-form';
-import './manage.css';
+import './manage-style';
+import { href } from './paths';
+import type { ConsoleRoute, ScreenProps } from './routes';
+import { REGISTER_ROLES } from '../store/plan.gen';
 
 const ADMIN = ['admin'];
 const PLANNERS = ['admin', 'inspection_committee'];
@@ -29,7 +32,7 @@ export const SECTIONS: { id: string; label: MKey; see: string[]; write: string[]
 
 const TABLE_OF: Record<string, string> = { periods: 'special_periods' };
 
-export function Management({ path }: { path: string[]; params: URLSearchParams }) {
+export function Management({ path }: ScreenProps) {
   const { rt, online, navigate } = useCtx();
   const t = useMT();
   const roles = rt.user.roles ?? [];
@@ -42,9 +45,9 @@ export function Management({ path }: { path: string[]; params: URLSearchParams }
       <header class="cscreen-head"><h1>{t('m_title')}</h1></header>
       <nav class="m-tabs" aria-label={t('m_title')}>
         {visible.map((s) => (
-          <a key={s.id} href={`#/console/management/${s.id}`} id={`m-tab-${s.id}`} class={`m-tab ${s.id === current.id ? 'on' : ''}`}
+          <a key={s.id} href={href('management', s.id)} id={`m-tab-${s.id}`} class={`m-tab ${s.id === current.id ? 'on' : ''}`}
             aria-current={s.id === current.id ? 'page' : undefined}
-            onClick={(e) => { e.preventDefault(); navigate(`#/console/management/${s.id}`); }}>{t(s.label)}</a>
+            onClick={(e) => { e.preventDefault(); navigate(href('management', s.id)); }}>{t(s.label)}</a>
         ))}
       </nav>
       {current.id !== 'password' && !online && <div class="banner banner-warn" id="m-offline">{t('m_needsNetwork')}</div>}
@@ -56,3 +59,7 @@ export function Management({ path }: { path: string[]; params: URLSearchParams }
     </section>
   );
 }
+
+export const route: ConsoleRoute = {
+  id: 'management', label: 'nav_management', icon: '⚙', roles: REGISTER_ROLES, nav: true, component: Management,
+};

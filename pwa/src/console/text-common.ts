@@ -2,7 +2,8 @@
 // management), Vietnamese first with the plan's terms
 // (docs/glossary.md), English second. Strings are NFC; {0}, {1} are
 // arguments.
-export const commonText = {
+import { defineText } from './text';
+export const commonText = defineText({
   c_downloadExcel: ['Tải Excel', 'Download Excel'],
   c_downloading: ['Đang tải…', 'Downloading…'],
   c_downloadFailed: ['Không tải được tệp: {0}', 'Could not download the file: {0}'],
@@ -19,7 +20,7 @@ export const commonText = {
   c_allCampaigns: ['Mọi đợt kiểm tra', 'Every campaign'],
   c_year: ['Năm', 'Year'],
   c_close: ['Đóng', 'Close'],
-} as const;
+} as const);
 
 /** A dictionary of [Vietnamese, English] pairs. */
 export type Pairs = Record<string, readonly [string, string]>;

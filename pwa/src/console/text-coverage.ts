@@ -1,5 +1,6 @@
 // Words of the coverage screen (Độ bao phủ), Vietnamese first.
-export const coverageText = {
+import { defineText } from './text';
+export const coverageText = defineText({
   cov_title: ['Độ bao phủ các đợt kiểm tra', 'Inspection coverage'],
   cov_kind_periodic: ['Kiểm tra định kỳ', 'Periodic inspection'],
   cov_kind_thematic: ['Kiểm tra chuyên đề', 'Thematic inspection'],
@@ -30,4 +31,4 @@ export const coverageText = {
   cov_noCampaigns: ['Chưa có đợt kiểm tra nào. Hãy tạo đợt trong mục Quản trị.', 'No inspection campaigns yet. Create one under Management.'],
   cov_xlsxAllClusters: ['Tệp Excel gồm mọi cụm của đợt đã chọn.', 'The Excel file lists every cluster of the chosen campaign.'],
   cov_manageTeams: ['Lập đoàn kiểm tra', 'Set up a team'],
-} as const;
+} as const);

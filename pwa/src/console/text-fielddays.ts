@@ -1,5 +1,6 @@
 // Words of the field-days screen (Ngày đi cơ sở), Vietnamese first.
-export const fieldDaysText = {
+import { defineText } from './text';
+export const fieldDaysText = defineText({
   fd_title: ['Ngày đi cơ sở của các đồng chí Bí thư', 'Secretaries’ field days'],
   fd_secretary: ['Bí thư', 'Secretary'],
   fd_days: ['Số ngày đi cơ sở', 'Field days'],
@@ -51,4 +52,4 @@ export const fieldDaysText = {
   fd_status_cancelled: ['Huỷ', 'Cancelled'],
   fd_back: ['‹ Danh sách Bí thư', '‹ All secretaries'],
   fd_tripDays: ['{0} ngày', '{0} days'],
-} as const;
+} as const);

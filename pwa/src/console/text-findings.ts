@@ -1,6 +1,7 @@
 // Words of the findings screen (Phát hiện & kiến nghị), Vietnamese first.
 // The categories and statuses keep the field app's words (ui/i18n.ts).
-export const findingsText = {
+import { defineText } from './text';
+export const findingsText = defineText({
   cf_title: ['Vấn đề phát hiện và kiến nghị', 'Findings and recommendations'],
   cf_titleDept: ['Vấn đề giao cho ban theo dõi', 'Findings assigned to your department'],
   cf_search: ['Tìm trong nội dung…', 'Search the text…'],
@@ -39,4 +40,4 @@ export const findingsText = {
   cf_pendingNote: ['Thay đổi trên máy này được gửi khi đồng bộ; mục «Chưa đồng bộ» là chưa tới máy chủ.', 'Changes on this device are sent at the next sync; “Not synced” means the server does not have them yet.'],
   cf_refusedNote: ['Máy chủ từ chối một thay đổi của vấn đề này: xem mục Đồng bộ để sửa hoặc gửi lại.', 'The server refused a change to this finding: open Sync to fix or resend it.'],
   cf_openSync: ['Mở Đồng bộ', 'Open Sync'],
-} as const;
+} as const);

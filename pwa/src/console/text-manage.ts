@@ -1,7 +1,8 @@
 // Words of management (Quản trị) and of changing one's password,
 // Vietnamese first. Field labels are the forms' own: a refusal from the
 // server names the field by the same label, next to it.
-export const manageText = {
+import { defineText } from './text';
+export const manageText = defineText({
   m_title: ['Quản trị', 'Management'],
   m_needsNetwork: ['Đang ngoại tuyến: quản trị người dùng và danh mục cần có mạng (ghi thẳng lên máy chủ). Khi có mạng, màn hình sẽ tự mở lại.', 'Offline: management needs a connection (it writes to the server directly). The screen comes back when you are online.'],
   m_forbidden: ['Tài khoản của bạn không được sửa mục này; chỉ xem.', 'Your account may not change this; view only.'],
@@ -113,4 +114,4 @@ export const manageText = {
   m_unitsCount: ['{0} đơn vị', '{0} units'],
   m_membersCount: ['{0} thành viên', '{0} members'],
   m_validity: ['Hiệu lực', 'Validity'],
-} as const;
+} as const);
