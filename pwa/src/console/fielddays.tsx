@@ -5,7 +5,7 @@
 // the device needs none of the secretaries' trips to draw it.
 import { useState } from 'preact/hooks';
 import { planToday } from '../store/records';
-import { useCtx } from '../ui/context';
+import { useCtx, useData } from '../ui/context';
 import { formatDate } from '../ui/i18n';
 import { CumulativeChart, type MonthPoint } from './chart';
 import { SecretaryDetail } from './fielddays-secretary';
@@ -76,10 +76,15 @@ function sortValue(s: SecretaryDays, key: SortKey): number | string {
 }
 
 export function FieldDays({ params }: ScreenProps) {
-  const { lang, session, online, navigate } = useCtx();
+  const { lang, session, online, navigate, rt } = useCtx();
   const t: FdT = (k, ...a) => tr(text, lang, k, ...a);
   const today = planToday();
-  const year = Number(params.get('year')) || Number(today.slice(0, 4));
+  // Without a year asked for, the latest plan's year up to this one (a
+  // year with no plan has no minimum to be on pace with, nor a workbook).
+  const planYears = useData(() => rt.db.query<{ year: number }>(
+    'SELECT DISTINCT year FROM plans WHERE deleted = 0 AND year <= ? ORDER BY year', [Number(today.slice(0, 4))]), []);
+  const thisYear = Number(today.slice(0, 4));
+  const year = Number(params.get('year')) || (planYears?.length ? planYears[planYears.length - 1]!.year : thisYear);
   const asOf = String(year) < today.slice(0, 4) ? `${year}-12-31` : today;
   const sort = params.get('sort') || 'name';
   const dir = params.get('dir') === 'desc' ? 'desc' : 'asc';
@@ -126,7 +131,7 @@ export function FieldDays({ params }: ScreenProps) {
         onClick={() => go({ sort: k, dir: sort === k && dir === 'asc' ? 'desc' : sort === k ? 'asc' : num ? 'desc' : 'asc' })}>{label}</button>
     </th>
   );
-  const years = [year - 1, year, year + 1].filter((y) => y >= 2021 && String(y) <= today.slice(0, 4));
+  const years = [...new Set([...(planYears ?? []).map((p) => p.year), thisYear, year])].sort((a, b) => b - a);
   const chartLabel = (s: SecretaryDays, pts: MonthPoint[]) =>
     t('fd_chartLabel', s.full_name || s.username, pts[pts.length - 1]?.days ?? 0, pts[pts.length - 1]?.month ?? 0, s.min_field_days);
 
@@ -138,7 +143,7 @@ export function FieldDays({ params }: ScreenProps) {
           <label class="cfilter">
             <span>{t('c_year')}</span>
             <select class="input" id="fd-year" value={String(year)} onChange={(e) => go({ year: (e.target as HTMLSelectElement).value, user: '' })}>
-              {(years.includes(year) ? years : [year, ...years]).map((y) => <option key={y} value={String(y)}>{y}</option>)}
+              {years.map((y) => <option key={y} value={String(y)}>{y}</option>)}
             </select>
           </label>
           <button class="btn btn-secondary cbtn" id="fd-xlsx" disabled={dl.busy || !online} onClick={() => void download()}>
