@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -19,7 +20,9 @@ func (ts *testServer) refreshStatus(t *testing.T, refreshToken string) reply {
 
 func (ts *testServer) loginStatus(t *testing.T, username, password string) int {
 	t.Helper()
-	return ts.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(username, password, "dev-check")).status
+	// A device id stays with its first user: one checking device per user.
+	device := "dev-check-" + strings.ReplaceAll(username, ".", "-")
+	return ts.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(username, password, device)).status
 }
 
 func wantField(t *testing.T, env wireError, field string) {

@@ -41,12 +41,10 @@ func (s *Server) reportFieldDaysXLSX(c echo.Context) error {
 		return err
 	}
 	wb, err := report.New(s.store).FieldDaysWorkbook(c.Request().Context(), q)
-	switch {
-	case errors.Is(err, report.ErrNoPlan):
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no plan for %d", q.Year)}
-	case errors.Is(err, store.ErrNotFound):
+	if errors.Is(err, store.ErrNotFound) {
 		return notFound("secretary")
-	case err != nil:
+	}
+	if err != nil {
 		return internal(err)
 	}
 	return sendWorkbook(c, wb, report.FieldDaysFilename(q.Year, q.AsOf))

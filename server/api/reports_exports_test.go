@@ -227,7 +227,11 @@ func TestFieldDaysExport(t *testing.T) {
 	}
 	e.get(t, lan, "/api/v1/reports/field-days.xlsx?user_id="+minh.userID).wantError(t, http.StatusForbidden, "forbidden")
 	e.get(t, inspector, "/api/v1/reports/field-days.xlsx").wantError(t, http.StatusForbidden, "forbidden")
-	e.get(t, e.admin, "/api/v1/reports/field-days.xlsx?year=2020&date=2020-07-01").wantError(t, http.StatusNotFound, "not_found")
+	// A year without a plan is tallied against the standing minimum, and says so.
+	noPlan := openWorkbook(t, e.get(t, e.admin, "/api/v1/reports/field-days.xlsx?year=2020&date=2020-07-01")).rows["Ngày đi cơ sở"]
+	if !strings.HasPrefix(noPlan[1][0], "Chưa có kế hoạch của năm: tối thiểu 60 ngày") || len(noPlan) != 3+2 {
+		t.Errorf("2020 export %q", noPlan)
+	}
 	e.get(t, e.admin, "/api/v1/reports/field-days.xlsx?year=21").wantError(t, http.StatusBadRequest, "validation_failed")
 	e.get(t, e.admin, "/api/v1/reports/field-days.xlsx?user_id="+inspector.userID).wantError(t, http.StatusNotFound, "not_found")
 }

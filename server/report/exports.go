@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"dicoso/sync/plan"
 )
 
 // Titles of the exports.
@@ -139,7 +141,7 @@ func (r *Reports) FieldDaysWorkbook(ctx context.Context, q FieldDaysQuery) (*Wor
 	}
 	headers := append([]string(nil), FieldDaysHeaders...)
 	widths := []float64{6, 28, 24, 12, 14, 10, 10, 12, 16, 12}
-	for _, p := range tripPurposes() {
+	for _, p := range plan.Purposes() {
 		headers = append(headers, PurposeLabel(p))
 		widths = append(widths, 18)
 	}
@@ -147,9 +149,13 @@ func (r *Reports) FieldDaysWorkbook(ctx context.Context, q FieldDaysQuery) (*Wor
 		headers = append(headers, p.Name)
 		widths = append(widths, 18)
 	}
+	basis := "Chưa có kế hoạch của năm"
+	if fd.PlanNumber != nil {
+		basis = "Theo Kế hoạch số " + *fd.PlanNumber
+	}
 	t := table{sheet: fieldDaysSheet, title: fmt.Sprintf("%s năm %d", FieldDaysTitle, fd.Year), headers: headers, widths: widths,
-		scope: fmt.Sprintf("Theo Kế hoạch số %s: tối thiểu %d ngày trong năm. Tính đến ngày %s (ngày thứ %d/%d của năm), cần đạt %s ngày.",
-			fd.PlanNumber, fd.MinFieldDays, viDate(fd.AsOf), fd.ElapsedDays, fd.DaysInYear, strconv.FormatFloat(fd.ExpectedByDate, 'f', -1, 64))}
+		scope: fmt.Sprintf("%s: tối thiểu %d ngày trong năm. Tính đến ngày %s (ngày thứ %d/%d của năm), cần đạt %s ngày.",
+			basis, fd.MinFieldDays, viDate(fd.AsOf), fd.ElapsedDays, fd.DaysInYear, strconv.FormatFloat(fd.ExpectedByDate, 'f', -1, 64))}
 	for i, s := range fd.Items {
 		pace := "Chậm tiến độ"
 		if s.OnPace {
