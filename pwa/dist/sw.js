@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "0d15bf65f885069c";
+const VERSION = "896d078922fa8c23";
 const PRECACHE = [
-  "/assets/index-_8vt6oGM.js",
+  "/assets/index-BmJo6ofE.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",

@@ -143,6 +143,8 @@ func TestConsoleAdminSetsUpUsersClusterAndTeam(t *testing.T) {
 	p := newBrowser(t, exe, "inspector", srv.url)
 	p.login("thanhtra.cuong")
 	p.go_("#/home")
+	p.waitText("[data-teams]", "(1)")
+	p.click("[data-teams]")
 	p.waitText("main", campaignName)
 	p.waitText("main", "Đoàn kiểm tra số 1")
 	p.waitText("main", "Bắc Ninh")

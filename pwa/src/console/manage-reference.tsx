@@ -214,6 +214,8 @@ export function ReferenceSection({ tableKey, canWrite, title }: { tableKey: stri
   const rows = useRemote(() => apiList<Row>(session, `/api/v1/${spec.table}`), [spec.table, online]);
   const lookups = useLookups();
   const [editing, setEditing] = useState<Row | 'new' | null>(null);
+  // What the last write said, kept for the form that opens on its result.
+  const [flash, setFlash] = useState('');
   const [q, setQ] = useState('');
   const l = lookups.data;
   const list = (rows.data ?? []).filter((r) => !q || spec.label(r).toLowerCase().includes(q.toLowerCase()));
@@ -222,7 +224,7 @@ export function ReferenceSection({ tableKey, canWrite, title }: { tableKey: stri
       <div class="card cpane ctable-wrap">
         <div class="row">
           <input class="input m-search" type="search" placeholder={t('m_search')} value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
-          {canWrite && spec.creatable && <button class="btn btn-primary cbtn" id={`${tableKey}-new`} onClick={() => setEditing('new')}>{t('m_new')}</button>}
+          {canWrite && spec.creatable && <button class="btn btn-primary cbtn" id={`${tableKey}-new`} onClick={() => { setFlash(''); setEditing('new'); }}>{t('m_new')}</button>}
         </div>
         {rows.data && rows.data.length === 0 && <p class="muted">{t('m_empty')}</p>}
         {l && list.length > 0 && (
@@ -230,7 +232,7 @@ export function ReferenceSection({ tableKey, canWrite, title }: { tableKey: stri
             <thead><tr><th>{title}</th>{spec.columns.map((c) => <th key={c.label}>{t(c.label)}</th>)}</tr></thead>
             <tbody>
               {list.map((r) => (
-                <tr key={r.id} class={`clickable ${editing !== 'new' && editing?.id === r.id ? 'on' : ''}`} data-row={spec.label(r)} onClick={() => setEditing(r)}>
+                <tr key={r.id} class={`clickable ${editing !== 'new' && editing?.id === r.id ? 'on' : ''}`} data-row={spec.label(r)} onClick={() => { setFlash(''); setEditing(r); }}>
                   <td><strong>{spec.label(r)}</strong></td>
                   {spec.columns.map((c) => <td key={c.label} class="small">{c.cell(r, l, t)}</td>)}
                 </tr>
@@ -243,20 +245,21 @@ export function ReferenceSection({ tableKey, canWrite, title }: { tableKey: stri
         {editing && l && (
           <RowForm key={editing === 'new' ? 'new' : editing.id} spec={spec} row={editing === 'new' ? null : editing} lookups={l}
             canWrite={canWrite} t={t} close={() => setEditing(null)}
-            done={(r) => { rows.reload(); lookups.reload(); setEditing(r); }} />
+            flash={flash} done={(r, text) => { rows.reload(); lookups.reload(); setFlash(text); setEditing(r); }} />
         )}
       </div>
     </div>
   );
 }
 
-function RowForm({ spec, row, lookups, canWrite, t, done, close }: {
+function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
   spec: TableSpec;
   row: Row | null;
   lookups: Lookups;
   canWrite: boolean;
   t: MT;
-  done: (r: Row | null) => void;
+  flash: string;
+  done: (r: Row | null, text: string) => void;
   close: () => void;
 }) {
   const { session } = useCtx();
@@ -271,7 +274,7 @@ function RowForm({ spec, row, lookups, canWrite, t, done, close }: {
   const members = row ? lookups.units.filter((u) => u.cluster_id === row.id).map((u) => u.id) : [];
   const [inCluster, setInCluster] = useState<string[]>(members);
   const [faults, setFaults] = useState<Faults>({});
-  const [outcome, setOutcome] = useState<Outcome>({ kind: 'idle' });
+  const [outcome, setOutcome] = useState<Outcome>(flash ? { kind: 'ok', text: flash } : { kind: 'idle' });
   const [confirmDelete, setConfirmDelete] = useState(false);
   const set = (k: string, x: unknown) => setV({ ...v, [k]: x });
 
@@ -301,8 +304,10 @@ function RowForm({ spec, row, lookups, canWrite, t, done, close }: {
           moved++;
         }
       }
-      setOutcome({ kind: 'ok', text: creating ? t('m_created', spec.label(saved!)) : moved > 0 ? `${t('m_saved')} ${t('m_provincesSaved', inCluster.length)}` : t('m_saved') });
-      done(saved);
+      const text = creating ? t('m_created', spec.label(saved!)) : t('m_saved');
+      const full = moved > 0 ? `${text} ${t('m_provincesSaved', inCluster.length)}` : text;
+      setOutcome({ kind: 'ok', text: full });
+      done(saved, full);
     } catch (e) {
       const r = refusal(t, e);
       setFaults(r.faults);
@@ -315,7 +320,7 @@ function RowForm({ spec, row, lookups, canWrite, t, done, close }: {
     try {
       await apiSend(session, 'DELETE', `/api/v1/${spec.table}/${row!.id}`);
       setOutcome({ kind: 'ok', text: t('m_deleted') });
-      done(null);
+      done(null, t('m_deleted'));
     } catch (e) {
       setOutcome(refusal(t, e).outcome);
     }

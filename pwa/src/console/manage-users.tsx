@@ -68,6 +68,8 @@ export function UsersSection({ canWrite }: { canWrite: boolean }) {
   const departments = useRemote(() => apiList<Named>(session, '/api/v1/departments'), [online]);
   const units = useRemote(() => apiList<Named>(session, '/api/v1/units'), [online]);
   const [editing, setEditing] = useState<ApiUser | 'new' | null>(null);
+  // What the last write said, kept for the form that opens on its result.
+  const [flash, setFlash] = useState('');
   const [q, setQ] = useState('');
   const deptName = new Map((departments.data ?? []).map((d) => [d.id, d.name]));
   const unitName = new Map((units.data ?? []).map((d) => [d.id, d.name]));
@@ -77,14 +79,14 @@ export function UsersSection({ canWrite }: { canWrite: boolean }) {
       <div class="card cpane ctable-wrap">
         <div class="row">
           <input class="input m-search" type="search" placeholder={t('m_search')} value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
-          {canWrite && <button class="btn btn-primary cbtn" id="user-new" onClick={() => setEditing('new')}>{t('m_new')}</button>}
+          {canWrite && <button class="btn btn-primary cbtn" id="user-new" onClick={() => { setFlash(''); setEditing('new'); }}>{t('m_new')}</button>}
         </div>
         <table class="ctable" id="user-table">
           <thead><tr><th>{t('m_fullName')}</th><th>{t('m_username')}</th><th>{t('m_roles')}</th><th>{t('m_department')} / {t('m_unit')}</th></tr></thead>
           <tbody>
             {list.map((u) => (
               <tr key={u.id} class={`clickable ${editing !== 'new' && editing?.id === u.id ? 'on' : ''}`} data-username={u.username}
-                onClick={() => setEditing(u)}>
+                onClick={() => { setFlash(''); setEditing(u); }}>
                 <td><strong>{u.full_name}</strong>{u.title && <div class="muted small">{u.title}</div>}</td>
                 <td>{u.username}{u.disabled && <span class="tag tag-off">{t('m_disabled')}</span>}</td>
                 <td>{u.roles.map((r) => <span key={r} class="tag">{roleName(lang, r)}</span>)}</td>
@@ -98,20 +100,21 @@ export function UsersSection({ canWrite }: { canWrite: boolean }) {
         {editing && (
           <UserForm key={editing === 'new' ? 'new' : editing.id} user={editing === 'new' ? null : editing} canWrite={canWrite} t={t}
             departments={departments.data ?? []} units={(units.data ?? []).filter((u) => u.kind !== 'grassroots')}
-            done={(u) => { users.reload(); setEditing(u); }} close={() => setEditing(null)} />
+            flash={flash} done={(u, text) => { users.reload(); setFlash(text); setEditing(u); }} close={() => setEditing(null)} />
         )}
       </div>
     </div>
   );
 }
 
-function UserForm({ user, canWrite, t, departments, units, done, close }: {
+function UserForm({ user, canWrite, t, departments, units, flash, done, close }: {
   user: ApiUser | null;
   canWrite: boolean;
   t: MT;
   departments: Named[];
   units: Named[];
-  done: (u: ApiUser) => void;
+  flash: string;
+  done: (u: ApiUser, text: string) => void;
   close: () => void;
 }) {
   const { session, lang } = useCtx();
@@ -121,7 +124,7 @@ function UserForm({ user, canWrite, t, departments, units, done, close }: {
     roles: user?.roles ?? [], department_id: user?.department_id ?? '', unit_id: user?.unit_id ?? '',
   });
   const [faults, setFaults] = useState<Faults>({});
-  const [outcome, setOutcome] = useState<Outcome>({ kind: 'idle' });
+  const [outcome, setOutcome] = useState<Outcome>(flash ? { kind: 'ok', text: flash } : { kind: 'idle' });
   const set = (k: keyof typeof v, x: string | string[]) => setV({ ...v, [k]: x });
   const save = async () => {
     const f = checkUser(v, creating);
@@ -139,8 +142,9 @@ function UserForm({ user, canWrite, t, departments, units, done, close }: {
       const u = creating
         ? await apiSend<ApiUser>(session, 'POST', '/api/v1/users', { ...body, username: v.username.trim(), password: v.password })
         : await apiSend<ApiUser>(session, 'PATCH', `/api/v1/users/${user!.id}`, body);
-      setOutcome({ kind: 'ok', text: creating ? t('m_created', u!.full_name) : t('m_saved') });
-      done(u!);
+      const text = creating ? t('m_created', u!.full_name) : t('m_saved');
+      setOutcome({ kind: 'ok', text });
+      done(u!, text);
     } catch (e) {
       const r = refusal(t, e);
       setFaults(r.faults);
@@ -152,7 +156,7 @@ function UserForm({ user, canWrite, t, departments, units, done, close }: {
     try {
       const u = await apiSend<ApiUser>(session, 'PATCH', `/api/v1/users/${user!.id}`, { disabled: !user!.disabled });
       setOutcome({ kind: 'ok', text: t('m_saved') });
-      done(u!);
+      done(u!, t('m_saved'));
     } catch (e) {
       const r = refusal(t, e);
       setFaults(r.faults);
