@@ -244,6 +244,7 @@ func TestConsoleReportsCoverageFieldDaysFindings(t *testing.T) {
 		a.fail("the server does not have the assignment")
 	}
 	a.waitJS("shown as synced", `document.querySelector('#cf-detail .row [data-sync]')?.dataset.sync === 'sent'`)
+	eval[bool](a, `(window.scrollTo(0, 0), document.querySelector('.cpane-sticky')?.scrollTo(0, 0), true)`)
 	a.screenshot("console-findings-1366")
 
 	// The workbooks, as the API serves them, name the unit and the secretary.
