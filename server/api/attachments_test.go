@@ -15,6 +15,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"dicoso/sync/protocol"
 )
 
 func sha(b []byte) string {
@@ -248,5 +252,54 @@ func TestAttachmentRoundTripAndReadScope(t *testing.T) {
 		if r := get(dev, scanHash); r.status != http.StatusNotFound {
 			t.Errorf("%s GET of team B's JPEG = %d, want 404", dev.id, r.status)
 		}
+	}
+}
+
+// Naming a blob in a row must not be a way to read it: a push may name
+// only blobs its author uploaded or may already read. Otherwise anyone who
+// learnt a hash (from a row they could once read, or a file name) could
+// put it in their own check-in or note and download the bytes.
+func TestPushNamesOnlyBlobsItsAuthorHasOrReads(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	photo := pngBytes(t, 11)
+	hash := sha(photo)
+	w.call(t, http.MethodPut, "/api/v1/attachments/"+hash, w.inspA.token, photo).wantStatus(t, http.StatusCreated)
+	w.inspA.push(t, "", w.inspA.change("checkins", uuid.NewString(), map[string]any{
+		"unit_id": w.unitA, "at": "2021-06-03T08:00:00Z", "lat": 22.39, "lng": 103.45, "photo": hash}))
+	get := func(dev *device) int {
+		return w.call(t, http.MethodGet, "/api/v1/attachments/"+hash, dev.token, nil).status
+	}
+	if got := get(w.inspB); got != http.StatusNotFound {
+		t.Fatalf("team B's inspector reads team A's photo before trying anything: %d", got)
+	}
+
+	// Team B's inspector names it in a check-in of their own and among
+	// their note's attachments: both refused, on the field, and the bytes
+	// stay out of reach.
+	stolen := []protocol.Change{
+		w.inspB.change("checkins", uuid.NewString(), map[string]any{
+			"unit_id": w.unitB, "at": "2021-06-03T09:00:00Z", "lat": 9.17, "lng": 105.15, "photo": hash}),
+		w.inspB.change("visit_notes", w.noteB, map[string]any{"attachments": []string{hash}}),
+		// A hash nobody uploaded is no better.
+		w.inspB.change("visit_notes", w.noteB, map[string]any{"attachments": []string{sha([]byte("not uploaded"))}}),
+	}
+	wantField := []string{"photo", "attachments", "attachments"}
+	for i, r := range w.inspB.pushResults(t, "", stolen...) {
+		if r.Status != protocol.StatusRejected || r.Code != "forbidden" || r.Field != wantField[i] {
+			t.Errorf("change %d naming a blob its author may not read: %+v, want forbidden on %s", i, r, wantField[i])
+		}
+	}
+	if got := get(w.inspB); got != http.StatusNotFound {
+		t.Fatalf("after the refused pushes team B's inspector reads the photo: %d", got)
+	}
+
+	// A team mate, who reads the check-in, may name it in their own note.
+	w.inspA2.push(t, "", w.inspA2.change("visit_notes", w.noteA2, map[string]any{"attachments": []string{hash}}))
+	// Whoever uploads the bytes themselves has them, and may name them.
+	w.call(t, http.MethodPut, "/api/v1/attachments/"+hash, w.inspB.token, photo).wantStatus(t, http.StatusOK)
+	w.inspB.push(t, "", w.inspB.change("visit_notes", w.noteB, map[string]any{"attachments": []string{hash}}))
+	if got := get(w.inspB); got != http.StatusOK {
+		t.Fatalf("team B's inspector, having uploaded the same bytes, reads them: %d", got)
 	}
 }

@@ -87,15 +87,19 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 		{"later clock arrives last", w.noteA2, w.inspA2, false},
 	}
 	for _, tc := range cases {
+		// The leader sends the note back for revision.
+		w.leaderA.push(t, "", w.leaderA.change("visit_notes", tc.note, map[string]any{
+			"status": "needs_revision", "review_comment": "Bổ sung kết luận", "reviewed_by": w.leaderA.userID}))
+
 		// Both devices are up to date before going offline.
 		_, authorBase := tc.author.pullAll(t, "")
 		_, leaderBase := w.leaderA.pullAll(t, "")
 
-		// Offline, the author takes the note back to draft; the leader,
-		// a little later by the clock, asks for a revision.
+		// Offline, the author amends and resubmits; the leader, a little
+		// later by the clock, asks for a further revision.
 		at := now()
 		authorCh := protocol.Change{ID: uuid.NewString(), Table: "visit_notes", RowID: tc.note, Op: protocol.OpUpsert,
-			HLC: tc.author.clock(at), Fields: map[string]any{"status": "draft"}}
+			HLC: tc.author.clock(at + 10*time.Second), Fields: map[string]any{"status": "submitted"}}
 		leaderCh := protocol.Change{ID: uuid.NewString(), Table: "visit_notes", RowID: tc.note, Op: protocol.OpUpsert,
 			HLC: w.leaderA.clock(at + 20*time.Second), Fields: map[string]any{
 				"status": "needs_revision", "review_comment": "Bổ sung số liệu đoàn viên", "reviewed_by": w.leaderA.userID}}
@@ -113,10 +117,11 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 			t.Fatalf("%s: merged status = %v, want needs_revision", tc.name, got)
 		}
 
-		// The history holds the creation and both writes, in arrival order.
+		// The history holds the creation, the first review and both
+		// writes, in arrival order.
 		items := w.history(t, w.admin, "visit_notes", tc.note)
-		if len(items) != 3 {
-			t.Fatalf("%s: history has %d entries, want 3: %+v", tc.name, len(items), items)
+		if len(items) != 4 {
+			t.Fatalf("%s: history has %d entries, want 4: %+v", tc.name, len(items), items)
 		}
 		for i := 1; i < len(items); i++ {
 			if items[i].Seq <= items[i-1].Seq {
@@ -139,20 +144,20 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 		if tc.leaderFirst {
 			// The author's older write arrived after a newer one: it lost
 			// on arrival and is kept as lost.
-			if a.lost["status"] != "draft" || len(a.applied) != 0 {
-				t.Errorf("%s: author's entry applied %v lost %v, want nothing applied and status draft lost", tc.name, a.applied, a.lost)
+			if a.lost["status"] != "submitted" || len(a.applied) != 0 {
+				t.Errorf("%s: author's entry applied %v lost %v, want nothing applied and status submitted lost", tc.name, a.applied, a.lost)
 			}
-			if l.previous["status"] != "submitted" {
-				t.Errorf("%s: leader's previous = %v, want status submitted", tc.name, l.previous)
+			if l.previous["status"] != "needs_revision" {
+				t.Errorf("%s: leader's previous = %v, want status needs_revision", tc.name, l.previous)
 			}
 		} else {
 			// The author's write was applied, then overwritten: its value
 			// is kept as the leader's previous.
-			if a.applied["status"] != "draft" || a.previous["status"] != "submitted" {
+			if a.applied["status"] != "submitted" || a.previous["status"] != "needs_revision" {
 				t.Errorf("%s: author's entry applied %v previous %v", tc.name, a.applied, a.previous)
 			}
-			if l.previous["status"] != "draft" {
-				t.Errorf("%s: leader's previous = %v, want status draft", tc.name, l.previous)
+			if l.previous["status"] != "submitted" {
+				t.Errorf("%s: leader's previous = %v, want status submitted", tc.name, l.previous)
 			}
 		}
 
@@ -169,7 +174,7 @@ func TestHistoryAndConflictsAfterConcurrentEdits(t *testing.T) {
 			str(c.WinnerUser) != w.leaderA.userID || str(c.WinnerDevice) != w.leaderA.id {
 			t.Errorf("%s: winner = %s %s %s %s", tc.name, str(c.WinnerValue), c.WinnerHLC, str(c.WinnerUser), str(c.WinnerDevice))
 		}
-		if str(c.LoserValue) != "draft" || c.LoserHLC != authorCh.HLC ||
+		if str(c.LoserValue) != "submitted" || c.LoserHLC != authorCh.HLC ||
 			str(c.LoserUser) != tc.author.userID || str(c.LoserDevice) != tc.author.id {
 			t.Errorf("%s: loser = %s %s %s %s", tc.name, str(c.LoserValue), c.LoserHLC, str(c.LoserUser), str(c.LoserDevice))
 		}

@@ -482,8 +482,8 @@ func (ts *testServer) loginDevice(t *testing.T, username, password, deviceID str
 // account is a user the admin creates; fullName defaults to
 // "Người dùng <username>".
 type account struct {
-	username, fullName, department string
-	roles                          []string
+	username, fullName, department, unit string
+	roles                                []string
 }
 
 // createAccount creates a through the API as the admin, with userPassword,
@@ -500,6 +500,9 @@ func (ts *testServer) createAccount(t *testing.T, a account) string {
 	body := map[string]any{"username": a.username, "password": userPassword, "full_name": name, "roles": a.roles}
 	if a.department != "" {
 		body["department_id"] = a.department
+	}
+	if a.unit != "" {
+		body["unit_id"] = a.unit
 	}
 	var u userJSON
 	ts.call(t, http.MethodPost, "/api/v1/users", ts.admin.token, body).decode(t, http.StatusCreated, &u)
@@ -562,6 +565,17 @@ func (d *device) change(table, rowID string, fields map[string]any) protocol.Cha
 // now by this device.
 func (d *device) push(t *testing.T, base string, changes ...protocol.Change) {
 	t.Helper()
+	for i, res := range d.pushResults(t, base, changes...) {
+		if res.Status != protocol.StatusApplied {
+			t.Fatalf("%s: change %d (%s %s) %s %s: %s", d.id, i, changes[i].Table, changes[i].RowID, res.Status, res.Code, res.Message)
+		}
+	}
+}
+
+// pushResults sends changes as push does and returns the server's verdict
+// on each.
+func (d *device) pushResults(t *testing.T, base string, changes ...protocol.Change) []protocol.Result {
+	t.Helper()
 	changes = slices.Clone(changes)
 	for i := range changes {
 		if changes[i].ID == "" {
@@ -574,11 +588,10 @@ func (d *device) push(t *testing.T, base string, changes ...protocol.Change) {
 	req := protocol.PushRequest{Protocol: protocol.Version, DeviceID: d.id, BaseCursor: base, Changes: changes}
 	var resp protocol.PushResponse
 	d.ts.call(t, http.MethodPost, "/api/v1/sync/push", d.token, req).decode(t, http.StatusOK, &resp)
-	for i, res := range resp.Results {
-		if res.Status != protocol.StatusApplied {
-			t.Fatalf("%s: change %d (%s %s) %s %s: %s", d.id, i, changes[i].Table, changes[i].RowID, res.Status, res.Code, res.Message)
-		}
+	if len(resp.Results) != len(changes) {
+		t.Fatalf("%s: %d results for %d changes", d.id, len(resp.Results), len(changes))
 	}
+	return resp.Results
 }
 
 // pullPage is one pull from cursor.

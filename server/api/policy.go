@@ -7,6 +7,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dicoso/server/auth"
+	"dicoso/server/syncdb"
+	"dicoso/sync/schema"
 )
 
 // action is what a caller does to a resource.
@@ -45,88 +47,24 @@ type resourcePolicy struct {
 
 // Rule shorthands.
 var (
-	anyUser   = rule{anyone: true}
-	adminOnly = rule{roles: []string{auth.RoleAdmin}}
+	anyUser = rule{anyone: true}
 	// headquarters: the roles that read and review everything (design §1).
 	headquarters = rule{roles: []string{auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice}}
 )
 
-func grant(r ...string) rule { return rule{roles: r} }
-
-// accessPolicy is the one place that says which role may do what (design
-// §1; duties from plan 356-KH/TWĐTN-BKT section III.1). Routes consult it
-// through s.allow, handlers through s.allowRow. It is read-only after
-// package initialisation.
+// accessPolicy says which role may do what over REST (roles: see
+// docs/architecture.md; duties from plan 356-KH/TWĐTN-BKT section III.1).
+// Routes consult it through s.allow, handlers through s.allowRow. It is
+// read-only after package initialisation.
 //
-// Everyone logged in reads the reference data: every role plans, logs or
-// reviews against the same units, campaigns and teams, and devices pull it
-// all anyway. Field data has no REST route: it moves through sync, whose
-// per-row rules (who may write which note, finding, check-in) live in
-// server/syncdb/rules.go and whose read scopes live in server/syncdb/pull.go.
-var accessPolicy = map[string]resourcePolicy{
+// The synced tables' rules are not here: who may edit each reference table
+// over REST, and everything a device may push or pull, is declared per
+// table in server/syncdb/specs.go, and withTablePolicies makes the
+// reference tables' entries (users among them) from it. Field data has no
+// REST route: it moves through sync.
+var accessPolicy = withTablePolicies(map[string]resourcePolicy{
 	// Who is logged in; everyone changes their own password.
 	"me": {actions: map[action]rule{actRead: anyUser, actUpdate: anyUser}},
-
-	// Accounts and roles are the administrator's (design §4: POST /users is
-	// admin only). Everyone reads the public part to name people.
-	"users": {actions: map[action]rule{
-		actRead: anyUser, actCreate: adminOnly, actUpdate: adminOnly, actDelete: adminOnly,
-	}},
-
-	// The organisation itself (units with their history, activity clusters,
-	// departments): seeded from the plan and kept by the administrator. The
-	// plan gives no office or department a duty to change it, so a
-	// department cannot edit units, nor the Office clusters.
-	"units":       adminWrites(),
-	"clusters":    adminWrites(),
-	"departments": adminWrites(),
-
-	// III.1, Inspection Committee: "tham mưu xây dựng kế hoạch kiểm tra, đi
-	// cơ sở" — it drafts the year's plan, so it may write it. Withdrawing a
-	// plan the Secretariat issued is left to the administrator.
-	"plans": {actions: map[action]rule{
-		actRead:   anyUser,
-		actCreate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee),
-		actUpdate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee),
-		actDelete: adminOnly,
-	}},
-
-	// III.1, Inspection Committee: drafts the plan and "tham mưu thông báo
-	// thành lập các đoàn kiểm tra định kỳ, kiểm tra chuyên đề" — it sets up
-	// the periodic rounds and the thematic inspection. III.1, Office: with
-	// the Inspection Committee it organises the Secretaries' visits in Youth
-	// Month and the Summer Volunteer Campaign — so it may write campaigns of
-	// kind "special" (the row check), and no others.
-	"campaigns": {
-		actions: map[action]rule{
-			actRead:   anyUser,
-			actCreate: {roles: []string{auth.RoleAdmin, auth.RoleInspectionCommittee}, ifRow: []string{auth.RoleOffice}},
-			actUpdate: {roles: []string{auth.RoleAdmin, auth.RoleInspectionCommittee}, ifRow: []string{auth.RoleOffice}},
-			actDelete: {roles: []string{auth.RoleAdmin, auth.RoleInspectionCommittee}, ifRow: []string{auth.RoleOffice}},
-		},
-		row: onlySpecialCampaigns,
-	},
-
-	// III.1, Office: "tham mưu ... triển khai thực hiện việc đi cơ sở ...
-	// trong Tháng Thanh niên 2021, Chiến dịch Thanh niên tình nguyện Hè" —
-	// the special periods are its to keep, with the Inspection Committee
-	// that drafts the plan naming them.
-	"special_periods": {actions: map[action]rule{
-		actRead:   anyUser,
-		actCreate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice),
-		actUpdate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice),
-		actDelete: grant(auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice),
-	}},
-
-	// III.1, Inspection Committee: proposes the founding of the inspection
-	// teams (members, leader, units) and organises them with the Office and
-	// the departments holding the clusters.
-	"teams": {actions: map[action]rule{
-		actRead:   anyUser,
-		actCreate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee),
-		actUpdate: grant(auth.RoleAdmin, auth.RoleInspectionCommittee),
-		actDelete: grant(auth.RoleAdmin, auth.RoleInspectionCommittee),
-	}},
 
 	// Attachments: anyone logged in uploads the photos and files their
 	// notes and check-ins name; reading one is further limited, in the
@@ -134,7 +72,7 @@ var accessPolicy = map[string]resourcePolicy{
 	"attachments": {actions: map[action]rule{actCreate: anyUser, actRead: anyUser}},
 
 	// Row history and merge conflicts: headquarters, the roles that read
-	// every row (design §1) and review the concurrent edits the merge
+	// every row (server/syncdb/specs.go) and review the concurrent edits the merge
 	// lists — III.1: the Inspection Committee compiles what was found, the
 	// Office answers the grassroots' recommendations.
 	"history":   {actions: map[action]rule{actRead: headquarters}},
@@ -152,25 +90,37 @@ var accessPolicy = map[string]resourcePolicy{
 		actions: map[action]rule{actRead: {roles: headquarters.roles, ifRow: []string{auth.RoleSecretary, auth.RoleDepartment}}},
 		row:     reportRow,
 	},
-}
+})
 
-// adminWrites: read by anyone logged in, written by admins only.
-func adminWrites() resourcePolicy {
-	return resourcePolicy{actions: map[action]rule{
-		actRead: anyUser, actCreate: adminOnly, actUpdate: adminOnly, actDelete: adminOnly,
-	}}
-}
-
-// onlySpecialCampaigns is the Office's row rule on campaigns: the campaign
-// must be of kind "special" before and after the change, so the Office can
-// neither touch a periodic or thematic round nor turn one into its own.
-func onlySpecialCampaigns(_ principal, _ action, before, after map[string]any) error {
-	for _, row := range []map[string]any{before, after} {
-		if row != nil && row["kind"] != "special" {
-			return forbidden("the Office may only write campaigns of kind special (Youth Month, Summer Volunteer Campaign)")
+// withTablePolicies adds to policies an entry per reference table edited
+// over REST, from its spec: everyone logged in reads it (every role plans,
+// logs or reviews against the same units, campaigns and teams, and
+// devices pull them all anyway); the spec's Admin says who writes it.
+func withTablePolicies(policies map[string]resourcePolicy) map[string]resourcePolicy {
+	for _, t := range schema.Tables() {
+		sp, ok := syncdb.SpecOf(t.Name)
+		if !ok || sp.Admin == nil {
+			continue
 		}
+		if _, dup := policies[t.Name]; dup {
+			panic("policy: " + t.Name + " is both a table and another resource")
+		}
+		access := map[action]syncdb.Access{actCreate: sp.Admin.Create, actUpdate: sp.Admin.Update, actDelete: sp.Admin.Delete}
+		rp := resourcePolicy{actions: map[action]rule{actRead: anyUser}}
+		for act, a := range access {
+			rp.actions[act] = rule{roles: a.Roles, ifRow: a.RowRoles}
+		}
+		rp.row = func(_ principal, act action, before, after map[string]any) error {
+			if row := access[act].Row; row != nil {
+				if err := row(before, after); err != nil {
+					return forbidden(err.Error())
+				}
+			}
+			return nil
+		}
+		policies[t.Name] = rp
 	}
-	return nil
+	return policies
 }
 
 // lookupRule finds the rule for resource and act. A missing one is a

@@ -33,30 +33,18 @@ import (
 type reference struct {
 	s     *Server
 	t     *schema.Table
-	order string // ORDER BY of lists; constant per table
-}
-
-// listOrder is how each table's list is sorted: the order a person scans
-// it in.
-var listOrder = map[string]string{
-	"units":           "r.code, r.name, r.id",
-	"clusters":        "r.name, r.id",
-	"departments":     "r.name, r.id",
-	"plans":           "r.year, r.number, r.id",
-	"campaigns":       "r.starts_on, r.name, r.id",
-	"special_periods": "r.starts_on, r.name, r.id",
-	"teams":           "r.name, r.id",
+	order string // ORDER BY of lists, from the table's spec (Admin.List)
 }
 
 // reference returns the handlers of a reference table. An unknown table is
 // a programming error in the route table.
 func (s *Server) reference(table string) reference {
 	t, ok := schema.Lookup(table)
-	order, sorted := listOrder[table]
-	if !ok || !t.Reference || !sorted {
+	sp, specified := syncdb.SpecOf(table)
+	if !ok || !t.Reference || !specified || sp.Admin == nil || sp.Admin.List == "" {
 		panic(fmt.Sprintf("reference: %q is not a served reference table", table))
 	}
-	return reference{s: s, t: t, order: order}
+	return reference{s: s, t: t, order: sp.Admin.List}
 }
 
 // noun names a row of the table in messages ("units row").

@@ -71,6 +71,7 @@ func TestCoverageExport(t *testing.T) {
 	office := e.addUser(t, "van.phong", auth.RoleOffice)
 	dept := e.addAccount(t, account{username: "ban.tuyen.giao", department: deptPropaganda, roles: []string{auth.RoleDepartment}})
 	liaison := e.addUser(t, "tinh.doan", auth.RoleUnitLiaison)
+	e.team(t, campaignRound1, lan, unitLaiChau, unitHaNam)
 	onTime := trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-06-05": unitLaiChau})
 	late := trip(lan, "inspection", "done", []string{unitHaNam}, map[string]string{"2021-06-20": unitHaNam})
 	changes := append(onTime, late...)

@@ -279,6 +279,14 @@ func note(author *device, campaign, unit, tripID, status string) protocol.Change
 	return upsert("visit_notes", uuid.NewString(), f)
 }
 
+// team makes member the one member of a team of campaign for units: a
+// unit is inspected by its campaign's team (coverage counts their notes).
+func (ts *testServer) team(t *testing.T, campaign string, member *device, units ...string) {
+	t.Helper()
+	ts.apply(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaign,
+		"name": "Đoàn kiểm tra", "member_ids": []string{member.userID}, "unit_ids": units}})
+}
+
 func coverageOf(t *testing.T, r report.Coverage, campaign string) report.CampaignCoverage {
 	t.Helper()
 	for _, c := range r.Items {
@@ -307,6 +315,10 @@ func TestCoverage(t *testing.T) {
 	lan := e.addAccount(t, account{username: "bt.lan", fullName: "Nguyễn Thị Lan", roles: []string{auth.RoleSecretary, auth.RoleInspector}})
 	dept := e.addAccount(t, account{username: "ban.tuyen.giao", fullName: "Phạm Văn Nam", department: deptPropaganda, roles: []string{auth.RoleDepartment}})
 	liaison := e.addAccount(t, account{username: "tinh.doan", fullName: "Đỗ Thị Mai", roles: []string{auth.RoleUnitLiaison}})
+	// Lan inspects in round 1's team for these units, and in the
+	// thematic campaign's.
+	e.team(t, campaignRound1, lan, unitLaiChau, unitHaNam, unitTuyenQuang)
+	e.team(t, campaignThematic, lan, unitBacNinh)
 
 	onTime := trip(lan, "inspection", "done", []string{unitLaiChau}, map[string]string{"2021-06-05": unitLaiChau})
 	late := trip(lan, "inspection", "done", []string{unitHaNam}, map[string]string{"2021-06-20": unitHaNam})
@@ -359,6 +371,63 @@ func TestCoverage(t *testing.T) {
 	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id="+uuid.NewString()).wantError(t, http.StatusNotFound, "not_found")
 	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id=round-1").wantError(t, http.StatusBadRequest, "validation_failed")
 	e.get(t, liaison, "/api/v1/reports/coverage").wantError(t, http.StatusForbidden, "forbidden")
+}
+
+// A unit is inspected by its campaign's team: a note by anyone else (a
+// unit liaison, a secretary or the Inspection Committee outside the team)
+// does not mark it inspected, and a liaison, who reads the conclusions
+// about their unit, writes no notes or findings.
+func TestCoverageCountsOnlyTheTeamsNotes(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withSeeds(), withAdmin())
+	leader := e.addUser(t, "truong.doan", auth.RoleInspector)
+	member := e.addUser(t, "thanh.vien", auth.RoleInspector)
+	outsider := e.addUser(t, "ngoai.doan", auth.RoleInspector)
+	ic := e.addUser(t, "ban.kiem.tra", auth.RoleInspectionCommittee)
+	liaison := e.addAccount(t, account{username: "tinh.doan.lc", fullName: "Đỗ Thị Mai", unit: unitLaiChau, roles: []string{auth.RoleUnitLiaison}})
+	e.apply(t, syncdb.ServerChange{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaignRound1,
+		"name": "Đoàn 1", "leader_id": leader.userID, "member_ids": []string{member.userID},
+		"unit_ids": []string{unitLaiChau, unitTuyenQuang, unitBacNinh, unitHaNam}}})
+
+	// The liaison's visit note of their own unit and campaign, and a
+	// finding, are refused.
+	own := note(liaison, campaignRound1, unitLaiChau, "", "submitted")
+	finding := upsert("findings", uuid.NewString(), map[string]any{"unit_id": unitLaiChau, "campaign_id": campaignRound1,
+		"category": "aspiration", "text": "Đề nghị tăng kinh phí"})
+	for _, r := range liaison.pushResults(t, "", own, finding) {
+		if r.Status != protocol.StatusRejected || r.Code != protocol.CodeForbidden {
+			t.Errorf("liaison's write: %+v, want forbidden", r)
+		}
+	}
+	// One written before liaisons were refused does not count either.
+	legacy := note(liaison, campaignRound1, unitHaNam, "", "submitted")
+	e.apply(t, syncdb.ServerChange{Table: "visit_notes", RowID: legacy.RowID, Fields: legacy.Fields})
+
+	outsider.push(t, "", note(outsider, campaignRound1, unitTuyenQuang, "", "submitted"))
+	ic.push(t, "", note(ic, campaignRound1, unitTuyenQuang, "", "submitted"))
+	member.push(t, "", note(member, campaignRound1, unitBacNinh, "", "draft"))
+	member.push(t, "", note(member, campaignRound1, unitLaiChau, "", "submitted"))
+	leader.push(t, "", note(leader, campaignRound1, unitBacNinh, "", "submitted"))
+
+	var r report.Coverage
+	e.get(t, e.admin, "/api/v1/reports/coverage?campaign_id="+campaignRound1+"&date=2021-06-10").decode(t, http.StatusOK, &r)
+	c := coverageOf(t, r, campaignRound1)
+	for unit, want := range map[string]struct {
+		inspected bool
+		notes     int
+	}{
+		unitLaiChau:    {true, 1},  // the member's note, not the liaison's
+		unitHaNam:      {false, 0}, // the liaison's, from before
+		unitTuyenQuang: {false, 0}, // notes by people outside the team
+		unitBacNinh:    {true, 1},  // the leader's; the member's draft does not count
+	} {
+		if u := unitOf(t, c, unit); u.Inspected != want.inspected || u.Notes != want.notes {
+			t.Errorf("%s: inspected %v with %d notes, want %v with %d", u.Name, u.Inspected, u.Notes, want.inspected, want.notes)
+		}
+	}
+	if c.Inspected != 2 {
+		t.Errorf("round 1: %d units inspected, want 2", c.Inspected)
+	}
 }
 
 // findingsWorld is field data for the findings register.

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dicoso/pwa"
+	"dicoso/server/syncdb"
 )
 
 // routes is the one route table: every endpoint of the API, grouped by who
@@ -42,10 +43,11 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/me/password", s.changeOwnPassword, s.allow("me", actUpdate))
 	v1.POST("/users/:id/password", s.resetPassword, s.allow("users", actUpdate))
 
-	// Reference data (design §3, §4): read by anyone logged in, written by
-	// the roles the policy names per table (admin; the Inspection Committee
-	// for plans, campaigns and teams; the Office for special periods).
-	for _, table := range []string{"units", "clusters", "departments", "plans", "campaigns", "special_periods", "teams"} {
+	// Reference data (docs/protocol.md): every table whose spec
+	// (server/syncdb/specs.go) has an Admin list — departments, units,
+	// clusters, plans, campaigns, special periods, teams — read by anyone
+	// logged in, written by the roles its spec names.
+	for _, table := range syncdb.AdminTables() {
 		ref := s.reference(table)
 		v1.GET("/"+table, ref.list, s.allow(table, actRead))
 		v1.GET("/"+table+"/:id", ref.get, s.allow(table, actRead))

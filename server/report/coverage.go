@@ -43,8 +43,8 @@ type CampaignCoverage struct {
 	StartsOn *string `json:"starts_on"`
 	EndsOn   *string `json:"ends_on"`
 	// Planned is the number of units the campaign names; Inspected of them
-	// have a submitted or reviewed visit note of this campaign. The state
-	// counts add up to Planned.
+	// have a submitted or reviewed visit note of this campaign by its team
+	// for the unit (leader or member). The state counts add up to Planned.
 	Planned   int            `json:"planned"`
 	Inspected int            `json:"inspected"`
 	InWindow  int            `json:"in_window"`
@@ -92,8 +92,11 @@ const campaignUnitsSQL = `SELECT c.id, cu.value, COALESCE(u.code, ''), COALESCE(
 	ORDER BY c.id, cu.key`
 
 // inspectingNotesSQL lists the notes that count as an inspection: live,
-// submitted or reviewed, of a campaign; with the day of the visit and the
-// time the note was first submitted (from the change log).
+// submitted or reviewed, of a campaign, written by the leader or a member
+// of one of the campaign's teams that inspects the note's unit (plan II.1:
+// the teams inspect; a note by anyone else is no inspection); with the day
+// of the visit and the time the note was first submitted (from the change
+// log).
 const inspectingNotesSQL = `SELECT n.id, n.campaign_id, n.unit_id, n.status,
 	(SELECT td.day FROM trip_days td JOIN trips t ON t.id = td.trip_id
 		WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND td.day IS NOT NULL
@@ -104,7 +107,10 @@ const inspectingNotesSQL = `SELECT n.id, n.campaign_id, n.unit_id, n.status,
 		AND json_extract(cl.applied, '$.status') IN ('submitted', 'reviewed'))
 	FROM visit_notes n
 	WHERE n.deleted = 0 AND n.status IN ('submitted', 'reviewed') AND n.campaign_id IS NOT NULL
-	AND n.unit_id IS NOT NULL AND (:campaign = '' OR n.campaign_id = :campaign)`
+	AND n.unit_id IS NOT NULL AND (:campaign = '' OR n.campaign_id = :campaign)
+	AND EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND t.campaign_id = n.campaign_id AND tu.value = n.unit_id
+		AND (t.leader_id = n.author_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id)))`
 
 // inspection is one note that inspected a unit.
 type inspection struct {

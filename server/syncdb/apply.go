@@ -85,7 +85,7 @@ func (d *DB) applyChange(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.
 
 // merge is applyChange after the idempotency check.
 func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change) error {
-	t, ok := schema.Lookup(ch.Table)
+	t, ok := d.tables.lookup(ch.Table)
 	if !ok {
 		return reject(protocol.CodeUnknownTable, "unknown table %q", ch.Table)
 	}
@@ -246,10 +246,8 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		if err := recordMove(ctx, tx, t, rowID, seq, cur); err != nil {
 			return err
 		}
-		if t.Name == "findings" {
-			if err := restampFollowUps(ctx, tx, rowID, seq); err != nil {
-				return err
-			}
+		if err := restampChildren(ctx, tx, t, rowID, seq); err != nil {
+			return err
 		}
 	}
 	for name, v := range won {

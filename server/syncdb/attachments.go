@@ -3,11 +3,14 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"dicoso/server/store"
+	"dicoso/sync/schema"
 )
 
 // Attachment is the record of one stored blob (the bytes live in the blob
@@ -20,9 +23,10 @@ type Attachment struct {
 	CreatedAt  string // RFC 3339 UTC
 }
 
-// RecordAttachment notes a blob that is on disk. The first upload's record
-// stays: repeating it changes nothing, and created says whether this call
-// made the record.
+// RecordAttachment notes a blob that is on disk and who uploaded it. The
+// first upload's record stays: repeating it changes nothing, and created
+// says whether this call made the record. Every uploader is remembered, as
+// each may name the blob in their rows (MayNameAttachment).
 func (d *DB) RecordAttachment(ctx context.Context, a Attachment) (created bool, err error) {
 	if a.CreatedAt == "" {
 		a.CreatedAt = d.now().UTC().Format(time.RFC3339Nano)
@@ -42,6 +46,13 @@ func (d *DB) RecordAttachment(ctx context.Context, a Attachment) (created bool, 
 			return fmt.Errorf("record attachment %s: %w", a.SHA256, err)
 		}
 		created = n == 1
+		if a.UploadedBy == "" {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attachment_uploads (sha256, user_id, uploaded_at)
+			VALUES (?, ?, ?)`, a.SHA256, a.UploadedBy, a.CreatedAt); err != nil {
+			return fmt.Errorf("record upload of %s: %w", a.SHA256, err)
+		}
 		return nil
 	})
 	return created, err
@@ -65,21 +76,73 @@ func (d *DB) GetAttachment(ctx context.Context, sha string) (Attachment, error) 
 }
 
 // MayReadAttachment reports whether a may download blob sha: a uploaded it,
-// or a may read (under the same scope as pull) a live row that references
-// it: a check-in whose photo it is, or a visit note listing it among its
-// attachments. The scope is the pull's SQL, so the two cannot disagree.
+// or a may read (under the same scope as pull) a live row that names it in
+// its attachment field (Spec.Attachments: a check-in's photo, a visit
+// note's attachments). The scope is the pull's SQL, so the two cannot
+// disagree.
 func (d *DB) MayReadAttachment(ctx context.Context, a Actor, sha string) (bool, error) {
-	checkinScope, args := scopeClause(a, mustTable("checkins"))
-	noteScope, _ := scopeClause(a, mustTable("visit_notes")) // same named arguments
-	q := `SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = :sha AND uploaded_by = :me)
-		OR EXISTS (SELECT 1 FROM checkins r WHERE r.photo = :sha AND r.deleted = 0 AND (` + checkinScope + `))
-		OR EXISTS (SELECT 1 FROM visit_notes r WHERE r.deleted = 0
-			AND EXISTS (SELECT 1 FROM json_each(r.attachments) j WHERE j.value = :sha)
-			AND (` + noteScope + `))`
-	args = append(args, sql.Named("sha", sha))
+	q, args := mayReadAttachmentSQL(a, sha)
 	var ok bool
 	if err := d.st.Reader().QueryRowContext(ctx, q, args...).Scan(&ok); err != nil {
 		return false, fmt.Errorf("check access to attachment %s: %w", sha, err)
 	}
 	return ok, nil
+}
+
+func mayReadAttachmentSQL(a Actor, sha string) (string, []any) {
+	or := []string{"EXISTS (SELECT 1 FROM attachment_uploads WHERE sha256 = :sha AND user_id = :me)"}
+	for _, t := range schema.Tables() {
+		sp, ok := specs[t.Name]
+		if !ok || sp.Attachments == "" {
+			continue
+		}
+		scope, _ := scopeClause(a, t) // its arguments are scopeArgs(a)
+		f, _ := t.Field(sp.Attachments)
+		names := "r." + f.Name + " = :sha"
+		if f.Type == schema.List {
+			names = "EXISTS (SELECT 1 FROM json_each(r." + f.Name + ") j WHERE j.value = :sha)"
+		}
+		or = append(or, "EXISTS (SELECT 1 FROM "+t.Name+" r WHERE r.deleted = 0 AND "+names+" AND ("+scope+"))")
+	}
+	return "SELECT " + strings.Join(or, " OR "), append(scopeArgs(a), sql.Named("sha", sha))
+}
+
+// mayNameAttachments refuses a change naming a blob its author neither
+// uploaded nor may already read: naming one in a row of one's own would
+// otherwise unlock its bytes (MayReadAttachment).
+func mayNameAttachments(ctx context.Context, tx *wtx, a Actor, t *schema.Table, sp *Spec, vals map[string]any) error {
+	field := sp.Attachments
+	v, set := vals[field]
+	if field == "" || !set || v == nil {
+		return nil
+	}
+	var hashes []string
+	switch f, _ := t.Field(field); f.Type {
+	case schema.List:
+		if err := json.Unmarshal([]byte(v.(string)), &hashes); err != nil {
+			return fmt.Errorf("decode %s: %w", field, err)
+		}
+	default:
+		if s := v.(string); s != "" {
+			hashes = []string{s}
+		}
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	// Rows merged earlier in this transaction count as they now stand.
+	if err := tx.flush(ctx); err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		q, args := mayReadAttachmentSQL(a, h)
+		var ok bool
+		if err := tx.tx.QueryRowContext(ctx, q, args...).Scan(&ok); err != nil {
+			return fmt.Errorf("check access to attachment %s: %w", h, err)
+		}
+		if !ok {
+			return rejectField(field, "%s names the attachment %s, which you have not uploaded and may not read: upload it first", field, h)
+		}
+	}
+	return nil
 }

@@ -12,19 +12,16 @@ import (
 	"dicoso/sync/schema"
 )
 
-// scopeFields are the fields whose change can take a row out of someone's
-// read scope (see scopeRules). Owners never change, and a check-in's unit
-// is append-only, so neither is listed.
-var scopeFields = map[string][]string{
-	"trips":       {"campaign_id", "unit_ids"},
-	"trip_days":   {"unit_id"},
-	"visit_notes": {"unit_id", "campaign_id", "status"},
-	"findings":    {"unit_id", "campaign_id", "department_id"},
-}
-
-// movesScope reports whether the winning values change a scope field.
+// movesScope reports whether the winning values change a field whose
+// change can take the row out of someone's read scope (Spec.Moves).
+// Owners never change, and a check-in's unit is append-only, so neither
+// is one.
 func movesScope(t *schema.Table, cur *rowState, won map[string]any) bool {
-	for _, f := range scopeFields[t.Name] {
+	sp, ok := specs[t.Name]
+	if !ok {
+		return false
+	}
+	for _, f := range sp.Moves {
 		if v, ok := won[f]; ok && !sameValue(v, cur.values[f]) {
 			return true
 		}
@@ -45,16 +42,47 @@ func recordMove(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq
 	return nil
 }
 
-// restampFollowUps moves a finding's follow-ups to the sequence of the
-// change that moved the finding: a follow-up is read with its finding, so
-// readers who gain the finding must receive its earlier follow-ups too.
-func restampFollowUps(ctx context.Context, tx *wtx, findingID string, seq int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE follow_ups SET seq = ? WHERE finding_id = ? AND seq < ?", seq, findingID, seq); err != nil {
-		return fmt.Errorf("restamp follow-ups of %s: %w", findingID, err)
-	}
-	for _, r := range tx.rows {
-		if r.table.Name == "follow_ups" && r.values["finding_id"] == findingID && r.seq < seq {
-			r.seq = seq // written at flush with the rest of the row
+// restampChildren moves the rows read with a moved row (Spec.Parent) to
+// the sequence of the change that moved it, and theirs in turn: readers
+// who gain the row must receive them too, however old they are.
+func restampChildren(ctx context.Context, tx *wtx, t *schema.Table, rowID string, seq int64) error {
+	for _, child := range children(t) {
+		link := specs[child.Name].Parent
+		// The children may have been merged in this transaction and not
+		// written yet: write them, so the SQL below sees them all.
+		if err := tx.flush(ctx); err != nil {
+			return err
+		}
+		rs, err := tx.tx.QueryContext(ctx, "SELECT id FROM "+child.Name+" WHERE "+link.Field+" = ?", rowID)
+		if err != nil {
+			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+		}
+		var ids []string
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+			}
+			ids = append(ids, id)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return fmt.Errorf("find the %s of %s: %w", child.Name, rowID, err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE "+child.Name+" SET seq = ? WHERE "+link.Field+" = ? AND seq < ?", seq, rowID, seq); err != nil {
+			return fmt.Errorf("restamp the %s of %s: %w", child.Name, rowID, err)
+		}
+		for _, r := range tx.rows {
+			if r.table.Name == child.Name && r.values[link.Field] == rowID && r.seq < seq {
+				r.seq = seq // keep the cached row as written
+			}
+		}
+		for _, id := range ids {
+			if err := restampChildren(ctx, tx, child, id, seq); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -65,8 +93,11 @@ func restampFollowUps(ctx context.Context, tx *wtx, findingID string, seq int64)
 // them. Each comes back as a row with deleted set and no fields, at the
 // sequence of its move.
 func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
-	if _, ok := scopeFields[t.Name]; !ok || a.seesAll() {
+	if sp, ok := specs[t.Name]; !ok || len(sp.Moves) == 0 {
 		return nil, nil
+	}
+	if where, _ := scopeClause(a, t); where == "1" {
+		return nil, nil // reads every row: none departs
 	}
 	// The moved rows' former states, shaped like the table (alias r) so the
 	// very same scope clause judges them.
@@ -128,37 +159,58 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
 	}
 	moved = slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] })
-	if t.Name == "findings" {
-		return withFollowUps(ctx, tx, a, moved)
-	}
-	return moved, nil
+	return withChildren(ctx, tx, a, t, moved)
 }
 
-// withFollowUps adds, for each departed finding, those of its follow-ups
-// the actor can no longer read: they are read with their finding and leave
-// with it, unless the actor wrote them.
-func withFollowUps(ctx context.Context, tx *sql.Tx, a Actor, departed []pulledRow) ([]pulledRow, error) {
+// withChildren adds, for each departed row of t, the rows read with it
+// (Spec.Parent) that leave with it: those the actor could read while it
+// was in their scope and can read no longer. Their own children follow.
+func withChildren(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, departed []pulledRow) ([]pulledRow, error) {
 	out := departed
-	where, args := scopeClause(a, mustTable("follow_ups"))
-	q := "SELECT r.id FROM follow_ups r WHERE r.finding_id = :finding AND NOT (" + where + ")"
-	for _, f := range departed {
-		rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("finding", f.row.RowID))...)
-		if err != nil {
-			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
-		}
-		for rs.Next() {
-			p := pulledRow{seq: f.seq, row: protocol.Row{Table: "follow_ups", Deleted: true, Fields: map[string]any{}}}
-			if err := rs.Scan(&p.row.RowID); err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+	if len(departed) == 0 {
+		return out, nil
+	}
+	for _, child := range children(t) {
+		link := specs[child.Name].Parent
+		then, args := scopeClauseWith(a, child, true)
+		now, _ := scopeClause(a, child) // same named arguments
+		q := "SELECT r.id FROM " + child.Name + " r WHERE r." + link.Field + " = :parent AND (" + then + ") AND NOT (" + now + ")"
+		var gone []pulledRow
+		for _, p := range departed {
+			rs, err := tx.QueryContext(ctx, q, append(args, sql.Named("parent", p.row.RowID))...)
+			if err != nil {
+				return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
 			}
-			out = append(out, p)
+			for rs.Next() {
+				c := pulledRow{seq: p.seq, row: protocol.Row{Table: child.Name, Deleted: true, Fields: map[string]any{}}}
+				if err := rs.Scan(&c.row.RowID); err != nil {
+					rs.Close()
+					return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
+				}
+				gone = append(gone, c)
+			}
+			err = rs.Err()
+			rs.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s of %s: %w", child.Name, p.row.RowID, err)
+			}
 		}
-		err = rs.Err()
-		rs.Close()
+		more, err := withChildren(ctx, tx, a, child, gone)
 		if err != nil {
-			return nil, fmt.Errorf("follow-ups of %s: %w", f.row.RowID, err)
+			return nil, err
 		}
+		out = append(out, more...)
 	}
 	return out, nil
+}
+
+// children are the tables whose rows are read with a row of t.
+func children(t *schema.Table) []*schema.Table {
+	var out []*schema.Table
+	for _, c := range schema.Tables() {
+		if sp, ok := specs[c.Name]; ok && sp.Parent != nil && sp.Parent.Table == t.Name {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -210,3 +210,114 @@ func TestFindingCannotOpenAnotherUsersNote(t *testing.T) {
 		}
 	}
 }
+
+// Findings follow their note. A unit liaison reads the findings about
+// their unit (with their follow-ups) only while the note they were
+// recorded on is submitted or reviewed: never on a draft, and they leave
+// the liaison's copy when the note goes back for revision. A department
+// reads the findings assigned to it whatever their note's status, but the
+// note itself only once it is submitted.
+func TestFindingsFollowTheirNote(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	ctx := context.Background()
+	noteID, finding, followUp := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	shown, shownFinding := uuid.NewString(), uuid.NewString()
+	step := time.Duration(0)
+	ch := func(table, id string, fields map[string]any) protocol.Change {
+		step += time.Millisecond
+		return protocol.Change{ID: uuid.NewString(), Table: table, RowID: id, Op: protocol.OpUpsert, HLC: w.stamp(w.alice, step), Fields: fields}
+	}
+	res := w.push(t, w.alice,
+		ch("visit_notes", noteID, map[string]any{"unit_id": w.unit, "campaign_id": w.campaign, "title": "Nháp", "status": "draft"}),
+		ch("findings", finding, map[string]any{"note_id": noteID, "unit_id": w.unit, "category": "shortcoming",
+			"text": "Chưa sơ kết", "department_id": w.dept.DepartmentID}),
+		ch("follow_ups", followUp, map[string]any{"finding_id": finding, "text": "Đã nhắc"}),
+		// A submitted note's finding, which the liaison reads from the start.
+		ch("visit_notes", shown, map[string]any{"unit_id": w.unit, "campaign_id": w.campaign, "title": "Đã gửi", "status": "submitted"}),
+		ch("findings", shownFinding, map[string]any{"note_id": shown, "unit_id": w.unit, "category": "model", "text": "Mô hình hay"}),
+	)
+	for _, r := range res {
+		if r.Status != protocol.StatusApplied {
+			t.Fatalf("setup: %+v", res)
+		}
+	}
+	// pull pages from cursor to the end and returns the rows by id.
+	pull := func(a Actor, cursor string) (map[string]protocol.Row, string) {
+		rows := map[string]protocol.Row{}
+		for {
+			resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: cursor, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Reset {
+				t.Fatalf("%s: pull answered reset", a.DeviceID)
+			}
+			for _, r := range resp.Rows {
+				rows[r.RowID] = r
+			}
+			cursor = resp.Cursor
+			if !resp.HasMore {
+				return rows, cursor
+			}
+		}
+	}
+	// want maps a row id to "row", "dropped", "" (not heard of) or "kept"
+	// (not dropped: sent again or not at all).
+	type want map[string]string
+	check := func(stage, who string, rows map[string]protocol.Row, expect want) {
+		t.Helper()
+		for id, what := range expect {
+			r, ok := rows[id]
+			got := ""
+			switch {
+			case ok && r.Deleted:
+				got = "dropped"
+			case ok:
+				got = "row"
+			}
+			if got != what && (what != "kept" || got == "dropped") {
+				t.Errorf("%s, %s: %s is %q, want %q", stage, who, id, got, what)
+			}
+		}
+	}
+
+	lRows, lCur := pull(w.liaison, "")
+	check("draft", "liaison", lRows, want{noteID: "", finding: "", followUp: "", shown: "row", shownFinding: "row"})
+	dRows, dCur := pull(w.dept, "")
+	check("draft", "department", dRows, want{noteID: "", finding: "row", followUp: "row"})
+
+	// Submitted: the liaison receives the note with its finding and
+	// follow-up, the department the note.
+	if r := w.push(t, w.alice, ch("visit_notes", noteID, map[string]any{"status": "submitted"})); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("submit: %+v", r)
+	}
+	lRows, lCur = pull(w.liaison, lCur)
+	check("submitted", "liaison", lRows, want{noteID: "row", finding: "row", followUp: "row"})
+	dRows, dCur = pull(w.dept, dCur)
+	check("submitted", "department", dRows, want{noteID: "row"})
+
+	// Back for revision: they leave the liaison's copy; the department
+	// drops the note and keeps its finding.
+	if r := w.push(t, w.leader, note(noteID, w.leader, w.stamp(w.leader, time.Second), map[string]any{
+		"status": "needs_revision", "review_comment": "Bổ sung", "reviewed_by": w.leader.UserID})); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("revision: %+v", r)
+	}
+	lRows, lCur = pull(w.liaison, lCur)
+	check("needs_revision", "liaison", lRows, want{noteID: "dropped", finding: "dropped", followUp: "dropped", shownFinding: ""})
+	dRows, _ = pull(w.dept, dCur)
+	check("needs_revision", "department", dRows, want{noteID: "dropped", finding: "kept", followUp: "kept"})
+
+	// Resubmitted: back again.
+	step = 2 * time.Second // after the leader's decision
+	if r := w.push(t, w.alice, ch("visit_notes", noteID, map[string]any{"status": "submitted"})); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("resubmit: %+v", r)
+	}
+	lRows, _ = pull(w.liaison, lCur)
+	check("resubmitted", "liaison", lRows, want{noteID: "row", finding: "row", followUp: "row"})
+
+	// Someone who never read the note hears nothing of any of it.
+	stranger := Actor{UserID: uuid.NewString(), Roles: []string{"unit_liaison"}, UnitID: uuid.NewString(), DeviceID: "dev-stranger"}
+	sRows, _ := pull(stranger, "")
+	check("any", "liaison of another unit", sRows, want{noteID: "", finding: "", followUp: ""})
+}

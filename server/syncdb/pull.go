@@ -71,7 +71,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 			return nil
 		}
 		snapshot := req.Cursor == ""
-		rows, err := pullRange(ctx, tx, a, after.seq, math.MaxInt64, limit+1, snapshot)
+		rows, err := pullRange(ctx, tx, d.tables.list, a, after.seq, math.MaxInt64, limit+1, snapshot)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 				// follow-ups, restamped together): send all of it, fetched
 				// without a limit, since the next page starts after it.
 				s := rows[0].seq
-				if rows, err = pullRange(ctx, tx, a, s-1, s, math.MaxInt, snapshot); err != nil {
+				if rows, err = pullRange(ctx, tx, d.tables.list, a, s-1, s, math.MaxInt, snapshot); err != nil {
 					return err
 				}
 				end = len(rows)
@@ -116,9 +116,9 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 // pullRange reads, across every table, up to limit rows per table that the
 // actor may read with after < seq <= until, sorted by seq. Outside a
 // snapshot it includes the rows that departed the actor's scope.
-func pullRange(ctx context.Context, tx *sql.Tx, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
+func pullRange(ctx context.Context, tx *sql.Tx, tables []*schema.Table, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
 	var rows []pulledRow
-	for _, t := range schema.Tables() {
+	for _, t := range tables {
 		got, err := pullTable(ctx, tx, a, t, after, until, limit)
 		if err != nil {
 			return nil, err
@@ -168,6 +168,9 @@ type pulledRow struct {
 func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
+	if where == "0" {
+		return nil, nil // nothing of it is theirs to read
+	}
 	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
 		" WHERE r.seq > :after AND r.seq <= :until AND (" + where + ") ORDER BY r.seq LIMIT :limit"
 	args = append(args, sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
@@ -205,114 +208,47 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 	return out, nil
 }
 
-// The scope of field data (design §1), as SQL over the row aliased r.
-// Each clause is a constant; only values travel as parameters.
-const (
-	// r.unit_id is one of the units of a campaign team the actor leads or
-	// belongs to (and, where the row has one, for that team's campaign).
-	inMyTeamUnits = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
-		WHERE t.deleted = 0 AND tu.value = r.unit_id
-		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	inMyTeamUnitsNoCampaign = `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
-		WHERE t.deleted = 0 AND tu.value = r.unit_id
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	// r.unit_id is in a cluster the actor leads as secretary.
-	inMyClusters = `r.unit_id IN (SELECT u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
-		WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
-	tripInMyClusters = `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
-		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
-	tripInMyTeams = `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`
-	myUnit = `r.unit_id = :unit`
-)
-
-// A scopeRule widens an actor's read of one table beyond their own rows.
-type scopeRule struct {
-	role  string // the role it needs; "" for any
-	needs need   // what else must be true for it to match at all
-	sql   string
-}
-
-// need names the condition under which a rule can match anything.
-type need int
-
-const (
-	always      need = iota
-	inTeam           // the actor leads or belongs to an inspection team
-	leadCluster      // the actor leads a cluster as its secretary
-	hasDept          // the actor belongs to a department
-	hasUnit          // the actor is attached to a unit (a liaison)
-)
-
-// scopeRules is design §1's read scope of field data, beyond "own rows".
-var scopeRules = map[string][]scopeRule{
-	"trips": {
-		{"", inTeam, tripInMyTeams},
-		{"secretary", leadCluster, tripInMyClusters},
-	},
-	"trip_days": {
-		{"secretary", leadCluster, inMyClusters},
-	},
-	"checkins": {
-		{"", inTeam, inMyTeamUnitsNoCampaign},
-		{"secretary", leadCluster, inMyClusters},
-		{"unit_liaison", hasUnit, myUnit},
-	},
-	"visit_notes": {
-		{"", inTeam, inMyTeamUnits},
-		{"secretary", leadCluster, inMyClusters},
-		// A liaison sees the conclusions about their unit, not drafts.
-		{"unit_liaison", hasUnit, myUnit + ` AND r.status IN ('submitted', 'reviewed')`},
-		{"department", hasDept, `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept)`},
-	},
-	"findings": {
-		{"", inTeam, inMyTeamUnits},
-		{"secretary", leadCluster, inMyClusters},
-		{"unit_liaison", hasUnit, myUnit},
-		{"department", hasDept, `r.department_id = :dept`},
-	},
-}
-
-// mayMatch reports whether rule r can select anything for actor a. Rules
-// that cannot are left out of the query, so that a plain author's pull is
-// one walk of the (owner, seq) index rather than a scan of every change
-// since the cursor. With the actor's reach unknown, every rule stays.
-func (a Actor) mayMatch(r scopeRule) bool {
-	if r.role != "" && !a.Has(r.role) {
-		return false
-	}
-	switch r.needs {
-	case hasDept:
-		return a.DepartmentID != ""
-	case hasUnit:
-		return a.UnitID != ""
-	case inTeam:
-		return a.reach == nil || a.reach.inTeam
-	case leadCluster:
-		return a.reach == nil || a.reach.leadsCluster
-	}
-	return true
-}
-
-// scopeClause is the WHERE condition limiting table t to what a may read.
+// scopeClause is the WHERE condition, over the row aliased r, limiting
+// table t to what a may read: the union of the spec's read scopes a
+// matches (specs.go); "0" when none does or t has no spec.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
-	args := []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
-	if t.Reference || a.seesAll() {
-		return "1", args
+	return scopeClauseWith(a, t, false)
+}
+
+// scopeClauseWith is scopeClause; with parentReadable it takes the parent
+// of a row read with its parent as readable, which is what the actor could
+// read while that parent was in their scope.
+func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []any) {
+	args := scopeArgs(a)
+	sp, ok := specs[t.Name]
+	if !ok {
+		return "0", args
 	}
-	or := []string{"r." + t.Owner + " = :me"}
-	for _, r := range scopeRules[t.Name] {
-		if a.mayMatch(r) {
-			or = append(or, r.sql)
+	var or []string
+	for _, s := range sp.Read {
+		if !a.mayMatch(s) {
+			continue
 		}
+		if !s.WithParent || parentReadable {
+			if s.SQL == "1" {
+				return "1", args
+			}
+			or = append(or, "("+s.SQL+")")
+			continue
+		}
+		p := sp.Parent
+		inner, _ := scopeClause(a, mustTable(p.Table))
+		or = append(or, "(("+s.SQL+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
 	}
-	if t.Name == "follow_ups" {
-		// A follow-up is visible with its finding.
-		inner, _ := scopeClause(a, mustTable("findings"))
-		or = append(or, `r.finding_id IN (SELECT r.id FROM findings r WHERE `+inner+`)`)
+	if len(or) == 0 {
+		return "0", args
 	}
 	return strings.Join(or, " OR "), args
+}
+
+// scopeArgs are the values a scope clause names: :me, :dept and :unit.
+func scopeArgs(a Actor) []any {
+	return []any{sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("unit", a.UnitID)}
 }
 
 func mustTable(name string) *schema.Table {

@@ -3,26 +3,30 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
 
-// Fields of a visit note only a reviewer writes.
-var reviewFields = []string{"reviewed_by", "review_comment"}
+// This file is the vocabulary of specs.go: who the writers are, the
+// conditions and checks on a change, and the read scopes' SQL.
 
-// checkRules enforces, for a device's change, who may write what (design §1)
-// and which rows are append-only. Server-made changes pass.
+// checkRules judges a device's change by its table's spec (specs.go). The
+// schema's own constraints come first: append-only rows, the owner that
+// never changes, a new row that belongs to its author. Server-made changes
+// pass: the REST layer admitted them (Spec.Admin), or the server itself
+// made them.
 func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table,
 	cur *rowState, op protocol.Op, vals map[string]any) error {
 	if w.server {
 		return nil
 	}
-	a := w.actor
 	if cur != nil && t.AppendOnly {
 		if op == protocol.OpDelete {
 			return reject(protocol.CodeImmutable, "%s rows are append-only and cannot be deleted", t.Name)
@@ -33,104 +37,168 @@ func (d *DB) checkRules(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 			}
 		}
 	}
-	owner := ""
-	if cur != nil {
-		owner, _ = cur.values[t.Owner].(string)
-		if v, set := vals[t.Owner]; set && v != owner {
-			return reject(protocol.CodeImmutable, "%s cannot change owner", t.Name)
-		}
-	} else if op == protocol.OpUpsert {
-		owner, _ = vals[t.Owner].(string)
-		if owner != a.UserID {
+	if t.Owner != "" {
+		if cur != nil {
+			if v, set := vals[t.Owner]; set && v != cur.values[t.Owner] {
+				return reject(protocol.CodeImmutable, "%s cannot change owner", t.Name)
+			}
+		} else if vals[t.Owner] != w.actor.UserID {
 			return reject(protocol.CodeForbidden, "a new %s row must belong to its author", t.Name)
 		}
 	}
-	isOwner := owner == a.UserID
-
-	switch t.Name {
-	case "trips":
-		if !isOwner {
-			return reject(protocol.CodeForbidden, "only the secretary who logged a trip may change it")
-		}
-	case "trip_days":
-		if !isOwner {
-			return reject(protocol.CodeForbidden, "only the owner of a trip day may change it")
-		}
-		if trip, ok := vals["trip_id"].(string); ok {
-			if err := requireOwner(ctx, tx, "trips", "user_id", trip, a.UserID, "a trip day must belong to one of your own trips"); err != nil {
-				return err
-			}
-		}
-	case "checkins":
-		if !isOwner && !(a.seesAll() && onlyFields(vals, "voided", "void_reason")) {
-			return reject(protocol.CodeForbidden, "only the author may change a check-in")
-		}
-	case "visit_notes":
-		return d.noteRules(ctx, tx, a, cur, isOwner, op, vals)
-	case "findings":
-		if err := mayCiteNote(ctx, tx, a, vals); err != nil {
-			return err
-		}
-		return findingRules(a, cur, isOwner, op, vals)
-	case "follow_ups":
-		finding, _ := vals["finding_id"].(string)
-		return followUpRules(ctx, tx, a, finding)
+	sp, ok := specs[t.Name]
+	if !ok {
+		return reject(protocol.CodeForbidden, "%s rows cannot be written: the table has no rules", t.Name)
 	}
-	return nil
-}
-
-// noteRules: the author writes the note and may submit it; a reviewer (an
-// all-seeing role or the leader of the note's inspection team) decides
-// needs_revision or reviewed and comments.
-func (d *DB) noteRules(ctx context.Context, tx *wtx, a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
-	reviewer := a.seesAll()
-	if !reviewer && cur != nil {
-		campaign, _ := cur.values["campaign_id"].(string)
-		unit, _ := cur.values["unit_id"].(string)
-		var ok bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
-			WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`, a.UserID, campaign, unit).Scan(&ok)
-		if err != nil {
-			return fmt.Errorf("check team leader: %w", err)
-		}
-		reviewer = ok
-	}
-	status, _ := vals["status"].(string)
-	wantsReview := status == "needs_revision" || status == "reviewed" || anyField(vals, reviewFields...)
+	rule := sp.Update
 	switch {
-	case isOwner:
-		if wantsReview && !reviewer {
-			return reject(protocol.CodeForbidden, "only a reviewer may mark a note %s or comment on it", status)
+	case op == protocol.OpDelete:
+		rule = sp.Delete
+	case cur == nil:
+		rule = sp.Create
+	}
+	if len(rule.Grants) == 0 {
+		return reject(protocol.CodeForbidden, "%s rows cannot be %s from a device", t.Name, operation(cur, op))
+	}
+	c := &change{ctx: ctx, d: d, tx: tx, w: w, t: t, sp: sp, cur: cur, vals: vals}
+	if err := c.judge(rule); err != nil {
+		return err
+	}
+	return mayNameAttachments(ctx, tx, w.actor, t, sp, vals)
+}
+
+// Writers.
+var (
+	// author: the row is theirs (its owner field names them).
+	author = Who{Name: "its author", is: func(c *change) (bool, error) {
+		return c.value(c.t.Owner) == c.actor().UserID, nil
+	}}
+	// writer: the author, holding a role that writes visit notes and
+	// findings: any but unit_liaison, whose duty (III.2) is to coordinate
+	// and read the conclusions about their unit.
+	writer = Who{Name: "its author (not a unit liaison)", is: func(c *change) (bool, error) {
+		a := c.actor()
+		return c.value(c.t.Owner) == a.UserID && slices.ContainsFunc(a.Roles, func(r string) bool { return r != plan.RoleUnitLiaison }), nil
+	}}
+	// headquarter: an admin, the Inspection Committee or the Office.
+	headquarter = Who{Name: "headquarters", is: func(c *change) (bool, error) { return c.actor().seesAll(), nil }}
+	// noteReviewer: headquarters, or the leader of a team of the note's
+	// campaign that covers its unit.
+	noteReviewer = Who{Name: "a reviewer of this note", is: func(c *change) (bool, error) {
+		if c.cur == nil {
+			return false, nil
 		}
-		if op == protocol.OpDelete && cur != nil && cur.values["status"] != "draft" {
-			return reject(protocol.CodeForbidden, "only a draft note may be deleted")
+		if c.actor().seesAll() {
+			return true, nil
 		}
-	case reviewer:
-		if op == protocol.OpDelete {
-			return reject(protocol.CodeForbidden, "only the author may delete a note")
+		var ok bool
+		err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+			WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
+			c.actor().UserID, c.stored("campaign_id"), c.stored("unit_id")).Scan(&ok)
+		if err != nil {
+			return false, fmt.Errorf("check team leader: %w", err)
 		}
-		if !onlyFields(vals, "status", "reviewed_by", "review_comment") || (status != "" && !wantsReview) {
-			return reject(protocol.CodeForbidden, "a reviewer may only set the review status and comment")
+		return ok, nil
+	}}
+	// assignedDepartment: a department user of the department the finding
+	// is assigned to.
+	assignedDepartment = Who{Name: "the assigned department", is: func(c *change) (bool, error) {
+		a := c.actor()
+		return a.Has(plan.RoleDepartment) && a.DepartmentID != "" && c.stored("department_id") == a.DepartmentID, nil
+	}}
+	// findingAuthor and findingDepartment: the author, and a user of the
+	// assigned department, of the finding a follow-up follows.
+	findingAuthor = Who{Name: "the finding's author", is: func(c *change) (bool, error) {
+		f, err := followedFinding(c)
+		return f != nil && f.values["author_id"] == c.actor().UserID, err
+	}}
+	findingDepartment = Who{Name: "the finding's department", is: func(c *change) (bool, error) {
+		f, err := followedFinding(c)
+		a := c.actor()
+		return f != nil && a.Has(plan.RoleDepartment) && a.DepartmentID != "" && f.values["department_id"] == a.DepartmentID, err
+	}}
+)
+
+// both is a writer who is x and y.
+func both(x, y Who) Who {
+	return Who{Name: x.Name + " being " + y.Name, is: func(c *change) (bool, error) {
+		ok, err := x.is(c)
+		if err != nil || !ok {
+			return false, err
 		}
-		if by, set := vals["reviewed_by"]; set && by != a.UserID {
-			return reject(protocol.CodeForbidden, "reviewed_by must be the reviewer")
-		}
-	default:
-		return reject(protocol.CodeForbidden, "only the author or a reviewer may change this note")
+		return y.is(c)
+	}}
+}
+
+// followedFinding is the finding a follow-up names; a missing one is
+// refused as the dangling reference it is.
+func followedFinding(c *change) (*rowState, error) {
+	id, _ := c.value("finding_id").(string)
+	if id == "" {
+		return nil, nil //nolint:nilnil // no finding named: nobody is its author
+	}
+	f, err := loadRow(c.ctx, c.tx, mustTable("findings"), id)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		rj := reject(protocol.CodeValidationFailed, "finding_id: no findings row %s", id)
+		rj.field = "finding_id"
+		return nil, rj
+	}
+	return f, nil
+}
+
+// Conditions on a visit note as the server holds it.
+var (
+	// A review needs a note to review: the server's copy must have been
+	// submitted, whatever the reviewer's device showed.
+	submittedNote = Cond{Name: "not a draft", Refused: "this note is a draft on the server: it can be reviewed once its author submits it",
+		holds: func(c *change) (bool, error) { return c.stored("status") != "draft", nil }}
+	draftNote = Cond{Name: "a draft", Refused: "only a draft note may be deleted",
+		holds: func(c *change) (bool, error) { return c.stored("status") == "draft", nil }}
+)
+
+// Checks on the values a change writes.
+
+// reviewedBySelf: a reviewer names only themselves as the reviewer.
+func reviewedBySelf(c *change) error {
+	if by, set := c.vals["reviewed_by"]; set && by != c.actor().UserID {
+		return rejectField("reviewed_by", "reviewed_by must be the reviewer")
 	}
 	return nil
 }
 
-// mayCiteNote: a finding may only name a note its writer may read. The
-// department read scope trusts that link (a department reads the notes of
-// the findings assigned to it), so without this check anyone could open
-// any note to their department by filing a finding on it.
-func mayCiteNote(ctx context.Context, tx *wtx, a Actor, vals map[string]any) error {
-	note, _ := vals["note_id"].(string)
+// ownTrip: a trip day belongs to one of its owner's own trips.
+func ownTrip(c *change) error {
+	trip, ok := c.vals["trip_id"].(string)
+	if !ok {
+		return nil
+	}
+	r, err := loadRow(c.ctx, c.tx, mustTable("trips"), trip)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return reject(protocol.CodeValidationFailed, "no trips row %s", trip)
+	}
+	if r.values["user_id"] != c.actor().UserID {
+		return rejectField("trip_id", "a trip day must belong to one of your own trips")
+	}
+	return nil
+}
+
+// citesReadableNote: a finding may only name a note its writer may read.
+// The department read scope trusts that link (a department reads the
+// notes of the findings assigned to it), so without this check anyone
+// could open any note to their department by filing a finding on it.
+func citesReadableNote(c *change) error {
+	note, _ := c.vals["note_id"].(string)
+	a := c.actor()
 	if note == "" || a.seesAll() {
 		return nil
 	}
-	n, err := loadRow(ctx, tx, mustTable("visit_notes"), note)
+	n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), note)
 	if err != nil {
 		return err
 	}
@@ -142,94 +210,140 @@ func mayCiteNote(ctx context.Context, tx *wtx, a Actor, vals map[string]any) err
 	}
 	// The scope is SQL over the file: write what this transaction merged
 	// so far, so a note created earlier in it is judged as it now stands.
-	if err := tx.flush(ctx); err != nil {
+	if err := c.tx.flush(c.ctx); err != nil {
 		return err
 	}
 	where, args := scopeClause(a, mustTable("visit_notes"))
 	var ok bool
-	err = tx.tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
+	err = c.tx.tx.QueryRowContext(c.ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
 		append(args, sql.Named("note", note))...).Scan(&ok)
 	if err != nil {
 		return fmt.Errorf("check note %s: %w", note, err)
 	}
 	if !ok {
-		rj := reject(protocol.CodeForbidden, "a finding may only cite a note you may read")
-		rj.field = "note_id"
-		return rj
+		return rejectField("note_id", "a finding may only cite a note you may read")
 	}
 	return nil
 }
 
-// findingRules: the author owns the finding; the Inspection Committee, the
-// Office and admins triage it (department, due date, status, answer); the
-// assigned department works it (status, answer).
-func findingRules(a Actor, cur *rowState, isOwner bool, op protocol.Op, vals map[string]any) error {
-	if isOwner {
-		return nil
-	}
-	if op == protocol.OpDelete {
-		return reject(protocol.CodeForbidden, "only the author may delete a finding")
-	}
-	if a.seesAll() && onlyFields(vals, "department_id", "status", "due_on", "answer") {
-		return nil
-	}
-	if a.Has("department") && cur != nil && a.DepartmentID != "" && cur.values["department_id"] == a.DepartmentID &&
-		onlyFields(vals, "status", "answer") {
-		return nil
-	}
-	return reject(protocol.CodeForbidden, "you may not change this finding")
-}
+// errOfficeCampaign is the Office's refusal on other campaigns than its own.
+var errOfficeCampaign = errors.New("the Office may only write campaigns of kind special (Youth Month, Summer Volunteer Campaign)")
 
-// followUpRules: a follow-up is written by the finding's author, its
-// assigned department, or an all-seeing role.
-func followUpRules(ctx context.Context, tx *wtx, a Actor, finding string) error {
-	if a.seesAll() || finding == "" {
-		return nil
-	}
-	f, err := loadRow(ctx, tx, mustTable("findings"), finding)
-	if err != nil {
-		return err
-	}
-	if f == nil {
-		return reject(protocol.CodeValidationFailed, "finding_id: no findings row %s", finding)
-	}
-	dept, _ := f.values["department_id"].(string)
-	if f.values["author_id"] == a.UserID || (a.Has("department") && dept != "" && dept == a.DepartmentID) {
-		return nil
-	}
-	return reject(protocol.CodeForbidden, "only the finding's author, its department or the Inspection Committee may follow it up")
-}
+// Read scopes. Each SQL is a constant over the row aliased r; only values
+// travel as parameters (:me, :dept, :unit).
+var (
+	headquartersRead = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
+	// Field data by units of a campaign team the reader leads or belongs to
+	// (and, where the row has one, for that team's campaign).
+	teamUnits = Scope{Name: "a team's leader and members: the team's units, in its campaign", needs: inTeam,
+		SQL: `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+	teamUnitsAnyCampaign = Scope{Name: "a team's leader and members: the team's units", needs: inTeam,
+		SQL: `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+	tripsOfMyCampaigns = Scope{Name: "a team's leader and members: trips of the team's campaign", needs: inTeam,
+		SQL: `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+	// A secretary reads the field data of the units of the clusters they lead.
+	myClusters = Scope{Name: "a secretary: the units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
+		SQL: clusterUnit}
+	tripsToMyClusters = Scope{Name: "a secretary: trips to units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
+		SQL: `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
+		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`}
+	// A liaison reads what concerns their unit: check-ins, the notes once
+	// handed in, their findings with them.
+	liaisonUnit        = Scope{Name: "a unit liaison: their unit", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit`}
+	liaisonHandedIn    = Scope{Name: "a unit liaison: their unit's handed-in notes", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit, SQL: `r.unit_id = :unit AND ` + handedIn}
+	liaisonFollowsNote = Scope{Name: "a unit liaison: their unit's findings, with their note", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
+		SQL: `r.unit_id = :unit`, WithParent: true}
+	// A department reads the findings assigned to it, and the notes they
+	// were recorded on once handed in.
+	departmentAssigned = Scope{Name: "a department: the findings assigned to it", Roles: []string{plan.RoleDepartment}, needs: hasDept,
+		SQL: `r.department_id = :dept`}
+	departmentCited = Scope{Name: "a department: handed-in notes its findings cite", Roles: []string{plan.RoleDepartment}, needs: hasDept,
+		SQL: `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn}
+	// A follow-up is read with its finding.
+	withItsFinding = Scope{Name: "whoever reads its finding", SQL: "1", WithParent: true}
+)
 
-func requireOwner(ctx context.Context, tx *wtx, table, ownerCol, id, user, msg string) error {
-	r, err := loadRow(ctx, tx, mustTable(table), id)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		return reject(protocol.CodeValidationFailed, "no %s row %s", table, id)
-	}
-	if r.values[ownerCol] != user {
-		return reject(protocol.CodeForbidden, "%s", msg)
-	}
-	return nil
-}
+// own is the author's scope: rows whose owner field names the reader.
+func own(field string) Scope { return Scope{Name: "the author", SQL: "r." + field + " = :me"} }
 
-func onlyFields(vals map[string]any, allowed ...string) bool {
-	for name := range vals {
-		if !slices.Contains(allowed, name) {
-			return false
-		}
+const (
+	clusterUnit = `r.unit_id IN (SELECT u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
+		WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`
+	// handedIn: a note its author has submitted (and a reviewer may have
+	// accepted); not a draft, nor one sent back for revision.
+	handedIn = `r.status IN ('submitted', 'reviewed')`
+)
+
+// need names the condition under which a scope can match anything.
+type need int
+
+const (
+	always      need = iota
+	inTeam           // the reader leads or belongs to an inspection team
+	leadCluster      // the reader leads a cluster as its secretary
+	hasDept          // the reader belongs to a department
+	hasUnit          // the reader is attached to a unit (a liaison)
+)
+
+// mayMatch reports whether scope s can select anything for actor a.
+// Scopes that cannot are left out of the query, so that a plain author's
+// pull is one walk of the (owner, seq) index rather than a scan of every
+// change since the cursor. With the actor's reach unknown, every scope the
+// roles allow stays.
+func (a Actor) mayMatch(s Scope) bool {
+	if s.Roles != nil && !slices.ContainsFunc(s.Roles, a.Has) {
+		return false
+	}
+	switch s.needs {
+	case hasDept:
+		return a.DepartmentID != ""
+	case hasUnit:
+		return a.UnitID != ""
+	case inTeam:
+		return a.reach == nil || a.reach.inTeam
+	case leadCluster:
+		return a.reach == nil || a.reach.leadsCluster
 	}
 	return true
 }
 
-func anyField(vals map[string]any, names ...string) bool {
-	for _, n := range names {
-		if _, ok := vals[n]; ok {
-			return true
-		}
+// seenValue is the value of a field as the pushing device had seen it:
+// the stored one, unless a change the device had not pulled wrote it, in
+// which case the last one written up to the device's base cursor ("" when
+// none was).
+func seenValue(ctx context.Context, tx *wtx, d *DB, w *writeCtx, cur *rowState, field string) (string, error) {
+	if cur == nil {
+		return "", nil
 	}
-	return false
+	held, _ := cur.values[field].(string)
+	fc, ok := cur.clocks[field]
+	if !ok || !d.concurrent(w, fc) {
+		return held, nil
+	}
+	var seen sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT json_extract(applied, '$.' || :field) FROM change_log
+		WHERE tbl = :tbl AND row_id = :row AND seq <= :base AND json_type(applied, '$.' || :field) IS NOT NULL
+		ORDER BY seq DESC LIMIT 1`,
+		sql.Named("field", field), sql.Named("tbl", cur.table.Name), sql.Named("row", cur.id), sql.Named("base", w.baseSeq)).Scan(&seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the %s a device had seen: %w", field, err)
+	}
+	return seen.String, nil
+}
+
+func rejectField(field, format string, args ...any) *rejection {
+	rj := reject(protocol.CodeForbidden, format, args...)
+	rj.field = field
+	return rj
 }
 
 // Check-in flags, computed on receipt.
@@ -243,12 +357,17 @@ const (
 	LowAccuracyMeters = 200
 )
 
-// computeFields fills the server-computed fields of a new check-in: when it
-// arrived, how far it was from the unit's coordinates, and what looks off.
+// computeFields fills the server-computed fields of a row a device
+// creates, as its spec says.
 func (d *DB) computeFields(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, vals map[string]any) {
-	if t.Name != "checkins" {
-		return
+	if sp, ok := specs[t.Name]; ok && sp.Compute != nil {
+		sp.Compute(ctx, d, tx, w, vals)
 	}
+}
+
+// computeCheckin fills a new check-in's computed fields: when it arrived,
+// how far it was from the unit's coordinates, and what looks off.
+func computeCheckin(ctx context.Context, d *DB, tx *wtx, w *writeCtx, vals map[string]any) {
 	vals["received_at"] = w.now.UTC().Format(time.RFC3339Nano)
 	flags := []string{}
 	lat, okLat := vals["lat"].(float64)

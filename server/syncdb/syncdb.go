@@ -21,7 +21,9 @@ import (
 
 	"dicoso/server/store"
 	"dicoso/sync/hlc"
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
+	"dicoso/sync/schema"
 )
 
 // ServerNode prefixes the clock node (and device id) of changes the server
@@ -32,9 +34,6 @@ const ServerNode = "server"
 
 // isServerNode reports whether a clock node is a server engine's.
 func isServerNode(node string) bool { return strings.HasPrefix(node, ServerNode) }
-
-// Roles that read and review everything (design §1).
-var allSeeingRoles = []string{"admin", "inspection_committee", "office"}
 
 // Actor is who is pushing or pulling.
 type Actor struct {
@@ -52,14 +51,9 @@ type Actor struct {
 // Has reports whether the actor holds role.
 func (a Actor) Has(role string) bool { return slices.Contains(a.Roles, role) }
 
-func (a Actor) seesAll() bool {
-	for _, r := range allSeeingRoles {
-		if a.Has(r) {
-			return true
-		}
-	}
-	return false
-}
+// seesAll reports whether a holds a headquarters role, which reads and
+// reviews everything (sync/plan, specs.go).
+func (a Actor) seesAll() bool { return plan.SeesAll(a.Roles) }
 
 // Options tune a DB.
 type Options struct {
@@ -72,19 +66,45 @@ type Options struct {
 
 // DB merges changes into the central store.
 type DB struct {
-	st    *store.Store
-	clock *hlc.Clock
-	now   func() time.Time
-	log   *slog.Logger
-	opts  Options
+	st     *store.Store
+	tables tableSet // the synced tables it merges and serves
+	clock  *hlc.Clock
+	now    func() time.Time
+	log    *slog.Logger
+	opts   Options
 
 	jobs chan *pushJob
 	stop chan struct{}
 	done chan struct{}
 }
 
+// tableSet is the synced tables of an engine: the registry's (sync/schema),
+// and in tests a scratch table besides, to show a table without a spec
+// allows nothing.
+type tableSet struct {
+	list   []*schema.Table
+	byName map[string]*schema.Table
+}
+
+func newTableSet(tables []*schema.Table) tableSet {
+	ts := tableSet{list: tables, byName: make(map[string]*schema.Table, len(tables))}
+	for _, t := range tables {
+		ts.byName[t.Name] = t
+	}
+	return ts
+}
+
+func (ts tableSet) lookup(name string) (*schema.Table, bool) {
+	t, ok := ts.byName[name]
+	return t, ok
+}
+
 // New starts the merge engine over st. Close stops it.
 func New(st *store.Store, opts Options) *DB {
+	return newDB(st, opts, newTableSet(schema.Tables()))
+}
+
+func newDB(st *store.Store, opts Options, tables tableSet) *DB {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -96,14 +116,15 @@ func New(st *store.Store, opts Options) *DB {
 	}
 	node := ServerNode + "-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:8]
 	d := &DB{
-		st:    st,
-		clock: hlc.NewClock(node, opts.Now, opts.ClockSkew),
-		now:   opts.Now,
-		log:   opts.Log,
-		opts:  opts,
-		jobs:  make(chan *pushJob, 256),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		st:     st,
+		tables: tables,
+		clock:  hlc.NewClock(node, opts.Now, opts.ClockSkew),
+		now:    opts.Now,
+		log:    opts.Log,
+		opts:   opts,
+		jobs:   make(chan *pushJob, 256),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	d.resumeClock()
 	go d.commitLoop()

@@ -489,7 +489,10 @@ func TestRowsEnteringScopeThroughAnotherRowArePulled(t *testing.T) {
 	kiem := w.device(t, "kiem-laptop", "kiem", nil, nil)
 	phong := w.device(t, "phong-laptop", "phong", nil, nil)
 	note, finding, follow := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	mustUpsert(t, hoa, "visit_notes", note, w.note("hoa", 0, "Lai Châu"))
+	// A submitted note: a department never reads a draft.
+	submitted := w.note("hoa", 0, "Lai Châu")
+	submitted["status"] = "submitted"
+	mustUpsert(t, hoa, "visit_notes", note, submitted)
 	mustUpsert(t, hoa, "findings", finding, map[string]any{"note_id": note, "unit_id": w.units[0], "category": "shortcoming", "text": "Thiếu sinh hoạt"})
 	mustUpsert(t, hoa, "follow_ups", follow, map[string]any{"finding_id": finding, "text": "Đã nhắc", "at": "2021-06-04T08:00:00Z"})
 	mustSync(t, hoa)

@@ -1,0 +1,312 @@
+package syncdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"dicoso/sync/protocol"
+)
+
+// noteStatuses are a visit note's statuses; "" stands for "no note yet"
+// (the change creates it).
+var noteStatuses = []string{"draft", "submitted", "needs_revision", "reviewed"}
+
+// authorMoves and reviewerMoves are the transition table of a note's
+// status, written out as the plan's review cycle: the author drafts,
+// submits and may take a submitted note back; a reviewer sends it back for
+// revision or accepts it, never before it is submitted; the author
+// resubmits after a revision request. Anything not listed is refused.
+var (
+	authorMoves = map[string][]string{
+		"":               {"draft", "submitted"},
+		"draft":          {"draft", "submitted"},
+		"submitted":      {"draft", "submitted"},
+		"needs_revision": {"submitted"},
+		"reviewed":       {},
+	}
+	reviewerMoves = map[string][]string{
+		"draft":          {},
+		"submitted":      {"needs_revision", "reviewed"},
+		"needs_revision": {"needs_revision", "reviewed"},
+		"reviewed":       {"needs_revision", "reviewed"},
+	}
+)
+
+// reviewWorld is the fixture plus a campaign whose team, led by leader
+// with member in it, covers the fixture's unit.
+type reviewWorld struct {
+	*fixture
+	campaign, plan, team, cluster string
+	period                        string // a special period of the plan
+	leader, member                Actor
+	ic, office, liaison, dept     Actor
+	sec                           Actor // leads the cluster of the fixture's unit
+}
+
+func newReviewWorld(t *testing.T) *reviewWorld {
+	t.Helper()
+	f := newFixture(t)
+	w := &reviewWorld{fixture: f, campaign: uuid.NewString(), plan: uuid.NewString(), team: uuid.NewString(),
+		cluster: uuid.NewString(), period: uuid.NewString()}
+	mk := func(dev string, roles ...string) Actor {
+		return Actor{UserID: uuid.NewString(), Roles: roles, DeviceID: dev}
+	}
+	w.leader, w.member = mk("dev-leader", "inspector"), mk("dev-member", "inspector")
+	w.ic, w.office = mk("dev-ic", "inspection_committee"), mk("dev-office", "office")
+	w.liaison = mk("dev-liaison", "unit_liaison")
+	w.liaison.UnitID = f.unit
+	w.dept = mk("dev-dept", "department")
+	w.dept.DepartmentID = uuid.NewString()
+	w.sec = mk("dev-sec", "secretary")
+	changes := []ServerChange{{Table: "departments", RowID: w.dept.DepartmentID, Fields: map[string]any{"name": "Ban Tuyên giáo"}}}
+	for i, a := range []Actor{w.leader, w.member, w.ic, w.office, w.liaison, w.dept, w.sec} {
+		fields := map[string]any{"username": fmt.Sprintf("review%d", i), "roles": a.Roles}
+		if a.UnitID != "" {
+			fields["unit_id"] = a.UnitID
+		}
+		if a.DepartmentID != "" {
+			fields["department_id"] = a.DepartmentID
+		}
+		changes = append(changes, ServerChange{Table: "users", RowID: a.UserID, Fields: fields})
+	}
+	changes = append(changes,
+		ServerChange{Table: "clusters", RowID: w.cluster, Fields: map[string]any{"name": "Cụm 1", "lead_secretary_id": w.sec.UserID}},
+		ServerChange{Table: "units", RowID: f.unit, Fields: map[string]any{"cluster_id": w.cluster}},
+		ServerChange{Table: "plans", RowID: w.plan, Fields: map[string]any{"year": 2021.0, "title": "Kế hoạch 356"}},
+		ServerChange{Table: "campaigns", RowID: w.campaign, Fields: map[string]any{"plan_id": w.plan, "kind": "periodic", "name": "Đợt 1"}},
+		ServerChange{Table: "special_periods", RowID: w.period, Fields: map[string]any{"plan_id": w.plan, "name": "Tháng Thanh niên"}},
+		ServerChange{Table: "teams", RowID: w.team, Fields: map[string]any{"campaign_id": w.campaign, "name": "Đoàn 1",
+			"leader_id": w.leader.UserID, "member_ids": []any{w.member.UserID}, "unit_ids": []any{f.unit}}},
+	)
+	w.serverApply(t, changes...)
+	return w
+}
+
+func (f *fixture) serverApply(t *testing.T, changes ...ServerChange) {
+	t.Helper()
+	ctx := context.Background()
+	if err := f.st.InTx(ctx, func(tx *sql.Tx) error { return f.db.ApplyServerTx(ctx, tx, "", changes) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noteAt puts a note by author at status on the server, as if it had got
+// there through the review cycle, and returns its id.
+func (w *reviewWorld) noteAt(t *testing.T, author Actor, status string) string {
+	t.Helper()
+	id := uuid.NewString()
+	w.serverApply(t, ServerChange{Table: "visit_notes", RowID: id, Fields: map[string]any{
+		"author_id": author.UserID, "unit_id": w.unit, "campaign_id": w.campaign, "title": "Kiểm tra định kỳ",
+		"results": "Kết quả", "status": status}})
+	return id
+}
+
+// TestNoteStatusTransitions walks every status pair for every role: the
+// author, a reviewer (the team leader and each headquarters role), and
+// people who may read the note but neither wrote nor review it. A refused
+// change is forbidden and leaves the note as it was.
+func TestNoteStatusTransitions(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	admin := w.admin
+	type role struct {
+		name   string
+		who    Actor
+		author bool // writes as the note's author
+		moves  map[string][]string
+	}
+	union := map[string][]string{}
+	for from := range authorMoves {
+		union[from] = append(slices.Clone(authorMoves[from]), reviewerMoves[from]...)
+	}
+	roles := []role{
+		{"author", w.alice, true, authorMoves},
+		{"team leader", w.leader, false, reviewerMoves},
+		{"admin", admin, false, reviewerMoves},
+		{"inspection committee", w.ic, false, reviewerMoves},
+		{"office", w.office, false, reviewerMoves},
+		{"team member", w.member, false, nil},
+		{"unit liaison", w.liaison, false, nil},
+		{"department", w.dept, false, nil},
+		// An author who also reviews (an admin writing a note) holds both.
+		{"author who reviews", admin, true, union},
+	}
+	step := time.Duration(0)
+	for _, r := range roles {
+		for _, from := range append([]string{""}, noteStatuses...) {
+			if from == "" && !r.author {
+				continue // only an author creates a note (own rows, tested elsewhere)
+			}
+			for _, to := range noteStatuses {
+				step += time.Millisecond
+				id := uuid.NewString()
+				fields := map[string]any{"status": to}
+				if from == "" {
+					fields = map[string]any{"unit_id": w.unit, "campaign_id": w.campaign, "title": "Ghi chép", "status": to}
+				} else {
+					id = w.noteAt(t, w.alice, from)
+					if r.author {
+						id = w.noteAt(t, r.who, from)
+					}
+				}
+				if !r.author {
+					// A reviewer's decision comes with its comment and its name.
+					fields["review_comment"] = "Ý kiến của người duyệt"
+					fields["reviewed_by"] = r.who.UserID
+				}
+				res := w.push(t, r.who, note(id, r.who, w.stamp(r.who, step), fields))[0]
+				want := slices.Contains(r.moves[from], to)
+				got := res.Status == protocol.StatusApplied
+				if got != want {
+					t.Errorf("%s: %q -> %q: %s %s %q, want allowed=%v", r.name, from, to, res.Status, res.Code, res.Message, want)
+					continue
+				}
+				if !got && res.Code != protocol.CodeForbidden {
+					t.Errorf("%s: %q -> %q refused as %s, want forbidden", r.name, from, to, res.Code)
+				}
+				if from == "" {
+					continue
+				}
+				var status string
+				if err := w.st.Reader().QueryRow("SELECT status FROM visit_notes WHERE id = ?", id).Scan(&status); err != nil {
+					t.Fatal(err)
+				}
+				if wantStatus := map[bool]string{true: to, false: from}[want]; status != wantStatus {
+					t.Errorf("%s: %q -> %q left the note %q, want %q", r.name, from, to, status, wantStatus)
+				}
+			}
+		}
+	}
+}
+
+// The probe that found the fault: a reviewer set a note back to draft, or
+// to submitted, by sending a comment with it.
+func TestReviewerCannotUnsubmitWithAComment(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	for i, to := range []string{"draft", "submitted"} {
+		id := w.noteAt(t, w.alice, "needs_revision")
+		res := w.push(t, w.leader, note(id, w.leader, w.stamp(w.leader, time.Duration(i)*time.Second), map[string]any{
+			"status": to, "review_comment": "Trả lại"}))[0]
+		if res.Status != protocol.StatusRejected || res.Code != protocol.CodeForbidden || res.Field != "status" {
+			t.Errorf("team leader setting %s with a comment: %+v, want forbidden on status", to, res)
+		}
+	}
+	// Reviewing a note the server holds as a draft says why it is refused,
+	// whatever the reviewer's device believed.
+	id := w.noteAt(t, w.alice, "draft")
+	res := w.push(t, w.ic, note(id, w.ic, w.stamp(w.ic, 5*time.Second), map[string]any{
+		"status": "reviewed", "review_comment": "Đạt", "reviewed_by": w.ic.UserID}))[0]
+	if res.Status != protocol.StatusRejected || res.Code != protocol.CodeForbidden || !containsAll(res.Message, "draft", "submit") {
+		t.Errorf("reviewing a draft: %+v, want forbidden saying it is a draft until submitted", res)
+	}
+	res = w.push(t, w.ic, note(id, w.ic, w.stamp(w.ic, 6*time.Second), map[string]any{"review_comment": "Góp ý sớm"}))[0]
+	if res.Status != protocol.StatusRejected || res.Code != protocol.CodeForbidden {
+		t.Errorf("commenting on a draft: %+v, want forbidden", res)
+	}
+	// A reviewer names only themselves as the reviewer.
+	id = w.noteAt(t, w.alice, "submitted")
+	res = w.push(t, w.ic, note(id, w.ic, w.stamp(w.ic, 7*time.Second), map[string]any{
+		"status": "reviewed", "reviewed_by": w.office.UserID}))[0]
+	if res.Status != protocol.StatusRejected || res.Field != "reviewed_by" {
+		t.Errorf("naming another reviewer: %+v, want refused on reviewed_by", res)
+	}
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(strings.ToLower(s), p) {
+			return false
+		}
+	}
+	return true
+}
+
+// A move is judged from the status its writer had seen. Offline, the
+// author amends a note sent back for revision and resubmits it, while the
+// leader accepts it after all: both decisions were legal where they were
+// made, so the author's amendment is kept, the later decision wins and the
+// pair is listed for review. An author who had seen the acceptance may
+// not resubmit.
+func TestConcurrentReviewAndResubmit(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	ctx := context.Background()
+	id := w.noteAt(t, w.alice, "needs_revision")
+	base := func(a Actor) string {
+		resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Cursor
+	}
+	pushFrom := func(a Actor, cursor string, ch protocol.Change) protocol.Result {
+		resp, err := w.db.Push(ctx, a, protocol.PushRequest{Protocol: 1, DeviceID: a.DeviceID, BaseCursor: cursor, Changes: []protocol.Change{ch}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Results[0]
+	}
+	authorBase := base(w.alice)
+	if r := pushFrom(w.leader, base(w.leader), note(id, w.leader, w.stamp(w.leader, 2*time.Second), map[string]any{
+		"status": "reviewed", "reviewed_by": w.leader.UserID})); r.Status != protocol.StatusApplied {
+		t.Fatalf("leader accepts: %+v", r)
+	}
+	if r := pushFrom(w.alice, authorBase, note(id, w.alice, w.stamp(w.alice, time.Second), map[string]any{
+		"conclusions": "Đã bổ sung số liệu", "status": "submitted"})); r.Status != protocol.StatusApplied {
+		t.Fatalf("the author's concurrent resubmission: %+v, want applied (its status losing to the later decision)", r)
+	}
+	var status, conclusions string
+	var conflicts int
+	if err := w.st.Reader().QueryRow(`SELECT status, conclusions, (SELECT COUNT(*) FROM conflicts WHERE row_id = v.id AND field = 'status')
+		FROM visit_notes v WHERE id = ?`, id).Scan(&status, &conclusions, &conflicts); err != nil {
+		t.Fatal(err)
+	}
+	if status != "reviewed" || conclusions != "Đã bổ sung số liệu" || conflicts != 1 {
+		t.Fatalf("after the concurrent pair: status %q, conclusions %q, %d conflicts; want reviewed, the amendment, 1", status, conclusions, conflicts)
+	}
+	r := pushFrom(w.alice, base(w.alice), note(id, w.alice, w.stamp(w.alice, 3*time.Second), map[string]any{"status": "submitted"}))
+	if r.Status != protocol.StatusRejected || r.Code != protocol.CodeForbidden {
+		t.Fatalf("resubmitting a note seen reviewed: %+v, want forbidden", r)
+	}
+}
+
+// A unit liaison reads the notes and findings about their unit and writes
+// none: not a new one, nor one recorded under their name before.
+func TestLiaisonWritesNoNotesOrFindings(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	legacy := w.noteAt(t, w.liaison, "draft")
+	legacyFinding := uuid.NewString()
+	w.serverApply(t, ServerChange{Table: "findings", RowID: legacyFinding, Fields: map[string]any{
+		"author_id": w.liaison.UserID, "unit_id": w.unit, "category": "aspiration", "text": "Kiến nghị"}})
+	changes := []protocol.Change{
+		note(uuid.NewString(), w.liaison, w.stamp(w.liaison, 1), map[string]any{
+			"unit_id": w.unit, "campaign_id": w.campaign, "title": "Tự đánh giá", "status": "submitted"}),
+		note(legacy, w.liaison, w.stamp(w.liaison, 2), map[string]any{"status": "submitted"}),
+		{ID: uuid.NewString(), Table: "visit_notes", RowID: legacy, Op: protocol.OpDelete, HLC: w.stamp(w.liaison, 3)},
+		{ID: uuid.NewString(), Table: "findings", RowID: uuid.NewString(), Op: protocol.OpUpsert, HLC: w.stamp(w.liaison, 4),
+			Fields: map[string]any{"unit_id": w.unit, "category": "aspiration", "text": "Đề nghị"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: legacyFinding, Op: protocol.OpUpsert, HLC: w.stamp(w.liaison, 5),
+			Fields: map[string]any{"text": "Sửa kiến nghị"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: legacyFinding, Op: protocol.OpDelete, HLC: w.stamp(w.liaison, 6)},
+	}
+	for i, r := range w.push(t, w.liaison, changes...) {
+		if r.Status != protocol.StatusRejected || r.Code != protocol.CodeForbidden {
+			t.Errorf("liaison's change %d (%s %s): %+v, want forbidden", i, changes[i].Table, changes[i].Op, r)
+		}
+	}
+	// Holding another role as well, they write as that role.
+	both := w.liaison
+	both.Roles = []string{"unit_liaison", "inspector"}
+	if r := w.push(t, both, note(uuid.NewString(), both, w.stamp(both, 7), map[string]any{"unit_id": w.unit, "title": "Ghi chép"})); r[0].Status != protocol.StatusApplied {
+		t.Errorf("a liaison who is also an inspector writing a note: %+v", r[0])
+	}
+}

@@ -1,0 +1,198 @@
+package syncdb
+
+import "dicoso/sync/plan"
+
+// specs is, table by table, everything a synced table allows: who creates,
+// updates (which fields, which status moves) and deletes its rows from a
+// device; who reads which rows; which fields move a row in or out of a
+// reader's scope; what the server computes; which field names attachments;
+// and, for reference data, who edits it over REST. Anything not granted
+// here is refused (forbidden). The words it uses (author, reviewer, the
+// scopes' SQL) are defined in rules.go; how a change is judged, in spec.go.
+//
+// Duties are plan 356-KH/TWĐTN-BKT's (sections cited); roles and the
+// headquarters set are sync/plan's.
+//
+// It is set in init, not by its declaration, because the checks it names
+// read it (a finding's cited note is judged by the notes' read scope).
+var specs map[string]*Spec
+
+func init() {
+	specs = map[string]*Spec{
+		// The organisation (departments, units with their history, activity
+		// clusters) and the accounts: seeded from the plan and kept by the
+		// administrator. The plan gives no office or department a duty to
+		// change them. Everyone reads them: every role plans, logs or reviews
+		// against the same units, and names people.
+		"departments": {Read: everyoneReads, Admin: adminOnly("r.name, r.id")},
+		"users":       {Read: everyoneReads, Admin: adminOnly("")}, // own handlers (passwords), server/api/users.go
+		"clusters":    {Read: everyoneReads, Admin: adminOnly("r.name, r.id")},
+		"units":       {Read: everyoneReads, Admin: adminOnly("r.code, r.name, r.id")},
+
+		// III.1, Inspection Committee: "tham mưu xây dựng kế hoạch kiểm tra, đi
+		// cơ sở" — it drafts the year's plan. Withdrawing a plan the
+		// Secretariat issued is left to the administrator.
+		"plans": {Read: everyoneReads, Admin: &Admin{List: "r.year, r.number, r.id",
+			Create: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Update: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Delete: by(plan.RoleAdmin)}},
+
+		// III.1, Inspection Committee: drafts the plan and proposes the
+		// periodic and thematic inspection teams. III.1, Office: organises the
+		// Secretaries' visits in Youth Month and the Summer Volunteer Campaign
+		// with it — so it writes campaigns of kind "special", and no others.
+		"campaigns": {Read: everyoneReads, Admin: &Admin{List: "r.starts_on, r.name, r.id",
+			Create: officeSpecialCampaigns, Update: officeSpecialCampaigns, Delete: officeSpecialCampaigns}},
+
+		// III.1, Office: Youth Month and the Summer Volunteer Campaign are its
+		// to keep, with the Inspection Committee that drafts the plan.
+		"special_periods": {Read: everyoneReads, Admin: &Admin{List: "r.starts_on, r.name, r.id",
+			Create: by(headquarters...), Update: by(headquarters...), Delete: by(headquarters...)}},
+
+		// III.1, Inspection Committee: proposes the founding of the inspection
+		// teams (members, leader, units) and organises them.
+		"teams": {Read: everyoneReads, Admin: &Admin{List: "r.name, r.id",
+			Create: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Update: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Delete: by(plan.RoleAdmin, plan.RoleInspectionCommittee)}},
+
+		// II.3: a secretary logs their trips and the days of each.
+		"trips": {
+			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author}}},
+			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author}}},
+			Delete: Rule{Refused: "only the secretary who logged a trip may delete it", Grants: []Grant{{Who: author}}},
+			Read:   []Scope{headquartersRead, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
+			Moves:  []string{"campaign_id", "unit_ids"},
+		},
+		"trip_days": {
+			Create: Rule{Refused: "only the owner of a trip day may create it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
+			Update: Rule{Refused: "only the owner of a trip day may change it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
+			Delete: Rule{Refused: "only the owner of a trip day may delete it", Grants: []Grant{{Who: author}}},
+			Read:   []Scope{headquartersRead, own("user_id"), myClusters},
+			Moves:  []string{"unit_id"},
+		},
+
+		// A check-in proves a day at a unit: append-only (sync/schema), voided
+		// rather than changed. Headquarters may void anyone's.
+		"checkins": {
+			Create: Rule{Refused: "only the author may create a check-in", Grants: []Grant{{Who: author}}},
+			Update: Rule{Refused: "only the author may change a check-in", Grants: []Grant{
+				{Who: author, Fields: voiding},
+				{Who: headquarter, Fields: voiding},
+			}},
+			Read:        []Scope{headquartersRead, own("user_id"), teamUnitsAnyCampaign, myClusters, liaisonUnit},
+			Attachments: "photo",
+			Compute:     computeCheckin,
+		},
+
+		// I.1: the structured visit note. Its author writes it and moves it
+		// between draft and submitted; a reviewer (headquarters, or the leader
+		// of its campaign's team for its unit) asks for revision or accepts
+		// it once submitted. A unit liaison reads notes (III.2), never writes.
+		"visit_notes": {
+			Create: Rule{Refused: "a unit liaison reads the visit notes about their unit but does not write them", Grants: []Grant{
+				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
+			}},
+			Update: Rule{Refused: "only the author or a reviewer may change this note (a unit liaison reads notes, never writes them)", Grants: []Grant{
+				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
+				{Who: noteReviewer, When: submittedNote, Fields: []string{"status", "reviewed_by", "review_comment"},
+					Moves: &noteReviewerMoves, Checks: []Check{reviewedBySelf}},
+			}},
+			Delete:      Rule{Refused: "only the author may delete a note", Grants: []Grant{{Who: writer, When: draftNote}}},
+			Status:      "status",
+			Read:        []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonHandedIn, departmentCited},
+			Moves:       []string{"unit_id", "campaign_id", "status"},
+			Attachments: "attachments",
+		},
+
+		// III.1: findings are compiled by the Inspection Committee, which
+		// triages them with the Office (department, due date, status, answer);
+		// the assigned movement department works them (status, answer).
+		"findings": {
+			Create: Rule{Refused: "a unit liaison reads the findings about their unit but does not write them", Grants: []Grant{
+				{Who: writer, Checks: []Check{citesReadableNote}},
+			}},
+			Update: Rule{Refused: "you may not change this finding", Grants: []Grant{
+				{Who: writer, Checks: []Check{citesReadableNote}},
+				{Who: headquarter, Fields: []string{"department_id", "status", "due_on", "answer"}},
+				{Who: assignedDepartment, Fields: []string{"status", "answer"}},
+			}},
+			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
+			// A liaison reads a finding with its note: never on a draft.
+			Read:   []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
+			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
+			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id"},
+		},
+
+		// III.1: a finding is followed up by its author, its department or
+		// headquarters; the history is append-only (sync/schema).
+		"follow_ups": {
+			Create: Rule{Refused: "only the finding's author, its department or headquarters may follow it up", Grants: []Grant{
+				{Who: both(author, headquarter)},
+				{Who: both(author, findingAuthor)},
+				{Who: both(author, findingDepartment)},
+			}},
+			Read:   []Scope{headquartersRead, own("author_id"), withItsFinding},
+			Parent: &Parent{Table: "findings", Field: "finding_id"},
+		},
+	}
+	if err := validateSpecs(specs); err != nil {
+		panic("syncdb: " + err.Error()) // a programming error, caught by any test
+	}
+}
+
+// headquarters read and review everything (sync/plan).
+var headquarters = plan.AllSeeingRoles()
+
+// The transition table of a visit note's status, by the status its writer
+// had seen ("" for a new note): the author drafts, submits, may take a
+// submitted note back, and resubmits after a revision request; a reviewer
+// sends a submitted note back for revision or accepts it, and may change
+// that decision. Anything not listed is refused.
+var (
+	noteAuthorMoves = Moves{
+		Says: "its author drafts and submits it, may take it back while submitted, and resubmits it after a revision request",
+		From: map[string][]string{
+			"":               {"draft", "submitted"},
+			"draft":          {"draft", "submitted"},
+			"submitted":      {"draft", "submitted"},
+			"needs_revision": {"submitted"},
+		},
+	}
+	noteReviewerMoves = Moves{
+		Says: "a reviewer sets only needs_revision or reviewed, on a submitted note",
+		From: map[string][]string{
+			"submitted":      {"needs_revision", "reviewed"},
+			"needs_revision": {"needs_revision", "reviewed"},
+			"reviewed":       {"needs_revision", "reviewed"},
+		},
+	}
+)
+
+// Fields of a visit note only a reviewer writes.
+var reviewFields = []string{"reviewed_by", "review_comment"}
+
+// Fields of a check-in that void it.
+var voiding = []string{"voided", "void_reason"}
+
+// Reference data: everyone logged in reads all of it.
+var everyoneReads = []Scope{{Name: "everyone", SQL: "1"}}
+
+func by(roles ...string) Access { return Access{Roles: roles} }
+
+func adminOnly(list string) *Admin {
+	return &Admin{List: list, Create: by(plan.RoleAdmin), Update: by(plan.RoleAdmin), Delete: by(plan.RoleAdmin)}
+}
+
+// officeSpecialCampaigns: admins and the Inspection Committee write any
+// campaign; the Office only those of kind "special" (before and after the
+// change, so it can neither touch a periodic or thematic round nor turn
+// one into its own).
+var officeSpecialCampaigns = Access{
+	Roles:    []string{plan.RoleAdmin, plan.RoleInspectionCommittee},
+	RowRoles: []string{plan.RoleOffice},
+	Row: func(before, after map[string]any) error {
+		for _, row := range []map[string]any{before, after} {
+			if row != nil && row["kind"] != "special" {
+				return errOfficeCampaign
+			}
+		}
+		return nil
+	},
+}
