@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "c33bd68da1ee492d";
+const VERSION = "616cf290ccc6df68";
 const PRECACHE = [
-  "/assets/index-C0jagBct.js",
+  "/assets/index-L8dAUwom.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",

@@ -121,7 +121,6 @@ export function Findings({ params }: ScreenProps) {
                   <th>{t('cf_department')}</th>
                   <th>{t('cf_due')}</th>
                   <th>{t('cf_status')}</th>
-                  <th>{t('cf_sync')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -138,8 +137,10 @@ export function Findings({ params }: ScreenProps) {
                       {f.due_on ? formatDate(f.due_on) : <span class="muted">—</span>}
                       {isOverdue(f, today) && <div>{t('cf_overdue')}</div>}
                     </td>
-                    <td><span class={`fstatus fstatus-${f.status}`}>{ft(statusKey(f.status))}</span></td>
-                    <td><Badge mark={f.sync} /></td>
+                    <td>
+                      <div class={`fstatus fstatus-${f.status}`}>{ft(statusKey(f.status))}</div>
+                      <Badge mark={f.sync} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

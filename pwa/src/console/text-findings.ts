@@ -16,7 +16,7 @@ export const findingsText = defineText({
   cf_text: ['Nội dung', 'Finding'],
   cf_where: ['Đơn vị · đợt', 'Unit · campaign'],
   cf_due: ['Hạn xử lý', 'Due'],
-  cf_sync: ['Đồng bộ', 'Sync'],
+
   cf_empty: ['Không có vấn đề nào khớp bộ lọc. Bỏ bớt bộ lọc, hoặc đồng bộ để nhận vấn đề mới.', 'No finding matches the filters. Clear some, or sync to receive new ones.'],
   cf_emptyDept: ['Chưa có vấn đề nào được giao cho ban. Khi Văn phòng giao, vấn đề sẽ hiện ở đây sau lần đồng bộ tiếp theo.', 'Nothing is assigned to your department yet. Assigned findings appear here after the next sync.'],
   cf_pick: ['Chọn một vấn đề trong danh sách để giao xử lý, trả lời và theo dõi.', 'Pick a finding to assign, answer and follow it up.'],
