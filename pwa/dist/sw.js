@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "616cf290ccc6df68";
+const VERSION = "1fba24680f57f89f";
 const PRECACHE = [
-  "/assets/index-L8dAUwom.js",
+  "/assets/index-CNNVo0W3.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DtQcA-f3.js",

@@ -79,9 +79,10 @@ export function shownState(u: UnitCoverage, c: { starts_on: string | null }, asO
   return u.note_status === 'reviewed' ? 'reviewed' : 'inspected';
 }
 
-/** The review queue's address for a unit's notes in a campaign (console-a's queue reads these filters). */
+/** The review queue's address for a unit's notes in a campaign (the queue reads these filters). */
 export function notesHash(campaignId: string, unitId: string): string {
-  return href('queue') + query({ campaign_id: campaignId, unit_id: unitId });
+  // Every note handed in (submitted, sent back, reviewed), not only those waiting.
+  return href('queue') + query({ campaign_id: campaignId, unit_id: unitId, status: 'all' });
 }
 
 const HERE = href('coverage');

@@ -104,10 +104,9 @@ function SyncState() {
       <div class="c-sync-line">
         <span class={`c-dot ${online ? 'c-dot-on' : 'c-dot-off'}`} aria-hidden="true" />
         <span id="console-net">{online ? t('online') : t('offline')}</span>
-        <span class="muted"> · </span>
-        <span id="console-last-sync">
-          {status.running ? t('syncing') : status.lastSuccessAt ? t('syncedAt', formatDateTime(status.lastSuccessAt, lang)) : t('neverSynced')}
-        </span>
+      </div>
+      <div id="console-last-sync" class="muted">
+        {status.running ? t('syncing') : status.lastSuccessAt ? t('syncedAt', formatDateTime(status.lastSuccessAt, lang)) : t('neverSynced')}
       </div>
       {pending > 0 && <div class="c-sync-pending" id="console-pending">{t('pendingChanges', pending)}</div>}
       {problem && <div class="c-sync-problem" id="console-sync-problem">{problem}</div>}

@@ -5,14 +5,15 @@ import { useCtx } from '../ui/context';
 import { errorText } from './api';
 import { translate } from './text';
 
-export function Page({ title, actions, children, id }: {
+export function Page({ title, actions, children, id, class: cls }: {
   title: string;
   actions?: ComponentChildren;
   children: ComponentChildren;
   id?: string;
+  class?: string;
 }) {
   return (
-    <section class="c-page" id={id}>
+    <section class={cls ? `c-page ${cls}` : 'c-page'} id={id}>
       <header class="c-page-head">
         <h1>{title}</h1>
         {actions && <div class="c-actions">{actions}</div>}
