@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "1fba24680f57f89f";
+const VERSION = "9cf82079eec12699";
 const PRECACHE = [
-  "/assets/index-CNNVo0W3.js",
+  "/assets/index-tHygx_-S.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-DtQcA-f3.js",
+  "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

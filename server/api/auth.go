@@ -27,7 +27,7 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
 }
 
-// userSummary is the user part of a token answer (design §4).
+// userSummary is the user part of a token answer (docs/protocol.md).
 type userSummary struct {
 	ID       string   `json:"id"`
 	Username string   `json:"username"`

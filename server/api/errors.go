@@ -9,7 +9,7 @@ import (
 )
 
 // Error is the one error type handlers return. Status, Code and Message go
-// to the client in the envelope of design §4; Err, the cause, is only
+// to the client in the envelope of docs/protocol.md; Err, the cause, is only
 // logged.
 type Error struct {
 	Status  int

@@ -398,7 +398,7 @@ func (r reply) decode(t *testing.T, status int, dst any) {
 	}
 }
 
-// wireError is the design §4 envelope; decoding refuses any other key.
+// wireError is the docs/protocol.md envelope; decoding refuses any other key.
 type wireError struct {
 	Error struct {
 		Code    string          `json:"code"`

@@ -68,7 +68,7 @@ func NewMetrics() *Metrics {
 }
 
 // SyncChange counts one pushed change. result is "applied", "duplicate" or
-// "rejected"; code is the rejection code (design §4), empty otherwise. Both
+// "rejected"; code is the rejection code (docs/protocol.md), empty otherwise. Both
 // come from fixed sets, never from client input, so the series stay few.
 func (m *Metrics) SyncChange(result, code string) {
 	m.syncChanges.WithLabelValues(result, code).Inc()

@@ -41,14 +41,14 @@ type resourcePolicy struct {
 	actions map[action]rule
 	// row decides for the ifRow roles. before is the row as stored (nil on
 	// create), after the row as it would be (nil on delete); both in wire
-	// form (field names of design §3, wire JSON types).
+	// form (field names of docs/protocol.md, Data, wire JSON types).
 	row func(p principal, act action, before, after map[string]any) error
 }
 
 // Rule shorthands.
 var (
 	anyUser = rule{anyone: true}
-	// headquarters: the roles that read and review everything (design §1).
+	// headquarters: the roles that read and review everything (sync/plan).
 	headquarters = rule{roles: []string{auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice}}
 )
 

@@ -13,7 +13,7 @@ import (
 	"dicoso/server/auth"
 )
 
-// matrixRoles are the roles of design §1; "" is a caller without a token.
+// matrixRoles are the roles of sync/plan; "" is a caller without a token.
 var matrixRoles = []string{
 	auth.RoleAdmin, auth.RoleInspectionCommittee, auth.RoleOffice, auth.RoleDepartment,
 	auth.RoleSecretary, auth.RoleInspector, auth.RoleUnitLiaison,

@@ -21,7 +21,7 @@ import (
 	"dicoso/sync/schema"
 )
 
-// reference serves one reference table of design §3 over REST (design §4):
+// reference serves one reference table of docs/protocol.md, Data over REST (docs/protocol.md):
 // list, get, create, patch, delete. One set of handlers for every table,
 // driven by the schema registry: field names, value checks and required
 // fields all come from sync/schema, and every table or column name put in

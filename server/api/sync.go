@@ -12,7 +12,7 @@ import (
 	"dicoso/sync/protocol"
 )
 
-// syncPush merges a device's outbox (design §4). It answers only after the
+// syncPush merges a device's outbox (docs/protocol.md). It answers only after the
 // merged state is committed with synchronous=FULL, i.e. on disk.
 func (s *Server) syncPush(c echo.Context) error {
 	body, err := s.readBody(c)
@@ -38,7 +38,7 @@ func (s *Server) syncPush(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-// syncPull pages through the rows the caller may read (design §4).
+// syncPull pages through the rows the caller may read (docs/protocol.md).
 func (s *Server) syncPull(c echo.Context) error {
 	body, err := s.readBody(c)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"dicoso/server/auth"
 )
 
-// userJSON is the public part of a user (design §3) and whether the account
+// userJSON is the public part of a user (docs/protocol.md, Data) and whether the account
 // is disabled. The password hash is never in it.
 type userJSON struct {
 	ID           string   `json:"id"`
@@ -32,7 +32,7 @@ func publicUser(u auth.User) userJSON {
 		Roles: u.Roles, DepartmentID: opt(u.DepartmentID), UnitID: opt(u.UnitID), Disabled: u.Disabled}
 }
 
-// createUserRequest: roles are those of design §1. The username's character set and the existence of the
+// createUserRequest: roles are those of sync/plan. The username's character set and the existence of the
 // department and unit are checked by the auth package.
 type createUserRequest struct {
 	ID           string   `json:"id" validate:"omitempty,uuid"`

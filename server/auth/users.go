@@ -15,18 +15,19 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/store"
+	"dicoso/sync/plan"
 	"dicoso/sync/schema"
 )
 
-// Roles of design §1. A user may hold several.
+// Roles of sync/plan. A user may hold several.
 const (
-	RoleAdmin               = "admin"
-	RoleInspectionCommittee = "inspection_committee"
-	RoleOffice              = "office"
-	RoleDepartment          = "department"
-	RoleSecretary           = "secretary"
-	RoleInspector           = "inspector"
-	RoleUnitLiaison         = "unit_liaison"
+	RoleAdmin               = plan.RoleAdmin
+	RoleInspectionCommittee = plan.RoleInspectionCommittee
+	RoleOffice              = plan.RoleOffice
+	RoleDepartment          = plan.RoleDepartment
+	RoleSecretary           = plan.RoleSecretary
+	RoleInspector           = plan.RoleInspector
+	RoleUnitLiaison         = plan.RoleUnitLiaison
 )
 
 // IsRole reports whether r is one of the roles above.
@@ -47,7 +48,7 @@ const (
 	MaxUsernameLen = 64
 )
 
-// User is a user as the API shows it: the synced public part of design §3
+// User is a user as the API shows it: the synced public part of docs/protocol.md, Data
 // plus whether the account is disabled. The password hash never leaves the
 // package.
 type User struct {

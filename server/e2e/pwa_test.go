@@ -270,7 +270,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	// Two people, one field: offline, the secretary amends and resubmits
 	// (status submitted) while the reviewer approves (status reviewed). The
 	// later decision wins, and the pair is listed for headquarters to
-	// review (design §4), because the phone's push says what it had seen.
+	// review (docs/protocol.md), because the phone's push says what it had seen.
 	a.offline(true)
 	a.go_("#/note/" + noteID)
 	a.typeInto("#note-conclusions", " Đã bổ sung số liệu.")

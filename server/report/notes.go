@@ -51,7 +51,7 @@ type NotesViewer struct {
 	// All: headquarters, which read every note handed in.
 	All bool
 	// DepartmentID: a department reads the notes its findings cite
-	// (design §1, the pull scope of visit_notes for a department).
+	// (sync/plan, the pull scope of visit_notes for a department).
 	DepartmentID string
 }
 

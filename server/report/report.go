@@ -1,5 +1,5 @@
 // Package report computes the headquarters reports of plan
-// 356-KH/TWĐTN-BKT (design §1): each secretary's field-day tally against
+// 356-KH/TWĐTN-BKT (sync/plan): each secretary's field-day tally against
 // the plan's minimum, the coverage of the inspection campaigns, and the
 // findings register (with the Office's recommendations register as one of
 // its categories), plus the register's XLSX export.

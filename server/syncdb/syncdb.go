@@ -171,7 +171,7 @@ type ServerChange struct {
 
 // RejectedError is a server-made change the engine refused: a value the
 // schema refuses, a missing required field, a reference to a row that does
-// not exist. Code is a rejection code of design §4 (validation_failed,
+// not exist. Code is a rejection code of docs/protocol.md (validation_failed,
 // unknown_field, ...); Field names the field at fault when there is one.
 type RejectedError struct {
 	Table, RowID string

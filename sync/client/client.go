@@ -1,4 +1,4 @@
-// Package client is the Go device side of sync protocol v1 (design §4): a
+// Package client is the Go device side of sync protocol v1 (docs/protocol.md): a
 // device with its own SQLite file holding the synced tables, an outbox
 // written in the same transaction as every local edit, and Sync, which
 // pushes the outbox and pulls what changed.

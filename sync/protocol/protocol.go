@@ -1,4 +1,4 @@
-// Package protocol holds the wire types of sync protocol v1 (design §4):
+// Package protocol holds the wire types of sync protocol v1 (docs/protocol.md):
 // what a device pushes and pulls, and the codes the server answers with.
 // It knows nothing of HTTP or storage.
 package protocol
@@ -59,7 +59,7 @@ type Change struct {
 
 // PushRequest is the body of POST /api/v1/sync/push.
 //
-// BaseCursor extends design §4 (optional, backward compatible): the pull
+// BaseCursor is an extension (docs/protocol.md) (optional, backward compatible): the pull
 // cursor the device had when it made these changes. It lets the server tell
 // a concurrent edit (by another device, not yet seen by this one) from a
 // plain overwrite, and list the former as a conflict.
@@ -72,7 +72,7 @@ type PushRequest struct {
 
 // Result is the server's verdict on one change, in request order.
 //
-// Field extends design §4 (optional, backward compatible): on a refusal
+// Field is an extension (docs/protocol.md) (optional, backward compatible): on a refusal
 // about one field, its wire name, so a device can point its user at it.
 //
 // Lost extends it too (optional, backward compatible): on an applied or
@@ -131,7 +131,7 @@ type Row struct {
 
 // PullResponse is one page of rows changed after the request's cursor.
 //
-// ServerTime extends design §4 (always sent, ignored by older devices): the
+// ServerTime is an extension (docs/protocol.md) (always sent, ignored by older devices): the
 // server's clock when it answered, so a device whose clock runs behind can
 // judge pulled versions against the server's time, not its own.
 type PullResponse struct {

@@ -485,9 +485,14 @@ export class Records {
     const units = new Map((await this.units()).map((u) => [u.id, u]));
     const out = [];
     for (const t of teams) {
+      // As the server's coverage counts (server/report/coverage.go): a
+      // unit is inspected by a note of this team's leader or members, sent
+      // (not a draft) for this campaign.
       const notes = await this.db.query<{ id: string; unit_id: string; status: NoteStatus }>(
-        "SELECT id, unit_id, status FROM visit_notes WHERE deleted = 0 AND campaign_id = ? AND status != 'draft'",
-        [t.campaign_id as string]);
+        `SELECT n.id, n.unit_id, n.status FROM visit_notes n, teams t
+          WHERE n.deleted = 0 AND n.campaign_id = t.campaign_id AND t.id = ? AND n.status IN ('submitted', 'reviewed')
+            AND (n.author_id = t.leader_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id))`,
+        [t.id as string]);
       out.push({
         team: { id: t.id as string, name: t.name as string, leader_id: t.leader_id as string | null },
         campaign: campaigns.get(t.campaign_id as string),
