@@ -28,6 +28,16 @@ function sqliteUnusedWorkers(): Plugin {
   };
 }
 
+/**
+ * Chunks holding console code are named console-*: scripts/postbuild.mjs
+ * leaves them out of the service worker's precache (a field phone never
+ * downloads them) and scripts/size.mjs holds them to their own budget.
+ */
+function chunkName(chunk: { moduleIds: string[] }): string {
+  const console = chunk.moduleIds.some((id) => id.replaceAll('\\', '/').includes('/src/console/'));
+  return console ? 'assets/console-[hash].js' : 'assets/[name]-[hash].js';
+}
+
 export default defineConfig({
   plugins: [sqliteUnusedWorkers()],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
@@ -36,8 +46,11 @@ export default defineConfig({
     assetsDir: 'assets',
     target: 'es2022',
     sourcemap: false,
-    modulePreload: { polyfill: false },
+    // No preload helper in the field bundle: its one dynamic import (the
+    // console) has no dependencies to preload and its CSS is inlined.
+    modulePreload: false,
     reportCompressedSize: false,
+    rolldownOptions: { output: { chunkFileNames: chunkName } },
   },
   worker: {
     format: 'es',

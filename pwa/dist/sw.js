@@ -2,12 +2,15 @@
 // VERSION and PRECACHE filled in from the built files, so a new build is a
 // new worker. It precaches the app shell and the SQLite WASM, serves them
 // cache first (the app opens with no network), and never touches /api/.
+// The headquarters console's chunks (/assets/console-*) are not precached,
+// so a field phone never downloads them: they are cached the first time the
+// console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "4646fa594af39ff5";
+const VERSION = "b4e8d10fb5c8c599";
 const PRECACHE = [
-  "/assets/index-2nthXh90.js",
-  "/assets/index-CqMYUKqs.css",
+  "/assets/index-6KXW-Y8I.js",
+  "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
@@ -45,6 +48,16 @@ self.addEventListener('fetch', (event) => {
   if (req.mode === 'navigate') {
     // Every page of the app is the same shell (hash routes).
     event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    return;
+  }
+  if (url.pathname.startsWith('/assets/console-')) {
+    event.respondWith(caches.open(CACHE).then(async (c) => {
+      const hit = await c.match(url.pathname);
+      if (hit) return hit;
+      const res = await fetch(req);
+      if (res.ok) await c.put(url.pathname, res.clone());
+      return res;
+    }));
     return;
   }
   event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(req)));

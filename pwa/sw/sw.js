@@ -2,6 +2,9 @@
 // VERSION and PRECACHE filled in from the built files, so a new build is a
 // new worker. It precaches the app shell and the SQLite WASM, serves them
 // cache first (the app opens with no network), and never touches /api/.
+// The headquarters console's chunks (/assets/console-*) are not precached,
+// so a field phone never downloads them: they are cached the first time the
+// console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
 const VERSION = '__VERSION__';
@@ -36,6 +39,16 @@ self.addEventListener('fetch', (event) => {
   if (req.mode === 'navigate') {
     // Every page of the app is the same shell (hash routes).
     event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    return;
+  }
+  if (url.pathname.startsWith('/assets/console-')) {
+    event.respondWith(caches.open(CACHE).then(async (c) => {
+      const hit = await c.match(url.pathname);
+      if (hit) return hit;
+      const res = await fetch(req);
+      if (res.ok) await c.put(url.pathname, res.clone());
+      return res;
+    }));
     return;
   }
   event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(req)));

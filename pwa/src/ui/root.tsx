@@ -1,6 +1,8 @@
+import type { ComponentType } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DbError } from '../db/client';
 import { openRuntime, type Runtime } from '../runtime';
+import { REGISTER_ROLES } from '../store/plan.gen';
 import type { SwControl } from '../swreg';
 import type { Session, SessionData } from '../sync/session';
 import type { Ownership } from '../tabs';
@@ -77,6 +79,9 @@ export function Root({ session, ownership, sw, updateReady }: {
     setPhase({ k: 'opening' });
     try {
       const rt = await openRuntime(session, s);
+      // Headquarters and departments open on the console unless the
+      // address names a page or they also work in the field.
+      if (!location.hash && landsOnConsole(s.user.roles ?? [])) location.replace('#/console');
       setPhase({ k: 'ready', rt });
       document.documentElement.dataset.ready = '1';
       if (navigator.storage?.persist) {
@@ -182,9 +187,10 @@ export function Root({ session, ownership, sw, updateReady }: {
       location.hash = h;
     },
   };
+  const inConsole = hash.startsWith('#/console') && opensConsole(phase.rt.user.roles ?? []);
   return (
     <AppCtx.Provider value={ctx}>
-      <div class="app">
+      <div class={inConsole ? 'app app-console' : 'app'}>
         <div class="topbar">
           {!online && <div class="banner banner-warn" id="offline-banner">{t('offline')}</div>}
           {update && (
@@ -194,11 +200,18 @@ export function Root({ session, ownership, sw, updateReady }: {
             <button class="banner banner-error update-btn" id="relogin-btn" onClick={() => setRelogin(true)}>{t('loginAgain')}</button>
           )}
           {persisted === false && hash.startsWith('#/home') && <div class="banner banner-warn small">{t('persistDenied')}</div>}
+          {!inConsole && opensConsole(phase.rt.user.roles ?? []) && (
+            <a class="console-link" href="#/console" id="open-console">{t('openConsole')} ›</a>
+          )}
         </div>
-        <main class="content">
-          <Route hash={hash} />
-        </main>
-        <Nav hash={hash} />
+        {inConsole ? <ConsoleHost hash={hash} /> : (
+          <>
+            <main class="content">
+              <Route hash={hash} />
+            </main>
+            <Nav hash={hash} />
+          </>
+        )}
         {relogin && (
           <div class="modal">
             <Login session={session} t={t} lang={lang} setLang={setLang} onLogin={(s) => void onRelogin(s)}
@@ -219,6 +232,58 @@ export function Root({ session, ownership, sw, updateReady }: {
       </div>
     </AppCtx.Provider>
   );
+}
+
+/** Who may open the headquarters console (plan.RegisterRoles). */
+function opensConsole(roles: readonly string[]): boolean {
+  return roles.some((r) => REGISTER_ROLES.includes(r));
+}
+
+/** Who opens on the console: its roles, and no field role of their own. */
+function landsOnConsole(roles: readonly string[]): boolean {
+  return opensConsole(roles) && !roles.some((r) => r === 'secretary' || r === 'inspector' || r === 'unit_liaison');
+}
+
+/**
+ * The console, loaded on first use: its code is a chunk of its own that a
+ * field user's phone never downloads (nor precaches: scripts/postbuild.mjs).
+ */
+function ConsoleHost({ hash }: { hash: string }) {
+  const { t } = useCtx();
+  const [view, setView] = useState<{ C?: ComponentType<{ hash: string }>; failed?: string }>({});
+  useEffect(() => {
+    import('../console/index').then(
+      (m) => setView({ C: m.Console }),
+      (e) => setView({ failed: e instanceof Error ? e.message : String(e) }),
+    );
+  }, []);
+  if (view.C) return <view.C hash={hash} />;
+  if (view.failed !== undefined) {
+    return (
+      <main class="center stack">
+        <div class="banner banner-error" role="alert" id="console-load-failed">{t('consoleLoadFailed')}</div>
+        <p class="muted small">{view.failed}</p>
+        {/* A failed module fetch is remembered by the page: only a reload tries again. */}
+        <button class="btn btn-secondary" onClick={() => location.reload()}>{t('reload')}</button>
+        <a class="btn btn-ghost" href="#/home">{t('home')}</a>
+      </main>
+    );
+  }
+  return <main class="center"><p class="muted">{t('loading')}</p></main>;
+}
+
+/**
+ * "Đổi mật khẩu" from the Sync screen: the form lives with the console's
+ * management and is loaded when opened (it needs the network anyway).
+ */
+function PasswordHost() {
+  const { t } = useCtx();
+  const [view, setView] = useState<{ C?: ComponentType; failed?: boolean }>({});
+  useEffect(() => {
+    import('../console/manage-password').then((m) => setView({ C: m.default }), () => setView({ failed: true }));
+  }, []);
+  if (view.C) return <view.C />;
+  return <p class="muted" id="password-loading">{view.failed ? t('passwordNeedsNetwork') : t('loading')}</p>;
 }
 
 function Route({ hash }: { hash: string }) {
@@ -247,6 +312,8 @@ function Route({ hash }: { hash: string }) {
       return <FindingsRegister category={params.get('category') ?? ''} status={params.get('status') ?? ''} />;
     case 'finding':
       return <FindingView key={parts[1]} id={parts[1] ?? ''} />;
+    case 'password':
+      return <PasswordHost />;
     default:
       return <Home />;
   }

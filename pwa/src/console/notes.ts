@@ -1,0 +1,99 @@
+// The notes list as GET /api/v1/reports/notes answers it, and a note read
+// back from the server's change log (GET /api/v1/history/visit_notes/{id}).
+import type { Session } from '../sync/session';
+import { getJSON, type Query } from './api';
+
+export interface Ref {
+  id: string;
+  name: string;
+}
+
+export interface NoteItem {
+  id: string;
+  title: string;
+  status: NoteStatus;
+  kind: string | null;
+  unit: Ref;
+  cluster: Ref | null;
+  campaign: (Ref & { kind: string; starts_on: string | null; ends_on: string | null }) | null;
+  visit_date: string | null;
+  author: { id: string; full_name: string };
+  team: Ref | null;
+  findings: number;
+  submitted_at: string | null;
+  updated_at: string | null;
+}
+
+export type NoteStatus = 'draft' | 'submitted' | 'needs_revision' | 'reviewed';
+
+export interface NoteCount {
+  id: string | null;
+  name: string | null;
+  count: number;
+}
+
+export interface NotePage {
+  items: NoteItem[];
+  next_cursor: string | null;
+  counts: { total: number; campaigns: NoteCount[]; units: NoteCount[] };
+}
+
+export function notesPage(session: Session, q: Query): Promise<NotePage> {
+  return getJSON<NotePage>(session, '/api/v1/reports/notes', q);
+}
+
+/** One applied change of a row, as GET /api/v1/history/{table}/{id} lists it (server/api/audit.go). */
+export interface HistoryEntry {
+  seq: number;
+  change_id: string;
+  op: 'upsert' | 'delete';
+  hlc: string;
+  user_id: string | null;
+  device_id: string;
+  received_at: string;
+  applied: Record<string, unknown>;
+  previous: Record<string, unknown>;
+  lost: Record<string, unknown>;
+}
+
+export function rowHistory(session: Session, table: string, id: string): Promise<{ items: HistoryEntry[] }> {
+  return getJSON(session, `/api/v1/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`);
+}
+
+/**
+ * The row as the server holds it now: every applied change laid over the
+ * previous in the server's order. applied holds only the values that won
+ * their merge, so the last one written of each field is the current one.
+ */
+export function foldHistory(entries: HistoryEntry[]): { fields: Record<string, unknown>; deleted: boolean } {
+  const fields: Record<string, unknown> = {};
+  let deleted = false;
+  for (const e of entries) {
+    if (e.op === 'delete') {
+      deleted = true;
+      continue;
+    }
+    Object.assign(fields, e.applied ?? {});
+  }
+  return { fields, deleted };
+}
+
+/** A review round: the author handing the note in, or a reviewer's decision. */
+export interface Round {
+  at: string;
+  user_id: string | null;
+  status: NoteStatus;
+  comment: string;
+}
+
+/** Every hand-in and decision of a note, oldest first, from its history. */
+export function reviewRounds(entries: HistoryEntry[]): Round[] {
+  const out: Round[] = [];
+  for (const e of entries) {
+    const s = e.applied?.status;
+    if (s !== 'submitted' && s !== 'needs_revision' && s !== 'reviewed') continue;
+    const comment = s === 'submitted' ? '' : String(e.applied.review_comment ?? '');
+    out.push({ at: e.received_at, user_id: e.user_id, status: s, comment });
+  }
+  return out;
+}
