@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "bee7e7079c1b9c29";
+const VERSION = "6cb162f82b1f1d2e";
 const PRECACHE = [
-  "/assets/index-BtFGJPiT.js",
+  "/assets/index-D1wHg1P2.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-DtQcA-f3.js",
+  "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -241,9 +241,14 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	r.login("bankiemtra.binh")
 	r.go_("#/note/" + noteID)
 	r.waitJS("review panel", `!!document.querySelector('#review-input')`)
+	// Sending a note back says why: an empty comment is not sent.
+	r.click("#review-revise")
+	r.waitJS("a reason is asked for", `!!document.querySelector('#review-comment-missing')`)
+	r.waitText("#note-status", "Đã gửi")
 	r.typeInto("#review-input", "Bổ sung số liệu đoàn viên.")
 	r.click("#review-revise")
 	r.waitText("#note-status", "Cần chỉnh sửa")
+	r.waitJS("the comment box is empty for the next decision", `document.querySelector('#review-input').value === ''`)
 	r.syncAndWait()
 
 	a.offline(false)
@@ -252,6 +257,8 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.waitText("#note-status", "Cần chỉnh sửa")
 	a.waitText("#review-comment", "Bổ sung số liệu đoàn viên.")
 	a.waitJS("own amendment kept", `document.querySelector('#note-conclusions').value === 'Đề nghị Tỉnh đoàn bố trí kinh phí.'`)
+	// The author sees the review round: who, when, what and why.
+	a.waitJS("the round reached the author", `(document.querySelector('#review-rounds')?.textContent ?? '').includes('Yêu cầu chỉnh sửa: Bổ sung số liệu đoàn viên.')`)
 	a.screenshot("08-note-needs-revision")
 
 	r.syncAndWait()
@@ -284,6 +291,13 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.syncAndWait()
 	a.go_("#/note/" + noteID)
 	a.waitText("#note-status", "Đã duyệt")
+	// Both rounds are kept, in order, for the author as for the reviewer.
+	a.waitJS("both rounds kept", `document.querySelectorAll('#review-rounds li').length === 2 &&
+		document.querySelector('#review-rounds li:last-child').textContent.includes('Đã duyệt')`)
+	var rounds int
+	if err := db.QueryRow("SELECT COUNT(*) FROM reviews WHERE note_id = ? AND reviewer_id = ?", noteID, revID).Scan(&rounds); err != nil || rounds != 2 {
+		t.Errorf("review rounds on the server: %d (%v), want 2", rounds, err)
+	}
 	var conflicts struct {
 		Items []struct {
 			Table       string  `json:"table"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"dicoso/sync/plan"
@@ -91,14 +92,19 @@ var (
 		if c.actor().seesAll() {
 			return true, nil
 		}
-		var ok bool
-		err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
-			WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
-			c.actor().UserID, c.stored("campaign_id"), c.stored("unit_id")).Scan(&ok)
-		if err != nil {
-			return false, fmt.Errorf("check team leader: %w", err)
+		return leadsTeamOf(c, c.stored("campaign_id"), c.stored("unit_id"))
+	}}
+	// reviewerOfItsNote: a reviewer (as noteReviewer) of the note a review
+	// round names.
+	reviewerOfItsNote = Who{Name: "a reviewer of its note", is: func(c *change) (bool, error) {
+		n, err := reviewedNote(c)
+		if err != nil || n == nil {
+			return false, err
 		}
-		return ok, nil
+		if c.actor().seesAll() {
+			return true, nil
+		}
+		return leadsTeamOf(c, n.values["campaign_id"], n.values["unit_id"])
 	}}
 	// assignedDepartment: a department user of the department the finding
 	// is assigned to.
@@ -128,6 +134,66 @@ func both(x, y Who) Who {
 		}
 		return y.is(c)
 	}}
+}
+
+// leadsTeamOf reports whether the writer leads a live team of campaign
+// covering unit.
+func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
+	var ok bool
+	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+		WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
+		c.actor().UserID, campaign, unit).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check team leader: %w", err)
+	}
+	return ok, nil
+}
+
+// reviewedNote is the note a review round names; a missing one is refused
+// as the dangling reference it is.
+func reviewedNote(c *change) (*rowState, error) {
+	id, _ := c.value("note_id").(string)
+	if id == "" {
+		return nil, nil //nolint:nilnil // no note named: the required-field check refuses it
+	}
+	n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), id)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil || n.deleted {
+		rj := reject(protocol.CodeValidationFailed, "note_id: no visit_notes row %s", id)
+		rj.field = "note_id"
+		return nil, rj
+	}
+	return n, nil
+}
+
+// Checks of a review round: the note is handed in on the server (a draft
+// is not reviewed, whatever the reviewer's device showed), and sending a
+// note back says why.
+func reviewsHandedInNote(c *change) error {
+	n, err := reviewedNote(c)
+	if err != nil || n == nil {
+		return err
+	}
+	if n.values["status"] == "draft" {
+		rj := reject(protocol.CodeForbidden, "this note is a draft on the server: it can be reviewed once its author submits it")
+		rj.field = "note_id"
+		return rj
+	}
+	return nil
+}
+
+func reasonWhenSentBack(c *change) error {
+	if c.value("decision") != "needs_revision" {
+		return nil
+	}
+	if comment, _ := c.value("comment").(string); strings.TrimSpace(comment) == "" {
+		rj := reject(protocol.CodeValidationFailed, "a note sent back for revision needs a comment saying what to revise")
+		rj.field = "comment"
+		return rj
+	}
+	return nil
 }
 
 // followedFinding is the finding a follow-up names; a missing one is
@@ -267,6 +333,7 @@ var (
 		SQL: `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn}
 	// A follow-up is read with its finding.
 	withItsFinding = Scope{Name: "whoever reads its finding", SQL: "1", WithParent: true}
+	withItsNote    = Scope{Name: "whoever reads its note", SQL: "1", WithParent: true}
 )
 
 // own is the author's scope: rows whose owner field names the reader.

@@ -50,6 +50,7 @@ func expectedGrants() map[string]map[string][]string {
 		"visit_notes": {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), plan.RoleInspector)},
 		"findings":    {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), plan.RoleDepartment)},
 		"follow_ups":  {opCreate: append(slices.Clone(hq), plan.RoleDepartment)},
+		"reviews":     {opCreate: append(slices.Clone(hq), plan.RoleInspector)},
 	}
 }
 
@@ -158,6 +159,7 @@ var (
 		"visit_notes": {"title": "Sửa tiêu đề"},
 		"findings":    {"text": "Sửa nội dung"},
 		"follow_ups":  {"text": "Sửa nội dung"},
+		"reviews":     {"comment": "Sửa nhận xét"},
 	}
 	othersEdit = map[string]map[string]any{
 		"trips":      {"title": "Sửa tiêu đề"},
@@ -165,6 +167,7 @@ var (
 		"checkins":   {"voided": true, "void_reason": "nhầm đơn vị"},
 		"findings":   {"status": "in_progress"},
 		"follow_ups": {"text": "Sửa nội dung"},
+		"reviews":    {"comment": "Sửa nhận xét"},
 	}
 )
 
@@ -186,6 +189,9 @@ func (w *reviewWorld) newFields(t *testing.T, table string, a Actor, followed st
 			"text": "Chưa sơ kết", "department_id": w.dept.DepartmentID}
 	case "follow_ups":
 		return map[string]any{"author_id": a.UserID, "finding_id": followed, "text": "Đã nhắc", "at": "2021-06-04T08:00:00Z"}
+	case "reviews":
+		return map[string]any{"reviewer_id": a.UserID, "note_id": w.seedRow(t, "visit_notes", w.member), "decision": "needs_revision",
+			"comment": "Bổ sung số liệu", "at": "2021-06-04T08:00:00Z"}
 	}
 	t.Fatalf("no fields for a new %s row", table)
 	return nil

@@ -131,6 +131,18 @@ func init() {
 			Read:   []Scope{headquartersRead, own("author_id"), withItsFinding},
 			Parent: &Parent{Table: "findings", Field: "finding_id"},
 		},
+
+		// I.1, III.1: every review round of a note is kept — who decided,
+		// when, what and why — beside the note's latest status. A reviewer
+		// of the note records it (append-only, sync/schema); it is read with
+		// its note, by the author on their phone as by headquarters.
+		"reviews": {
+			Create: Rule{Refused: "only a reviewer of the note may record a review of it", Grants: []Grant{
+				{Who: both(author, reviewerOfItsNote), Checks: []Check{reviewsHandedInNote, reasonWhenSentBack}},
+			}},
+			Read:   []Scope{headquartersRead, own("reviewer_id"), withItsNote},
+			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
+		},
 	}
 	if err := validateSpecs(specs); err != nil {
 		panic("syncdb: " + err.Error()) // a programming error, caught by any test

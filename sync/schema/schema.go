@@ -223,6 +223,16 @@ var tables = []*Table{
 		{Name: "text", Type: Text, Max: longText},
 		{Name: "status_to", Type: Enum, Values: []string{"open", "in_progress", "resolved", "dismissed"}, Nullable: true},
 	}},
+	// Every review round of a visit note, kept: who decided what, when, and
+	// why. The note's status and review_comment hold the latest decision;
+	// these rows are its history, shown to reviewers and to the author.
+	{Name: "reviews", Owner: "reviewer_id", AppendOnly: true, Required: []string{"note_id", "reviewer_id", "decision", "at"}, Fields: []Field{
+		{Name: "note_id", Type: ID, Ref: "visit_notes"},
+		{Name: "reviewer_id", Type: ID, Ref: "users"},
+		{Name: "decision", Type: Enum, Values: []string{"needs_revision", "reviewed"}},
+		{Name: "comment", Type: Text, Max: longText},
+		{Name: "at", Type: Instant},
+	}},
 }
 
 var byName = func() map[string]*Table {

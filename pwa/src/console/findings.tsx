@@ -1,14 +1,314 @@
-// Placeholder: the findings and recommendations register; a department lands here on its own findings.
-// The screen replaces this file (and keeps exporting `route`).
-import { REGISTER_ROLES } from '../store/plan.gen';
-import { useCtx } from '../ui/context';
+// Findings and recommendations (Phát hiện & kiến nghị) on a wide screen:
+// the register the phone has (ui/screens/findings.tsx), as a table beside
+// the finding it opens. It reads and writes the device store through the
+// same records functions as the phone: triage (department, due date, the
+// Office's proposed answer) and follow-ups go into the outbox with the row,
+// show "not synced" until the server has them, and a refusal waits in Sync.
+// A department user lands on the findings assigned to it, soonest due first.
+import { useState } from 'preact/hooks';
+import {
+  FINDING_CATEGORIES, FINDING_STATUSES, localDate, seesAll,
+  type FindingStatus, type RegisterFinding,
+} from '../store/records';
+import { Badge } from '../ui/components';
+import { useCtx, useData } from '../ui/context';
+import { formatDate, formatDateTime, type Key } from '../ui/i18n';
+import { LostNotices } from '../ui/lost';
+import { Legend, StackBar } from './chart';
+import { query } from './manage-api';
+import './manage-style';
+import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
-import { translate } from './text';
-import { ComingSoon } from './ui';
+import { REGISTER_ROLES } from '../store/plan.gen';
+import { commonText, tr } from './text-common';
+import { findingsText } from './text-findings';
 
-function Findings(_: ScreenProps) {
-  const { lang } = useCtx();
-  return <ComingSoon title={translate(lang, 'nav_findings')} />;
+const text = { ...commonText, ...findingsText };
+type TextKey = keyof typeof text;
+
+const HERE = href('findings');
+const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
+const categoryKey = (c: string) => `cat_${c}` as Key;
+
+export function isOverdue(f: { due_on: string | null; status: string }, today: string): boolean {
+  return !!f.due_on && f.due_on < today && (f.status === 'open' || f.status === 'in_progress');
+}
+
+/** Text folded for search: no diacritics, đ as d, lower case ("lai chau" finds "Lai Châu"). */
+export function fold(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
+}
+
+export function Findings({ params }: ScreenProps) {
+  const { lang, t: ft, rt, navigate } = useCtx();
+  const t = (k: TextKey, ...a: (string | number)[]) => tr(text, lang, k, ...a);
+  const roles = rt.user.roles ?? [];
+  const hq = seesAll(roles);
+  const category = params.get('category') ?? '';
+  const status = params.get('status') ?? '';
+  const dept = params.get('department') ?? '';
+  const overdueOnly = params.get('overdue') === '1';
+  const selectedId = params.get('id') ?? '';
+  const [q, setQ] = useState(params.get('q') ?? '');
+  const go = (p: Record<string, string>) => navigate(HERE + query({
+    category, status, department: dept, overdue: overdueOnly ? '1' : '', q, id: selectedId, ...p,
+  }));
+
+  const all = useData(() => rt.records.register({ category, status }), [category, status]);
+  const departments = useData(() => rt.records.departments(), []);
+  const today = localDate();
+  const nq = fold(q.trim());
+  let items = (all ?? []).filter((f) =>
+    (!dept || (dept === 'none' ? !f.department_id : f.department_id === dept))
+    && (!overdueOnly || isOverdue(f, today))
+    && (!nq || fold([f.text, f.unit_name, f.campaign_name, f.answer].filter(Boolean).join(' ')).includes(nq)));
+  if (!hq) {
+    // A department works down its list by due date: the soonest first, undated last.
+    items = [...items].sort((a, b) => (a.due_on ?? '9999').localeCompare(b.due_on ?? '9999'));
+  }
+  const overdueCount = (all ?? []).filter((f) => isOverdue(f, today)).length;
+  const selected = (all ?? []).find((f) => f.id === selectedId);
+
+  return (
+    <section class="cscreen cfindings" id="cfindings">
+      <header class="cscreen-head">
+        <h1>{hq ? t('cf_title') : t('cf_titleDept')}</h1>
+        <button class={`chip cf-overdue ${overdueOnly ? 'on' : ''}`} id="cf-overdue-chip" aria-pressed={overdueOnly}
+          onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', overdueCount)}</button>
+      </header>
+      {all && all.length > 0 && hq && <CategoryBars items={all} />}
+      <div class="cfilters cf-filters">
+        <label class="cfilter">
+          <span>{t('cf_category')}</span>
+          <select class="input" id="cf-category" value={category} onChange={(e) => go({ category: (e.target as HTMLSelectElement).value })}>
+            <option value="">{ft('allCategories')}</option>
+            {FINDING_CATEGORIES.map((c) => <option key={c} value={c}>{ft(categoryKey(c))}</option>)}
+          </select>
+        </label>
+        <label class="cfilter">
+          <span>{t('cf_status')}</span>
+          <select class="input" id="cf-status" value={status} onChange={(e) => go({ status: (e.target as HTMLSelectElement).value })}>
+            <option value="">{ft('allStatuses')}</option>
+            {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
+          </select>
+        </label>
+        {hq && (
+          <label class="cfilter">
+            <span>{t('cf_department')}</span>
+            <select class="input" id="cf-department" value={dept} onChange={(e) => go({ department: (e.target as HTMLSelectElement).value })}>
+              <option value="">{t('cf_allDepartments')}</option>
+              <option value="none">{t('cf_unassigned')}</option>
+              {(departments ?? []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
+            </select>
+          </label>
+        )}
+        <label class="cfilter cf-search">
+          <span>{t('cf_text')}</span>
+          <input class="input" type="search" id="cf-search" value={q} placeholder={t('cf_search')}
+            onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+        </label>
+      </div>
+      <div class="cpanes">
+        <div class="card cpane ctable-wrap">
+          <p class="muted small" id="cf-count">{t('cf_count', items.length)}</p>
+          {all && items.length === 0 && <p class="muted" id="cf-empty">{hq || all.length > 0 ? t('cf_empty') : t('cf_emptyDept')}</p>}
+          {items.length > 0 && (
+            <table class="ctable" id="cf-table">
+              <thead>
+                <tr>
+                  <th>{t('cf_category')}</th>
+                  <th>{t('cf_text')}</th>
+                  <th>{t('cf_department')}</th>
+                  <th>{t('cf_due')}</th>
+                  <th>{t('cf_status')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((f) => (
+                  <tr key={f.id} class={`clickable ${f.id === selectedId ? 'on' : ''}`} data-finding={f.text} data-id={f.id}
+                    onClick={() => go({ id: f.id })}>
+                    <td><span class={`cat cat-${f.category}`}>{ft(categoryKey(f.category))}</span></td>
+                    <td>
+                      <div class="cf-text">{f.text}</div>
+                      <div class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</div>
+                    </td>
+                    <td class="small">{f.department_name ?? <span class="muted">{t('cf_unassigned')}</span>}</td>
+                    <td class={`small ${isOverdue(f, today) ? 'err-text' : ''}`} data-overdue={isOverdue(f, today) ? '1' : ''}>
+                      {f.due_on ? formatDate(f.due_on) : <span class="muted">—</span>}
+                      {isOverdue(f, today) && <div>{t('cf_overdue')}</div>}
+                    </td>
+                    <td>
+                      <div class={`fstatus fstatus-${f.status}`}>{ft(statusKey(f.status))}</div>
+                      <Badge mark={f.sync} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        <div class="cpane cpane-sticky">
+          {selected ? <FindingPane key={selected.id} f={selected} hq={hq} t={t} /> : <div class="card muted" id="cf-pick">{t('cf_pick')}</div>}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+/** Findings by category, each bar split by status (the chart the Secretariat asks for). */
+function CategoryBars({ items }: { items: RegisterFinding[] }) {
+  const { t: ft } = useCtx();
+  const statusSeg: Record<string, string> = { open: 'overdue', in_progress: 'late', resolved: 'reviewed', dismissed: 'not_yet' };
+  return (
+    <div class="card cf-bars" id="cf-bars">
+      {FINDING_CATEGORIES.map((c) => {
+        const of = items.filter((f) => f.category === c);
+        const segs = FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: of.filter((f) => f.status === s).length }));
+        return (
+          <div class="cf-bar" key={c} data-category={c}>
+            <span class="cf-bar-label">{ft(categoryKey(c))} <strong>{of.length}</strong></span>
+            <StackBar segments={segs} total={of.length} />
+          </div>
+        );
+      })}
+      <Legend segments={FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: items.filter((f) => f.status === s).length }))} />
+    </div>
+  );
+}
+
+function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: TextKey, ...a: (string | number)[]) => string }) {
+  const { t: ft, rt, lang } = useCtx();
+  const follow = useData(() => rt.records.followUps(f.id), [f.id]);
+  const rights = useData(() => rt.records.findingRights(f, rt.user.roles ?? []), [f.id, f.department_id, f.author_id]);
+  const today = localDate();
+  return (
+    <div class="stack" id="cf-detail" data-id={f.id}>
+      <div class="card stack">
+        <div class="row">
+          <span class={`cat cat-${f.category}`}>{ft(categoryKey(f.category))}</span>
+          <Badge mark={f.sync} />
+        </div>
+        {f.sync === 'refused' && (
+          <div class="banner banner-error">{t('cf_refusedNote')} <a class="link-btn" href="#/sync">{t('cf_openSync')}</a></div>
+        )}
+        <LostNotices table="findings" rowId={f.id} />
+        <p class="finding-text" id="cf-text">{f.text}</p>
+        <p class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</p>
+        <dl class="cf-facts">
+          <div><dt>{t('cf_status')}</dt><dd class={`fstatus fstatus-${f.status}`} id="cf-status-now">{ft(statusKey(f.status))}</dd></div>
+          <div><dt>{t('cf_department')}</dt><dd id="cf-department-now">{f.department_name ?? t('cf_unassigned')}</dd></div>
+          <div><dt>{t('cf_due')}</dt><dd id="cf-due-now" class={isOverdue(f, today) ? 'err-text' : ''}>
+            {f.due_on ? formatDate(f.due_on) : t('cf_noDue')}{isOverdue(f, today) ? ` (${t('cf_overdue')})` : ''}</dd></div>
+        </dl>
+        {f.answer && <div><div class="field-label">{t('cf_answer')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
+        <div class="small">
+          <strong>{t('cf_source')}:</strong> {f.note_title || '—'}{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
+          {hq && <> · <a class="link-btn" href={href('history', 'findings', f.id)}>{t('cf_history')}</a></>}
+        </div>
+      </div>
+      {rights?.triage && <Triage f={f} t={t} />}
+      <div class="card stack">
+        <h2>{t('cf_followUps')}</h2>
+        {follow && follow.length === 0 && <p class="muted">{t('cf_noFollowUps')}</p>}
+        <ul class="list" id="cf-followups">
+          {(follow ?? []).map((x) => (
+            <li class="list-item" key={x.id} data-followup={x.text}>
+              <div>
+                <div class="small muted">{formatDateTime(x.at, lang)} · {x.author_name ?? ''}</div>
+                <div class="pre">{x.text}</div>
+                {x.status_to && <div class="small"><strong>→ {ft(statusKey(x.status_to))}</strong></div>}
+              </div>
+              <Badge mark={x.sync} />
+            </li>
+          ))}
+        </ul>
+        {rights?.followUp && <AddFollowUp f={f} mayChangeStatus={rights.status} t={t} />}
+        <p class="muted small">{t('cf_pendingNote')}</p>
+      </div>
+    </div>
+  );
+}
+
+function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterFinding; mayChangeStatus: boolean; t: (k: TextKey) => string }) {
+  const { t: ft, rt } = useCtx();
+  const [text, setText] = useState('');
+  const [to, setTo] = useState<FindingStatus | ''>('');
+  const add = async () => {
+    if (!text.trim()) return;
+    await rt.records.addFollowUp(f, text.trim(), to || null, mayChangeStatus);
+    setText('');
+    setTo('');
+  };
+  return (
+    <div class="cform">
+      <label class="field wide">
+        <span class="field-label">{t('cf_followUpText')}</span>
+        <textarea class="input" id="cf-followup-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      {mayChangeStatus && (
+        <label class="field">
+          <span class="field-label">{t('cf_newStatus')}</span>
+          <select class="input" id="cf-followup-status" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value as FindingStatus | '')}>
+            <option value="">{t('cf_keepStatus')}</option>
+            {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
+          </select>
+        </label>
+      )}
+      <div class="cactions wide">
+        <button class="btn btn-primary" id="cf-followup-add" disabled={!text.trim()} onClick={() => void add()}>{t('cf_addFollowUp')}</button>
+      </div>
+    </div>
+  );
+}
+
+/** Headquarters: the department in charge, the due date and the Office's proposed answer. */
+function Triage({ f, t }: { f: RegisterFinding; t: (k: TextKey) => string }) {
+  const { rt } = useCtx();
+  const departments = useData(() => rt.records.departments(), []);
+  const [dept, setDept] = useState(f.department_id ?? '');
+  const [due, setDue] = useState(f.due_on ?? '');
+  const [answer, setAnswer] = useState(f.answer ?? '');
+  const [saved, setSaved] = useState(false);
+  const changed = dept !== (f.department_id ?? '') || due !== (f.due_on ?? '') || answer !== (f.answer ?? '');
+  const save = async () => {
+    const fields: { department_id?: string | null; due_on?: string | null; answer?: string } = {};
+    if (dept !== (f.department_id ?? '')) fields.department_id = dept || null;
+    if (due !== (f.due_on ?? '')) fields.due_on = due || null;
+    if (answer !== (f.answer ?? '')) fields.answer = answer;
+    await rt.records.triageFinding(f.id, fields);
+    setSaved(true);
+  };
+  const edit = (fn: () => void) => {
+    fn();
+    setSaved(false);
+  };
+  return (
+    <div class="card" id="cf-triage">
+      <h2>{t('cf_triage')}</h2>
+      <div class="cform">
+        <label class="field">
+          <span class="field-label">{t('cf_department')}</span>
+          <select class="input" id="cf-triage-department" value={dept} onChange={(e) => edit(() => setDept((e.target as HTMLSelectElement).value))}>
+            <option value="">{t('cf_unassigned')}</option>
+            {(departments ?? []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
+          </select>
+        </label>
+        <label class="field">
+          <span class="field-label">{t('cf_due')}</span>
+          <input class="input" type="date" id="cf-triage-due" value={due} onInput={(e) => edit(() => setDue((e.target as HTMLInputElement).value))} />
+          {due && due !== (f.due_on ?? '') && due < localDate() && <div class="fault">{t('cf_dueBeforeToday')}</div>}
+        </label>
+        <label class="field wide">
+          <span class="field-label">{t('cf_answer')}</span>
+          <textarea class="input" id="cf-triage-answer" rows={4} value={answer} onInput={(e) => edit(() => setAnswer((e.target as HTMLTextAreaElement).value))} />
+        </label>
+      </div>
+      <div class="cactions">
+        <button class="btn btn-primary" id="cf-triage-save" disabled={!changed} onClick={() => void save()}>{t('cf_saveTriage')}</button>
+      </div>
+      <p class="muted small" aria-live="polite" id="cf-triage-state">{saved && f.sync !== 'sent' ? t('cf_savedPending') : ''}</p>
+    </div>
+  );
 }
 
 export const route: ConsoleRoute = {

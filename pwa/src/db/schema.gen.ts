@@ -146,6 +146,13 @@ export const TABLES: readonly TableDef[] = [
     text: 'text',
     status_to: 'text',
   } },
+  { name: 'reviews', field: true, fields: {
+    note_id: 'text',
+    reviewer_id: 'text',
+    decision: 'text',
+    comment: 'text',
+    at: 'text',
+  } },
 ];
 
 /**
@@ -153,7 +160,7 @@ export const TABLES: readonly TableDef[] = [
  * or field is added, removed or retyped. The device keeps the one it pulled
  * with, and pulls a full snapshot again when an update brings another.
  */
-export const FIELD_SET = 'fs1-3dd80dc8277cb259';
+export const FIELD_SET = 'fs1-c75cdf901d920195';
 
 /** The values each enum field may take, by table and field. */
 export const ENUMS = {
@@ -177,5 +184,8 @@ export const ENUMS = {
   },
   follow_ups: {
     status_to: ['open', 'in_progress', 'resolved', 'dismissed'],
+  },
+  reviews: {
+    decision: ['needs_revision', 'reviewed'],
   },
 } as const;

@@ -102,6 +102,16 @@ export interface Note {
 export type FindingStatus = (typeof ENUMS.findings.status)[number];
 export const FINDING_STATUSES: readonly FindingStatus[] = ENUMS.findings.status;
 
+/** One review round of a note: who decided what, when, and why. */
+export interface ReviewRound {
+  id: string;
+  decision: 'needs_revision' | 'reviewed';
+  comment: string;
+  at: string;
+  reviewer_id: string;
+  reviewer: string;
+}
+
 /** Headquarters, who see and triage every finding and review every note (plan.SeesAll). */
 export function seesAll(roles: string[]): boolean {
   return roles.some((r) => ALL_SEEING_ROLES.includes(r));
@@ -347,12 +357,29 @@ export class Records {
     return this.store.write([{ table: 'visit_notes', rowId: id, op: 'upsert', fields }]);
   }
 
-  /** A reviewer's decision: needs_revision with a comment, or reviewed. */
+  /**
+   * A reviewer's decision: needs_revision with a comment saying what to
+   * revise, or reviewed. The note takes the latest decision and a review
+   * round keeps it for ever, in one local transaction (one outbox batch).
+   */
   review(id: string, status: 'needs_revision' | 'reviewed', comment: string): Promise<void> {
-    return this.store.write([{
-      table: 'visit_notes', rowId: id, op: 'upsert',
-      fields: { status, review_comment: comment, reviewed_by: this.me },
-    }]);
+    const text = comment.trim();
+    if (status === 'needs_revision' && !text) return Promise.reject(new Error('a note sent back needs a comment'));
+    return this.store.write([
+      { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me } },
+      {
+        table: 'reviews', rowId: crypto.randomUUID(), op: 'upsert',
+        fields: { note_id: id, reviewer_id: this.me, decision: status, comment: text, at: new Date().toISOString() },
+      },
+    ]);
+  }
+
+  /** Every review round of a note, oldest first, with the reviewer's name. */
+  reviewRounds(noteId: string): Promise<ReviewRound[]> {
+    return this.db.query<ReviewRound>(
+      `SELECT r.id, r.decision, r.comment, r.at, r.reviewer_id, COALESCE(u.full_name, u.username, '') AS reviewer
+         FROM reviews r LEFT JOIN users u ON u.id = r.reviewer_id
+        WHERE r.deleted = 0 AND r.note_id = ? ORDER BY r.at, r.id`, [noteId]);
   }
 
   /**

@@ -272,6 +272,20 @@ function ConsoleHost({ hash }: { hash: string }) {
   return <main class="center"><p class="muted">{t('loading')}</p></main>;
 }
 
+/**
+ * "Đổi mật khẩu" from the Sync screen: the form lives with the console's
+ * management and is loaded when opened (it needs the network anyway).
+ */
+function PasswordHost() {
+  const { t } = useCtx();
+  const [view, setView] = useState<{ C?: ComponentType; failed?: boolean }>({});
+  useEffect(() => {
+    import('../console/manage-password').then((m) => setView({ C: m.default }), () => setView({ failed: true }));
+  }, []);
+  if (view.C) return <view.C />;
+  return <p class="muted" id="password-loading">{view.failed ? t('passwordNeedsNetwork') : t('loading')}</p>;
+}
+
 function Route({ hash }: { hash: string }) {
   const [path, query] = hash.slice(1).split('?');
   const parts = (path ?? '').split('/').filter(Boolean);
@@ -298,6 +312,8 @@ function Route({ hash }: { hash: string }) {
       return <FindingsRegister category={params.get('category') ?? ''} status={params.get('status') ?? ''} />;
     case 'finding':
       return <FindingView key={parts[1]} id={parts[1] ?? ''} />;
+    case 'password':
+      return <PasswordHost />;
     default:
       return <Home />;
   }

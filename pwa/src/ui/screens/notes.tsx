@@ -209,6 +209,7 @@ export function NoteEdit({ id }: { id: string }) {
           </button>
         )}
       </div>
+      <ReviewRounds noteId={note.id} />
       {reviewer && note.status !== 'draft' && <ReviewPanel note={note} />}
       <div class="card stack">
         <h2>{t('findings')}</h2>
@@ -253,19 +254,62 @@ function AddFinding({ note }: { note: Note }) {
   );
 }
 
-/** For a reviewer (Inspection Committee, or the team leader): the decision and a comment. */
+/**
+ * Every review round of the note, oldest first: who decided what, when,
+ * and why. The author sees them on the phone as the reviewers do.
+ */
+function ReviewRounds({ noteId }: { noteId: string }) {
+  const { t, rt, lang } = useCtx();
+  const rounds = useData(() => rt.records.reviewRounds(noteId), [noteId]);
+  if (!rounds || rounds.length === 0) return null;
+  return (
+    <div class="card stack">
+      <h2>{t('reviewRounds')}</h2>
+      <ol class="list" id="review-rounds">
+        {rounds.map((r) => (
+          <li class="list-item" key={r.id}>
+            <div>
+              <div class="small muted">
+                {new Date(r.at).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' })} · {r.reviewer}
+              </div>
+              <div><strong>{t(`decision_${r.decision}`)}</strong>{r.comment ? `: ${r.comment}` : ''}</div>
+            </div>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/**
+ * For a reviewer (headquarters, or the team leader): the decision and a
+ * comment. The box starts empty for every decision; sending a note back
+ * needs a comment saying what to revise.
+ */
 function ReviewPanel({ note }: { note: Note }) {
   const { t, rt } = useCtx();
-  const [comment, setComment] = useState(note.review_comment ?? '');
+  const [comment, setComment] = useState('');
+  const [missing, setMissing] = useState(false);
+  const decide = async (status: 'needs_revision' | 'reviewed') => {
+    if (status === 'needs_revision' && !comment.trim()) {
+      setMissing(true);
+      return;
+    }
+    await rt.records.review(note.id, status, comment);
+    setComment('');
+    setMissing(false);
+  };
   return (
     <div class="card stack">
       <h2>{t('review')}</h2>
       <Field label={t('reviewComment')}>
-        <textarea class="input" id="review-input" rows={3} value={comment} onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)} />
+        <textarea class="input" id="review-input" rows={3} value={comment} aria-invalid={missing}
+          onInput={(e) => { setComment((e.target as HTMLTextAreaElement).value); setMissing(false); }} />
       </Field>
+      {missing && <p class="warn-text" id="review-comment-missing" role="alert">{t('reviewCommentRequired')}</p>}
       <div class="grid2">
-        <button class="btn btn-secondary" id="review-revise" onClick={() => rt.records.review(note.id, 'needs_revision', comment)}>{t('askRevision')}</button>
-        <button class="btn btn-primary" id="review-approve" onClick={() => rt.records.review(note.id, 'reviewed', comment)}>{t('approve')}</button>
+        <button class="btn btn-secondary" id="review-revise" onClick={() => void decide('needs_revision')}>{t('askRevision')}</button>
+        <button class="btn btn-primary" id="review-approve" onClick={() => void decide('reviewed')}>{t('approve')}</button>
       </div>
     </div>
   );

@@ -72,6 +72,7 @@ export function Sync() {
       <div class="card stack">
         <h2>{t('account')}</h2>
         <p>{rt.user.full_name} ({rt.user.username})</p>
+        <button class="btn btn-secondary" id="change-password" onClick={() => navigate('#/password')}>{t('changePassword')}</button>
         <button class="btn btn-secondary" id="lang-switch" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>{t('language')}</button>
         <button class="btn btn-danger" id="logout" onClick={logout}>{t('logout')}</button>
       </div>

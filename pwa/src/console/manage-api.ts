@@ -1,0 +1,121 @@
+// The console's online calls: the REST API and the server's reports, with
+// the session's token. Reports and management are read and written on the
+// server (a headquarters browser never needs the national dataset on the
+// device); every refusal comes back as the server's envelope, so a form can
+// put each field's complaint next to that field.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, NetworkError, readError, type Session } from '../sync/session';
+
+/** One field the server refused (validation_failed details). */
+export interface FieldFault {
+  field: string;
+  rule: string;
+  param?: string;
+}
+
+/** GET a JSON document; throws ApiError (the envelope) or NetworkError. */
+export async function apiGet<T>(session: Session, path: string): Promise<T> {
+  const res = await session.fetch(path);
+  if (!res.ok) throw await readError(res);
+  return (await res.json()) as T;
+}
+
+/** POST, PATCH or DELETE a JSON body; the answer's JSON, or null for 204. */
+export async function apiSend<T>(session: Session, method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T | null> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const res = await session.fetch(path, init);
+  if (!res.ok) throw await readError(res);
+  if (res.status === 204) return null;
+  return (await res.json()) as T;
+}
+
+/** The items of a reference list (GET /api/v1/<table> answers {"items": [...]}). */
+export async function apiList<T>(session: Session, path: string): Promise<T[]> {
+  return (await apiGet<{ items: T[] }>(session, path)).items;
+}
+
+/** The fields a refusal names, by wire name (validation_failed details). */
+export function faultsOf(e: unknown): Record<string, FieldFault> {
+  const out: Record<string, FieldFault> = {};
+  if (!(e instanceof ApiError) || !Array.isArray(e.details)) return out;
+  for (const d of e.details as unknown[]) {
+    const f = d as Partial<FieldFault>;
+    if (f && typeof f.field === 'string' && typeof f.rule === 'string') out[f.field] = { field: f.field, rule: f.rule, param: f.param };
+  }
+  return out;
+}
+
+/** Whether the failure is the network's (nothing was decided). */
+export function isOffline(e: unknown): boolean {
+  return e instanceof NetworkError;
+}
+
+/**
+ * Fetches a file the API serves (a workbook) with the session's token
+ * (a plain link cannot carry the Bearer header) and hands it to the
+ * browser as a download under the server's file name.
+ */
+export async function downloadFile(session: Session, path: string, fallbackName: string): Promise<string> {
+  const res = await session.fetch(path);
+  if (!res.ok) throw await readError(res);
+  const blob = await res.blob();
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}
+
+/** A query string from the set values only ("" when none). */
+export function query(params: Record<string, string | number | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+export interface Remote<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/**
+ * Loads something from the server when deps change (and on reload); an
+ * answer that arrives after a newer request started is dropped.
+ */
+export function useRemote<T>(load: () => Promise<T>, deps: unknown[]): Remote<T> {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true });
+  const [gen, setGen] = useState(0);
+  useEffect(() => {
+    let alive = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then((data) => {
+      if (alive) setState({ data, error: null, loading: false });
+    }, (error: unknown) => {
+      if (alive) setState((s) => ({ data: s.data, error, loading: false }));
+    });
+    return () => {
+      alive = false;
+    };
+  }, [...deps, gen]);
+  return { ...state, reload: () => setGen((g) => g + 1) };
+}
+
+/** The error as a line for the screen: the server's message, or the network's. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return `${e.message} (${e.code})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export { ApiError, NetworkError };
