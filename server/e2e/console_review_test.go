@@ -191,9 +191,12 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	r.typeInto("#decision-comment", comment)
 	r.click("#decide-revise")
 	r.waitJS("decision pending", fmt.Sprintf(`!!document.querySelector(%s)`, jsq(row+` [data-decision="pending"]`)))
-	r.waitText("#console-pending", "1 thay đổi chờ gửi")
+	r.waitText("#console-pending", "thay đổi chờ gửi") // the note and its review round
 	r.waitText("#note-pane", "Mọi ghi chép trong danh sách này đã có quyết định.")
 	r.screenshot("console-03-decision-pending")
+	r.click(row)
+	r.waitText(`#note-rounds [data-round="needs_revision"][data-pending="1"]`, comment)
+	r.waitText("#decision-done", "Cần chỉnh sửa")
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted'", noteID); n != 1 {
 		t.Fatalf("the note changed on the server while the reviewer was offline")
 	}
