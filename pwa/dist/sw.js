@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "7a7552e53b133c95";
+const VERSION = "ffbebd921c812792";
 const PRECACHE = [
-  "/assets/index-DSmQUgVT.js",
+  "/assets/index-CEMSGsZY.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",

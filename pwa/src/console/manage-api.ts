@@ -54,27 +54,6 @@ export function isOffline(e: unknown): boolean {
   return e instanceof NetworkError;
 }
 
-/**
- * Fetches a file the API serves (a workbook) with the session's token
- * (a plain link cannot carry the Bearer header) and hands it to the
- * browser as a download under the server's file name.
- */
-export async function downloadFile(session: Session, path: string, fallbackName: string): Promise<string> {
-  const res = await session.fetch(path);
-  if (!res.ok) throw await readError(res);
-  const blob = await res.blob();
-  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? fallbackName;
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  return name;
-}
-
 /** A query string from the set values only ("" when none). */
 export function query(params: Record<string, string | number | null | undefined>): string {
   const q = new URLSearchParams();
