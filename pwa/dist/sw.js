@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "7a7552e53b133c95";
+const VERSION = "92a6c50b851595ae";
 const PRECACHE = [
-  "/assets/index-DSmQUgVT.js",
-  "/assets/index-uzMLSeUM.css",
+  "/assets/index-BB1FL-uQ.css",
+  "/assets/index-fE0Om4sC.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
