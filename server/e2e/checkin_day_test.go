@@ -182,6 +182,19 @@ func TestOneTapCheckinCountsDay(t *testing.T) {
 	a.waitText("#checkin-list [data-flags]", "không có vị trí")
 	eval[bool](a, `(document.querySelector('#checkin-list').scrollIntoView({ block: 'start' }), true)`)
 	a.screenshot("37-checkin-no-position-flagged")
+
+	// The same screens on a laptop.
+	a.do(chromedp.EmulateViewport(1366, 900))
+	for _, sh := range []struct{ hash, wait, name string }{
+		{"#/home", "#home-checkin", "38-desktop-home"},
+		{"#/checkin", "#checkin-confirm", "38-desktop-checkin"},
+		{"#/trips", "#trip-list", "38-desktop-trips"},
+	} {
+		a.go_(sh.hash)
+		a.waitJS(sh.wait, fmt.Sprintf(`!!document.querySelector(%s)`, jsq(sh.wait)))
+		eval[bool](a, `(scrollTo(0, 0), true)`)
+		a.screenshot(sh.name)
+	}
 }
 
 // viDate is a date as the app writes it (25/03/2021).
