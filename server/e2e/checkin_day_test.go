@@ -152,7 +152,7 @@ func TestOneTapCheckinCountsDay(t *testing.T) {
 	}
 	if code := srv.post(t, "/api/v1/sync/push", login.AccessToken, map[string]any{"protocol": 1, "device_id": "e2e-cuong-api",
 		"changes": []map[string]any{{"id": uuid.NewString(), "table": "trip_days", "row_id": uuid.NewString(), "op": "upsert",
-			"hlc": hlc.Timestamp{Millis: time.Now().UnixMilli(), Node: "e2e-cuong-api"}.String(),
+			"hlc":    hlc.Timestamp{Millis: time.Now().UnixMilli(), Node: "e2e-cuong-api"}.String(),
 			"fields": map[string]any{"trip_id": tripID, "user_id": secID, "day": tomorrow, "unit_id": unitID}}},
 	}, &push); code != http.StatusOK || len(push.Results) != 1 {
 		t.Fatalf("push: %d %+v", code, push)

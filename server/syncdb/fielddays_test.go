@@ -98,4 +98,3 @@ func checkFutureDay(t *testing.T, what string, res protocol.Result, ok bool) {
 			what, res.Status, res.Code, res.Field, res.Message)
 	}
 }
-
