@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "ffbebd921c812792";
+const VERSION = "2d6b02a49d2f02d7";
 const PRECACHE = [
-  "/assets/index-CEMSGsZY.js",
-  "/assets/index-uzMLSeUM.css",
+  "/assets/index-BB1FL-uQ.css",
+  "/assets/index-CIXrOYeP.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"dicoso/sync/plan"
 )
 
 // login opens the app, logs in and waits for the first full sync.
@@ -89,9 +91,10 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.waitJS("offline banner", `!!document.querySelector('#offline-banner')`)
 
 	// A trip of two days, both ticked with what was done.
-	today := time.Now()
-	d1 := today.AddDate(0, 0, -1).Format("2006-01-02")
-	d2 := today.Format("2006-01-02")
+	// Yesterday and today in Vietnam: the check-in below counts today on
+	// this trip, and no day may be ahead of the plan's calendar.
+	now := time.Now()
+	d1, d2 := plan.Today(now.Add(-24*time.Hour)), plan.Today(now)
 	a.go_("#/trip/new")
 	a.typeInto("#trip-title", "Làm việc với Tỉnh đoàn Bắc Ninh")
 	a.click(`button[data-purpose="working_session"]`)

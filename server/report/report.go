@@ -39,10 +39,10 @@ func (r *Reports) read(ctx context.Context, what string, fn func(tx *sql.Tx) err
 // vietnam is the plan's calendar (plan.UTCOffsetHours): a field day, a
 // check-in's day and "today" are days in Vietnam, not UTC days: a check-in
 // at 06:30 in Hà Nội is 23:30 UTC the day before.
-func vietnam() *time.Location { return time.FixedZone("ICT", plan.UTCOffsetHours*3600) }
+func vietnam() *time.Location { return plan.Vietnam() }
 
 // Today is the date in Vietnam at instant now, as YYYY-MM-DD.
-func Today(now time.Time) string { return now.In(vietnam()).Format(time.DateOnly) }
+func Today(now time.Time) string { return plan.Today(now) }
 
 // localDate is the Vietnamese date of a stored RFC 3339 instant, "" when it
 // does not parse.

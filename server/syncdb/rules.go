@@ -254,6 +254,26 @@ func ownTrip(c *change) error {
 	return nil
 }
 
+// notFutureDay: a trip day written is not after today in Vietnam by the
+// server's clock (sync/plan's calendar): a field day is one spent in the
+// field, and ticking days ahead would raise the tally before they happen.
+// The server's clock is allowed to lag a device's by the tolerated clock
+// skew, so that a day ticked just after midnight on a phone a minute fast
+// is not refused for ever.
+func notFutureDay(c *change) error {
+	day, set := c.vals["day"].(string)
+	if !set {
+		return nil // not written: the stored day was judged when it was
+	}
+	today := plan.Today(c.w.now.Add(c.d.opts.ClockSkew))
+	if day > today {
+		rj := reject(protocol.CodeValidationFailed, "a field day cannot be in the future")
+		rj.field = "day"
+		return rj
+	}
+	return nil
+}
+
 // citesReadableNote: a finding may only name a note its writer may read.
 // The department read scope trusts that link (a department reads the
 // notes of the findings assigned to it), so without this check anyone

@@ -60,9 +60,10 @@ func init() {
 			Read:   []Scope{headquartersRead, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
 			Moves:  []string{"campaign_id", "unit_ids"},
 		},
+		// A field day is a day spent in the field: one not yet come is refused.
 		"trip_days": {
-			Create: Rule{Refused: "only the owner of a trip day may create it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
-			Update: Rule{Refused: "only the owner of a trip day may change it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
+			Create: Rule{Refused: "only the owner of a trip day may create it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip, notFutureDay}}}},
+			Update: Rule{Refused: "only the owner of a trip day may change it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip, notFutureDay}}}},
 			Delete: Rule{Refused: "only the owner of a trip day may delete it", Grants: []Grant{{Who: author}}},
 			Read:   []Scope{headquartersRead, own("user_id"), myClusters},
 			Moves:  []string{"unit_id"},

@@ -9,6 +9,7 @@ package plan
 
 import (
 	"slices"
+	"time"
 
 	"dicoso/sync/schema"
 )
@@ -37,6 +38,12 @@ const (
 // a check-in at 06:30 in Hà Nội counts on that day, not on the UTC day
 // before.
 const UTCOffsetHours = 7
+
+// Vietnam is the plan's calendar as a time zone.
+func Vietnam() *time.Location { return time.FixedZone("ICT", UTCOffsetHours*3600) }
+
+// Today is the plan's date (Vietnam) at instant now, as YYYY-MM-DD.
+func Today(now time.Time) string { return now.In(Vietnam()).Format(time.DateOnly) }
 
 // Roles. A user may hold several.
 const (

@@ -3,7 +3,7 @@
 import type { SqlValue } from '../db/client';
 import { ENUMS } from '../db/schema';
 import {
-  ALL_SEEING_ROLES, PERIODS_QUERY, PLAN_QUERY, PLAN_UTC_OFFSET_HOURS, TALLY_KINDS, TALLY_QUERY, TRIP_PURPOSES,
+  ALL_SEEING_ROLES, NEAR_UNIT_M, PERIODS_QUERY, PLAN_QUERY, PLAN_UTC_OFFSET_HOURS, TALLY_KINDS, TALLY_QUERY, TRIP_PURPOSES,
   type Query,
 } from './plan.gen';
 import type { Change, NewAttachment, Store } from './store';
@@ -73,6 +73,7 @@ export interface Checkin {
   photo: string;
   note: string;
   voided: boolean;
+  void_reason: string;
   distance_m: number | null;
   flags: string[];
   sync: SyncMark;
@@ -219,6 +220,40 @@ export function datesBetween(start: string, end: string | null): string[] {
   return out;
 }
 
+/** A field day after today (in Vietnam) is refused: the server refuses it too (trip_days, validation_failed on day). */
+export class FutureDayError extends Error {
+  constructor(readonly day: string) {
+    super('a field day cannot be in the future');
+  }
+}
+
+/** Whether day is after today in the plan's calendar. */
+export function isFutureDay(day: string, today: string = planToday()): boolean {
+  return day > today;
+}
+
+/**
+ * A trip's status as its dates and ticked days make it: a planned trip is
+ * ongoing from its first day (or its first ticked day) and done after its
+ * last; one marked done or cancelled stays so. Computed where it is shown,
+ * never written on its own: the user's own choice (cancel, done) wins.
+ */
+export function tripStatus(trip: Pick<Trip, 'status' | 'starts_on' | 'ends_on'>, ticked: number, today: string = planToday()): Trip['status'] {
+  if (trip.status === 'cancelled' || trip.status === 'done') return trip.status;
+  if (today > (trip.ends_on || trip.starts_on)) return 'done';
+  if (today >= trip.starts_on || ticked > 0) return 'ongoing';
+  return 'planned';
+}
+
+/** What a check-in counted: the trip its day was ticked on, and whether that trip was started for it. */
+export interface CheckinResult {
+  id: string;
+  tripId: string;
+  day: string;
+  newTrip: boolean;
+  newDay: boolean;
+}
+
 export class Records {
   constructor(readonly store: Store) {}
 
@@ -252,11 +287,29 @@ export class Records {
 
   // ---- trips and trip days ----
 
-  async trips(): Promise<Trip[]> {
+  /** This user's trips, newest first, with how many days are ticked on each. */
+  async trips(): Promise<(Trip & { ticked: number })[]> {
     const rows = await this.db.query(
-      `SELECT t.*, ${markSql('trips', 't')} FROM trips t WHERE t.deleted = 0 AND t.user_id = ?
+      `SELECT t.*, ${markSql('trips', 't')},
+         (SELECT count(DISTINCT d.day) FROM trip_days d WHERE d.trip_id = t.id AND d.deleted = 0) AS ticked
+       FROM trips t WHERE t.deleted = 0 AND t.user_id = ?
        ORDER BY t.starts_on DESC, t.title`, [this.me]);
-    return rows.map((r) => ({ ...(r as unknown as Trip), unit_ids: list(r.unit_ids) }));
+    return rows.map((r) => ({ ...(r as unknown as Trip & { ticked: number }), unit_ids: list(r.unit_ids) }));
+  }
+
+  /**
+   * The trip a check-in today counts on: this user's live trip that is not
+   * cancelled or done and whose dates cover today, one already going to
+   * unitId first, then the latest started.
+   */
+  async openTripToday(unitId?: string, today: string = planToday()): Promise<Trip | undefined> {
+    const r = await this.db.one(
+      `SELECT t.*, ${markSql('trips', 't')} FROM trips t
+       WHERE t.deleted = 0 AND t.user_id = ? AND COALESCE(t.status, 'planned') IN ('planned', 'ongoing')
+         AND t.starts_on <= ? AND COALESCE(NULLIF(t.ends_on, ''), t.starts_on) >= ?
+       ORDER BY EXISTS (SELECT 1 FROM json_each(t.unit_ids) u WHERE u.value = ?) DESC, t.starts_on DESC, t.rowid DESC
+       LIMIT 1`, [this.me, today, today, unitId ?? '']);
+    return r ? { ...(r as unknown as Trip), unit_ids: list(r.unit_ids) } : undefined;
   }
 
   async trip(id: string): Promise<Trip | undefined> {
@@ -279,8 +332,9 @@ export class Records {
        FROM trip_days d WHERE d.trip_id = ? AND d.deleted = 0 ORDER BY d.day`, [tripId]);
   }
 
-  /** Ticks a day of a trip as spent in the field. */
+  /** Ticks a day of a trip as spent in the field; a day not yet come is refused (FutureDayError). */
   addTripDay(tripId: string, day: string, unitId: string | null, activity: string): Promise<void> {
+    if (isFutureDay(day)) return Promise.reject(new FutureDayError(day));
     return this.store.write([{
       table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
       fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
@@ -303,25 +357,91 @@ export class Records {
          (c.photo = '' OR c.photo IS NULL OR EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = c.photo AND a.uploaded_at IS NOT NULL)
            OR NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = c.photo)) AS photo_uploaded
        FROM checkins c WHERE c.deleted = 0 AND c.user_id = ? ORDER BY c.at DESC LIMIT ?`, [this.me, limit]);
-    return rows.map((r) => ({
-      ...(r as unknown as Checkin),
-      voided: Boolean(r.voided),
-      flags: list(r.flags),
-      photo_uploaded: Boolean(r.photo_uploaded),
-    }));
+    const units = new Map((await this.db.query<{ id: string; lat: number | null; lng: number | null }>(
+      'SELECT id, lat, lng FROM units WHERE deleted = 0')).map((u) => [u.id, u]));
+    return rows.map((r) => {
+      const c = {
+        ...(r as unknown as Checkin),
+        voided: Boolean(r.voided),
+        void_reason: (r.void_reason as string | null) ?? '',
+        flags: list(r.flags),
+        photo_uploaded: Boolean(r.photo_uploaded),
+      };
+      // Not judged by the server yet (still on this device): flagged here
+      // as the server will flag it, so a check-in without a position says
+      // so today.
+      if (!r.received_at) {
+        const u = units.get(c.unit_id);
+        if (c.lat === null || c.lng === null) c.flags = ['no_position'];
+        else if (u && u.lat !== null && u.lng !== null && haversineM(c.lat, c.lng, u.lat, u.lng) > NEAR_UNIT_M) {
+          c.flags = ['far_from_unit'];
+        }
+      }
+      return c;
+    });
   }
 
-  createCheckin(c: {
+  /**
+   * Checks in at a unit and counts the day (plan II.3): in the same local
+   * transaction, today (in Vietnam) is ticked on tripId, else on the open
+   * trip covering today (openTripToday), else on a one-day trip started
+   * for it with newTrip's purpose and title. A day already ticked on that
+   * trip is not ticked twice.
+   */
+  async checkIn(c: {
     unit_id: string; trip_id: string | null; lat: number | null; lng: number | null;
     accuracy_m: number | null; note: string;
-  }, photo?: NewAttachment): Promise<string> {
+  }, newTrip: { purpose: Purpose; title: string }, photo?: NewAttachment): Promise<CheckinResult> {
+    const now = new Date();
+    const today = planToday(now);
     const id = crypto.randomUUID();
-    const fields: Record<string, unknown> = {
-      user_id: this.me, unit_id: c.unit_id, at: new Date().toISOString(), note: c.note,
-      lat: c.lat, lng: c.lng, accuracy_m: c.accuracy_m, photo: photo?.sha256 ?? '', voided: false,
-    };
-    if (c.trip_id) fields.trip_id = c.trip_id;
-    return this.store.write([{ table: 'checkins', rowId: id, op: 'upsert', fields }], photo ? [photo] : []).then(() => id);
+    // Decided and written in one exclusive turn of the store, so two quick
+    // taps cannot both start a trip or tick the day.
+    return this.store.writeDecided(async () => {
+      let trip = c.trip_id ? await this.trip(c.trip_id) : await this.openTripToday(c.unit_id, today);
+      if (trip && trip.status === 'cancelled') trip = undefined;
+      const changes: Change[] = [];
+      let tripId: string;
+      if (trip) {
+        tripId = trip.id;
+        if (!trip.unit_ids.includes(c.unit_id)) {
+          changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields: { unit_ids: [...trip.unit_ids, c.unit_id] } });
+        }
+      } else {
+        tripId = crypto.randomUUID();
+        changes.push({
+          table: 'trips', rowId: tripId, op: 'upsert', fields: {
+            user_id: this.me, title: newTrip.title, purpose: newTrip.purpose, unit_ids: [c.unit_id],
+            starts_on: today, ends_on: today, status: 'ongoing', notes: '',
+          },
+        });
+      }
+      const ticked = trip ? await this.db.one<{ id: string }>(
+        'SELECT id FROM trip_days WHERE trip_id = ? AND day = ? AND deleted = 0', [tripId, today]) : undefined;
+      if (!ticked) {
+        changes.push({
+          table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+          fields: { trip_id: tripId, user_id: this.me, day: today, unit_id: c.unit_id, activity: '' },
+        });
+      }
+      changes.push({
+        table: 'checkins', rowId: id, op: 'upsert', fields: {
+          user_id: this.me, unit_id: c.unit_id, trip_id: tripId, at: now.toISOString(), note: c.note,
+          lat: c.lat, lng: c.lng, accuracy_m: c.accuracy_m, photo: photo?.sha256 ?? '', voided: false,
+        },
+      });
+      return {
+        changes, attachments: photo ? [photo] : [],
+        result: { id, tripId, day: today, newTrip: !trip, newDay: !ticked },
+      };
+    });
+  }
+
+  /** Voids one of this user's check-ins, saying why (the server lets its author do so). */
+  voidCheckin(id: string, reason: string): Promise<void> {
+    const why = reason.trim();
+    if (!why) return Promise.reject(new Error('voiding a check-in needs a reason'));
+    return this.store.write([{ table: 'checkins', rowId: id, op: 'upsert', fields: { voided: true, void_reason: why } }]);
   }
 
   async photoURL(sha256: string): Promise<string | undefined> {

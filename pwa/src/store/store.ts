@@ -200,7 +200,17 @@ export class Store {
    * and what was sent is never sent again.
    */
   write(changes: Change[], attachments: NewAttachment[] = []): Promise<void> {
+    return this.writeDecided(async () => ({ changes, attachments, result: undefined }));
+  }
+
+  /**
+   * A write whose changes depend on what the device holds: decide reads
+   * and returns them inside the same exclusive turn as the write, so no
+   * other write comes in between (two quick taps cannot both start a trip).
+   */
+  writeDecided<T>(decide: () => Promise<{ changes: Change[]; attachments?: NewAttachment[]; result: T }>): Promise<T> {
     return this.exclusive(async () => {
+      const { changes, attachments = [], result } = await decide();
       const stmts: Stmt[] = [];
       for (const a of attachments) {
         stmts.push({
@@ -211,7 +221,11 @@ export class Store {
       for (const ch of changes) stmts.push(...(await this.changeStmts(ch)));
       stmts.push(this.clockStmt());
       await this.db.tx(stmts);
-    }).then(() => this.notify('local'));
+      return result;
+    }).then((result) => {
+      this.notify('local');
+      return result;
+    });
   }
 
   /**

@@ -67,8 +67,15 @@ const KNOWN = ['validation_failed', 'forbidden', 'unknown_table', 'unknown_field
 /** Codes whose explanation never names a field. */
 const FIELDLESS = ['unknown_table', 'clock_skew'];
 
+/** Refusals with a sentence of their own, by table, field and code. */
+const SPECIFIC: Record<string, Key> = {
+  'trip_days.day.validation_failed': 'futureDayRefused',
+};
+
 /** Why the server refused, in the user's words, naming the field when the server did. */
 export function refusalExplanation(t: T, table: string, code: string, field: string | null): string {
+  const own = SPECIFIC[`${table}.${field ?? ''}.${code}`];
+  if (own) return t(own);
   const base = KNOWN.includes(code) ? code : 'other';
   if (field && !FIELDLESS.includes(base)) {
     return t(`refused_${base}_field` as Key, fieldLabel(t, table, field));

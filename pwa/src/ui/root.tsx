@@ -321,23 +321,27 @@ function Route({ hash }: { hash: string }) {
 
 function Nav({ hash }: { hash: string }) {
   const ctx = useNavCtx();
-  const items: { h: string; k: Key; icon: string; match: string[] }[] = [
-    { h: '#/home', k: 'home', icon: '◉', match: ['home', 'campaign', ''] },
-    { h: '#/checkin', k: 'checkin', icon: '⌖', match: ['checkin'] },
-    { h: '#/trips', k: 'trips', icon: '⇄', match: ['trips', 'trip'] },
-    { h: '#/notes', k: 'notes', icon: '✎', match: ['notes', 'note'] },
+  const items: { h: string; k: Key; icon: keyof typeof TAB_ICONS; match: string[] }[] = [
+    { h: '#/home', k: 'home', icon: 'home', match: ['home', 'campaign', ''] },
+    { h: '#/checkin', k: 'checkin', icon: 'checkin', match: ['checkin'] },
+    { h: '#/trips', k: 'trips', icon: 'trips', match: ['trips', 'trip'] },
+    { h: '#/notes', k: 'notes', icon: 'notes', match: ['notes', 'note'] },
   ];
   // Headquarters and the departments get the findings register as a sixth
   // tab; the field tabs stay, since a user may also hold a field role.
-  if (ctx.register) items.push({ h: '#/findings', k: 'findingsTab', icon: '⚑', match: ['findings', 'finding'] });
-  items.push({ h: '#/sync', k: 'sync', icon: '⟳', match: ['sync'] });
+  if (ctx.register) items.push({ h: '#/findings', k: 'findingsTab', icon: 'findings', match: ['findings', 'finding'] });
+  items.push({ h: '#/sync', k: 'sync', icon: 'sync', match: ['sync'] });
   const cur = hash.slice(2).split(/[/?]/)[0] ?? '';
   return (
     <nav class={`tabbar tabbar-${items.length}`}>
       {items.map((it) => (
         <a key={it.h} href={it.h} class={`tab ${it.match.includes(cur) ? 'on' : ''}`} id={`tab-${it.k}`}
           aria-current={it.match.includes(cur) ? 'page' : undefined}>
-          <span class="tab-icon" aria-hidden="true">{it.icon}</span>
+          <span class="tab-icon" aria-hidden="true">
+            <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" focusable="false">
+              {TAB_ICONS[it.icon]}
+            </svg>
+          </span>
           <span class="tab-label">{ctx.t(it.k)}</span>
           {it.k === 'sync' && ctx.pending > 0 && <span class="tab-count" id="nav-pending">{ctx.pending}</span>}
         </a>
@@ -345,6 +349,19 @@ function Nav({ hash }: { hash: string }) {
     </nav>
   );
 }
+
+/**
+ * The tabs' icons as inline SVG: a font glyph (⌖, ⇄) is an empty box on a
+ * phone whose fonts lack it (Debian's Chromium did).
+ */
+const TAB_ICONS = {
+  home: <><path d="M3 11l9-7 9 7" /><path d="M5 10v10h14V10" /><path d="M10 20v-6h4v6" /></>,
+  checkin: <><path d="M12 21s-7-6.2-7-11.5a7 7 0 0 1 14 0C19 14.8 12 21 12 21z" /><circle cx="12" cy="9.5" r="2.5" /></>,
+  trips: <><circle cx="6" cy="18" r="2" /><circle cx="18" cy="6" r="2" /><path d="M8 18h7a3 3 0 0 0 0-6H9a3 3 0 0 1 0-6h7" /></>,
+  notes: <><path d="M6 3h9l4 4v14H6z" /><path d="M14 3v5h5" /><path d="M9 13h7M9 17h5" /></>,
+  findings: <><path d="M5 21V4" /><path d="M5 4h12l-2 4 2 4H5" /></>,
+  sync: <><path d="M20 12a8 8 0 0 1-14 5.3" /><path d="M4 12a8 8 0 0 1 14-5.3" /><path d="M18 3v4h-4" /><path d="M6 21v-4h4" /></>,
+};
 
 function useNavCtx() {
   const { t, rt } = useCtx();

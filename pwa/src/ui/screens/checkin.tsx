@@ -1,9 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { haversineM, localDate, type Checkin as CheckinRow } from '../../store/records';
+import {
+  haversineM, planToday, PURPOSES, type Checkin as CheckinRow, type CheckinResult, type Purpose,
+} from '../../store/records';
 import type { NewAttachment } from '../../store/store';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
-import { formatDateTime, formatDistance } from '../i18n';
+import { formatDate, formatDateTime, formatDistance, type Key } from '../i18n';
 import { compressPhoto } from '../photo';
 
 interface Fix {
@@ -12,39 +14,54 @@ interface Fix {
   accuracy: number;
 }
 
+/** Why there is no position: the browser's error code, or no geolocation at all. */
+type GeoProblem = 'denied' | 'unavailable' | 'timeout' | 'unsupported';
+
+const GEO_CODES: Record<number, GeoProblem> = { 1: 'denied', 2: 'unavailable', 3: 'timeout' };
+
+/** The trip choice that starts a one-day trip for the check-in. */
+const NEW_TRIP = 'new';
+
+/**
+ * Check in at a unit, which counts the day: the confirm card on top holds
+ * everything the check-in needs, already chosen (today's open trip, the
+ * nearest unit), so from Home it is one tap and a confirmation.
+ */
 export function Checkin() {
-  const { t, rt, lang } = useCtx();
+  const { t, rt, lang, navigate } = useCtx();
   const units = useData(() => rt.records.units(), []);
   const trips = useData(() => rt.records.trips(), []);
   const recent = useData(() => rt.records.checkins(20), []);
   const [fix, setFix] = useState<Fix | null>(null);
   const [locating, setLocating] = useState(false);
-  const [geoError, setGeoError] = useState('');
+  const [geo, setGeo] = useState<GeoProblem | null>(null);
   const [unitId, setUnitId] = useState<string[]>([]);
-  const [tripId, setTripId] = useState('');
+  const [unitChosen, setUnitChosen] = useState(false); // by the user: no longer follows the position
+  const [tripId, setTripId] = useState<string | null>(null);
+  const [purpose, setPurpose] = useState<Purpose>('working_session');
   const [note, setNote] = useState('');
   const [photo, setPhoto] = useState<NewAttachment | null>(null);
   const [preview, setPreview] = useState('');
   const [photoName, setPhotoName] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(false);
+  const [done, setDone] = useState<(CheckinResult & { unit: string; trip: string }) | null>(null);
   const [error, setError] = useState('');
 
   const locate = () => {
-    if (!('geolocation' in navigator)) {
-      setGeoError('geolocation unavailable');
+    if (!('geolocation' in navigator) || !window.isSecureContext) {
+      setGeo('unsupported');
       return;
     }
     setLocating(true);
-    setGeoError('');
+    setGeo(null);
     navigator.geolocation.getCurrentPosition(
       (p) => {
         setFix({ lat: p.coords.latitude, lng: p.coords.longitude, accuracy: p.coords.accuracy });
         setLocating(false);
       },
       (e) => {
-        setGeoError(e.message || String(e.code));
+        setGeo(GEO_CODES[e.code] ?? 'unavailable');
         setLocating(false);
       },
       { enableHighAccuracy: true, timeout: 30_000, maximumAge: 0 },
@@ -52,7 +69,7 @@ export function Checkin() {
   };
   useEffect(locate, []);
 
-  const today = localDate();
+  const today = planToday();
   const sorted = useMemo(() => {
     const live = (units ?? []).filter((u) => (!u.valid_from || u.valid_from <= today) && (!u.valid_to || u.valid_to >= today));
     const withD = live.map((unit) => ({
@@ -63,7 +80,22 @@ export function Checkin() {
     return withD;
   }, [units, fix, today]);
 
-  const openTrips = (trips ?? []).filter((tr) => tr.status !== 'cancelled' && tr.starts_on <= today && (tr.ends_on ?? tr.starts_on) >= today);
+  // The trips a check-in today may count on: not cancelled or done, dates covering today.
+  const openTrips = (trips ?? []).filter((tr) => (tr.status === 'planned' || tr.status === 'ongoing')
+    && tr.starts_on <= today && (tr.ends_on || tr.starts_on) >= today);
+  // Today's open trip is chosen at first; a one-day trip when there is none.
+  useEffect(() => {
+    if (trips && tripId === null) setTripId(openTrips[0]?.id ?? NEW_TRIP);
+  }, [trips]);
+  const trip = openTrips.find((tr) => tr.id === tripId);
+  // The unit follows the position (the nearest), else the trip's, until the user picks one.
+  useEffect(() => {
+    if (unitChosen) return;
+    const nearest = sorted[0];
+    if (fix && nearest?.distance !== undefined) setUnitId([nearest.unit.id]);
+    else if (unitId.length === 0 && trip?.unit_ids[0]) setUnitId([trip.unit_ids[0]]);
+  }, [sorted, fix, trip?.id, unitChosen]);
+  const chosen = sorted.find((u) => u.unit.id === unitId[0]);
 
   const onPhoto = async (e: Event) => {
     const input = e.target as HTMLInputElement;
@@ -90,21 +122,21 @@ export function Checkin() {
   };
 
   const save = async () => {
-    if (unitId.length === 0) {
+    if (!chosen) {
       setError(t('required', t('unit')));
       return;
     }
     setBusy(true);
     setError('');
     try {
-      await rt.records.createCheckin({
-        unit_id: unitId[0]!, trip_id: tripId || null,
+      const r = await rt.records.checkIn({
+        unit_id: chosen.unit.id, trip_id: trip ? trip.id : null,
         lat: fix?.lat ?? null, lng: fix?.lng ?? null, accuracy_m: fix ? Math.round(fix.accuracy) : null, note,
-      }, photo ?? undefined);
-      setDone(true);
+      }, { purpose, title: t('dayTripTitle', chosen.unit.name) }, photo ?? undefined);
+      setDone({ ...r, unit: chosen.unit.name, trip: trip?.title || t('dayTripTitle', chosen.unit.name) });
+      setTripId(r.tripId);
       setNote('');
       clearPhoto();
-      setUnitId([]);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -114,34 +146,49 @@ export function Checkin() {
 
   return (
     <Screen title={t('checkinTitle')}>
-      <div class="card">
-        <h2>{t('position')}</h2>
-        {fix ? (
-          <p id="fix">
-            <strong>{fix.lat.toFixed(5)}, {fix.lng.toFixed(5)}</strong>
-            <br /><span class="accuracy">{t('accuracy', Math.round(fix.accuracy))}</span>
-          </p>
-        ) : (
-          <p class="muted">{locating ? t('locating') : t('noPosition')}</p>
-        )}
-        {geoError && <p class="muted small">{t('positionDenied', geoError)}</p>}
-        <button class="btn btn-secondary" onClick={locate} disabled={locating}>{t('getPosition')}</button>
-      </div>
-      <div class="card">
-        <h2>{t('chooseUnit')}</h2>
-        <UnitPicker units={sorted} value={unitId} onChange={(v) => { setUnitId(v); setDone(false); }} />
-      </div>
-      <div class="card stack">
-        {openTrips.length > 0 && (
-          <Field label={t('trip')}>
-            <select class="input" value={tripId} onChange={(e) => setTripId((e.target as HTMLSelectElement).value)}>
-              <option value="">{t('noTrip')}</option>
-              {openTrips.map((tr) => <option key={tr.id} value={tr.id}>{tr.title}</option>)}
+      <div class="card stack checkin-confirm" id="checkin-confirm">
+        <div>
+          <span class="field-label">{t('checkinAt')}</span>
+          {chosen ? (
+            <p class="confirm-unit" id="checkin-unit">
+              <strong>{chosen.unit.name}</strong>
+              {chosen.distance !== undefined && <span class="muted"> · {t('distance', formatDistance(chosen.distance, lang))}</span>}
+            </p>
+          ) : (
+            <p class="muted" id="checkin-unit">{t('pickUnitBelow')}</p>
+          )}
+        </div>
+        <Field label={t('countsOn', formatDate(today))}>
+          <select class="input" id="checkin-trip" value={tripId ?? ''} onChange={(e) => setTripId((e.target as HTMLSelectElement).value)}>
+            {openTrips.map((tr) => <option key={tr.id} value={tr.id}>{tr.title || t(`purpose_${tr.purpose}`)}</option>)}
+            <option value={NEW_TRIP}>{t('newDayTrip')}</option>
+          </select>
+        </Field>
+        {tripId === NEW_TRIP && (
+          <Field label={t('purpose')}>
+            <select class="input" id="checkin-purpose" value={purpose} onChange={(e) => setPurpose((e.target as HTMLSelectElement).value as Purpose)}>
+              {PURPOSES.map((p) => <option key={p} value={p}>{t(`purpose_${p}`)}</option>)}
             </select>
           </Field>
         )}
+        <div id="position">
+          <span class="field-label">{t('position')}</span>
+          {fix ? (
+            <p id="fix">
+              <strong>{fix.lat.toFixed(5)}, {fix.lng.toFixed(5)}</strong>
+              {' '}<span class="accuracy muted">{t('accuracy', Math.round(fix.accuracy))}</span>
+            </p>
+          ) : geo ? (
+            <div class="banner banner-warn geo-help" id="geo-help" role="status">
+              <p>{t(`geo_${geo}` as Key)}</p>
+              <p class="small">{t('geoWithout')}</p>
+            </div>
+          ) : (
+            <p class="muted">{locating ? t('locating') : t('noPosition')}</p>
+          )}
+          {!fix && <button class="btn btn-ghost" id="get-position" onClick={locate} disabled={locating}>{t('getPosition')}</button>}
+        </div>
         <div class="field stack">
-          <span class="field-label">{t('photo')}</span>
           {/* The label is the button: tapping it opens the camera, and it
               names the input, which stays in the tab order but out of sight
               (the browser's own "Choose File" is not in the user's language). */}
@@ -166,35 +213,78 @@ export function Checkin() {
           <textarea id="checkin-note" class="input" rows={2} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
         </Field>
         {error && <Banner kind="error">{error}</Banner>}
-        {done && <Banner kind="ok">{t('checkedIn')} · {t('saved')}</Banner>}
-        <button id="checkin-save" class="btn btn-primary" disabled={busy} onClick={save}>{t('saveCheckin')}</button>
+        {done && (
+          <div class="banner banner-ok" id="checkin-done" role="status">
+            <p>{t('checkedInAt', done.unit)}</p>
+            <p class="small">{done.newDay ? t('dayCounted', formatDate(done.day), done.trip) : t('dayAlreadyCounted', formatDate(done.day), done.trip)}</p>
+            <button type="button" class="link-btn" id="checkin-open-trip" onClick={() => navigate(`#/trip/${done.tripId}`)}>{t('openTrip')}</button>
+          </div>
+        )}
+        <button id="checkin-save" class="btn btn-primary btn-hero" disabled={busy || !chosen} onClick={save}>
+          <PinIcon />
+          <span>{t('confirmCheckin')}</span>
+        </button>
+      </div>
+      <div class="card">
+        <h2>{t('chooseUnit')}</h2>
+        <UnitPicker units={sorted} value={unitId} onChange={(v) => { setUnitId(v); setUnitChosen(true); setDone(null); }} />
       </div>
       <div class="card">
         <h2>{t('recentCheckins')}</h2>
         <ul class="list" id="checkin-list">
-          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={units?.find((u) => u.id === c.unit_id)?.name ?? ''} lang={lang} />)}
+          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={units?.find((u) => u.id === c.unit_id)?.name ?? ''} />)}
         </ul>
       </div>
     </Screen>
   );
 }
 
-function CheckinItem({ c, unitName, lang }: { c: CheckinRow; unitName: string; lang: 'vi' | 'en' }) {
-  const { t } = useCtx();
+/** One check-in in the list; its author may void it, saying why. */
+function CheckinItem({ c, unitName }: { c: CheckinRow; unitName: string }) {
+  const { t, rt, lang } = useCtx();
+  const [asking, setAsking] = useState(false);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState('');
+  const confirmVoid = async () => {
+    if (!reason.trim()) return setError(t('voidReasonRequired'));
+    try {
+      await rt.records.voidCheckin(c.id, reason);
+      setAsking(false);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
   return (
-    <li class="list-item" data-checkin={c.id}>
-      <div>
-        <strong>{unitName}</strong>
+    <li class={`list-item checkin-item ${c.voided ? 'voided' : ''}`} data-checkin={c.id}>
+      <div class="stack-tight">
+        <strong class="checkin-unit-name">{unitName}</strong>
         <div class="muted small">
           {formatDateTime(c.at, lang)}
           {c.accuracy_m !== null && ` · ± ${Math.round(c.accuracy_m)} m`}
           {c.distance_m !== null && ` · ${t('distance', formatDistance(c.distance_m, lang))}`}
           {c.photo && ` · ${t('photo')}${c.photo_uploaded ? '' : ` (${t('photoPending')})`}`}
         </div>
-        {c.flags.length > 0 && (
-          <div class="small warn-text">{c.flags.map((f) => t(`flag_${f}` as 'flag_far_from_unit')).join(', ')}</div>
+        {c.voided ? (
+          <div class="small void-text" data-voided>{t('voidedBecause', c.void_reason)}</div>
+        ) : c.flags.length > 0 && (
+          <div class="small warn-text" data-flags>{c.flags.map((f) => t(`flag_${f}` as 'flag_far_from_unit')).join(', ')}</div>
         )}
         {c.note && <div class="small">{c.note}</div>}
+        {!c.voided && !asking && (
+          <button type="button" class="btn btn-ghost btn-small" data-void onClick={() => setAsking(true)}>{t('voidCheckin')}</button>
+        )}
+        {asking && (
+          <div class="stack void-form">
+            <Field label={t('voidReason')}>
+              <textarea class="input void-reason" rows={2} value={reason} onInput={(e) => { setReason((e.target as HTMLTextAreaElement).value); setError(''); }} />
+            </Field>
+            {error && <Banner kind="error">{error}</Banner>}
+            <div class="row-buttons">
+              <button type="button" class="btn btn-danger" data-void-confirm onClick={() => void confirmVoid()}>{t('voidConfirm')}</button>
+              <button type="button" class="btn btn-ghost" onClick={() => { setAsking(false); setReason(''); setError(''); }}>{t('cancel')}</button>
+            </div>
+          </div>
+        )}
       </div>
       <Badge mark={c.sync} />
     </li>
@@ -208,6 +298,17 @@ function CameraIcon() {
       fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
       <path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z" />
       <circle cx="12" cy="13" r="3.5" />
+    </svg>
+  );
+}
+
+/** A map pin; decorative, the button's text names it. */
+export function PinIcon() {
+  return (
+    <svg class="btn-icon" width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
+      fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+      <path d="M12 21s-7-6.2-7-11.5a7 7 0 0 1 14 0C19 14.8 12 21 12 21z" />
+      <circle cx="12" cy="9.5" r="2.5" />
     </svg>
   );
 }

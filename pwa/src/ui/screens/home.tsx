@@ -3,6 +3,7 @@ import { planToday, PURPOSES } from '../../store/records';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate } from '../i18n';
+import { PinIcon } from './checkin';
 
 export function Home() {
   const { t, rt, navigate } = useCtx();
@@ -10,8 +11,18 @@ export function Home() {
   const [year, setYear] = useState(Number(planToday().slice(0, 4)));
   const tally = useData(() => rt.records.tally(year), [year]);
   const teams = useData(() => rt.records.myTeams(), []);
+  const openTrip = useData(() => rt.records.openTripToday(), []);
   return (
     <Screen title={rt.user.full_name || rt.user.username}>
+      <div class="card stack home-checkin">
+        <button class="btn btn-primary btn-hero" id="home-checkin" onClick={() => navigate('#/checkin')}>
+          <PinIcon />
+          <span>{t('checkin')}</span>
+        </button>
+        <p class="muted small" id="home-today">
+          {openTrip ? t('todayTrip', openTrip.title || t(`purpose_${openTrip.purpose}`)) : t('todayNoTrip')}
+        </p>
+      </div>
       <div class="chips" role="group" aria-label={t('year')}>
         {(years ?? [year]).map((y) => (
           <button key={y} class={`chip ${y === year ? 'on' : ''}`} aria-pressed={y === year} onClick={() => setYear(y)}>{y}</button>
@@ -57,10 +68,7 @@ export function Home() {
       {teams && teams.length > 0 && (
         <button class="btn btn-secondary" data-teams onClick={() => navigate('#/campaign')}>{t('myCampaigns')} ({teams.length})</button>
       )}
-      <div class="grid2">
-        <button class="btn btn-primary" onClick={() => navigate('#/checkin')}>{t('checkin')}</button>
-        <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>
-      </div>
+      <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>
       {!tally && <Banner kind="info">{t('loading')}</Banner>}
     </Screen>
   );

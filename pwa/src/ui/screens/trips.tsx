@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { datesBetween, localDate, PURPOSES, type Purpose, type Trip, type TripDay, type Unit } from '../../store/records';
+import {
+  datesBetween, FutureDayError, isFutureDay, localDate, planToday, PURPOSES, tripStatus, type Purpose, type Trip, type TripDay, type Unit,
+} from '../../store/records';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
 import { LostNotices } from '../lost';
@@ -18,8 +20,8 @@ export function Trips() {
             <button class="list-item list-btn" data-trip={tr.title} onClick={() => navigate(`#/trip/${tr.id}`)}>
               <div>
                 <strong>{tr.title || t(`purpose_${tr.purpose}`)}</strong>
-                <div class="muted small">{formatDate(tr.starts_on)}{tr.ends_on && tr.ends_on !== tr.starts_on ? ` – ${formatDate(tr.ends_on)}` : ''} · {t(`status_${tr.status}`)}</div>
-                <div class="small">{t(`purpose_${tr.purpose}`)}</div>
+                <div class="muted small">{formatDate(tr.starts_on)}{tr.ends_on && tr.ends_on !== tr.starts_on ? ` – ${formatDate(tr.ends_on)}` : ''} · <span data-status={tripStatus(tr, tr.ticked)}>{t(`status_${tripStatus(tr, tr.ticked)}`)}</span></div>
+                <div class="small">{t(`purpose_${tr.purpose}`)} · <span data-ticked={tr.ticked}>{t('daysTicked', tr.ticked)}</span></div>
               </div>
               <Badge mark={tr.sync} />
             </button>
@@ -36,6 +38,7 @@ export function TripEdit({ id }: { id: string }) {
   const { t, rt, navigate } = useCtx();
   const isNew = id === 'new';
   const existing = useData(() => (isNew ? Promise.resolve(undefined) : rt.records.trip(id)), [id]);
+  const ticked = useData(() => (isNew ? Promise.resolve([]) : rt.records.tripDays(id)), [id]);
   const units = useData(() => rt.records.units(), []);
   const campaigns = useData(() => rt.records.campaigns(), []);
   const [form, setForm] = useState({
@@ -46,15 +49,16 @@ export function TripEdit({ id }: { id: string }) {
   const [error, setError] = useState('');
   const [saved, setSaved] = useState(false);
   useEffect(() => {
-    if (existing && !loaded) {
+    if (existing && ticked && !loaded) {
       setForm({
         title: existing.title ?? '', purpose: existing.purpose, campaign_id: existing.campaign_id ?? '',
         unit_ids: existing.unit_ids, starts_on: existing.starts_on, ends_on: existing.ends_on ?? existing.starts_on,
-        status: existing.status ?? 'planned', notes: existing.notes ?? '',
+        // The status its dates and ticked days give it (written if saved).
+        status: tripStatus({ ...existing, status: existing.status ?? 'planned' }, ticked.length), notes: existing.notes ?? '',
       });
       setLoaded(true);
     }
-  }, [existing, loaded]);
+  }, [existing, ticked, loaded]);
   // Leaving the form ends a fix ("Sửa") even without a save: the refused
   // values go out again with the next sync, as "Gửi lại" would send them.
   useEffect(() => () => rt.store.endFix('trips', id), [id]);
@@ -170,18 +174,30 @@ function TripDays({ trip, units }: { trip: Trip; units: Unit[] }) {
 function DayRow({ date, day, trip, units }: { date: string; day: TripDay | undefined; trip: Trip; units: Unit[] }) {
   const { t, rt } = useCtx();
   const [activity, setActivity] = useState(day?.activity ?? '');
+  const [refused, setRefused] = useState(false);
   useEffect(() => setActivity(day?.activity ?? ''), [day?.id]);
-  const toggle = async () => {
-    if (day) await rt.records.removeTripDay(day.id);
-    else await rt.records.addTripDay(trip.id, date, trip.unit_ids[0] ?? null, activity);
+  const future = isFutureDay(date, planToday());
+  const toggle = async (e: Event) => {
+    setRefused(false);
+    if (day) return rt.records.removeTripDay(day.id);
+    try {
+      await rt.records.addTripDay(trip.id, date, trip.unit_ids[0] ?? null, activity);
+    } catch (err) {
+      if (!(err instanceof FutureDayError)) throw err;
+      // A day not yet come stays unticked, and says why.
+      (e.target as HTMLInputElement).checked = false;
+      setRefused(true);
+    }
   };
   return (
-    <li class="day" data-day={date}>
+    <li class={`day ${future ? 'day-future' : ''}`} data-day={date}>
       <label class="day-tick">
-        <input type="checkbox" checked={Boolean(day)} onChange={toggle} />
+        <input type="checkbox" checked={Boolean(day)} onChange={(e) => void toggle(e)} aria-describedby={refused ? `refused-${date}` : undefined} />
         <span>{formatDate(date)}</span>
+        {future && !day && <span class="muted small">{t('dayNotYet')}</span>}
         {day && <Badge mark={day.sync} />}
       </label>
+      {refused && <p class="small err-text" role="alert" id={`refused-${date}`} data-refused>{t('futureDayRefused')}</p>}
       {day && (
         <div class="stack">
           {units.length > 1 && (
