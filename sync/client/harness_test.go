@@ -315,8 +315,8 @@ type netSim struct {
 	pulls        int
 	// Pushes by how their body and their answer were sent: gzip or not.
 	gzipPushes, plainPushes, gzipAnswers int
-	old          []*http.Request // past pushes, with their bodies
-	oldBodies    [][]byte
+	old                                  []*http.Request // past pushes, with their bodies
+	oldBodies                            [][]byte
 }
 
 func newNet(w *world, seed uint64) *netSim {
