@@ -7,10 +7,11 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "b4e8d10fb5c8c599";
+const VERSION = "356c8d63912d404a";
 const PRECACHE = [
-  "/assets/index-6KXW-Y8I.js",
+  "/assets/index-fyvUQ6Xk.js",
   "/assets/index-uzMLSeUM.css",
+  "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",
