@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "356c8d63912d404a";
+const VERSION = "7a841c360fa21084";
 const PRECACHE = [
-  "/assets/index-fyvUQ6Xk.js",
+  "/assets/index-Bnxl7ahz.js",
   "/assets/index-uzMLSeUM.css",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",

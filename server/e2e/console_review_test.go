@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 )
 
@@ -35,6 +38,15 @@ func (b *browser) consoleFiles() []string {
 		}
 		return urls.filter((u) => u.includes('/assets/console-'));
 	})()`)
+}
+
+// media emulates a CSS media type ("print"), or the screen again with "".
+func (b *browser) media(m string) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return err
+	}))
 }
 
 // docxText is word/document.xml of a .docx file.
@@ -149,7 +161,7 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	r.waitJS("no match", `document.querySelectorAll('#queue-list [data-note]').length === 0 && !!document.querySelector('.c-empty')`)
 	r.setField("#f-q", "")
 	r.typeInto("#f-q", "thanh nien tinh nguyen")
-	r.waitJS("found by its finding, without diacritics", fmt.Sprintf(`!!document.querySelector(%s) && location.hash.includes('q=')`, jsq(row)))
+	r.waitJS("found by its finding, without diacritics", fmt.Sprintf(`!!document.querySelector(%s) && location.hash.includes('q=thanh+nien+tinh+nguyen')`, jsq(row)))
 
 	// The note, beside the list.
 	r.click(row)
@@ -179,9 +191,12 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	r.typeInto("#decision-comment", comment)
 	r.click("#decide-revise")
 	r.waitJS("decision pending", fmt.Sprintf(`!!document.querySelector(%s)`, jsq(row+` [data-decision="pending"]`)))
-	r.waitText("#console-pending", "1 thay đổi chờ gửi")
+	r.waitText("#console-pending", "thay đổi chờ gửi") // the note and its review round
 	r.waitText("#note-pane", "Mọi ghi chép trong danh sách này đã có quyết định.")
 	r.screenshot("console-03-decision-pending")
+	r.click(row)
+	r.waitText(`#note-rounds [data-round="needs_revision"][data-pending="1"]`, comment)
+	r.waitText("#decision-done", "Cần chỉnh sửa")
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted'", noteID); n != 1 {
 		t.Fatalf("the note changed on the server while the reviewer was offline")
 	}
@@ -248,6 +263,18 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 		r.fail("the print view shows the console's navigation")
 	}
 	r.screenshot("console-06-report")
+	eval[bool](r, `([...document.querySelectorAll('#report-page .r-p')].find((p) => p.textContent.includes('Bắc Ninh') &&
+		/^\d+\. /.test(p.textContent)).scrollIntoView({ block: 'start' }), true)`)
+	r.screenshot("console-06b-report-unit")
+	eval[bool](r, `(document.querySelector('#report-page table.r-borders').scrollIntoView({ block: 'center' }), true)`)
+	r.screenshot("console-06c-report-findings")
+	// Printed: the sheet alone, no toolbar, no app chrome.
+	r.media("print")
+	if !eval[bool](r, `getComputedStyle(document.querySelector('.r-toolbar')).display === 'none' &&
+		getComputedStyle(document.querySelector('#report-page')).boxShadow === 'none'`) {
+		r.fail("the print stylesheet leaves the toolbar or the sheet's shadow")
+	}
+	r.media("")
 	dir := r.downloads()
 	r.click("#report-docx")
 	xml := docxText(t, r.waitDownload(dir, ".docx"))

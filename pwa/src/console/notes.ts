@@ -82,18 +82,43 @@ export function foldHistory(entries: HistoryEntry[]): { fields: Record<string, u
 export interface Round {
   at: string;
   user_id: string | null;
+  /** The reviewer's name when the device knows it. */
+  name?: string;
   status: NoteStatus;
   comment: string;
+  /** A decision of this device's still waiting in its outbox. */
+  pending?: boolean;
 }
 
-/** Every hand-in and decision of a note, oldest first, from its history. */
-export function reviewRounds(entries: HistoryEntry[]): Round[] {
+/** A decision as the device's reviews table holds it (Records.reviewRounds). */
+export interface DeviceRound {
+  id: string;
+  decision: 'needs_revision' | 'reviewed';
+  comment: string;
+  at: string;
+  reviewer_id: string;
+  reviewer: string;
+  pending: boolean;
+}
+
+/**
+ * Every hand-in and decision of a note, oldest first. Hand-ins come from
+ * the note's history on the server. Decisions come from the review rounds
+ * (the reviews table, which keeps every decision, also one that lost to a
+ * concurrent one) when this device holds any for the note, else from the
+ * note's history, where each decision set the note's status.
+ */
+export function reviewRounds(entries: HistoryEntry[], device: DeviceRound[] = []): Round[] {
   const out: Round[] = [];
   for (const e of entries) {
     const s = e.applied?.status;
-    if (s !== 'submitted' && s !== 'needs_revision' && s !== 'reviewed') continue;
-    const comment = s === 'submitted' ? '' : String(e.applied.review_comment ?? '');
-    out.push({ at: e.received_at, user_id: e.user_id, status: s, comment });
+    if (s === 'submitted') out.push({ at: e.received_at, user_id: e.user_id, status: s, comment: '' });
+    else if ((s === 'needs_revision' || s === 'reviewed') && device.length === 0) {
+      out.push({ at: e.received_at, user_id: e.user_id, status: s, comment: String(e.applied.review_comment ?? '') });
+    }
   }
-  return out;
+  for (const d of device) {
+    out.push({ at: d.at, user_id: d.reviewer_id, name: d.reviewer, status: d.decision, comment: d.comment, pending: d.pending });
+  }
+  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }

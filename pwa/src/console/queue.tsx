@@ -143,9 +143,11 @@ function Queue({ params }: ScreenProps) {
 function setParam(k: string, v: string, replace = false): void {
   const [path, q] = location.hash.split('?');
   const p = new URLSearchParams(q ?? '');
+  if ((p.get(k) ?? '') === v) return;
   if (v) p.set(k, v);
   else p.delete(k);
-  if (k !== 'note') p.delete('note'); // a new selection: the note may not be in it
+  // The open note stays open across a change of filter, even if the new
+  // list no longer holds it (see shownItem).
   const s = p.toString();
   const next = `${path}${s ? '?' + s : ''}`;
   if (replace) location.replace(next);
@@ -348,7 +350,14 @@ function NotePane({ item, d, t, onDecided }: {
     '/api/v1/reports/findings', { unit_id: item.unit.id }, [item.id]);
   const mine = findings.data?.items.filter((f) => f.note_id === item.id);
   const status: NoteStatus = d?.status ?? (body?.fields.status as NoteStatus | undefined) ?? item.status;
-  const rounds = hist.items ? reviewRounds(hist.items) : [];
+  // This device's review rounds of the note, those still in its outbox marked.
+  const deviceRounds = useData(async () => {
+    const rounds = await rt.records.reviewRounds(item.id);
+    const queued = new Set((await rt.store.db.query<{ row_id: string }>(
+      "SELECT row_id FROM outbox WHERE tbl = 'reviews'")).map((r) => r.row_id));
+    return rounds.map((r) => ({ ...r, pending: queued.has(r.id) }));
+  }, [item.id]);
+  const rounds = reviewRounds(hist.items ?? [], deviceRounds ?? []);
   const c = item.campaign;
   const who = (id: string | null) => {
     const name = (id && names.get(id)) || '';
@@ -410,22 +419,17 @@ function NotePane({ item, d, t, onDecided }: {
 
       <section class="q-section">
         <h3>{t('q_rounds')}</h3>
-        {hist.items && rounds.length === 0 && !d && <p class="muted">{t('q_noRounds')}</p>}
+        {hist.items && rounds.length === 0 && <p class="muted">{t('q_noRounds')}</p>}
         <ol class="q-rounds" id="note-rounds">
           {rounds.map((r, i) => (
-            <li key={i} data-round={r.status}>
+            <li key={i} data-round={r.status} data-pending={r.pending ? '1' : undefined}>
               <span class="muted small">{formatDateTime(r.at, lang)}</span>
               {' · '}<strong>{t(`q_round_${r.status}` as 'q_round_reviewed')}</strong>
-              {who(r.user_id) && <span> · {who(r.user_id)}</span>}
+              {(r.name || who(r.user_id)) && <span> · {r.user_id === rt.user.id ? who(r.user_id) : r.name || who(r.user_id)}</span>}
+              {r.pending && <> · <span class="c-pill c-pill-pending">{t('q_pending')}</span></>}
               {r.comment && <p class="pre q-round-comment">{r.comment}</p>}
             </li>
           ))}
-          {d && d.state !== 'sent' && (
-            <li data-round="local">
-              <strong>{t(`q_round_${d.status}` as 'q_round_reviewed')}</strong> · {t('q_you')}
-              {' · '}<span class={`c-pill c-pill-${d.state}`}>{d.state === 'pending' ? t('q_pending') : t('q_refused')}</span>
-            </li>
-          )}
         </ol>
       </section>
 

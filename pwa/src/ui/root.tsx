@@ -200,12 +200,12 @@ export function Root({ session, ownership, sw, updateReady }: {
             <button class="banner banner-error update-btn" id="relogin-btn" onClick={() => setRelogin(true)}>{t('loginAgain')}</button>
           )}
           {persisted === false && hash.startsWith('#/home') && <div class="banner banner-warn small">{t('persistDenied')}</div>}
-          {!inConsole && opensConsole(phase.rt.user.roles ?? []) && (
-            <a class="console-link" href="#/console" id="open-console">{t('openConsole')} ›</a>
-          )}
         </div>
         {inConsole ? <ConsoleHost hash={hash} /> : (
           <>
+            {opensConsole(phase.rt.user.roles ?? []) && (
+              <a class="console-link" href="#/console" id="open-console">{t('openConsole')} ›</a>
+            )}
             <main class="content">
               <Route hash={hash} />
             </main>
