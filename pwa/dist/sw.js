@@ -7,10 +7,11 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "2d6b02a49d2f02d7";
+const VERSION = "cae87adf1c141305";
 const PRECACHE = [
   "/assets/index-BB1FL-uQ.css",
-  "/assets/index-CIXrOYeP.js",
+  "/assets/index-DATp8AGP.js",
+  "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",
   "/icons/icon-192.png",

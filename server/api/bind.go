@@ -34,7 +34,9 @@ func (s *Server) bind(c echo.Context, dst any) error {
 	return s.validate(dst)
 }
 
-// readBody reads a JSON request body within the configured limit.
+// readBody reads a JSON request body within the configured limit. A
+// gzip body (compress.go) arrives decompressed here, so the limit holds
+// for the decompressed bytes and reading stops as soon as it is crossed.
 func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
@@ -47,6 +49,10 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 				Message: fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+		}
+		if errors.Is(err, errCorruptBody) {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_gzip",
+				Message: "the request body is sent with Content-Encoding: gzip but is not valid gzip", Err: err}
 		}
 		return nil, badRequest("bad_request", "could not read the request body", nil)
 	}

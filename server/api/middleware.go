@@ -49,7 +49,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("method", req.Method),
 			slog.String("path", c.Path()),
 			slog.Int("status", c.Response().Status),
-			slog.Int64("bytes", c.Response().Size),
+			slog.Int64("bytes", c.Response().Size), // before compression
+			slog.String("body_encoding", requestEncoding(c)),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", c.RealIP()),
 		)
@@ -87,4 +88,11 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		return next(c)
 	}
+}
+
+// requestEncoding is the coding the request body arrived in ("gzip"), or
+// empty for a plain one (compress.go).
+func requestEncoding(c echo.Context) string {
+	enc, _ := c.Get(ctxRequestEncoding).(string)
+	return enc
 }

@@ -24,7 +24,7 @@ func TestLoadgenMergesEveryChange(t *testing.T) {
 	if want := int64(cfg.Devices * cfg.Batch * cfg.Rounds); res.Applied != want || res.Rejected != 0 {
 		t.Fatalf("applied %d, rejected %d; want %d applied, none rejected", res.Applied, res.Rejected, want)
 	}
-	if res.ChangesPerSec <= 0 || res.RawInsertsPerSec <= 0 || res.BytesPerChange <= 0 || res.Push.P99 <= 0 || res.Pull.P99 <= 0 {
+	if res.ChangesPerSec <= 0 || res.RawInsertsPerSec <= 0 || res.BytesPerChange <= 0 || res.BodyBytesPerChange <= 0 || res.Push.P99 <= 0 || res.Pull.P99 <= 0 {
 		t.Fatalf("a measurement is missing: %+v", res)
 	}
 	t.Log("\n" + res.String())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,10 +64,39 @@ func count(t testing.TB, db *sql.DB, q string, args ...any) int {
 	return n
 }
 
+// pushEncodings counts the PWA's pushes as they reach the server: gzipped,
+// or plain with a body of 1 KB or more (which should have been gzipped).
+type pushEncodings struct {
+	mu        sync.Mutex
+	gzip, big int
+}
+
+func (p *pushEncodings) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sync/push" {
+			p.mu.Lock()
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				p.gzip++
+			} else if r.ContentLength >= 1024 {
+				p.big++
+			}
+			p.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (p *pushEncodings) counts() (gzip, bigPlain int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gzip, p.big
+}
+
 func TestFieldWorkOfflineThenSync(t *testing.T) {
 	t.Parallel()
 	exe := chromiumPath(t)
-	srv := startServer(t)
+	pushes := &pushEncodings{}
+	srv := startServerWrapped(t, pushes.wrap)
 	db := srv.store.Reader()
 	secID := srv.createUser(t, "bithu.an", "Nguyễn Văn An", "secretary")
 	revID := srv.createUser(t, "bankiemtra.binh", "Trần Thị Bình", "inspection_committee")
@@ -190,6 +220,11 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.waitJS("all records synced", `document.querySelectorAll('#record-list [data-sync]').length === 6 &&
 		document.querySelectorAll('#record-list [data-sync="sent"]').length === 6`)
 	a.screenshot("06-sync-done")
+	// A month offline is paid for over a weak signal: the pushes went
+	// gzipped (CompressionStream), none of 1 KB or more went plain.
+	if gz, plain := pushes.counts(); gz == 0 || plain != 0 {
+		t.Errorf("pushes: %d gzipped, %d of 1 KB or more plain; want them gzipped", gz, plain)
+	}
 
 	// The server holds exactly those rows, owned by the secretary.
 	checks := []struct {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -312,8 +313,10 @@ type netSim struct {
 	answers      []int   // statuses to answer the next requests with, without reaching the server
 	requests     int
 	pulls        int
-	old          []*http.Request // past pushes, with their bodies
-	oldBodies    [][]byte
+	// Pushes by how their body and their answer were sent: gzip or not.
+	gzipPushes, plainPushes, gzipAnswers int
+	old                                  []*http.Request // past pushes, with their bodies
+	oldBodies                            [][]byte
 }
 
 func newNet(w *world, seed uint64) *netSim {
@@ -344,6 +347,11 @@ func (n *netSim) RoundTrip(req *http.Request) (*http.Response, error) {
 	pull := strings.HasSuffix(req.URL.Path, "/sync/pull")
 	n.mu.Lock()
 	n.requests++
+	if push && req.Header.Get("Content-Encoding") == "gzip" {
+		n.gzipPushes++
+	} else if push {
+		n.plainPushes++
+	}
 	if len(n.answers) > 0 {
 		status := n.answers[0]
 		n.answers = n.answers[1:]
@@ -377,7 +385,7 @@ func (n *netSim) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A late copy of an earlier push arrives first: the server must
 		// answer duplicate and change nothing.
 		if res, out, err := n.send(replay, replayBody); err == nil && res.StatusCode == http.StatusOK {
-			n.w.recordAnswer(out)
+			n.w.recordAnswer(res.Header, out)
 		}
 	}
 	res, out, err := n.send(req, body)
@@ -385,8 +393,11 @@ func (n *netSim) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if push && res.StatusCode == http.StatusOK {
-		n.w.recordAnswer(out)
+		n.w.recordAnswer(res.Header, out)
 		n.mu.Lock()
+		if res.Header.Get("Content-Encoding") == "gzip" {
+			n.gzipAnswers++
+		}
 		n.old = append(n.old, req.Clone(context.Background()))
 		n.oldBodies = append(n.oldBodies, body)
 		n.mu.Unlock()
@@ -418,7 +429,16 @@ func (n *netSim) send(req *http.Request, body []byte) (*http.Response, []byte, e
 }
 
 // recordAnswer notes the changes a push answer says were applied.
-func (w *world) recordAnswer(body []byte) {
+func (w *world) recordAnswer(h http.Header, body []byte) {
+	if h.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return
+		}
+	}
 	var resp protocol.PushResponse
 	if json.Unmarshal(body, &resp) != nil {
 		return

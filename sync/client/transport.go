@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,10 +43,11 @@ type attemptError struct {
 // and jitter, at most MaxAttempts tries, while ctx lasts. With authed, an
 // expired access token is refreshed once and the request sent again.
 func (d *Device) call(ctx context.Context, path string, in, out any, authed bool) error {
-	body, err := json.Marshal(in)
+	plain, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("client: encode %s: %w", path, err)
 	}
+	body, gzipped := compressBody(plain)
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		token := ""
@@ -54,11 +56,17 @@ func (d *Device) call(ctx context.Context, path string, in, out any, authed bool
 				return ErrNotLoggedIn
 			}
 		}
-		ae := d.attempt(ctx, path, body, token, out)
+		ae := d.attempt(ctx, path, body, gzipped, token, out)
 		if ae == nil {
 			return nil
 		}
 		var apiErr *APIError
+		if gzipped && errors.As(ae.err, &apiErr) && apiErr.Status == http.StatusUnsupportedMediaType && apiErr.Code == "unsupported_encoding" {
+			// A server that takes only plain bodies: send this one plain.
+			body, gzipped = plain, false
+			attempt--
+			continue
+		}
 		if authed && !refreshed && errors.As(ae.err, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Code == "token_expired" {
 			refreshed = true
 			if err := d.refresh(ctx, token); err != nil {
@@ -100,14 +108,43 @@ func (d *Device) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return wait
 }
 
+// compressMinBytes is the smallest request body worth compressing (as on
+// the server): below it the gzip header costs about what it saves.
+const compressMinBytes = 1024
+
+// compressBody gzips a body big enough to gain from it: a push of 100
+// changes shrinks to about a third, which is what a weak signal feels.
+func compressBody(plain []byte) ([]byte, bool) {
+	if len(plain) < compressMinBytes {
+		return plain, false
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(plain); err != nil {
+		return plain, false
+	}
+	if err := zw.Close(); err != nil || buf.Len() >= len(plain) {
+		return plain, false
+	}
+	return buf.Bytes(), true
+}
+
 // attempt sends one request.
-func (d *Device) attempt(ctx context.Context, path string, body []byte, token string, out any) *attemptError {
+func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped bool, token string, out any) *attemptError {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+path, bytes.NewReader(body))
 	if err != nil {
 		return &attemptError{err: fmt.Errorf("client: request %s: %w", path, err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if gzipped {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	req.Header.Set("Accept", "application/json")
+	// Asked for explicitly, so the answer is decoded here whatever
+	// RoundTripper the caller gave (http.Transport decodes by itself only
+	// when it added the header), and a byte-counting one sees the bytes as
+	// they crossed the network.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -118,8 +155,10 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, token st
 		return &attemptError{err: fmt.Errorf("client: %s: %w", path, err), retry: true}
 	}
 	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
+	raw, err := readAnswer(res)
 	if err != nil {
+		// A cut or garbled answer: as for a cut JSON one below, the
+		// request may have been applied, and sending it again is safe.
 		return &attemptError{err: fmt.Errorf("client: read answer of %s: %w", path, err), retry: true}
 	}
 	if res.StatusCode/100 != 2 {
@@ -156,6 +195,19 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, token st
 		}
 	}
 	return nil
+}
+
+// readAnswer reads an answer's body, decompressing a gzip one.
+func readAnswer(res *http.Response) ([]byte, error) {
+	if !strings.EqualFold(res.Header.Get("Content-Encoding"), "gzip") {
+		return io.ReadAll(res.Body)
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
 }
 
 type loginDevice struct {

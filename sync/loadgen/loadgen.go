@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,9 +55,14 @@ type Result struct {
 	Elapsed                time.Duration // wall time of the push phase
 	ChangesPerSec          float64
 	Push, Pull             Percentiles
-	BytesPerChange         float64 // request + response bytes of pushes, per change
-	RawInsertsPerSec       float64
-	Ratio                  float64 // ChangesPerSec / RawInsertsPerSec
+	// BytesPerChange is what the pushes cost on the network, per change:
+	// every byte written and read on the load generator's connections
+	// while only pushes ran, so requests and answers, headers included, as
+	// sent (compressed). BodyBytesPerChange counts only their bodies, as
+	// sent; it is what earlier versions reported.
+	BytesPerChange, BodyBytesPerChange float64
+	RawInsertsPerSec                   float64
+	Ratio                              float64 // ChangesPerSec / RawInsertsPerSec
 }
 
 // Percentiles of one kind of request.
@@ -74,7 +80,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return res, fmt.Errorf("scratch directory: %w", err)
 	}
-	counter := &countingTransport{next: http.DefaultTransport}
+	counter := newCountingTransport(cfg.Devices)
 	hc := &http.Client{Transport: counter, Timeout: 2 * time.Minute}
 
 	run := uuid.NewString()[:8]
@@ -145,7 +151,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	pushBytes := counter.total()
+	pushBytes, pushWire := counter.total(), counter.wire.Load()
 	pushLat, _ := counter.latencies()
 	if firstErr != nil {
 		return res, firstErr
@@ -172,7 +178,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.ChangesPerSec = float64(res.Applied) / res.Elapsed.Seconds()
 	res.Push, res.Pull = percentiles(pushLat), percentiles(pullLat)
 	if res.Applied > 0 {
-		res.BytesPerChange = float64(pushBytes) / float64(res.Applied)
+		res.BodyBytesPerChange = float64(pushBytes) / float64(res.Applied)
+		res.BytesPerChange = float64(pushWire) / float64(res.Applied)
 	}
 	raw, err := RawInsertCeiling(ctx, filepath.Join(cfg.Dir, "raw-"+run+".db"), int(max(res.Applied, 10000)), 1000)
 	if err != nil {
@@ -355,7 +362,8 @@ func (r Result) String() string {
 		r.Push.P95.Round(time.Millisecond), r.Push.P99.Round(time.Millisecond), r.Push.Max.Round(time.Millisecond))
 	fmt.Fprintf(&b, "pull latency:  p50 %s  p95 %s  p99 %s  max %s\n", r.Pull.P50.Round(time.Millisecond),
 		r.Pull.P95.Round(time.Millisecond), r.Pull.P99.Round(time.Millisecond), r.Pull.Max.Round(time.Millisecond))
-	fmt.Fprintf(&b, "wire:          %.0f bytes per change (push requests and responses)\n", r.BytesPerChange)
+	fmt.Fprintf(&b, "wire:          %.0f bytes per change (push requests and answers as sent, headers included; bodies alone %.0f)\n",
+		r.BytesPerChange, r.BodyBytesPerChange)
 	fmt.Fprintf(&b, "raw ceiling:   %.0f inserts/s (batched SQLite inserts, same disk)\n", r.RawInsertsPerSec)
 	fmt.Fprintf(&b, "ratio:         %.2f of the raw ceiling\n", r.Ratio)
 	return b.String()
@@ -411,17 +419,57 @@ func call(ctx context.Context, hc *http.Client, url, token string, body []byte, 
 
 // countingTransport counts the bytes of push requests and their answers,
 // and times every push and pull request until the server's answer arrives
-// (the server answers a push only once it is durable).
+// (the server answers a push only once it is durable). bytes counts push
+// bodies as sent: the device asks for gzip itself, so answers reach it
+// undecoded. wire counts everything crossing its connections.
 type countingTransport struct {
 	next  http.RoundTripper
 	bytes atomic.Int64
+	wire  atomic.Int64
 
 	mu         stdsync.Mutex
 	push, pull []time.Duration
 }
 
+// newCountingTransport keeps one idle connection per device, as each
+// phone has its own, rather than opening new ones under load.
+func newCountingTransport(devices int) *countingTransport {
+	c := &countingTransport{}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(devices, 2)
+	dial := (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: conn, n: &c.wire}, nil
+	}
+	c.next = t
+	return c
+}
+
+// countingConn counts the bytes written and read on one connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 func (c *countingTransport) reset() {
 	c.bytes.Store(0)
+	c.wire.Store(0)
 	c.mu.Lock()
 	c.push, c.pull = nil, nil
 	c.mu.Unlock()

@@ -13,7 +13,7 @@ import type { Loss, OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
-import { PROTOCOL, type PullResponse, type PushResponse } from './wire';
+import { PROTOCOL, jsonBody, type PullResponse, type PushResponse } from './wire';
 
 const PUSH_BATCH = 100;
 const PULL_LIMIT = 500;
@@ -179,7 +179,7 @@ export class SyncEngine {
       let res: PushResponse;
       let firstSkewed: number | undefined;
       try {
-        res = await this.session.postJSON<PushResponse>('/api/v1/sync/push', {
+        res = await this.sendPush({
           protocol: PROTOCOL,
           device_id: this.deviceId,
           ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
@@ -222,6 +222,23 @@ export class SyncEngine {
       this.hlc.correct(res.server_time, res.hlc);
       await this.store.restampFrom(firstSkewed);
       after = firstSkewed - 1;
+    }
+  }
+
+  /**
+   * POSTs one push, gzipped where the browser can (wire.ts jsonBody). A
+   * server that refuses the coding (415 unsupported_encoding) gets it
+   * again plain.
+   */
+  private async sendPush(req: unknown): Promise<PushResponse> {
+    let gzip = true;
+    for (;;) {
+      const b = await jsonBody(req, gzip);
+      const res = await this.session.fetch('/api/v1/sync/push', { method: 'POST', headers: b.headers, body: b.body });
+      if (res.ok) return (await res.json()) as PushResponse;
+      const err = await readError(res);
+      if (!(b.gzipped && res.status === 415 && err.code === 'unsupported_encoding')) throw err;
+      gzip = false;
     }
   }
 

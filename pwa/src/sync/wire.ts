@@ -78,3 +78,36 @@ export interface PullResponse {
 export interface ErrorEnvelope {
   error: { code: string; message: string; details?: unknown };
 }
+
+/** The smallest request body worth compressing (as on the server). */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/** A JSON request body as it goes on the wire, with the headers that describe it. */
+export interface JsonBody {
+  body: BodyInit;
+  headers: Record<string, string>;
+  gzipped: boolean;
+}
+
+/**
+ * Encodes value as a JSON request body, gzipped when the browser has
+ * CompressionStream and the body is big enough to gain: a push of a
+ * hundred changes shrinks to about a third, which a phone on a weak
+ * signal feels on every sync. Anything else goes plain.
+ */
+export async function jsonBody(value: unknown, allowGzip = true): Promise<JsonBody> {
+  const text = JSON.stringify(value);
+  const plain: JsonBody = { body: text, headers: { 'Content-Type': 'application/json' }, gzipped: false };
+  if (!allowGzip || typeof CompressionStream !== 'function' || text.length < COMPRESS_MIN_BYTES) return plain;
+  try {
+    const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+    const gz = await new Response(stream).arrayBuffer();
+    return {
+      body: gz,
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      gzipped: true,
+    };
+  } catch {
+    return plain;
+  }
+}
