@@ -78,7 +78,7 @@ type Options struct {
 	RelaxedDurability bool
 
 	PushBatch   int           // changes per push (default 100, at most protocol.MaxBatch)
-	PullLimit   int           // rows per pull page (default: the server's)
+	PullLimit   int           // rows per pull page (default protocol.MaxPullLimit: fewer round trips)
 	MaxAttempts int           // tries of one request on transient failures (default 5)
 	RetryBase   time.Duration // first backoff (default 200 ms), doubled each try, with jitter
 	RetryMax    time.Duration // longest backoff (default 10 s)
@@ -172,6 +172,12 @@ func Open(ctx context.Context, path string, opts Options) (*Device, error) {
 	opts.PushBatch = min(opts.PushBatch, protocol.MaxBatch)
 	if opts.PullLimit < 0 || opts.PullLimit > protocol.MaxPullLimit {
 		return nil, fmt.Errorf("client: pull limit must be between 0 and %d", protocol.MaxPullLimit)
+	}
+	if opts.PullLimit == 0 {
+		// The largest page the server gives: a snapshot of 100,000 rows in
+		// 50 round trips rather than 200. A page is one transaction on the
+		// device, so a dropped connection loses at most one page.
+		opts.PullLimit = protocol.MaxPullLimit
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts

@@ -430,14 +430,8 @@ func swapSnapshot(x txn, cursor string) error {
 		if _, err := x.exec("DELETE FROM " + t.Name); err != nil {
 			return fmt.Errorf("client: clear %s: %w", t.Name, err)
 		}
-		staged, err := stagedRows(x, t)
-		if err != nil {
-			return err
-		}
-		for id, r := range staged {
-			if err := writeRow(x, t, id, r); err != nil {
-				return err
-			}
+		if _, err := x.exec(swapRowsSQL(t), t.Name); err != nil {
+			return fmt.Errorf("client: swap in %s: %w", t.Name, err)
 		}
 	}
 	kept, err := rowKeys(x, "SELECT tbl, row_id FROM server_rows")
@@ -467,31 +461,6 @@ func swapSnapshot(x txn, cursor string) error {
 		return err
 	}
 	return setState(x, keyCursor, cursor)
-}
-
-func stagedRows(x txn, t *schema.Table) (map[string]rowState, error) {
-	rs, err := x.query("SELECT row_id, fields, deleted, version FROM snapshot_rows WHERE tbl = ?", t.Name)
-	if err != nil {
-		return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
-	}
-	defer rs.Close()
-	out := map[string]rowState{}
-	for rs.Next() {
-		var id, fields, version string
-		var deleted int64
-		if err := rs.Scan(&id, &fields, &deleted, &version); err != nil {
-			return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
-		}
-		var wire map[string]any
-		if err := json.Unmarshal([]byte(fields), &wire); err != nil {
-			return nil, fmt.Errorf("client: decode snapshot row %s %s: %w", t.Name, id, err)
-		}
-		out[id] = rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("client: read snapshot of %s: %w", t.Name, err)
-	}
-	return out, nil
 }
 
 // stagedRow is one row of the snapshot (absent when the snapshot lacks it).

@@ -16,7 +16,10 @@ import { ApiError, LoginRequired, NetworkError, readError, type Session } from '
 import { PROTOCOL, jsonBody, type PullResponse, type PushResponse } from './wire';
 
 const PUSH_BATCH = 100;
-const PULL_LIMIT = 500;
+// The largest page the server gives (protocol.MaxPullLimit): fewer round
+// trips, each 2 s on a weak signal; a page is one transaction, so a dropped
+// connection loses at most one page.
+const PULL_LIMIT = 2000;
 const PERIOD_MS = 60_000;
 const AFTER_WRITE_MS = 4_000;
 
