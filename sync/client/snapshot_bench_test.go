@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,10 +31,11 @@ import (
 // HTTP server over a real store file holding `rows` grassroots units (the
 // reference data every user pulls; a province has thousands of them): rows
 // per second of the whole snapshot, pages fetched, staged and swapped in.
-// The server runs in this process, so the memory figures (peak Go heap
-// sampled during the sync, peak RSS since just before it) include the
-// server serving one page at a time; what matters is that they do not grow
-// with the number of rows.
+// The server runs in this process, so cpu-µs/row (user and system time of
+// the process, a steadier figure than rows/s on a shared machine) and the
+// memory figures (peak Go heap sampled during the sync, peak RSS since just
+// before it) include the server serving one page at a time; what matters
+// is that memory does not grow with the number of rows.
 //
 //	go test ./sync/client -run '^$' -bench Snapshot -benchtime 3x
 func BenchmarkSnapshot(b *testing.B) {
@@ -41,7 +43,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
 			url := snapshotServer(b, n)
 			dir := b.TempDir()
-			var heapPeak, rssPeak float64
+			var heapPeak, rssPeak, cpu float64
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -57,9 +59,11 @@ func BenchmarkSnapshot(b *testing.B) {
 				runtime.GC()
 				resetPeakRSS()
 				stop := sampleHeap()
+				cpu0 := cpuTime()
 				b.StartTimer()
 				rep, err := d.Sync(ctx)
 				b.StopTimer()
+				cpu += cpuTime() - cpu0
 				heapPeak = max(heapPeak, stop())
 				rssPeak = max(rssPeak, peakRSS())
 				if err != nil {
@@ -73,6 +77,7 @@ func BenchmarkSnapshot(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(cpu/float64(b.N*n)*1e6, "cpu-µs/row")
 			b.ReportMetric(heapPeak/(1<<20), "peak-heap-MB")
 			if rssPeak > 0 {
 				b.ReportMetric(rssPeak/(1<<20), "peak-RSS-MB")
@@ -197,6 +202,15 @@ func sampleHeap() (stop func() float64) {
 		}
 	}()
 	return func() float64 { close(done); return <-peak }
+}
+
+// cpuTime is the user and system time this process has used, in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // resetPeakRSS restarts the kernel's peak-RSS count of this process (Linux).

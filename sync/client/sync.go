@@ -312,12 +312,12 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		if snapshot {
 			cursor = st[keySnapCursor]
 		}
-		var resp protocol.PullResponse
+		var resp pullPage
 		req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit}
 		err = d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.Code == "invalid_cursor" {
-			resp, err = protocol.PullResponse{Reset: true}, nil
+			resp, err = pullPage{Reset: true}, nil
 		}
 		if err != nil {
 			return fmt.Errorf("client: pull: %w", err)
@@ -354,8 +354,12 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 				}
 				return endRound(x)
 			}
-			for _, r := range resp.Rows {
-				if t, ok := schema.Lookup(r.Table); ok {
+			for _, raw := range resp.Rows {
+				if t, ok := schema.Lookup(raw.Table); ok {
+					r, err := raw.decode()
+					if err != nil {
+						return err
+					}
 					if err := applyPulled(x, t, r); err != nil {
 						return err
 					}
@@ -396,27 +400,64 @@ func restartSnapshot(x txn) error {
 	return setState(x, keySnapCursor, "")
 }
 
-func stageRows(x txn, rows []protocol.Row) error {
-	for _, r := range rows {
-		if _, ok := schema.Lookup(r.Table); !ok {
+// pullPage is a pull answer (protocol.PullResponse) with each row's fields
+// left as the JSON the server sent: a snapshot page stages that text as it
+// is, without decoding it into maps and encoding it again.
+type pullPage struct {
+	Rows       []pulledRow `json:"rows"`
+	Cursor     string      `json:"cursor"`
+	HasMore    bool        `json:"has_more"`
+	Reset      bool        `json:"reset"`
+	ServerTime string      `json:"server_time,omitempty"`
+}
+
+type pulledRow struct {
+	Table   string          `json:"table"`
+	RowID   string          `json:"row_id"`
+	Fields  json.RawMessage `json:"fields"`
+	Deleted bool            `json:"deleted"`
+	Version string          `json:"version"`
+}
+
+// decode is the row with its fields decoded.
+func (r pulledRow) decode() (protocol.Row, error) {
+	out := protocol.Row{Table: r.Table, RowID: r.RowID, Deleted: r.Deleted, Version: r.Version}
+	if len(r.Fields) > 0 {
+		if err := json.Unmarshal(r.Fields, &out.Fields); err != nil {
+			return out, fmt.Errorf("client: decode pulled row %s %s: %w", r.Table, r.RowID, err)
+		}
+	}
+	return out, nil
+}
+
+func stageRows(x txn, rows []pulledRow) error {
+	for _, raw := range rows {
+		if _, ok := schema.Lookup(raw.Table); !ok {
 			continue
 		}
-		if departed(r) { // staged by an earlier page, out of scope since
-			if _, err := x.exec("DELETE FROM snapshot_rows WHERE tbl = ? AND row_id = ?", r.Table, strings.ToLower(r.RowID)); err != nil {
-				return fmt.Errorf("client: unstage %s %s: %w", r.Table, r.RowID, err)
+		id := strings.ToLower(raw.RowID)
+		if raw.Deleted && raw.Version == "" { // perhaps departed: the rare path decodes
+			r, err := raw.decode()
+			if err != nil {
+				return err
 			}
-			continue
+			if departed(r) { // staged by an earlier page, out of scope since
+				if _, err := x.exec("DELETE FROM snapshot_rows WHERE tbl = ? AND row_id = ?", r.Table, id); err != nil {
+					return fmt.Errorf("client: unstage %s %s: %w", r.Table, r.RowID, err)
+				}
+				continue
+			}
 		}
-		fields, err := json.Marshal(r.Fields)
-		if err != nil {
-			return fmt.Errorf("client: stage %s %s: %w", r.Table, r.RowID, err)
+		fields := string(raw.Fields)
+		if fields == "" || fields == "null" {
+			fields = "{}"
 		}
 		deleted := 0
-		if r.Deleted {
+		if raw.Deleted {
 			deleted = 1
 		}
-		if _, err := x.exec(qStage, r.Table, strings.ToLower(r.RowID), string(fields), deleted, r.Version); err != nil {
-			return fmt.Errorf("client: stage %s %s: %w", r.Table, r.RowID, err)
+		if _, err := x.exec(qStage, raw.Table, id, fields, deleted, raw.Version); err != nil {
+			return fmt.Errorf("client: stage %s %s: %w", raw.Table, raw.RowID, err)
 		}
 	}
 	return nil
