@@ -300,8 +300,21 @@ const maxResets = 3
 // pull fetches pages until has_more is false. Without a committed cursor
 // (first sync, or after a reset) the pages are a full snapshot: they are
 // staged and swapped in with the last page, in one transaction.
+//
+// While a page is being stored, the next one is already requested (its
+// cursor is the stored page's): the server answering and the device
+// writing overlap, instead of each waiting for the other. The page fetched
+// ahead is used only if the stored cursor is the one it was asked with.
 func (d *Device) pull(ctx context.Context, rep *Report) error {
 	resets := 0
+	aheadCtx, cancel := context.WithCancel(ctx)
+	var ahead *pageAhead
+	defer func() {
+		cancel()
+		if ahead != nil {
+			<-ahead.done
+		}
+	}()
 	for {
 		st, err := state(d.reader(ctx), keyCursor, keySnapCursor)
 		if err != nil {
@@ -313,8 +326,16 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 			cursor = st[keySnapCursor]
 		}
 		var resp pullPage
-		req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit}
-		err = d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
+		if ahead != nil {
+			<-ahead.done
+			if ahead.cursor == cursor {
+				resp, err = ahead.resp, ahead.err
+			}
+		}
+		if ahead == nil || ahead.cursor != cursor {
+			resp, err = d.fetchPage(ctx, cursor)
+		}
+		ahead = nil
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.Code == "invalid_cursor" {
 			resp, err = pullPage{Reset: true}, nil
@@ -338,6 +359,9 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		}
 		rep.Pages++
 		rep.Pulled += len(resp.Rows)
+		if resp.HasMore {
+			ahead = d.fetchAhead(aheadCtx, resp.Cursor)
+		}
 		err = d.inTx(ctx, func(x txn) error {
 			if snapshot {
 				if err := stageRows(x, resp.Rows); err != nil {
@@ -384,6 +408,32 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 			return nil
 		}
 	}
+}
+
+// fetchPage asks the server for one page after cursor.
+func (d *Device) fetchPage(ctx context.Context, cursor string) (pullPage, error) {
+	var resp pullPage
+	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit}
+	err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
+	return resp, err
+}
+
+// pageAhead is a page requested before the one before it was stored; done
+// is closed when resp and err are set.
+type pageAhead struct {
+	cursor string
+	resp   pullPage
+	err    error
+	done   chan struct{}
+}
+
+func (d *Device) fetchAhead(ctx context.Context, cursor string) *pageAhead {
+	a := &pageAhead{cursor: cursor, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.resp, a.err = d.fetchPage(ctx, cursor)
+	}()
+	return a
 }
 
 // restartSnapshot starts a full snapshot over. The rows the device holds
