@@ -46,6 +46,13 @@ func syncDevice(t *testing.T, d *client.Device, who string) {
 	}
 }
 
+// waitHandedIn waits for the note on screen to read handed in: "Chờ gửi"
+// until the sync has sent it, "Đã gửi" after.
+func (b *browser) waitHandedIn() {
+	b.t.Helper()
+	b.waitJS("note handed in", `['Chờ gửi', 'Đã gửi'].includes(document.querySelector('#note-status')?.textContent)`)
+}
+
 // seededCampaign is the first periodic inspection of 2021 and its first units.
 func seededCampaign(t *testing.T, srv *server) (string, []string) {
 	t.Helper()

@@ -194,7 +194,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.click("#finding-add")
 	a.waitJS("finding listed", `document.querySelectorAll('#finding-list li').length === 1`)
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitText("#note-status", "Chờ gửi") // handed in, not yet sent: offline
 	a.screenshot("04-note")
 
 	// Reload with no network: everything is still there, only on this device.
@@ -321,7 +321,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.typeInto("#note-conclusions", " Đã bổ sung số liệu.")
 	a.waitText("#save-state", "Đã lưu trên máy")
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitHandedIn()
 	r.click("#review-approve")
 	r.waitText("#note-status", "Đã duyệt")
 	r.syncAndWait()
@@ -507,7 +507,7 @@ func TestInspectorSeesTheTeamCampaign(t *testing.T) {
 	b.typeInto("#note-results", "Hoàn thành 8/10 chỉ tiêu.")
 	b.click("#note-submit")
 	// Handed in: waiting to be sent until the sync takes it, then sent.
-	b.waitJS("note handed in", `['Chờ gửi', 'Đã gửi'].includes(document.querySelector('#note-status')?.textContent)`)
+	b.waitHandedIn()
 	b.go_("#/campaign")
 	b.waitJS("unit has a note", fmt.Sprintf(`['pending', 'submitted'].includes(document.querySelector('[data-unit-row=%s] [data-note-state]')?.dataset.noteState)`, jsq(first)))
 	b.screenshot("12-campaign")
