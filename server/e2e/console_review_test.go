@@ -134,7 +134,7 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	a.click("#finding-add")
 	a.waitJS("finding listed", `document.querySelectorAll('#finding-list li').length === 1`)
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitHandedIn()
 	a.syncAndWait()
 	if eval[bool](a, `!!document.querySelector('#open-console')`) {
 		a.fail("an inspector is offered the headquarters console")
@@ -217,7 +217,7 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 	a.click("#note-title")
 	a.waitText("#save-state", "Đã lưu trên máy")
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitHandedIn()
 	a.syncAndWait()
 
 	// Back in the queue as a new round: the comment box is empty again and

@@ -95,7 +95,7 @@ func TestReviewerWithAClockTwoDaysBehindKeepsTheDecision(t *testing.T) {
 	a.typeInto("#note-results", "Hoàn thành 9/10 chỉ tiêu công tác đoàn.")
 	a.waitText("#save-state", "Đã lưu trên máy")
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitHandedIn()
 	a.syncAndWait()
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted'", noteID); n != 1 {
 		t.Fatalf("the submitted note is not on the server: %d", n)

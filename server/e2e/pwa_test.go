@@ -194,7 +194,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.click("#finding-add")
 	a.waitJS("finding listed", `document.querySelectorAll('#finding-list li').length === 1`)
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitText("#note-status", "Chờ gửi") // handed in, not yet sent: offline
 	a.screenshot("04-note")
 
 	// Reload with no network: everything is still there, only on this device.
@@ -321,7 +321,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	a.typeInto("#note-conclusions", " Đã bổ sung số liệu.")
 	a.waitText("#save-state", "Đã lưu trên máy")
 	a.click("#note-submit")
-	a.waitText("#note-status", "Đã gửi")
+	a.waitHandedIn()
 	r.click("#review-approve")
 	r.waitText("#note-status", "Đã duyệt")
 	r.syncAndWait()
@@ -494,7 +494,7 @@ func TestInspectorSeesTheTeamCampaign(t *testing.T) {
 	b.click(`.btn-secondary[data-teams]`)
 	b.waitJS("team listed", `document.querySelectorAll('[data-team="Đoàn kiểm tra số 1"] [data-unit-row]').length === 3`)
 	b.waitText(`[data-team="Đoàn kiểm tra số 1"]`, "01/06/2021 – 15/06/2021")
-	if n := eval[int](b, `document.querySelectorAll('[data-unit-row] .ok-text').length`); n != 0 {
+	if n := eval[int](b, `document.querySelectorAll('[data-unit-row] [data-note-state]:not([data-note-state="none"])').length`); n != 0 {
 		t.Fatalf("%d units show a note before any was written", n)
 	}
 	first := eval[string](b, `document.querySelector('[data-unit-row]').dataset.unitRow`)
@@ -506,9 +506,10 @@ func TestInspectorSeesTheTeamCampaign(t *testing.T) {
 	b.waitJS("note editor", `!!document.querySelector('#note-results')`)
 	b.typeInto("#note-results", "Hoàn thành 8/10 chỉ tiêu.")
 	b.click("#note-submit")
-	b.waitText("#note-status", "Đã gửi")
+	// Handed in: waiting to be sent until the sync takes it, then sent.
+	b.waitHandedIn()
 	b.go_("#/campaign")
-	b.waitJS("unit has a note", fmt.Sprintf(`document.querySelector('[data-unit-row=%s] .ok-text')?.textContent === 'Đã có ghi chép'`, jsq(first)))
+	b.waitJS("unit has a note", fmt.Sprintf(`['pending', 'submitted'].includes(document.querySelector('[data-unit-row=%s] [data-note-state]')?.dataset.noteState)`, jsq(first)))
 	b.screenshot("12-campaign")
 	b.syncAndWait()
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE author_id = ? AND campaign_id = ? AND kind = 'inspection' AND status = 'submitted'", insID, campaignID); n != 1 {

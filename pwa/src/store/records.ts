@@ -98,6 +98,53 @@ export interface Note {
   reviewed_by: string | null;
   review_comment: string;
   sync: SyncMark;
+  /** The unit's and campaign's names, and the visit's date: the trip's first day, else the day it was last written. */
+  unit_name: string | null;
+  campaign_name: string | null;
+  visit_date: string | null;
+}
+
+/**
+ * How a note reads on screen: its status, except that a note handed in on
+ * this device and not yet sent reads "waiting to be sent" (never "sent"
+ * beside "not synced").
+ */
+export type NoteShown = NoteStatus | 'pending';
+export function noteShown(n: { status: NoteStatus; sync: SyncMark }): NoteShown {
+  return n.status === 'submitted' && n.sync !== 'sent' ? 'pending' : n.status;
+}
+
+/** Whether the user works in the field (check-ins, trips, notes of their own): plan II.3, I.1. */
+export function holdsFieldRole(roles: readonly string[] | undefined): boolean {
+  return (roles ?? []).some((r) => r === 'secretary' || r === 'inspector');
+}
+
+/**
+ * Whether the field tabs (check-in, trips) are for this user: those who
+ * work in the field, and anyone whose only duty is not a liaison's or a
+ * department's (headquarters keep them, as before).
+ */
+export function showsFieldTabs(roles: readonly string[] | undefined): boolean {
+  return holdsFieldRole(roles) || !(roles ?? []).some((r) => r === 'unit_liaison' || r === 'department');
+}
+
+/** One of this user's notes sent back, with the latest review round. */
+export interface RevisionNote {
+  id: string;
+  title: string;
+  unit_name: string | null;
+  reviewer: string;
+  at: string;
+  comment: string;
+}
+
+/** A liaison's unit as the plan has it: who inspects it when, what was concluded, what follows. */
+export interface LiaisonView {
+  unit: { id: string; name: string } | null;
+  schedule: { campaign: string; starts_on: string | null; ends_on: string | null; team: string; leader: string; members: string[] }[];
+  notes: { id: string; title: string; campaign: string | null; conclusions: string; reviewer: string | null;
+    findings: { id: string; category: FindingCategory; text: string; status: FindingStatus; due_on: string | null; department: string | null;
+      followUps: { id: string; at: string; text: string; author: string | null }[] }[] }[];
 }
 
 export type FindingStatus = (typeof ENUMS.findings.status)[number];
@@ -147,6 +194,13 @@ const REGISTER_COLUMNS = `f.id, f.note_id, f.author_id, f.unit_id, f.campaign_id
   (SELECT title FROM visit_notes n WHERE n.id = f.note_id AND n.deleted = 0) AS note_title,
   (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = f.author_id) AS author_name`;
 const REGISTER_FROM = 'FROM findings f';
+
+/** A note's unit, campaign and visit date (its trip's first day, else the day of its last change, from its HLC version, in Vietnam). */
+const NOTE_CONTEXT = `(SELECT name FROM units u WHERE u.id = n.unit_id) AS unit_name,
+  (SELECT name FROM campaigns c WHERE c.id = n.campaign_id) AS campaign_name,
+  COALESCE((SELECT starts_on FROM trips tr WHERE tr.id = n.trip_id),
+    CASE WHEN n.version <> '' THEN date(CAST(substr(n.version, 1, 15) AS INTEGER) / 1000, 'unixepoch', '+${PLAN_UTC_OFFSET_HOURS} hours') END)
+    AS visit_date`;
 
 export interface FollowUp {
   id: string;
@@ -455,12 +509,25 @@ export class Records {
   /** Notes this user wrote, then notes of others they can see (reviewers see them all). */
   async notes(): Promise<Note[]> {
     return this.db.query<Note>(
-      `SELECT n.*, ${markSql('visit_notes', 'n')} FROM visit_notes n WHERE n.deleted = 0
+      `SELECT n.*, ${markSql('visit_notes', 'n')}, ${NOTE_CONTEXT} FROM visit_notes n WHERE n.deleted = 0
        ORDER BY (n.author_id = ?) DESC, n.rowid DESC`, [this.me]);
   }
 
   async note(id: string): Promise<Note | undefined> {
-    return this.db.one<Note>(`SELECT n.*, ${markSql('visit_notes', 'n')} FROM visit_notes n WHERE n.id = ?`, [id]);
+    return this.db.one<Note>(`SELECT n.*, ${markSql('visit_notes', 'n')}, ${NOTE_CONTEXT} FROM visit_notes n WHERE n.id = ?`, [id]);
+  }
+
+  /** This user's notes sent back for revision, newest decision first, with who sent each back, when and why. */
+  revisionNotes(): Promise<RevisionNote[]> {
+    return this.db.query<RevisionNote>(
+      `SELECT n.id, COALESCE(n.title, '') AS title, (SELECT name FROM units u WHERE u.id = n.unit_id) AS unit_name,
+         COALESCE(r.reviewer, '') AS reviewer, COALESCE(r.at, '') AS at, COALESCE(r.comment, n.review_comment, '') AS comment
+       FROM visit_notes n LEFT JOIN (
+         SELECT x.note_id, x.at, x.comment, COALESCE(NULLIF(u.full_name, ''), u.username) AS reviewer,
+           row_number() OVER (PARTITION BY x.note_id ORDER BY x.at DESC, x.id DESC) AS k
+         FROM reviews x LEFT JOIN users u ON u.id = x.reviewer_id WHERE x.deleted = 0) r ON r.note_id = n.id AND r.k = 1
+       WHERE n.deleted = 0 AND n.author_id = ? AND n.status = 'needs_revision'
+       ORDER BY r.at DESC, n.rowid DESC`, [this.me]);
   }
 
   createNote(n: { unit_id: string; trip_id: string | null; campaign_id: string | null; kind: Purpose; title: string }): Promise<string> {
@@ -522,6 +589,19 @@ export class Records {
     return this.db.query<Finding>(
       `SELECT f.id, f.note_id, f.category, f.text, f.status, ${markSql('findings', 'f')}
        FROM findings f WHERE f.note_id = ? AND f.deleted = 0 ORDER BY f.rowid`, [noteId]);
+  }
+
+  /** Whether the author may still change the note's findings: while it is a draft or sent back (not while handed in). */
+  findingsEditable(note: Note): boolean {
+    return note.author_id === this.me && (note.status === 'draft' || note.status === 'needs_revision');
+  }
+
+  updateFinding(id: string, fields: { category: FindingCategory; text: string }): Promise<void> {
+    return this.store.write([{ table: 'findings', rowId: id, op: 'upsert', fields }]);
+  }
+
+  deleteFinding(id: string): Promise<void> {
+    return this.store.write([{ table: 'findings', rowId: id, op: 'delete' }]);
   }
 
   addFinding(note: Note, category: FindingCategory, text: string): Promise<void> {
@@ -619,11 +699,16 @@ export class Records {
 
   // ---- inspection teams ----
 
-  /** The teams this user leads or belongs to, with their campaign and units' note state. */
+  /**
+   * The teams this user leads or belongs to, with their campaign and, for
+   * each unit, the notes of this campaign by the team (or by this user) in
+   * whatever state: this user's own first, then the latest. The campaign
+   * view opens the first rather than starting a second note.
+   */
   async myTeams(): Promise<{
     team: { id: string; name: string; leader_id: string | null };
     campaign: Campaign | undefined;
-    units: { unit: Unit; notes: { id: string; status: NoteStatus }[] }[];
+    units: { unit: Unit; notes: { id: string; status: NoteStatus; sync: SyncMark; author_id: string }[] }[];
   }[]> {
     const teams = await this.db.query(
       `SELECT t.* FROM teams t WHERE t.deleted = 0 AND (t.leader_id = ?
@@ -632,14 +717,13 @@ export class Records {
     const units = new Map((await this.units()).map((u) => [u.id, u]));
     const out = [];
     for (const t of teams) {
-      // As the server's coverage counts (server/report/coverage.go): a
-      // unit is inspected by a note of this team's leader or members, sent
-      // (not a draft) for this campaign.
-      const notes = await this.db.query<{ id: string; unit_id: string; status: NoteStatus }>(
-        `SELECT n.id, n.unit_id, n.status FROM visit_notes n, teams t
-          WHERE n.deleted = 0 AND n.campaign_id = t.campaign_id AND t.id = ? AND n.status IN ('submitted', 'reviewed')
-            AND (n.author_id = t.leader_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id))`,
-        [t.id as string]);
+      const notes = await this.db.query<{ id: string; unit_id: string; status: NoteStatus; sync: SyncMark; author_id: string }>(
+        `SELECT n.id, n.unit_id, COALESCE(n.status, 'draft') AS status, n.author_id, ${markSql('visit_notes', 'n')}
+           FROM visit_notes n, teams t
+          WHERE n.deleted = 0 AND n.campaign_id = t.campaign_id AND t.id = ?
+            AND (n.author_id = ? OR n.author_id = t.leader_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id))
+          ORDER BY (n.author_id = ?) DESC, n.rowid DESC`,
+        [t.id as string, this.me, this.me]);
       out.push({
         team: { id: t.id as string, name: t.name as string, leader_id: t.leader_id as string | null },
         campaign: campaigns.get(t.campaign_id as string),
@@ -650,6 +734,66 @@ export class Records {
       });
     }
     return out;
+  }
+
+  // ---- a liaison's unit, a department's findings ----
+
+  /**
+   * What a unit liaison follows (plan III.2): the campaigns that inspect
+   * their unit with each team, the reviewed notes' conclusions and
+   * findings (a draft's never reach this device), and each finding's
+   * follow-ups and due date.
+   */
+  async liaisonView(): Promise<LiaisonView> {
+    const u = await this.db.one<{ id: string; name: string }>(
+      `SELECT un.id, un.name FROM users me JOIN units un ON un.id = me.unit_id WHERE me.id = ?`, [this.me]);
+    if (!u) return { unit: null, schedule: [], notes: [] };
+    const names = await this.userNames();
+    const teams = await this.db.query<{ name: string; leader_id: string | null; member_ids: string; campaign: string; starts_on: string | null; ends_on: string | null }>(
+      `SELECT t.name, t.leader_id, t.member_ids, c.name AS campaign, c.starts_on, c.ends_on
+         FROM teams t JOIN campaigns c ON c.id = t.campaign_id AND c.deleted = 0
+        WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM json_each(t.unit_ids) x WHERE x.value = ?)
+        ORDER BY c.starts_on, c.name, t.name`, [u.id]);
+    const notes = await this.db.query<{ id: string; title: string; campaign: string | null; conclusions: string; reviewer: string | null }>(
+      `SELECT n.id, COALESCE(n.title, '') AS title, (SELECT name FROM campaigns c WHERE c.id = n.campaign_id) AS campaign,
+         COALESCE(n.conclusions, '') AS conclusions,
+         (SELECT COALESCE(NULLIF(x.full_name, ''), x.username) FROM users x WHERE x.id = n.reviewed_by) AS reviewer
+       FROM visit_notes n WHERE n.deleted = 0 AND n.unit_id = ? AND n.status = 'reviewed' ORDER BY n.rowid DESC`, [u.id]);
+    const findings = await this.db.query<{ id: string; note_id: string; category: FindingCategory; text: string; status: FindingStatus; due_on: string | null; department: string | null }>(
+      `SELECT f.id, f.note_id, f.category, f.text, COALESCE(f.status, 'open') AS status, f.due_on,
+         (SELECT name FROM departments d WHERE d.id = f.department_id) AS department
+       FROM findings f JOIN visit_notes n ON n.id = f.note_id AND n.deleted = 0 AND n.status = 'reviewed'
+       WHERE f.deleted = 0 AND n.unit_id = ? ORDER BY f.due_on IS NULL, f.due_on, f.rowid`, [u.id]);
+    const follow = await this.db.query<{ id: string; finding_id: string; at: string; text: string; author: string | null }>(
+      `SELECT x.id, x.finding_id, x.at, x.text,
+         (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = x.author_id) AS author
+       FROM follow_ups x JOIN findings f ON f.id = x.finding_id AND f.deleted = 0
+       JOIN visit_notes n ON n.id = f.note_id AND n.unit_id = ? AND n.status = 'reviewed'
+       WHERE x.deleted = 0 ORDER BY x.at, x.rowid`, [u.id]);
+    return {
+      unit: u,
+      schedule: teams.map((t) => ({
+        campaign: t.campaign, starts_on: t.starts_on, ends_on: t.ends_on, team: t.name,
+        leader: t.leader_id ? names.get(t.leader_id) ?? '' : '',
+        members: list(t.member_ids).filter((m) => m !== t.leader_id).map((m) => names.get(m) ?? ''),
+      })),
+      notes: notes.map((n) => ({
+        ...n,
+        findings: findings.filter((f) => f.note_id === n.id).map((f) => ({
+          ...f, followUps: follow.filter((x) => x.finding_id === f.id),
+        })),
+      })),
+    };
+  }
+
+  /** A department's assigned findings by due date: overdue first, then the soonest due, then undated; closed ones last. */
+  async departmentFindings(today: string = planToday()): Promise<RegisterFinding[]> {
+    const dept = await this.myDepartmentId();
+    if (!dept) return [];
+    const open = (f: RegisterFinding) => f.status === 'open' || f.status === 'in_progress';
+    const rank = (f: RegisterFinding) => (!open(f) ? 3 : f.due_on && f.due_on < today ? 0 : f.due_on ? 1 : 2);
+    const all = (await this.register()).filter((f) => f.department_id === dept);
+    return all.sort((a, b) => rank(a) - rank(b) || (a.due_on ?? '').localeCompare(b.due_on ?? ''));
   }
 
   // ---- the tally of field days ----

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DbError } from '../db/client';
 import { openRuntime, type Runtime } from '../runtime';
 import { REGISTER_ROLES } from '../store/plan.gen';
+import { showsFieldTabs } from '../store/records';
 import type { SwControl } from '../swreg';
 import type { Session, SessionData } from '../sync/session';
 import type { Ownership } from '../tabs';
@@ -323,10 +324,14 @@ function Nav({ hash }: { hash: string }) {
   const ctx = useNavCtx();
   const items: { h: string; k: Key; icon: keyof typeof TAB_ICONS; match: string[] }[] = [
     { h: '#/home', k: 'home', icon: 'home', match: ['home', 'campaign', ''] },
-    { h: '#/checkin', k: 'checkin', icon: 'checkin', match: ['checkin'] },
-    { h: '#/trips', k: 'trips', icon: 'trips', match: ['trips', 'trip'] },
-    { h: '#/notes', k: 'notes', icon: 'notes', match: ['notes', 'note'] },
   ];
+  // A liaison or a department user checks in and logs trips only if they
+  // also hold a field role (the server refuses them otherwise).
+  if (ctx.field) {
+    items.push({ h: '#/checkin', k: 'checkin', icon: 'checkin', match: ['checkin'] });
+    items.push({ h: '#/trips', k: 'trips', icon: 'trips', match: ['trips', 'trip'] });
+  }
+  items.push({ h: '#/notes', k: 'notes', icon: 'notes', match: ['notes', 'note'] });
   // Headquarters and the departments get the findings register as a sixth
   // tab; the field tabs stay, since a user may also hold a field role.
   if (ctx.register) items.push({ h: '#/findings', k: 'findingsTab', icon: 'findings', match: ['findings', 'finding'] });
@@ -344,6 +349,9 @@ function Nav({ hash }: { hash: string }) {
           </span>
           <span class="tab-label">{ctx.t(it.k)}</span>
           {it.k === 'sync' && ctx.pending > 0 && <span class="tab-count" id="nav-pending">{ctx.pending}</span>}
+          {it.k === 'notes' && ctx.revisions > 0 && (
+            <span class="tab-count" id="nav-revisions" aria-label={ctx.t('notesRevisionCount', ctx.revisions)}>{ctx.revisions}</span>
+          )}
         </a>
       ))}
     </nav>
@@ -366,5 +374,6 @@ const TAB_ICONS = {
 function useNavCtx() {
   const { t, rt } = useCtx();
   const pending = useData(() => rt.store.pendingCount(), []) ?? 0;
-  return { t, pending, register: hasRegister(rt.user.roles) };
+  const revisions = useData(() => rt.records.revisionNotes().then((n) => n.length), []) ?? 0;
+  return { t, pending, revisions, register: hasRegister(rt.user.roles), field: showsFieldTabs(rt.user.roles) };
 }

@@ -1,11 +1,17 @@
+import { noteShown } from '../../store/records';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate } from '../i18n';
 
-/** An inspector's view of their teams: the campaign's window, the team's units and which have a submitted note. */
+/**
+ * An inspector's view of their teams: the campaign's window, the team's
+ * units and each unit's note in whatever state (their own draft too), which
+ * the row opens instead of starting a second note.
+ */
 export function CampaignView() {
   const { t, rt, navigate } = useCtx();
   const teams = useData(() => rt.records.myTeams(), []);
+  const names = useData(() => rt.records.userNames(), []);
   return (
     <Screen title={t('myCampaigns')} back="#/home">
       {teams && teams.length === 0 && <Banner kind="info">{t('noTeams')}</Banner>}
@@ -17,19 +23,28 @@ export function CampaignView() {
           {campaign?.content && <p class="small pre">{campaign.content}</p>}
           <h3>{t('campaignNotes')}</h3>
           <ul class="list">
-            {units.map(({ unit, notes }) => (
-              <li class="list-item" key={unit.id} data-unit-row={unit.name}>
-                <div>
-                  <strong>{unit.name}</strong>
-                  <div class={`small ${notes.length ? 'ok-text' : 'muted'}`}>{notes.length ? t('hasNote') : t('noNoteYet')}</div>
-                </div>
-                {notes.length ? (
-                  <button class="btn btn-ghost" onClick={() => navigate(`#/note/${notes[0]!.id}`)}>{t('visitNote')}</button>
-                ) : (
-                  <button class="btn btn-ghost" onClick={() => navigate(`#/note/new?unit=${unit.id}&campaign=${campaign?.id ?? ''}`)}>{t('writeNote')}</button>
-                )}
-              </li>
-            ))}
+            {units.map(({ unit, notes }) => {
+              const note = notes[0];
+              const shown = note ? noteShown(note) : null;
+              const handedIn = shown === 'submitted' || shown === 'reviewed';
+              return (
+                <li class="list-item" key={unit.id} data-unit-row={unit.name}>
+                  <div>
+                    <strong>{unit.name}</strong>
+                    <div class={`small ${handedIn ? 'ok-text' : shown === 'needs_revision' ? 'warn-text' : 'muted'}`}
+                      data-note-state={shown ?? 'none'}>
+                      {shown ? t(`note_${shown}`) : t('noNoteYet')}
+                      {note && note.author_id !== rt.user.id && names?.get(note.author_id) ? ` · ${names.get(note.author_id)}` : ''}
+                    </div>
+                  </div>
+                  {note ? (
+                    <button class="btn btn-ghost" data-open-note={note.id} onClick={() => navigate(`#/note/${note.id}`)}>{t('openNoteBtn')}</button>
+                  ) : (
+                    <button class="btn btn-ghost" onClick={() => navigate(`#/note/new?unit=${unit.id}&campaign=${campaign?.id ?? ''}`)}>{t('writeNote')}</button>
+                  )}
+                </li>
+              );
+            })}
           </ul>
         </div>
       ))}

@@ -1,20 +1,63 @@
 import { useState } from 'preact/hooks';
-import { planToday, PURPOSES } from '../../store/records';
+import { holdsFieldRole, planToday, PURPOSES, showsFieldTabs } from '../../store/records';
+import { TALLIED_ROLE } from '../../store/plan.gen';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
-import { formatDate } from '../i18n';
+import { formatDate, formatDateTime } from '../i18n';
 import { PinIcon } from './checkin';
+import { DepartmentHome, LiaisonHome } from './rolehome';
 
+/**
+ * Home by role: a unit liaison follows their unit, a department its
+ * assigned findings; whoever works in the field gets the field home.
+ */
 export function Home() {
+  const { rt } = useCtx();
+  const roles = rt.user.roles ?? [];
+  if (!holdsFieldRole(roles) && roles.includes('unit_liaison')) return <LiaisonHome />;
+  if (!holdsFieldRole(roles) && roles.includes('department')) return <DepartmentHome />;
+  return <FieldHome />;
+}
+
+/** This user's notes sent back: who sent each back, when, and why; each opens the note. */
+function Revisions() {
+  const { t, rt, navigate, lang } = useCtx();
+  const notes = useData(() => rt.records.revisionNotes(), []);
+  if (!notes || notes.length === 0) return null;
+  return (
+    <div class="card stack" id="home-revisions">
+      <h2>{t('revisionsTitle')} ({notes.length})</h2>
+      <ul class="list">
+        {notes.map((n) => (
+          <li key={n.id}>
+            <button class="list-item list-btn revision-item" data-revision={n.title} onClick={() => navigate(`#/note/${n.id}`)}>
+              <strong>{n.title || t('visitNote')}</strong>
+              {n.unit_name && <div class="muted small">{n.unit_name}</div>}
+              <div class="small">{t('revisionBy', n.reviewer, formatDateTime(n.at, lang))}</div>
+              {n.comment && <div class="pre warn-text" data-revision-comment>{n.comment}</div>}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function FieldHome() {
   const { t, rt, navigate } = useCtx();
+  const roles = rt.user.roles ?? [];
+  // The plan counts a secretary's field days (plan.TalliedRole): nobody
+  // else has a minimum to keep pace with.
+  const tallied = roles.includes(TALLIED_ROLE);
   const years = useData(() => rt.records.years(), []);
   const [year, setYear] = useState(Number(planToday().slice(0, 4)));
-  const tally = useData(() => rt.records.tally(year), [year]);
+  const tally = useData(() => (tallied ? rt.records.tally(year) : Promise.resolve(null)), [year, tallied]);
   const teams = useData(() => rt.records.myTeams(), []);
   const openTrip = useData(() => rt.records.openTripToday(), []);
+  const field = showsFieldTabs(roles);
   return (
     <Screen title={rt.user.full_name || rt.user.username}>
-      <div class="card stack home-checkin">
+      {field && <div class="card stack home-checkin">
         <button class="btn btn-primary btn-hero" id="home-checkin" onClick={() => navigate('#/checkin')}>
           <PinIcon />
           <span>{t('checkin')}</span>
@@ -22,12 +65,16 @@ export function Home() {
         <p class="muted small" id="home-today">
           {openTrip ? t('todayTrip', openTrip.title || t(`purpose_${openTrip.purpose}`)) : t('todayNoTrip')}
         </p>
-      </div>
-      <div class="chips" role="group" aria-label={t('year')}>
+      </div>}
+      <Revisions />
+      {teams && teams.length > 0 && (
+        <button class="btn btn-secondary" data-teams onClick={() => navigate('#/campaign')}>{t('myCampaigns')} ({teams.length})</button>
+      )}
+      {tallied && <div class="chips" role="group" aria-label={t('year')}>
         {(years ?? [year]).map((y) => (
           <button key={y} class={`chip ${y === year ? 'on' : ''}`} aria-pressed={y === year} onClick={() => setYear(y)}>{y}</button>
         ))}
-      </div>
+      </div>}
       {tally && (
         <div class="card tally" id="tally">
           <p class="big" id="tally-days">{t('fieldDays', tally.days, tally.min)}</p>
@@ -65,11 +112,8 @@ export function Home() {
           ))}
         </div>
       )}
-      {teams && teams.length > 0 && (
-        <button class="btn btn-secondary" data-teams onClick={() => navigate('#/campaign')}>{t('myCampaigns')} ({teams.length})</button>
-      )}
-      <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>
-      {!tally && <Banner kind="info">{t('loading')}</Banner>}
+      {field && <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>}
+      {tally === undefined && <Banner kind="info">{t('loading')}</Banner>}
     </Screen>
   );
 }

@@ -1,11 +1,17 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
-  FINDING_CATEGORIES, NOTE_SECTIONS, PURPOSES,
-  type FindingCategory, type Note, type NoteSection, type Purpose,
+  FINDING_CATEGORIES, holdsFieldRole, NOTE_SECTIONS, noteShown, PURPOSES,
+  type Finding, type FindingCategory, type Note, type NoteSection, type Purpose,
 } from '../../store/records';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
+import { formatDate } from '../i18n';
 import { LostNotices } from '../lost';
+
+/** A note's unit, campaign and visit date, in one line. */
+function noteContext(n: Note): string {
+  return [n.unit_name, n.campaign_name, n.visit_date ? formatDate(n.visit_date) : ''].filter(Boolean).join(' · ');
+}
 
 const AUTOSAVE_MS = 800;
 
@@ -15,7 +21,9 @@ export function Notes() {
   const names = useData(() => rt.records.userNames(), []);
   return (
     <Screen title={t('notes')}>
-      <button class="btn btn-primary" id="new-note" onClick={() => navigate('#/note/new')}>{t('newNote')}</button>
+      {holdsFieldRole(rt.user.roles) && (
+        <button class="btn btn-primary" id="new-note" onClick={() => navigate('#/note/new')}>{t('newNote')}</button>
+      )}
       {notes && notes.length === 0 && <p class="muted">{t('noNotes')}</p>}
       <ul class="list" id="note-list">
         {(notes ?? []).map((n) => (
@@ -23,8 +31,9 @@ export function Notes() {
             <button class="list-item list-btn" data-note={n.title} onClick={() => navigate(`#/note/${n.id}`)}>
               <div>
                 <strong>{n.title || t('visitNote')}</strong>
+                <div class="muted small" data-note-context>{noteContext(n)}</div>
                 <div class="muted small">
-                  <span class={`status status-${n.status}`}>{t(`note_${n.status}`)}</span>
+                  <span class={`status status-${noteShown(n)}`} data-note-state={noteShown(n)}>{t(`note_${noteShown(n)}`)}</span>
                   {n.author_id !== rt.user.id && ` · ${names?.get(n.author_id) ?? ''}`}
                 </div>
               </div>
@@ -177,9 +186,10 @@ export function NoteEdit({ id }: { id: string }) {
   return (
     <Screen title={draft.title || t('visitNote')} back="#/notes">
       <p class="row">
-        <span class={`status status-${note.status}`} id="note-status">{t(`note_${note.status}`)}</span>
+        <span class={`status status-${noteShown(note)}`} id="note-status">{t(`note_${noteShown(note)}`)}</span>
         <Badge mark={note.sync} />
       </p>
+      <NoteHeader note={note} />
       {!mine && <p class="muted">{t('author')}: {names?.get(note.author_id) ?? ''}</p>}
       {note.status === 'needs_revision' && (
         <Banner kind="warn"><span id="review-comment">{t('needsRevisionBanner', note.review_comment)}</span></Banner>
@@ -215,18 +225,82 @@ export function NoteEdit({ id }: { id: string }) {
         <h2>{t('findings')}</h2>
         <ul class="list" id="finding-list">
           {(findings ?? []).map((f) => (
-            <li class="list-item" key={f.id}>
-              <div>
-                <div class="small muted">{t(`cat_${f.category}`)} · {t(`finding_${f.status}` as 'finding_open')}</div>
-                <div>{f.text}</div>
-              </div>
-              <Badge mark={f.sync} />
-            </li>
+            <FindingRow key={f.id} f={f} editable={rt.records.findingsEditable(note)} />
           ))}
         </ul>
-        {mine && <AddFinding note={note} />}
+        {mine && note.status !== 'reviewed' && <AddFinding note={note} />}
       </div>
     </Screen>
+  );
+}
+
+/** Unit, campaign, its window and the visit date, under the note's title. */
+function NoteHeader({ note }: { note: Note }) {
+  const { t, rt } = useCtx();
+  const campaign = useData(async () => (note.campaign_id ? (await rt.records.campaigns()).find((c) => c.id === note.campaign_id) : undefined), [note.campaign_id]);
+  return (
+    <div class="muted small" id="note-header">
+      <div><strong>{note.unit_name ?? ''}</strong>{note.visit_date ? ` · ${formatDate(note.visit_date)}` : ''}</div>
+      {note.campaign_name && (
+        <div>{note.campaign_name}{campaign?.starts_on ? ` · ${t('window', formatDate(campaign.starts_on), formatDate(campaign.ends_on))}` : ''}</div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A finding of the note; its author may correct or delete it while the
+ * note is a draft or sent back (the server lets the author do either).
+ */
+function FindingRow({ f, editable }: { f: Finding; editable: boolean }) {
+  const { t, rt } = useCtx();
+  const [mode, setMode] = useState<'view' | 'edit' | 'delete'>('view');
+  const [cat, setCat] = useState<FindingCategory>(f.category);
+  const [text, setText] = useState(f.text);
+  const save = async () => {
+    if (!text.trim()) return;
+    await rt.records.updateFinding(f.id, { category: cat, text: text.trim() });
+    setMode('view');
+  };
+  if (mode === 'edit') {
+    return (
+      <li class="list-item stack finding-edit" data-finding-row={f.text}>
+        <Field label={t('category')}>
+          <select class="input" data-finding-category value={cat} onChange={(e) => setCat((e.target as HTMLSelectElement).value as FindingCategory)}>
+            {FINDING_CATEGORIES.map((c) => <option key={c} value={c}>{t(`cat_${c}`)}</option>)}
+          </select>
+        </Field>
+        <Field label={t('findingText')}>
+          <textarea class="input" data-finding-text rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+        </Field>
+        <div class="grid2">
+          <button class="btn btn-ghost" onClick={() => { setMode('view'); setCat(f.category); setText(f.text); }}>{t('cancel')}</button>
+          <button class="btn btn-primary" data-finding-save onClick={() => void save()}>{t('saveFinding')}</button>
+        </div>
+      </li>
+    );
+  }
+  return (
+    <li class="list-item finding-item" data-finding-row={f.text}>
+      <div>
+        <div class="small muted">{t(`cat_${f.category}`)} · {t(`finding_${f.status}` as 'finding_open')}</div>
+        <div>{f.text}</div>
+        {editable && mode === 'view' && (
+          <div class="row-actions">
+            <button class="btn btn-ghost btn-small" data-finding-edit onClick={() => setMode('edit')}>{t('editFinding')}</button>
+            <button class="btn btn-ghost btn-small" data-finding-delete onClick={() => setMode('delete')}>{t('deleteFinding')}</button>
+          </div>
+        )}
+        {editable && mode === 'delete' && (
+          <div class="row-actions" role="alert">
+            <span class="small">{t('confirmDeleteFinding')}</span>
+            <button class="btn btn-ghost btn-small" onClick={() => setMode('view')}>{t('cancel')}</button>
+            <button class="btn btn-danger btn-small" data-finding-delete-yes onClick={() => void rt.records.deleteFinding(f.id)}>{t('deleteFinding')}</button>
+          </div>
+        )}
+      </div>
+      <Badge mark={f.sync} />
+    </li>
   );
 }
 
