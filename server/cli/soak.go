@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 
 	"dicoso/server/soak"
 )
@@ -31,6 +32,10 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("soak: unexpected argument %q", fs.Arg(0))
+	}
+	if strings.ContainsAny(*dir, "#?") {
+		// SQLite reads the store's path as a URI: it would end there.
+		return fmt.Errorf("soak: -dir %q: a path with '#' or '?' is not supported", *dir)
 	}
 	if cfg.Binary == "" {
 		self, err := os.Executable()

@@ -51,8 +51,9 @@ const manySeedsOps = 500
 //
 // The run is a function of the seed (the order of steps and every random
 // choice); a failure prints the seed to reproduce it with -seed. With
-// -seeds N (or DICOSO_SEEDS) it runs N seeds, seed, seed+1, ..., two at a
-// time, and lists the seeds that failed (see manySeedsOps for their size).
+// -seeds N (or DICOSO_SEEDS) it runs N seeds, seed, seed+1, ..., as many
+// at a time as -parallel allows (the number of CPUs), and lists the seeds
+// that failed (see manySeedsOps for their size).
 func TestConvergence(t *testing.T) {
 	t.Parallel()
 	seed := *seedFlag
@@ -366,7 +367,10 @@ func (s *sim) step(d *simDevice) {
 func (s *sim) sync(d *simDevice, fn func(context.Context) (client.Report, error), pulls bool) {
 	s.syncs++
 	t0 := time.Now()
-	before := s.logLength()
+	var before int64
+	if pulls {
+		before = s.logLength()
+	}
 	rep, err := fn(context.Background())
 	if err == nil && pulls {
 		d.pulled = before
