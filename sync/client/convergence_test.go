@@ -189,6 +189,13 @@ func runConvergence(t *testing.T, seed uint64, ops int) runStats {
 		{"phong-laptop", "phong", []time.Duration{-5 * 24 * time.Hour, 0}},
 	}
 	s.devices = make([]*simDevice, len(specs))
+	t.Cleanup(func() { // a device file holds descriptors: many seeds in one process run out of them
+		for _, d := range s.devices {
+			if d != nil && d.dev != nil {
+				d.dev.Close()
+			}
+		}
+	})
 	var wg sync.WaitGroup
 	for i, sp := range specs {
 		d := &simDevice{name: sp.name, user: w.users[sp.user], clocks: sp.clocks, skew: sp.clocks[0],
