@@ -196,7 +196,7 @@ func FuzzMergeOneRow(f *testing.F) {
 		rowA := mergeInto(t, filepath.Join(dir, "a.db"), create, first)
 		rowB := mergeInto(t, filepath.Join(dir, "b.db"), create, second)
 		if !reflect.DeepEqual(rowA, rowB) {
-			t.Fatalf("two arrival orders, two rows:\n first  %+v\n second %+v\nchanges %s", rowA, rowB, describe(changes))
+			t.Fatalf("two arrival orders, two rows:\n first  %+v\n second %+v\nchanges %s", rowA, rowB, describeChanges(changes))
 		}
 		// Fields no change wrote keep the column defaults: the model
 		// speaks of the written ones.
@@ -207,7 +207,7 @@ func FuzzMergeOneRow(f *testing.F) {
 			}
 		}
 		if !reflect.DeepEqual(rowA, want) {
-			t.Fatalf("the merged row is not per-field last-writer-wins:\n got  %+v\n want %+v\nchanges %s", rowA, want, describe(changes))
+			t.Fatalf("the merged row is not per-field last-writer-wins:\n got  %+v\n want %+v\nchanges %s", rowA, want, describeChanges(changes))
 		}
 	})
 }
@@ -332,7 +332,7 @@ func lastWriterWins(t *testing.T, create protocol.Change, changes []fuzzChange) 
 	return row
 }
 
-func describe(changes []fuzzChange) string {
+func describeChanges(changes []fuzzChange) string {
 	var b strings.Builder
 	for _, c := range changes {
 		fmt.Fprintf(&b, "\n  %s %s %v", c.ch.HLC, c.ch.Op, c.ch.Fields)
