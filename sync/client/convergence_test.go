@@ -131,7 +131,7 @@ func flagSet(name string) bool {
 
 // runStats is what one run exercised.
 type runStats struct {
-	runs, applied, rejected, duplicate, resets, restamped int
+	applied, rejected, duplicate, resets, restamped int
 	// overrides counts edits that replaced a value the device had pulled
 	// although their clock was older than that value's: pure
 	// last-writer-wins by clock would have dropped them.
@@ -139,7 +139,6 @@ type runStats struct {
 }
 
 func (r *runStats) add(o runStats) {
-	r.runs += o.runs
 	r.applied += o.applied
 	r.rejected += o.rejected
 	r.duplicate += o.duplicate
@@ -727,7 +726,7 @@ func (s *sim) check() runStats {
 	}
 	t.Logf("changes: %d applied, %d rejected, %d refused then applied by a late replay; %d applied answers seen", logged, rejected, both, len(applied))
 	overrides := s.causality()
-	return runStats{runs: 1, applied: logged, rejected: rejected, duplicate: s.total.Duplicate, resets: s.resets,
+	return runStats{applied: logged, rejected: rejected, duplicate: s.total.Duplicate, resets: s.resets,
 		restamped: s.total.Restamped, overrides: overrides}
 }
 
