@@ -30,6 +30,7 @@ commands:
   user add         create a user: -username -password -full-name -roles
   backup PATH      write a consistent copy of the live store to PATH
   loadgen          drive a live server with simulated devices and report throughput
+  soak             kill this server with SIGKILL mid-push, again and again, and check nothing acknowledged is lost
   healthcheck      exit 0 when the server's /healthz answers (for containers)
 
 Run 'dicoso serve -h' for the flags.
@@ -52,6 +53,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backup(ctx, args, getenv, stdout, stderr)
 	case "loadgen":
 		return loadgenCmd(ctx, args, getenv, stdout, stderr)
+	case "soak":
+		return soakCmd(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,24 +22,38 @@ import (
 )
 
 var (
-	seedFlag = flag.Uint64("seed", 0, "seed of TestConvergence (0: $DICOSO_SEED, else a fresh one, printed)")
-	opsFlag  = flag.Int("convergence.ops", 2400, "local writes TestConvergence makes across its devices")
+	seedFlag  = flag.Uint64("seed", 0, "seed of TestConvergence (0: $DICOSO_SEED, else a fresh one, printed)")
+	seedsFlag = flag.Int("seeds", 0, "run TestConvergence over this many seeds, from -seed upwards (0: $DICOSO_SEEDS, else 1)")
+	opsFlag   = flag.Int("convergence.ops", 2400, "local writes TestConvergence makes across its devices, per seed (with -seeds: 500 unless set)")
 )
+
+// manySeedsOps is the writes per seed over many seeds: each run still
+// passes its scope change, clock corrections, resets and replays, and a
+// thousand of them take about an hour on two cores.
+const manySeedsOps = 500
 
 // TestConvergence runs several devices of several users through thousands
 // of random edits across the field-data tables while their network drops
 // answers after the server acted, replays old pushes late, goes away for a
 // while, and devices get killed and restarted, with pushes and pulls
-// interleaved at random and a scope change half way. Then every device syncs
-// until nothing moves, and:
+// interleaved at random and a scope change half way. Some devices' clocks
+// run wrong: hours and days behind, minutes ahead (within the server's skew
+// limit) and an hour ahead (beyond it), and a restarted phone may come back
+// with its clock wrong again (a flat battery, a user setting the date by
+// hand). Then every device syncs until nothing moves, and:
 //   - every device holds exactly the server's state of every row its user
 //     may read (the server's store read directly);
 //   - every change any answer called applied is in the change log, once;
 //   - every change a device made is either in the change log or in that
-//     device's rejected list: nothing was dropped silently.
+//     device's rejected list: nothing was dropped silently;
+//   - an edit made after the device had pulled a field's current value
+//     replaced that value, whatever the two clocks said (see causality).
 //
 // The run is a function of the seed (the order of steps and every random
-// choice); a failure prints the seed to reproduce it with -seed.
+// choice); a failure prints the seed to reproduce it with -seed. With
+// -seeds N (or DICOSO_SEEDS) it runs N seeds, seed, seed+1, ..., as many
+// at a time as -parallel allows (the number of CPUs), and lists the seeds
+// that failed (see manySeedsOps for their size).
 func TestConvergence(t *testing.T) {
 	t.Parallel()
 	seed := *seedFlag
@@ -46,30 +61,144 @@ func TestConvergence(t *testing.T) {
 		if s, err := strconv.ParseUint(os.Getenv("DICOSO_SEED"), 10, 64); err == nil {
 			seed = s
 		} else {
-			seed = rand.Uint64()
+			seed = rand.Uint64N(1 << 53) // printable and replayable as a plain number
 		}
 	}
+	seeds := *seedsFlag
+	if seeds == 0 {
+		if n, err := strconv.Atoi(os.Getenv("DICOSO_SEEDS")); err == nil {
+			seeds = n
+		}
+	}
+	ops := *opsFlag
+	if seeds > 1 && !flagSet("convergence.ops") {
+		ops = manySeedsOps
+	}
+	if seeds <= 1 {
+		st := runConvergence(t, seed, ops)
+		if !t.Failed() {
+			st.requireEveryPath(t)
+		}
+		return
+	}
+
+	// Many seeds: each its own world and subtest, so one failure does not
+	// stop the others; what every run must exercise is judged over all.
+	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < time.Duration(seeds)*5*time.Second {
+		t.Fatalf("%d seeds take up to %v; run with -timeout 0", seeds, time.Duration(seeds)*5*time.Second)
+	}
+	start := time.Now()
+	var (
+		mu     sync.Mutex
+		all    runStats
+		failed []uint64
+	)
+	t.Run("seeds", func(t *testing.T) {
+		for i := range seeds {
+			s := seed + uint64(i)
+			t.Run(fmt.Sprint("seed=", s), func(t *testing.T) {
+				t.Parallel()
+				t.Cleanup(func() {
+					if t.Failed() {
+						mu.Lock()
+						failed = append(failed, s)
+						mu.Unlock()
+					}
+				})
+				st := runConvergence(t, s, ops)
+				mu.Lock()
+				all.add(st)
+				mu.Unlock()
+			})
+		}
+	})
+	slices.Sort(failed)
+	t.Logf("%d seeds (%d to %d), %d writes each, in %v: %d failed %v",
+		seeds, seed, seed+uint64(seeds)-1, ops, time.Since(start).Round(time.Second), len(failed), failed)
+	t.Logf("over all seeds: %s", all)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d seeds failed: %v; replay one with: go test ./sync/client -run 'TestConvergence$' -count=1 -convergence.ops %d -seed SEED",
+			len(failed), seeds, failed, ops)
+	}
+	all.requireEveryPath(t)
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runStats is what one run exercised.
+type runStats struct {
+	applied, rejected, duplicate, resets, restamped int
+	// overrides counts edits that replaced a value the device had pulled
+	// although their clock was older than that value's: pure
+	// last-writer-wins by clock would have dropped them.
+	overrides int
+}
+
+func (r *runStats) add(o runStats) {
+	r.applied += o.applied
+	r.rejected += o.rejected
+	r.duplicate += o.duplicate
+	r.resets += o.resets
+	r.restamped += o.restamped
+	r.overrides += o.overrides
+}
+
+func (r runStats) String() string {
+	return fmt.Sprintf("%d changes applied, %d rejected, %d duplicate answers, %d resets, %d re-stamped, %d edits kept over a newer clock they had seen",
+		r.applied, r.rejected, r.duplicate, r.resets, r.restamped, r.overrides)
+}
+
+// requireEveryPath fails a run (or a set of runs) that never took one of
+// the paths the test is there for.
+func (r runStats) requireEveryPath(t *testing.T) {
+	t.Helper()
+	if r.applied == 0 || r.rejected == 0 || r.duplicate == 0 || r.resets == 0 || r.restamped == 0 {
+		t.Errorf("the run did not exercise every path: %s", r)
+	}
+}
+
+// runConvergence is one run of TestConvergence with one seed.
+func runConvergence(t *testing.T, seed uint64, ops int) runStats {
 	t.Logf("seed %d", seed)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("reproduce with: go test ./sync/client -run TestConvergence -seed %d", seed)
+			t.Logf("reproduce with: go test ./sync/client -run 'TestConvergence$' -count=1 -convergence.ops %d -seed %d", ops, seed)
 		}
 	})
 	start := time.Now()
 	w := newWorld(t, worldOptions{})
 	master := rand.New(rand.NewPCG(seed, 1))
-	s := &sim{t: t, w: w}
+	s := &sim{t: t, w: w, made: map[string]madeChange{}}
+	// clocks are what a device's clock may read against true time: the
+	// first when it starts, any of them after a restart.
 	specs := []struct {
 		name, user string
-		ahead      time.Duration // a phone with a wrong clock: the server makes it correct itself
+		clocks     []time.Duration
 	}{
-		{"lan-phone", "lan", 0}, {"lan-laptop", "lan", 0}, {"minh-laptop", "minh", time.Hour}, {"hoa-phone", "hoa", 0},
-		{"tuan-phone", "tuan", 0}, {"kiem-laptop", "kiem", 0}, {"phong-laptop", "phong", 0},
+		{"lan-phone", "lan", []time.Duration{0}},
+		{"lan-laptop", "lan", []time.Duration{4 * time.Minute, 0}}, // ahead, within the server's skew limit
+		{"minh-laptop", "minh", []time.Duration{time.Hour}},        // ahead beyond it: refused, the server makes it correct itself
+		{"hoa-phone", "hoa", []time.Duration{-3 * time.Hour, 0, -7 * time.Hour}},
+		{"tuan-phone", "tuan", []time.Duration{-48 * time.Hour, 0}}, // the reviewer two days behind
+		{"kiem-laptop", "kiem", []time.Duration{2 * time.Minute, -26 * time.Hour}},
+		{"phong-laptop", "phong", []time.Duration{-5 * 24 * time.Hour, 0}},
 	}
 	s.devices = make([]*simDevice, len(specs))
+	t.Cleanup(func() { // a device file holds descriptors: many seeds in one process run out of them
+		for _, d := range s.devices {
+			if d != nil && d.dev != nil {
+				d.dev.Close()
+			}
+		}
+	})
 	var wg sync.WaitGroup
 	for i, sp := range specs {
-		d := &simDevice{name: sp.name, user: w.users[sp.user], ahead: sp.ahead, rng: rand.New(rand.NewPCG(seed, uint64(i)+100)), dirty: map[string]bool{}}
+		d := &simDevice{name: sp.name, user: w.users[sp.user], clocks: sp.clocks, skew: sp.clocks[0],
+			rng: rand.New(rand.NewPCG(seed, uint64(i)+100)), dirty: map[string]bool{}}
 		d.net = newNet(w, seed+uint64(i))
 		d.net.set(func(n *netSim) { n.dropAnswer, n.replay = 0.05, 0.05 })
 		s.devices[i] = d
@@ -84,11 +213,10 @@ func TestConvergence(t *testing.T) {
 	}
 	wg.Wait()
 	if t.Failed() {
-		return
+		return runStats{}
 	}
 	t.Logf("setup %v", time.Since(start))
 
-	ops := *opsFlag
 	scopeChanged := false
 	for s.writes < ops {
 		if !scopeChanged && s.writes >= ops/2 {
@@ -101,7 +229,7 @@ func TestConvergence(t *testing.T) {
 		}
 		s.step(s.devices[master.IntN(len(s.devices))])
 		if t.Failed() {
-			return
+			return runStats{}
 		}
 	}
 	t.Logf("random phase %v: %d writes (%v), %d syncs (%v)", time.Since(start), s.writes, s.writeTime, s.syncs, s.syncTime)
@@ -140,9 +268,10 @@ func TestConvergence(t *testing.T) {
 	if !quiet {
 		t.Fatal("devices did not stop exchanging changes")
 	}
-	s.check()
+	st := s.check()
 	t.Logf("total %v; pushes applied %d, duplicate %d, rejected %d, restamped %d; rows pulled %d; resets %d",
 		time.Since(start), s.total.Applied, s.total.Duplicate, s.total.Rejected, s.total.Restamped, s.total.Pulled, s.resets)
+	return st
 }
 
 type sim struct {
@@ -154,6 +283,16 @@ type sim struct {
 	resets              int
 	total               totals
 	writeTime, syncTime time.Duration
+	made                map[string]madeChange // by change id
+}
+
+// madeChange is what the test knows of a device's edit when it was made.
+type madeChange struct {
+	device string
+	// seen is how far into the server's change log the device had pulled
+	// when it made the edit: every change up to it that its user may read
+	// was on the device, as the row it showed.
+	seen int64
 }
 
 type totals struct{ client.Report }
@@ -170,7 +309,9 @@ func (t *totals) add(r client.Report) {
 type simDevice struct {
 	name    string
 	user    userInfo
-	ahead   time.Duration
+	clocks  []time.Duration // what its clock may read against true time
+	skew    time.Duration   // what it reads now
+	pulled  int64           // the server's change log had this many entries when its last complete pull began
 	dev     *client.Device
 	net     *netSim
 	rng     *rand.Rand
@@ -186,8 +327,8 @@ func (s *sim) open(d *simDevice) *client.Device {
 			o.PushBatch = 40
 			o.MaxAttempts = 4
 			o.RelaxedDurability = true
-			if d.ahead != 0 {
-				o.Now = func() time.Time { return time.Now().Add(d.ahead) }
+			if skew := d.skew; skew != 0 {
+				o.Now = func() time.Time { return time.Now().Add(skew) }
 			}
 		}))
 	if err != nil {
@@ -207,16 +348,18 @@ func (s *sim) step(d *simDevice) {
 	case !offline && r < 0.02:
 		d.net.set(func(n *netSim) { n.offline = true })
 	case r < 0.10:
-		s.sync(d, d.dev.Sync)
+		s.sync(d, d.dev.Sync, true)
 	case r < 0.13:
-		s.sync(d, d.dev.Push)
+		s.sync(d, d.dev.Push, false)
 	case r < 0.16:
-		s.sync(d, d.dev.Pull)
+		s.sync(d, d.dev.Pull, true)
 	case r < 0.175:
-		// Killed and restarted: only what was committed survives.
+		// Killed and restarted: only what was committed survives, and the
+		// clock may come back wrong.
 		if err := d.dev.Close(); err != nil {
 			s.t.Fatalf("close %s: %v", d.name, err)
 		}
+		d.skew = d.clocks[d.rng.IntN(len(d.clocks))]
 		d.dev = s.open(d)
 		d.cache = nil
 	default:
@@ -226,10 +369,18 @@ func (s *sim) step(d *simDevice) {
 	}
 }
 
-func (s *sim) sync(d *simDevice, fn func(context.Context) (client.Report, error)) {
+// sync runs one of the device's sync calls; pulls says whether it pulls.
+func (s *sim) sync(d *simDevice, fn func(context.Context) (client.Report, error), pulls bool) {
 	s.syncs++
 	t0 := time.Now()
+	var before int64
+	if pulls {
+		before = s.logLength()
+	}
 	rep, err := fn(context.Background())
+	if err == nil && pulls {
+		d.pulled = before
+	}
 	s.syncTime += time.Since(t0)
 	s.total.add(rep)
 	if rep.Reset {
@@ -508,13 +659,15 @@ func (s *sim) delete(d *simDevice, table, id string) bool {
 func (s *sim) wrote(d *simDevice, table, changeID string) {
 	s.writes++
 	d.changes = append(d.changes, changeID)
+	s.made[changeID] = madeChange{device: d.name, seen: d.pulled}
 	if d.dirty != nil {
 		d.dirty[table] = true
 	}
 }
 
-// check asserts convergence and that nothing was lost or doubled.
-func (s *sim) check() {
+// check asserts convergence, that nothing was lost or doubled, and that
+// edits made over a pulled value replaced it.
+func (s *sim) check() runStats {
 	t, w := s.t, s.w
 	ctx := context.Background()
 	stale := 0
@@ -572,10 +725,91 @@ func (s *sim) check() {
 		}
 	}
 	t.Logf("changes: %d applied, %d rejected, %d refused then applied by a late replay; %d applied answers seen", logged, rejected, both, len(applied))
-	if logged == 0 || rejected == 0 || s.total.Duplicate == 0 || s.resets == 0 || s.total.Restamped == 0 {
-		t.Errorf("the run did not exercise every path: applied %d, rejected %d, duplicates %d, resets %d, re-stamped %d",
-			logged, rejected, s.total.Duplicate, s.resets, s.total.Restamped)
+	overrides := s.causality()
+	return runStats{applied: logged, rejected: rejected, duplicate: s.total.Duplicate, resets: s.resets,
+		restamped: s.total.Restamped, overrides: overrides}
+}
+
+// logLength is the server's change log position now: a pull that begins
+// after this reads every change up to it.
+func (s *sim) logLength() int64 {
+	var n int64
+	if err := s.w.st.Reader().QueryRow("SELECT COALESCE(MAX(seq), 0) FROM change_log").Scan(&n); err != nil {
+		s.t.Fatalf("read the change log: %v", err)
 	}
+	return n
+}
+
+// fieldWrite is the change that last set a field, as the server merged it.
+type fieldWrite struct {
+	seq        int64
+	id, device string
+	hlc        string
+	value      string // JSON
+}
+
+// causality replays the server's change log in order and checks the rule
+// a reviewer relies on: an edit made after its device had pulled a field's
+// current value replaces that value, whatever the two clocks say (the
+// device's clock may be days behind the one that wrote what it saw). Only
+// edits made without having seen the current value (truly concurrent) may
+// lose, by clock. The device's knowledge comes from the test's own record
+// of its complete pulls, not from what it told the server; a value it had
+// pulled stayed current until the edit arrived, so its copy showed that
+// value when the edit was made.
+//
+// It returns how many edits won over a value whose clock was newer than
+// theirs: the cases where clock order alone would have lost them.
+func (s *sim) causality() (overrides int) {
+	t := s.t
+	rs, err := s.w.st.Reader().Query("SELECT seq, change_id, tbl, row_id, hlc, device_id, applied, lost FROM change_log ORDER BY seq")
+	if err != nil {
+		t.Fatalf("read the change log: %v", err)
+	}
+	defer rs.Close()
+	current := map[string]fieldWrite{} // by table/row/field
+	bad := 0
+	for rs.Next() {
+		var e fieldWrite
+		var table, row, appliedJS, lostJS string
+		if err := rs.Scan(&e.seq, &e.id, &table, &row, &e.hlc, &e.device, &appliedJS, &lostJS); err != nil {
+			t.Fatalf("read the change log: %v", err)
+		}
+		var won, lost map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(appliedJS), &won); err != nil {
+			t.Fatalf("change %s: applied %q: %v", e.id, appliedJS, err)
+		}
+		if err := json.Unmarshal([]byte(lostJS), &lost); err != nil {
+			t.Fatalf("change %s: lost %q: %v", e.id, lostJS, err)
+		}
+		made, byDevice := s.made[e.id]
+		for _, name := range slices.Sorted(maps.Keys(lost)) {
+			prev, had := current[table+"/"+row+"/"+name]
+			if !byDevice || !had || prev.seq > made.seen || prev.value == string(lost[name]) {
+				continue
+			}
+			bad++
+			if bad <= 10 {
+				t.Errorf("%s %s .%s: %s's edit %s (clock %s, value %s) was made after it had pulled the value of %s's change %s (clock %s, value %s), yet lost to it",
+					table, row, name, made.device, e.id, e.hlc, lost[name], prev.device, prev.id, prev.hlc, prev.value)
+			}
+		}
+		for name, v := range won {
+			key := table + "/" + row + "/" + name
+			if prev, had := current[key]; had && byDevice && prev.seq <= made.seen && prev.device != e.device && prev.hlc > e.hlc {
+				overrides++
+			}
+			current[key] = fieldWrite{seq: e.seq, id: e.id, device: e.device, hlc: e.hlc, value: string(v)}
+		}
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("read the change log: %v", err)
+	}
+	if bad > 0 {
+		t.Errorf("%d edits made over a pulled value lost to it", bad)
+	}
+	t.Logf("causality: %d edits kept over a value with a newer clock that their device had pulled", overrides)
+	return overrides
 }
 
 func maps2slice(m map[string]bool) []string {
