@@ -189,7 +189,7 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		cur = &rowState{values: map[string]any{}, clocks: map[string]fieldClock{}, table: t, id: rowID}
 	}
 	won := make(map[string]any, len(vals))
-	stamps := make(map[string]string, len(vals)) // the clock each won field is stored with
+	var bumped map[string]string // fields won by causality, stored above the value they replaced (rare)
 	previous := make(map[string]any)
 	lost := make(map[string]any)
 	var conflicts []conflict
@@ -218,7 +218,12 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 			d.clock.Observe(bumped)
 		}
 		won[name] = v
-		stamps[name] = fieldStamp
+		if fieldStamp != stamp {
+			if bumped == nil {
+				bumped = map[string]string{}
+			}
+			bumped[name] = fieldStamp
+		}
 		if had {
 			previous[name] = cur.field(name)
 			if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
@@ -251,14 +256,18 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		}
 	}
 	for name, v := range won {
-		cur.clocks[name] = fieldClock{H: stamps[name], S: seq}
+		h := stamp
+		if b, ok := bumped[name]; ok {
+			h = b
+		}
+		cur.clocks[name] = fieldClock{H: h, S: seq}
 		if name == "deleted" {
 			cur.deleted = v == int64(1)
 		} else {
 			cur.values[name] = v
 		}
-		if stamps[name] > cur.version {
-			cur.version = stamps[name]
+		if h > cur.version {
+			cur.version = h
 		}
 	}
 	cur.seq = seq

@@ -268,8 +268,11 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 			return fmt.Errorf("decode lost values of %s: %w", c.id, err)
 		}
 		cur, err := loadRow(ctx, tx, t, c.row)
-		if err != nil || cur == nil {
+		if err != nil {
 			return err
+		}
+		if cur == nil {
+			continue // a delete of a row the server never had: nothing stands to name
 		}
 		r := prior[c.id]
 		for _, name := range slices.Sorted(maps.Keys(vals)) {
