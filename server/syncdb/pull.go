@@ -58,6 +58,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	if limit <= 0 {
 		limit = protocol.DefaultPullLimit
 	}
+	a.dialect = d.st.Dialect()
 	resp := protocol.PullResponse{Rows: []protocol.Row{}}
 	err := d.st.ReadTx(ctx, func(tx *sql.Tx) error {
 		var scope string
@@ -168,7 +169,7 @@ type pulledRow struct {
 func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
-	if where == "0" {
+	if where == "FALSE" {
 		return nil, nil // nothing of it is theirs to read
 	}
 	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
@@ -210,7 +211,8 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 
 // scopeClause is the WHERE condition, over the row aliased r, limiting
 // table t to what a may read: the union of the spec's read scopes a
-// matches (specs.go); "0" when none does or t has no spec.
+// matches (specs.go); "FALSE" when none does or t has no spec, "TRUE"
+// when one reads every row. Its dialect is the actor's store's.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
 	return scopeClauseWith(a, t, false)
 }
@@ -222,7 +224,7 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []a
 	args := scopeArgs(a)
 	sp, ok := specs[t.Name]
 	if !ok {
-		return "0", args
+		return "FALSE", args
 	}
 	var or []string
 	for _, s := range sp.Read {
@@ -230,18 +232,18 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []a
 			continue
 		}
 		if !s.WithParent || parentReadable {
-			if s.SQL == "1" {
-				return "1", args
+			if s.SQL == "TRUE" {
+				return "TRUE", args
 			}
-			or = append(or, "("+s.SQL+")")
+			or = append(or, "("+s.sql(a.dialect)+")")
 			continue
 		}
 		p := sp.Parent
 		inner, _ := scopeClause(a, mustTable(p.Table))
-		or = append(or, "(("+s.SQL+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
+		or = append(or, "(("+s.sql(a.dialect)+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
 	}
 	if len(or) == 0 {
-		return "0", args
+		return "FALSE", args
 	}
 	return strings.Join(or, " OR "), args
 }
@@ -275,7 +277,9 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	r := &reach{}
 	if !a.seesAll() {
 		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
-			WHERE t.deleted = 0 AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))
+			WHERE t.deleted = 0 AND (t.leader_id = :me OR `+a.dialect.Pick(
+			`EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)`,
+			`t.member_ids::jsonb @> jsonb_build_array(:me::text)`)+`)
 			UNION ALL
 			SELECT 'cluster', u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
 			WHERE c.deleted = 0 AND c.lead_secretary_id = :me

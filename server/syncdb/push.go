@@ -38,6 +38,7 @@ type pushOutcome struct {
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
 	actor.DeviceID = req.DeviceID
+	actor.dialect = d.st.Dialect()
 	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
 	select {
 	case d.jobs <- job:
@@ -129,7 +130,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	// other pushes share this transaction.
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
-		wt := newWtx(tx)
+		wt := newWtx(tx, d.st.Dialect())
 		for i, job := range batch {
 			results, err := d.applyPush(ctx, wt, job)
 			if err != nil {
@@ -184,19 +185,20 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 // replay must not apply it behind their back. clock_skew is the exception,
 // as the device re-sends that change, restamped, under the same id.
 func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]protocol.Result, error) {
-	ids := make([]string, len(changes))
+	idList := make([]string, len(changes))
 	for i, ch := range changes {
-		ids[i] = ch.ID
+		idList[i] = ch.ID
 	}
-	list, err := json.Marshal(ids)
+	list, err := json.Marshal(idList)
 	if err != nil {
 		return nil, fmt.Errorf("encode change ids: %w", err)
 	}
+	ids := tx.dialect.JSONEach(":ids", "i")
 	rows, err := tx.tx.QueryContext(ctx, `
-		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT value FROM json_each(:ids))
+		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
 		UNION ALL
 		SELECT change_id, code, message, field FROM rejected_changes
-		WHERE change_id IN (SELECT value FROM json_each(:ids)) AND code != :skew`,
+		WHERE change_id IN (SELECT i.value FROM `+ids+`) AND code != :skew`,
 		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
 	if err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
@@ -240,7 +242,7 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 		return fmt.Errorf("encode change ids: %w", err)
 	}
 	rows, err := tx.tx.QueryContext(ctx, `SELECT change_id, tbl, row_id, lost FROM change_log
-		WHERE change_id IN (SELECT value FROM json_each(?)) AND lost != '{}'`, string(list))
+		WHERE change_id IN (SELECT i.value FROM `+tx.dialect.JSONEach("?", "i")+`) AND lost != '{}'`, string(list))
 	if err != nil {
 		return fmt.Errorf("look up lost values: %w", err)
 	}
@@ -317,9 +319,13 @@ func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r p
 	if err != nil {
 		return fmt.Errorf("encode rejected change: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejected_changes
+	// An upsert on both stores (SQLite's INSERT OR REPLACE is its own).
+	_, err = tx.ExecContext(ctx, `INSERT INTO rejected_changes
 		(change_id, tbl, row_id, user_id, device_id, code, message, field, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (change_id) DO UPDATE SET tbl = excluded.tbl, row_id = excluded.row_id, user_id = excluded.user_id,
+			device_id = excluded.device_id, code = excluded.code, message = excluded.message, field = excluded.field,
+			body = excluded.body, received_at = excluded.received_at`,
 		ch.ID, ch.Table, ch.RowID, a.UserID, a.DeviceID, r.Code, r.Message, r.Field, string(body), now.Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("keep rejected change %s: %w", ch.ID, err)

@@ -1,6 +1,7 @@
 package syncdb
 
 import (
+	"dicoso/server/store"
 	"context"
 	"fmt"
 	"slices"
@@ -95,11 +96,23 @@ type Check func(c *change) error
 // a condition over the row aliased r with :me, :dept and :unit bound to
 // the reader. WithParent also requires the row's parent to be readable.
 type Scope struct {
-	Name       string
-	Roles      []string
-	needs      need
-	SQL        string
+	Name  string
+	Roles []string
+	needs need
+	SQL   string
+	// PG is SQL's PostgreSQL twin, where the two differ (JSON lists are
+	// read with json_each on SQLite, jsonb_array_elements_text on
+	// PostgreSQL); empty when SQL reads the same on both.
+	PG         string
 	WithParent bool
+}
+
+// sql is the scope's condition in the dialect d.
+func (s Scope) sql(d store.Dialect) string {
+	if d == store.Postgres && s.PG != "" {
+		return s.PG
+	}
+	return s.SQL
 }
 
 // Parent names the row a row is read with: Field holds its id in Table. A
