@@ -277,9 +277,9 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	r := &reach{}
 	if !a.seesAll() {
 		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
-			WHERE t.deleted = 0 AND (t.leader_id = :me OR `+a.dialect.Pick(
+			WHERE t.deleted = 0 AND (t.leader_id = :me OR ` + a.dialect.Pick(
 			`EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)`,
-			`t.member_ids::jsonb @> jsonb_build_array(:me::text)`)+`)
+			`t.member_ids::jsonb @> jsonb_build_array(:me::text)`) + `)
 			UNION ALL
 			SELECT 'cluster', u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
 			WHERE c.deleted = 0 AND c.lead_secretary_id = :me

@@ -1,8 +1,8 @@
 package syncdb
 
 import (
-	"dicoso/server/store"
 	"context"
+	"dicoso/server/store"
 	"fmt"
 	"slices"
 	"strings"

@@ -21,7 +21,7 @@ import (
 type wtx struct {
 	tx      *sql.Tx
 	dialect store.Dialect
-	stmts map[string]*sql.Stmt
+	stmts   map[string]*sql.Stmt
 	// exists remembers rows found by reference checks. Rows are never
 	// removed (deletion is a tombstone), so a row seen once stays found.
 	exists map[string]struct{}
