@@ -70,10 +70,15 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// openStore makes the data directory and opens (and migrates) the store.
+// openStore makes the data directory and opens (and migrates) the store:
+// PostgreSQL when a database URL is configured, else the SQLite file in the
+// data directory.
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL)
 	}
 	return store.Open(ctx, cfg.DBPath())
 }
@@ -167,7 +172,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "store %s is at schema version %d\n", cfg.DBPath(), v)
+	fmt.Fprintf(stdout, "store %s is at schema version %d\n", st.Path(), v)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -165,4 +166,114 @@ func DropDatabase(admin, name string) error {
 	defer db.Close()
 	_, err = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	return err
+}
+
+// Template is a store built once per test process and copied into each
+// test that asks for it: building may cost more than copying (a password
+// hash, the seeds). On SQLite the copy is a file; on PostgreSQL a database
+// created from the template database.
+type Template struct {
+	build func(ctx context.Context, st *store.Store) error
+
+	once   sync.Once
+	file   []byte // SQLite: the built store's bytes
+	dbName string // PostgreSQL: the template database
+	err    error
+}
+
+// NewTemplate is a template that build fills (it runs at most once).
+func NewTemplate(build func(ctx context.Context, st *store.Store) error) *Template {
+	return &Template{build: build}
+}
+
+var templates struct {
+	mu    sync.Mutex
+	admin string
+	names []string
+}
+
+// Open opens a fresh copy of the template, closed (and dropped) when the
+// test ends. dir is where the SQLite copy is written, as dicoso.db.
+func (tp *Template) Open(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	tp.once.Do(func() { tp.err = tp.make(t) })
+	if tp.err != nil {
+		t.Fatalf("template store: %v", tp.err)
+	}
+	var st *store.Store
+	var err error
+	if Postgres() {
+		st, err = store.OpenPostgres(ctx, NewDatabaseFrom(t, tp.dbName))
+	} else {
+		path := filepath.Join(dir, "dicoso.db")
+		if err := os.WriteFile(path, tp.file, 0o600); err != nil {
+			t.Fatalf("copy the template store: %v", err)
+		}
+		st, err = store.Open(ctx, path)
+	}
+	if err != nil {
+		t.Fatalf("open %s store: %v", Kind(), err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func (tp *Template) make(t testing.TB) (err error) {
+	ctx := context.Background()
+	if Postgres() {
+		admin := ServerURL(t)
+		name, u, err := CreateDatabase(admin, "")
+		if err != nil {
+			return err
+		}
+		templates.mu.Lock()
+		templates.admin = admin
+		templates.names = append(templates.names, name)
+		templates.mu.Unlock()
+		st, err := store.OpenPostgres(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, st.Close()) }()
+		tp.dbName = name
+		return tp.build(ctx, st)
+	}
+	dir, err := os.MkdirTemp("", "dicoso-template-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(ctx, filepath.Join(dir, "build.db"))
+	if err != nil {
+		return err
+	}
+	if err := tp.build(ctx, st); err != nil {
+		st.Close()
+		return err
+	}
+	out := filepath.Join(dir, "template.db")
+	err = st.Backup(ctx, out)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	tp.file, err = os.ReadFile(out)
+	return err
+}
+
+// Main runs the tests and then drops the template databases they made;
+// call it from TestMain: os.Exit(storetest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	templates.mu.Lock()
+	defer templates.mu.Unlock()
+	for _, name := range templates.names {
+		if err := DropDatabase(templates.admin, name); err != nil {
+			fmt.Fprintf(os.Stderr, "drop template database %s: %v\n", name, err)
+		}
+	}
+	return code
 }
