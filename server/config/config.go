@@ -17,12 +17,12 @@ import (
 
 // Config is every setting the server reads at start.
 type Config struct {
-	Addr               string        // listen address
-	DataDir            string        // holds dicoso.db, the JWT secret and attachment blobs
+	Addr    string // listen address
+	DataDir string // holds dicoso.db, the JWT secret and attachment blobs
 	// DatabaseURL, when set, is the PostgreSQL database the store lives in
 	// (postgres://user:password@host:port/db?sslmode=...) instead of
 	// DataDir's dicoso.db. DataDir still holds the secret and attachments.
-	DatabaseURL string
+	DatabaseURL        string
 	AdminPassword      string        // password of the first admin; generated when empty
 	JWTSecret          string        // HMAC key; generated and kept in DataDir when empty
 	MaxBodyBytes       int64         // limit of a JSON request body

@@ -30,11 +30,12 @@ func (d Dialect) Pick(sqlite, pg string) string {
 }
 
 // JSONEach is a table of the elements of a JSON array of strings held in a
-// text column (or parameter) expr, as rows with one column, value, under
-// alias: SQLite's json_each, PostgreSQL's jsonb_array_elements_text.
+// text column (or parameter) expr, under alias, with the columns value (the
+// element) and key (its place, in array order): SQLite's json_each,
+// PostgreSQL's jsonb_array_elements_text WITH ORDINALITY.
 func (d Dialect) JSONEach(expr, alias string) string {
 	if d == Postgres {
-		return "jsonb_array_elements_text(CAST(" + expr + " AS jsonb)) AS " + alias + "(value)"
+		return "jsonb_array_elements_text(CAST(" + expr + " AS jsonb)) WITH ORDINALITY AS " + alias + "(value, key)"
 	}
 	return "json_each(" + expr + ") AS " + alias
 }

@@ -108,7 +108,9 @@ func bind(query string, args []driver.NamedValue) (string, []driver.NamedValue, 
 
 // place puts each argument at its position: a named one where its name
 // stands, a positional one at its ordinal. A name the statement does not
-// use is ignored, as SQLite's driver does.
+// use is ignored, as SQLite's driver does. A Go bool goes as 1 or 0: flags
+// are whole-number columns on both stores (SQLite has no other kind), and
+// SQLite's driver sends a bool the same way.
 func (r *rewritten) place(args []driver.NamedValue) ([]driver.NamedValue, error) {
 	out := make([]driver.NamedValue, r.params)
 	set := make([]bool, r.params)
@@ -124,7 +126,14 @@ func (r *rewritten) place(args []driver.NamedValue) ([]driver.NamedValue, error)
 		if pos < 1 || pos > r.params {
 			return nil, fmt.Errorf("sql: argument %d given to a statement of %d parameters", pos, r.params)
 		}
-		out[pos-1] = driver.NamedValue{Ordinal: pos, Value: a.Value}
+		v := a.Value
+		if b, ok := v.(bool); ok {
+			v = int64(0)
+			if b {
+				v = int64(1)
+			}
+		}
+		out[pos-1] = driver.NamedValue{Ordinal: pos, Value: v}
 		set[pos-1] = true
 	}
 	for i, ok := range set {
