@@ -371,6 +371,9 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 		if err := rs.Err(); err != nil {
 			return fmt.Errorf("read notes: %w", err)
 		}
+		// The page may have stopped early: close it before the next query,
+		// which PostgreSQL runs on the same connection.
+		rs.Close()
 		out.Counts, err = noteCounts(ctx, tx, f)
 		return err
 	})
