@@ -277,3 +277,21 @@ func Main(m *testing.M) int {
 	}
 	return code
 }
+
+// TemplateDatabase creates a PostgreSQL database that outlives the test
+// (tests copy it with NewDatabaseFrom once whoever built it has closed it)
+// and is dropped by Main when the test binary ends. It returns its name
+// and URL.
+func TemplateDatabase(t testing.TB) (name, dbURL string) {
+	t.Helper()
+	admin := ServerURL(t)
+	name, dbURL, err := CreateDatabase(admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates.mu.Lock()
+	templates.admin = admin
+	templates.names = append(templates.names, name)
+	templates.mu.Unlock()
+	return name, dbURL
+}
