@@ -122,3 +122,26 @@ func TestBackupIsAConsistentCopy(t *testing.T) {
 		t.Fatalf("backup holds %q (%v), want Văn phòng", name, err)
 	}
 }
+
+// Every migration has its PostgreSQL twin, of the same number and name,
+// and no twin stands alone: a migration added for one dialect only fails
+// here.
+func TestMigrationsHaveTwins(t *testing.T) {
+	t.Parallel()
+	lite, err := loadMigrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := loadMigrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) != len(pg) {
+		t.Errorf("%d SQLite migrations, %d PostgreSQL ones", len(lite), len(pg))
+	}
+	for i := range min(len(lite), len(pg)) {
+		if lite[i].name != pg[i].name {
+			t.Errorf("migration %d: SQLite %s, PostgreSQL %s", i+1, lite[i].name, pg[i].name)
+		}
+	}
+}
