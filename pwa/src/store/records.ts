@@ -233,8 +233,24 @@ function markSql(table: string, alias: string): string {
   if (table === 'checkins') {
     pending = `(${pending} OR EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = ${alias}.photo AND a.uploaded_at IS NULL))`;
   }
+  if (table === 'visit_notes') {
+    pending = `(${pending} OR EXISTS (SELECT 1 FROM ${jsonList(`${alias}.attachments`)} j
+      JOIN attachments a ON a.sha256 = j.value AND a.uploaded_at IS NULL))`;
+  }
   return `CASE WHEN EXISTS (SELECT 1 FROM rejected r WHERE r.tbl = '${table}' AND r.row_id = ${alias}.id) THEN 'refused'
     WHEN ${pending} THEN 'local' ELSE 'sent' END AS sync`;
+}
+
+/** A list column as json_each rows; a value that is not a JSON array reads as empty. */
+function jsonList(col: string): string {
+  return `json_each(CASE WHEN json_valid(${col}) AND json_type(${col}) = 'array' THEN ${col} ELSE '[]' END)`;
+}
+
+/** One photo of a visit note: whether its bytes are on this device, and whether they reached the server. */
+export interface NotePhoto {
+  sha256: string;
+  held: boolean;
+  uploaded: boolean;
 }
 
 function list(v: unknown): string[] {
@@ -542,6 +558,49 @@ export class Records {
 
   saveNote(id: string, fields: Partial<Record<NoteSection | 'title' | 'status', string>>): Promise<void> {
     return this.store.write([{ table: 'visit_notes', rowId: id, op: 'upsert', fields }]);
+  }
+
+  /**
+   * The note's photos in the order taken. A photo taken on this device is
+   * held here (uploaded or not); one taken elsewhere is read from the
+   * server when there is a network.
+   */
+  notePhotos(noteId: string): Promise<NotePhoto[]> {
+    return this.db.query<{ sha256: string; held: number; uploaded: number }>(
+      `SELECT j.value AS sha256, a.sha256 IS NOT NULL AS held, COALESCE(a.uploaded_at IS NOT NULL, 0) AS uploaded
+         FROM visit_notes n, ${jsonList('n.attachments')} j LEFT JOIN attachments a ON a.sha256 = j.value
+        WHERE n.id = ? ORDER BY j.key`, [noteId],
+    ).then((rows) => rows.map((r) => ({ sha256: r.sha256, held: Boolean(r.held), uploaded: Boolean(r.uploaded) })));
+  }
+
+  /**
+   * Adds a photo (compressed on the device) to a note: the bytes and the
+   * note's new list in one local transaction. The sync client uploads the
+   * bytes before it pushes the note that names them.
+   */
+  addNotePhoto(noteId: string, photo: NewAttachment): Promise<void> {
+    return this.store.writeDecided(async () => {
+      const n = await this.db.one<{ a: string | null }>('SELECT attachments AS a FROM visit_notes WHERE id = ?', [noteId]);
+      const cur = list(n?.a);
+      if (cur.includes(photo.sha256)) return { changes: [], result: undefined };
+      return {
+        changes: [{ table: 'visit_notes', rowId: noteId, op: 'upsert', fields: { attachments: [...cur, photo.sha256] } }],
+        attachments: [photo], result: undefined,
+      };
+    });
+  }
+
+  /** Takes a photo off a note (the bytes stay on the server, unnamed by it). */
+  removeNotePhoto(noteId: string, sha256: string): Promise<void> {
+    return this.store.writeDecided(async () => {
+      const n = await this.db.one<{ a: string | null }>('SELECT attachments AS a FROM visit_notes WHERE id = ?', [noteId]);
+      const cur = list(n?.a);
+      if (!cur.includes(sha256)) return { changes: [], result: undefined };
+      return {
+        changes: [{ table: 'visit_notes', rowId: noteId, op: 'upsert', fields: { attachments: cur.filter((h) => h !== sha256) } }],
+        result: undefined,
+      };
+    });
   }
 
   /**

@@ -292,7 +292,7 @@ function CheckinItem({ c, unitName }: { c: CheckinRow; unitName: string }) {
 }
 
 /** A camera outline; decorative, the button's text names it. */
-function CameraIcon() {
+export function CameraIcon() {
   return (
     <svg class="photo-btn-icon" width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
       fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
