@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "4d0e0f6455fb1971";
+const VERSION = "4d90802599125355";
 const PRECACHE = [
-  "/assets/index-Ckbh5UUz.css",
-  "/assets/index-DKRAbT5e.js",
+  "/assets/index-BFXb0Sn8.js",
+  "/assets/index-DfFhmj1n.css",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",

@@ -402,13 +402,48 @@ export class Records {
        FROM trip_days d WHERE d.trip_id = ? AND d.deleted = 0 ORDER BY d.day`, [tripId]);
   }
 
-  /** Ticks a day of a trip as spent in the field; a day not yet come is refused (FutureDayError). */
+  /**
+   * Ticks a day of a trip as spent in the field; a day not yet come is
+   * refused (FutureDayError). A planned trip with a day spent is under
+   * way: it is marked ongoing in the same transaction.
+   */
   addTripDay(tripId: string, day: string, unitId: string | null, activity: string): Promise<void> {
     if (isFutureDay(day)) return Promise.reject(new FutureDayError(day));
-    return this.store.write([{
-      table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
-      fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
-    }]);
+    return this.store.writeDecided(async () => {
+      const trip = await this.trip(tripId);
+      const changes: Change[] = [{
+        table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+        fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
+      }];
+      if (trip && (trip.status ?? 'planned') === 'planned') {
+        changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields: { status: 'ongoing' } });
+      }
+      return { changes, result: undefined };
+    });
+  }
+
+  /** This user's trips still to come (planned, starting after today), soonest first. */
+  upcomingTrips(today: string = planToday(), limit = 3): Promise<Trip[]> {
+    return this.db.query(
+      `SELECT t.*, ${markSql('trips', 't')} FROM trips t
+       WHERE t.deleted = 0 AND t.user_id = ? AND COALESCE(t.status, 'planned') IN ('planned', 'ongoing') AND t.starts_on > ?
+       ORDER BY t.starts_on, t.title LIMIT ?`, [this.me, today, limit],
+    ).then((rows) => rows.map((r) => ({ ...(r as unknown as Trip), unit_ids: list(r.unit_ids) })));
+  }
+
+  /** Whether this user has today (in Vietnam) ticked as a field day on any trip. */
+  async todayTicked(today: string = planToday()): Promise<boolean> {
+    const r = await this.db.one<{ n: number }>(
+      'SELECT count(*) AS n FROM trip_days WHERE deleted = 0 AND user_id = ? AND day = ?', [this.me, today]);
+    return (r?.n ?? 0) > 0;
+  }
+
+  /** This user's notes still drafts, latest first. */
+  draftNotes(): Promise<{ id: string; title: string; unit_name: string | null }[]> {
+    return this.db.query(
+      `SELECT n.id, COALESCE(n.title, '') AS title, (SELECT name FROM units u WHERE u.id = n.unit_id) AS unit_name
+         FROM visit_notes n WHERE n.deleted = 0 AND n.author_id = ? AND COALESCE(n.status, 'draft') = 'draft'
+        ORDER BY n.rowid DESC`, [this.me]);
   }
 
   updateTripDay(id: string, fields: { unit_id?: string | null; activity?: string }): Promise<void> {
@@ -474,9 +509,11 @@ export class Records {
       let tripId: string;
       if (trip) {
         tripId = trip.id;
-        if (!trip.unit_ids.includes(c.unit_id)) {
-          changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields: { unit_ids: [...trip.unit_ids, c.unit_id] } });
-        }
+        // A check-in puts the trip under way (planned -> ongoing) and adds its unit.
+        const fields: Record<string, unknown> = {};
+        if (!trip.unit_ids.includes(c.unit_id)) fields.unit_ids = [...trip.unit_ids, c.unit_id];
+        if ((trip.status ?? 'planned') === 'planned') fields.status = 'ongoing';
+        if (Object.keys(fields).length > 0) changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields });
       } else {
         tripId = crypto.randomUUID();
         changes.push({
