@@ -223,23 +223,6 @@ var (
 		holds: func(c *change) (bool, error) { return c.stored("status") != "draft", nil }}
 	draftNote = Cond{Name: "a draft", Refused: "only a draft note may be deleted",
 		holds: func(c *change) (bool, error) { return c.stored("status") == "draft", nil }}
-	// findingNoteOpen: the note a finding cites, as the server holds it, is
-	// a draft or sent back for revision; a finding citing no note (or a
-	// note deleted since) is its author's alone and stays open.
-	findingNoteOpen = Cond{Name: "its note a draft or sent back",
-		Refused: "a finding can be corrected or deleted only while its note is a draft or sent back for revision",
-		holds: func(c *change) (bool, error) {
-			id, _ := c.stored("note_id").(string)
-			if id == "" {
-				return true, nil
-			}
-			n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), id)
-			if err != nil || n == nil || n.deleted {
-				return err == nil, err
-			}
-			s := n.values["status"]
-			return s == "draft" || s == "needs_revision", nil
-		}}
 )
 
 // Checks on the values a change writes.
