@@ -211,7 +211,7 @@ func TestFieldScreensAccessible(t *testing.T) {
 	day := func(d int) string { return plan.Today(now.AddDate(0, 0, d)) }
 	currentID := uuid.NewString()
 	for id, tr := range map[string][3]string{
-		currentID:         {"Hội nghị tại tỉnh", day(-1), day(1)},
+		currentID:        {"Hội nghị tại tỉnh", day(-1), day(1)},
 		uuid.NewString(): {"Khảo sát chuyên đề", day(7), day(8)},
 		uuid.NewString(): {"Làm việc tuần trước", day(-9), day(-8)},
 		uuid.NewString(): {"Chuyến đã huỷ", day(0), day(2)},
