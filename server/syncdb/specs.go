@@ -49,7 +49,8 @@ func init() {
 			Status:  "status",
 			Read:    everyoneReads,
 			Compute: computePlace,
-			Admin:   adminOnly("r.code, r.name, r.id"),
+			Admin: &Admin{List: "r.code, r.name, r.id", Create: by(plan.RoleAdmin), Update: by(plan.RoleAdmin), Delete: by(plan.RoleAdmin),
+				Decide: by(headquarters...)},
 		},
 
 		// III.1, Inspection Committee: "tham mưu xây dựng kế hoạch kiểm tra, đi
