@@ -58,7 +58,7 @@ export function PlacesSection({ canWrite }: { canWrite: boolean }) {
               {STATUSES.map((s) => <option key={s} value={s}>{t(`pl_status_${s}` as const)}</option>)}
             </select>
           </label>
-          <input class="input m-search" type="search" aria-label={t('pl_name')} placeholder="…" value={q}
+          <input class="input m-search" type="search" aria-label={t('pl_search')} placeholder={t('pl_search')} value={q}
             onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         </div>
         {rows.data && list.length === 0 && <p class="muted" id="places-empty">{t('pl_none')}</p>}

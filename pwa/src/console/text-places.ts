@@ -3,14 +3,15 @@
 import { defineText } from './text';
 export const placesText = defineText({
   pl_section: ['Cơ sở đề xuất', 'Proposed places'],
-  pl_intro: ['Cơ sở do bí thư, cán bộ kiểm tra thêm khi điểm danh (xã, phường, trường học, doanh nghiệp…). Xác nhận cơ sở đúng; gộp cơ sở trùng vào đơn vị đã có (điểm danh tại cơ sở trùng được tính cho đơn vị giữ lại); từ chối cơ sở sai. Không ai tự duyệt cơ sở mình đề xuất.',
-    'Places secretaries and inspectors added when checking in (communes, wards, schools, enterprises…). Confirm a right one; merge a duplicate into the existing unit (check-ins at it count for the kept unit); reject a wrong one. Nobody decides on a place they proposed.'],
+  pl_intro: ['Cơ sở do bí thư, cán bộ kiểm tra thêm khi điểm danh (xã, phường, trường học, doanh nghiệp…). Xác nhận cơ sở đúng; gộp cơ sở trùng vào đơn vị đã có (cơ sở trùng trỏ tới đơn vị giữ lại, điện thoại hiện và gợi ý đơn vị giữ lại); từ chối cơ sở sai. Không ai tự duyệt cơ sở mình đề xuất.',
+    'Places secretaries and inspectors added when checking in (communes, wards, schools, enterprises…). Confirm a right one; merge a duplicate into the existing unit (the duplicate points to the kept unit, which phones show and offer instead); reject a wrong one. Nobody decides on a place they proposed.'],
   pl_show: ['Hiển thị', 'Show'],
   pl_status_proposed: ['Chờ duyệt', 'Awaiting approval'],
   pl_status_confirmed: ['Đã xác nhận', 'Confirmed'],
   pl_status_merged: ['Đã gộp', 'Merged'],
   pl_status_rejected: ['Đã từ chối', 'Rejected'],
   pl_name: ['Cơ sở', 'Place'],
+  pl_search: ['Tìm cơ sở (không cần dấu)…', 'Find a place…'],
   pl_parent: ['Thuộc', 'Belongs to'],
   pl_by: ['Người đề xuất', 'Proposed by'],
   pl_position: ['Vị trí', 'Position'],

@@ -41,6 +41,21 @@ export function pickable(u: Pick<Unit, 'status'>): boolean {
   return u.status !== 'rejected' && u.status !== 'merged';
 }
 
+/**
+ * The unit a row naming id stands for: the unit itself, or for a place
+ * headquarters merged into another, the kept unit (followed along a chain
+ * of merges). Undefined when the device has no such unit.
+ */
+export function resolveUnit(byId: Map<string, Unit>, id: string): Unit | undefined {
+  let u = byId.get(id);
+  for (let hops = 0; u && u.status === 'merged' && u.replaced_by_id && hops < 16; hops++) {
+    const next = byId.get(u.replaced_by_id);
+    if (!next) break;
+    u = next;
+  }
+  return u;
+}
+
 /** A province or central unit, under which a grassroots place is proposed. */
 export function parentKind(u: Pick<Unit, 'kind' | 'status'>): boolean {
   return (u.kind === 'province' || u.kind === 'central_affiliated') && u.status === 'confirmed';

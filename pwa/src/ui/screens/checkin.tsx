@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
-  haversineM, parentKind, pickable, planToday, PURPOSES, type Checkin as CheckinRow, type CheckinResult, type Purpose, type Unit,
+  haversineM, parentKind, pickable, planToday, resolveUnit, PURPOSES, type Checkin as CheckinRow, type CheckinResult, type Purpose, type Unit,
 } from '../../store/records';
 import type { NewAttachment } from '../../store/store';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
@@ -32,7 +32,10 @@ export function Checkin() {
   const units = useData(() => rt.records.units(), []);
   const trips = useData(() => rt.records.trips(), []);
   const recent = useData(() => rt.records.checkins(20), []);
-  const recentUnits = useData(() => rt.records.recentUnitIds(), []);
+  const recentIds = useData(() => rt.records.recentUnitIds(), []);
+  const unitById = useMemo(() => new Map((units ?? []).map((u) => [u.id, u])), [units]);
+  // A recent place headquarters merged into another stands for the kept unit.
+  const recentUnits = useMemo(() => [...new Set((recentIds ?? []).map((id) => resolveUnit(unitById, id)?.id ?? id))], [recentIds, unitById]);
   const [added, setAdded] = useState('');
   const [fix, setFix] = useState<Fix | null>(null);
   const [locating, setLocating] = useState(false);
@@ -232,7 +235,7 @@ export function Checkin() {
       <div class="card">
         <h2>{t('chooseUnit')}</h2>
         {added && <Banner kind="ok"><span id="place-added">{t('placeAdded', added)}</span></Banner>}
-        <UnitPicker units={sorted} value={unitId} recent={recentUnits ?? []}
+        <UnitPicker units={sorted} value={unitId} recent={recentUnits}
           onChange={(v) => { setUnitId(v); setUnitChosen(true); setDone(null); setAdded(''); }}>
           {(query) => (
             <AddPlace fix={fix} query={query} units={units ?? []} onAdded={(id, name) => {
@@ -247,7 +250,7 @@ export function Checkin() {
       <div class="card">
         <h2>{t('recentCheckins')}</h2>
         <ul class="list" id="checkin-list">
-          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={units?.find((u) => u.id === c.unit_id)?.name ?? ''} />)}
+          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={placeName(unitById, c.unit_id)} />)}
         </ul>
       </div>
     </Screen>
@@ -324,6 +327,14 @@ function AddPlace({ fix, query, units, onAdded }: {
       </div>
     </div>
   );
+}
+
+/** A check-in's place by name; a merged place by the kept unit's name, with its own. */
+function placeName(byId: Map<string, Unit>, id: string): string {
+  const own = byId.get(id);
+  const kept = resolveUnit(byId, id);
+  if (!own || !kept) return '';
+  return kept.id === own.id ? own.name : `${kept.name} (${own.name})`;
 }
 
 /** One check-in in the list; its author may void it, saying why. */
