@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "b7b241c18dfd78de";
+const VERSION = "2c50710c813892ad";
 const PRECACHE = [
   "/assets/index-BG2qoCeR.css",
-  "/assets/index-xGFx6reG.js",
+  "/assets/index-CNooEdbi.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-Dtr_qsqN.js",

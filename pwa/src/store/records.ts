@@ -927,6 +927,8 @@ export class Records {
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM findings WHERE id = ?', [rowId]))?.t ?? rowId;
       case 'follow_ups':
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM follow_ups WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'units':
+        return (await this.db.one<{ t: string }>('SELECT name AS t FROM units WHERE id = ?', [rowId]))?.t ?? rowId;
       default:
         return rowId;
     }

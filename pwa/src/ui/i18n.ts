@@ -216,6 +216,7 @@ const dict = {
   table_visit_notes: ['Ghi chép', 'Note'],
   table_findings: ['Vấn đề phát hiện', 'Finding'],
   table_follow_ups: ['Theo dõi', 'Follow-up'],
+  table_units: ['Cơ sở', 'Place'],
   account: ['Tài khoản', 'Account'],
   field_day: ['Ngày', 'Day'],
   field_at: ['Thời gian', 'Time'],
