@@ -305,7 +305,8 @@ func TestPlaceMergeTarget(t *testing.T) {
 }
 
 // Everyone pulls every place, proposed or decided, with its standing and
-// its proposer.
+// its proposer; a merged place comes with the unit it points to, the same
+// on every device, and a check-in made there still names it.
 func TestPlacesArePulledByEveryone(t *testing.T) {
 	t.Parallel()
 	w := newPlaceWorld(t)
@@ -318,6 +319,24 @@ func TestPlacesArePulledByEveryone(t *testing.T) {
 		if !ok || row.Fields["status"] != "proposed" || row.Fields["proposed_by"] != w.sec.UserID || row.Fields["kind"] != "grassroots" {
 			t.Errorf("%s pulled the place as %+v (found %v)", role, row.Fields, ok)
 		}
+	}
+	w.step += time.Millisecond
+	checkin := protocol.Change{ID: uuid.NewString(), Table: "checkins", RowID: uuid.NewString(), Op: protocol.OpUpsert,
+		HLC: w.stamp(w.sec, w.step), Fields: map[string]any{"unit_id": id, "at": "2021-06-03T08:00:00Z", "lat": 22.5001, "lng": 103.5001}}
+	if r := w.push(t, w.sec, checkin)[0]; r.Status != protocol.StatusApplied {
+		t.Fatal(r)
+	}
+	if r := w.pushPlace(t, w.office, id, map[string]any{"status": "merged", "replaced_by_id": w.unit}); r.Status != protocol.StatusApplied {
+		t.Fatal(r)
+	}
+	for role, a := range w.roles {
+		rows := w.pullAll(t, a)
+		if row := rows["units/"+id]; row.Fields["status"] != "merged" || row.Fields["replaced_by_id"] != w.unit || row.Deleted {
+			t.Errorf("%s pulled the merged place as %+v", role, row)
+		}
+	}
+	if row := w.pullAll(t, w.sec)["checkins/"+checkin.RowID]; row.Fields["unit_id"] != id {
+		t.Errorf("the check-in at the merged place: %+v", row.Fields)
 	}
 }
 
