@@ -16,6 +16,9 @@ import (
 // in the console; the phone then shows it confirmed, on top as a recent
 // place and nearest, and a second check-in 60 m away is judged near too.
 // The day counts as verified. Search ignores diacritics (and reads đ as d).
+// A duplicate the secretary adds next is merged into the commune in the
+// console: the phone shows its check-in under the kept unit and offers the
+// kept unit only.
 func TestProposedPlaceConfirmedAndJudged(t *testing.T) {
 	t.Parallel()
 	exe := chromiumPath(t)
@@ -158,4 +161,43 @@ func TestProposedPlaceConfirmedAndJudged(t *testing.T) {
 	a.waitJS("both check-ins listed", `document.querySelectorAll('#checkin-list .checkin-item').length === 2`)
 	eval[bool](a, `(document.querySelector('#checkin-list').scrollIntoView({ block: 'start' }), true)`)
 	a.screenshot("places-04-checkins-at-place-390")
+
+	// A duplicate: the secretary adds the commune's school at the same spot
+	// and checks in there; the Office merges it into the commune. The
+	// phone then shows the check-in under the kept unit and no longer
+	// offers the duplicate.
+	a.setField(".unit-picker input[type=search]", "THCS Châu Khê")
+	a.click("#add-place")
+	a.setField("#place-name", "Trường THCS Châu Khê")
+	a.click("#place-save")
+	a.waitText("#checkin-unit", "Trường THCS Châu Khê")
+	a.click("#checkin-save")
+	a.waitText("#checkin-done", "Đã điểm danh tại Trường THCS Châu Khê")
+	a.syncAndWait()
+	a.waitText("#pending-count", "Thay đổi chờ gửi: 0")
+	var dupID string
+	if err := db.QueryRow("SELECT id FROM units WHERE name = 'Trường THCS Châu Khê' AND status = 'proposed'").Scan(&dupID); err != nil {
+		t.Fatalf("the duplicate on the server: %v", err)
+	}
+	hq.go_("#/console/management/units")
+	hq.go_("#/console/management/places")
+	hq.waitJS("duplicate listed", `!!document.querySelector('#places-table tr[data-place="Trường THCS Châu Khê"]')`)
+	hq.click(`#places-table tr[data-place="Trường THCS Châu Khê"] .link-btn`)
+	hq.waitJS("the nearest confirmed unit offered first", `document.querySelector('#place-kept').value === `+jsq(placeID))
+	hq.screenshot("places-13-console-merge-1366")
+	hq.click("#place-merge")
+	hq.waitText("#place-outcome", "Đã gộp «Trường THCS Châu Khê» vào «UBND xã Châu Khê».")
+	if n := count(t, db, "SELECT count(*) FROM units WHERE id = ? AND status = 'merged' AND replaced_by_id = ?", dupID, placeID); n != 1 {
+		t.Fatalf("the duplicate is not merged into the commune on the server")
+	}
+
+	a.syncAndWait()
+	a.go_("#/checkin")
+	a.waitJS("the check-in at the duplicate shown under the kept unit",
+		`[...document.querySelectorAll('#checkin-list .checkin-unit-name')].some((e) => e.textContent === 'UBND xã Châu Khê (Trường THCS Châu Khê)')`)
+	a.waitJS("the duplicate no longer offered", `!!document.querySelector('.unit-picker .choice')
+		&& !document.querySelector('.choice[data-unit="Trường THCS Châu Khê"]')
+		&& document.querySelector('.unit-picker .choice').dataset.unit === 'UBND xã Châu Khê'`)
+	eval[bool](a, `(document.querySelector('#checkin-list').scrollIntoView({ block: 'start' }), true)`)
+	a.screenshot("places-05-checkin-at-merged-place-390")
 }
