@@ -17,15 +17,56 @@ export const FINDING_CATEGORIES: readonly FindingCategory[] = ENUMS.findings.cat
 export const NOTE_SECTIONS = ['results', 'models', 'shortcomings', 'aspirations', 'recommendations', 'conclusions'] as const;
 export type NoteSection = (typeof NOTE_SECTIONS)[number];
 
+export type UnitStatus = (typeof ENUMS.units.status)[number];
+
 export interface Unit {
   id: string;
   code: string | null;
   name: string;
   kind: string;
+  parent_id: string | null;
   lat: number | null;
   lng: number | null;
   valid_from: string | null;
   valid_to: string | null;
+  /** The plan's units are confirmed; a place proposed from the field is proposed until headquarters decide. */
+  status: UnitStatus;
+  proposed_by: string | null;
+  /** For a merged place: the unit it duplicates. */
+  replaced_by_id: string | null;
+}
+
+/** Whether a unit may be picked for new work: not a place headquarters rejected or merged into another. */
+export function pickable(u: Pick<Unit, 'status'>): boolean {
+  return u.status !== 'rejected' && u.status !== 'merged';
+}
+
+/**
+ * The unit a row naming id stands for: the unit itself, or for a place
+ * headquarters merged into another, the kept unit (followed along a chain
+ * of merges). Undefined when the device has no such unit.
+ */
+export function resolveUnit(byId: Map<string, Unit>, id: string): Unit | undefined {
+  let u = byId.get(id);
+  for (let hops = 0; u && u.status === 'merged' && u.replaced_by_id && hops < 16; hops++) {
+    const next = byId.get(u.replaced_by_id);
+    if (!next) break;
+    u = next;
+  }
+  return u;
+}
+
+/** A province or central unit, under which a grassroots place is proposed. */
+export function parentKind(u: Pick<Unit, 'kind' | 'status'>): boolean {
+  return (u.kind === 'province' || u.kind === 'central_affiliated') && u.status === 'confirmed';
+}
+
+/**
+ * Folds a name for search: no diacritics, đ as d, lower case, so "xa ta
+ * phin" finds "Xã Tả Phìn".
+ */
+export function foldName(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
 
 export interface Campaign {
@@ -339,8 +380,34 @@ export class Records {
 
   async units(): Promise<Unit[]> {
     return this.db.query<Unit>(
-      `SELECT id, code, name, kind, lat, lng, valid_from, valid_to FROM units WHERE deleted = 0
+      `SELECT id, code, name, kind, parent_id, lat, lng, valid_from, valid_to, COALESCE(status, 'confirmed') AS status,
+         proposed_by, replaced_by_id FROM units WHERE deleted = 0
        ORDER BY CASE kind WHEN 'province' THEN 0 WHEN 'central_affiliated' THEN 1 ELSE 2 END, name`);
+  }
+
+  /** The units this user checked in at lately, the latest first. */
+  async recentUnitIds(limit = 5): Promise<string[]> {
+    const rows = await this.db.query<{ unit_id: string }>(
+      `SELECT unit_id FROM checkins WHERE deleted = 0 AND user_id = ? AND COALESCE(voided, 0) = 0
+       GROUP BY unit_id ORDER BY max(at) DESC LIMIT ?`, [this.me, limit]);
+    return rows.map((r) => r.unit_id);
+  }
+
+  /**
+   * Proposes a grassroots place where the user stands (a commune, a
+   * school, an enterprise the plan does not list), under the province or
+   * central unit it belongs to. It is usable at once, on this device and,
+   * once synced, by the others as a proposed place, until headquarters
+   * confirm, merge or reject it. Returns its id.
+   */
+  async proposePlace(p: { name: string; parent_id: string; lat: number; lng: number }): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.store.write([{
+      table: 'units', rowId: id, op: 'upsert', fields: {
+        name: p.name.trim(), kind: 'grassroots', parent_id: p.parent_id, lat: p.lat, lng: p.lng, status: 'proposed', proposed_by: this.me,
+      },
+    }]);
+    return id;
   }
 
   async campaigns(): Promise<Campaign[]> {
@@ -956,6 +1023,8 @@ export class Records {
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM findings WHERE id = ?', [rowId]))?.t ?? rowId;
       case 'follow_ups':
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM follow_ups WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'units':
+        return (await this.db.one<{ t: string }>('SELECT name AS t FROM units WHERE id = ?', [rowId]))?.t ?? rowId;
       default:
         return rowId;
     }
