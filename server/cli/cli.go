@@ -29,6 +29,7 @@ commands:
   migrate          apply pending migrations and exit
   user add         create a user: -username -password -full-name -roles
   backup PATH      write a consistent copy of the live store to PATH
+  store copy       move an SQLite store into an empty PostgreSQL database: --from FILE --to postgres://...
   loadgen          drive a live server with simulated devices and report throughput
   soak             kill this server with SIGKILL mid-push, again and again, and check nothing acknowledged is lost
   healthcheck      exit 0 when the server's /healthz answers (for containers)
@@ -51,6 +52,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "store":
+		return storeCmd(ctx, args, stdout, stderr)
 	case "loadgen":
 		return loadgenCmd(ctx, args, getenv, stdout, stderr)
 	case "soak":
