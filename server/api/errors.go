@@ -102,9 +102,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	ae := toAPIError(err)
 	if ae.Status == http.StatusInternalServerError && store.IsUnavailable(err) {
-		// The database went away (a PostgreSQL restart, a cut connection):
-		// nothing of this request was committed unless its answer said so,
-		// and the same request may be sent again once it is back.
+		// The database went away (a PostgreSQL restart, a cut connection).
+		// The request may or may not have been committed (a commit whose
+		// answer was lost); sending it again once the database is back is
+		// safe, as a push's change ids make the retry a duplicate.
 		ae = &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
 			Message: "the database is unavailable; retry shortly", Err: err}
 		c.Response().Header().Set("Retry-After", "5")

@@ -107,8 +107,7 @@ func oneLine(err error) error {
 
 // IsUnavailable reports whether err means the database could not be
 // reached or went away mid-statement (a restart, a network cut): the
-// request may be retried once it is back, and nothing it did was committed
-// unless its answer said so.
+// request may be retried once it is back.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
