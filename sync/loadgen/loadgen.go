@@ -34,10 +34,6 @@ import (
 // Config is one run.
 type Config struct {
 	BaseURL       string // server, e.g. http://127.0.0.1:8080
-	// OtherURLs are more processes of the same server (one PostgreSQL
-	// store): device i talks to the i-th of BaseURL and these, modulo their
-	// number, as a load balancer keeping each device on one process would.
-	OtherURLs []string
 	AdminUser     string // creates the simulated users
 	AdminPassword string
 	Devices       int // simulated devices, one user each
@@ -50,6 +46,11 @@ type Config struct {
 	Interval time.Duration
 	Dir      string // device files and the raw-insert file: put it on the disk to measure
 	Log      *slog.Logger
+
+	// OtherURLs are more processes of the same server (one PostgreSQL
+	// store): device i talks to the i-th of BaseURL and these, modulo their
+	// number, as a load balancer keeping each device on one process would.
+	OtherURLs []string
 }
 
 // Result is what a run measured.
