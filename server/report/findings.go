@@ -32,34 +32,34 @@ type FindingsQuery struct {
 // Finding is one row of the findings register (plan III.1): what was found
 // where, who follows it up, how far it has got.
 type Finding struct {
-	ID             string    `json:"id"`
-	Category       string    `json:"category"`
-	Text           string    `json:"text"`
-	Status         string    `json:"status"`
-	DueOn          *string   `json:"due_on"`
-	Answer         string    `json:"answer"`
-	DepartmentID   *string   `json:"department_id"`
-	DepartmentName *string   `json:"department_name"`
-	UnitID         *string   `json:"unit_id"`
-	UnitName       *string   `json:"unit_name"`
-	ClusterID      *string   `json:"cluster_id"`
-	ClusterName    *string   `json:"cluster_name"`
-	CampaignID     *string   `json:"campaign_id"`
-	CampaignName   *string   `json:"campaign_name"`
-	NoteID         *string   `json:"note_id"`
-	NoteTitle      *string   `json:"note_title"`
-	NoteStatus     *string   `json:"note_status"`
+	ID             string  `json:"id"`
+	Category       string  `json:"category"`
+	Text           string  `json:"text"`
+	Status         string  `json:"status"`
+	DueOn          *string `json:"due_on"`
+	Answer         string  `json:"answer"`
+	DepartmentID   *string `json:"department_id"`
+	DepartmentName *string `json:"department_name"`
+	UnitID         *string `json:"unit_id"`
+	UnitName       *string `json:"unit_name"`
+	ClusterID      *string `json:"cluster_id"`
+	ClusterName    *string `json:"cluster_name"`
+	CampaignID     *string `json:"campaign_id"`
+	CampaignName   *string `json:"campaign_name"`
+	NoteID         *string `json:"note_id"`
+	NoteTitle      *string `json:"note_title"`
+	NoteStatus     *string `json:"note_status"`
 	// Source is where the finding was raised: "note" (a visit note),
 	// "briefing" (a cluster briefing: BriefingID, its date and cluster)
 	// or "" (recorded on its own).
-	Source          string  `json:"source"`
-	BriefingID      *string `json:"briefing_id"`
-	BriefingHeldOn  *string `json:"briefing_held_on"`
-	BriefingCluster *string `json:"briefing_cluster"`
-	AuthorID       *string   `json:"author_id"`
-	AuthorName     *string   `json:"author_name"`
-	FollowUps      int       `json:"follow_ups"`
-	LastFollowUp   *FollowUp `json:"last_follow_up"`
+	Source          string    `json:"source"`
+	BriefingID      *string   `json:"briefing_id"`
+	BriefingHeldOn  *string   `json:"briefing_held_on"`
+	BriefingCluster *string   `json:"briefing_cluster"`
+	AuthorID        *string   `json:"author_id"`
+	AuthorName      *string   `json:"author_name"`
+	FollowUps       int       `json:"follow_ups"`
+	LastFollowUp    *FollowUp `json:"last_follow_up"`
 
 	campaignStarts string
 	seq            int64
