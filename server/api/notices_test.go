@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/auth"
+	"dicoso/server/report"
 	"dicoso/server/syncdb"
 )
 
@@ -79,6 +80,33 @@ func TestNoticeDOCX(t *testing.T) {
 		}
 	}
 	openDOCX(t, e.get(t, office, "/api/v1/reports/notices/"+notice+"/notice.docx"))
+
+	// Coverage reads the schedule: a unit scheduled is pending with its day
+	// until that day has passed, then overdue though the window is open; a
+	// unit not scheduled stays pending until the window closes.
+	for _, tc := range []struct {
+		asOf                string
+		laiChau, tuyenQuang string
+	}{
+		{"2021-06-09", report.UnitPending, report.UnitPending},
+		{"2021-06-11", report.UnitPending, report.UnitPending},
+		{"2021-06-12", report.UnitOverdue, report.UnitPending},
+		{"2021-06-13", report.UnitOverdue, report.UnitOverdue},
+	} {
+		var cov report.Coverage
+		e.get(t, office, "/api/v1/reports/coverage?campaign_id="+campaignRound1+"&date="+tc.asOf).decode(t, http.StatusOK, &cov)
+		states := map[string]report.UnitCoverage{}
+		for _, u := range coverageOf(t, cov, campaignRound1).Units {
+			states[u.UnitID] = u
+		}
+		lai, tq, bn := states[unitLaiChau], states[unitTuyenQuang], states[unitBacNinh]
+		if lai.State != tc.laiChau || tq.State != tc.tuyenQuang || bn.State != report.UnitPending {
+			t.Errorf("as of %s: Lai Châu %s, Tuyên Quang %s, Bắc Ninh %s; want %s, %s, pending", tc.asOf, lai.State, tq.State, bn.State, tc.laiChau, tc.tuyenQuang)
+		}
+		if lai.ScheduledOn == nil || *lai.ScheduledOn != "2021-06-10" || lai.ScheduledTo == nil || *lai.ScheduledTo != "2021-06-11" || bn.ScheduledOn != nil {
+			t.Errorf("as of %s: scheduled Lai Châu %v–%v, Bắc Ninh %v", tc.asOf, lai.ScheduledOn, lai.ScheduledTo, bn.ScheduledOn)
+		}
+	}
 	for _, who := range []*device{sec, liaison, dept} {
 		e.get(t, who, "/api/v1/reports/notices/"+notice+"/notice.docx").wantError(t, http.StatusForbidden, "forbidden")
 	}
