@@ -71,10 +71,13 @@ var draftNotice = Cond{Name: "a draft", Refused: "an issued notice does not chan
 	holds: func(c *change) (bool, error) { return c.stored("status") != "issued", nil }}
 
 // The moves of a notice: drafted, then issued once; an issued one stays.
+// A new row may arrive issued: a notice drafted and issued on a device
+// before it synced reaches the server as one change (the outbox folds a
+// row's edits).
 var noticeMoves = Moves{
 	Says: "the Inspection Committee drafts a notice and issues it; an issued notice is replaced by a new revision",
 	From: map[string][]string{
-		"":      {"draft"},
+		"":      {"draft", "issued"},
 		"draft": {"draft", "issued"},
 	},
 }

@@ -157,12 +157,15 @@ func TestNoticeRevisions(t *testing.T) {
 		"a revision numbered 3 after 1":       revision(map[string]any{"revision": 3.0}),
 		"a revision of another team":          revision(map[string]any{"team_id": nil}),
 		"a second revision naming nothing":    revision(map[string]any{"revises_id": nil}),
-		"a revision made issued at once":      revision(map[string]any{"status": "issued"}),
 		"a team of another campaign's notice": revision(map[string]any{"campaign_id": uuid.NewString()}),
 	} {
 		if r := w.try(t, w.ic, "notices", uuid.NewString(), f); r.Status != protocol.StatusRejected {
 			t.Errorf("%s was accepted: %+v", what, r)
 		}
+	}
+	// Drafted and issued on one device before it synced: one change.
+	if r := w.try(t, w.ic, "notices", uuid.NewString(), revision(map[string]any{"status": "issued"})); r.Status != protocol.StatusApplied {
+		t.Errorf("a revision drafted and issued before a sync: %+v", r)
 	}
 	rev := uuid.NewString()
 	for name, a := range w.everyone() {
@@ -173,6 +176,9 @@ func TestNoticeRevisions(t *testing.T) {
 	}
 	w.mustApply(t, w.ic, "notices", rev, map[string]any{"status": "issued"})
 	got := w.pullAll(t, w.liaison)
+	if r := w.try(t, w.ic, "notices", rev, map[string]any{"status": "draft"}); r.Status != protocol.StatusRejected {
+		t.Errorf("an issued revision taken back to draft: %+v", r)
+	}
 	if r, ok := got["notices/"+rev]; !ok || r.Fields["revision"] != 2.0 && r.Fields["revision"] != int64(2) {
 		t.Errorf("the liaison does not read the issued revision: %+v", r)
 	}
