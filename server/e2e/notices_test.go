@@ -88,7 +88,8 @@ func sourceColumn(t *testing.T, workbook string) []string {
 // issues the notice; the inspector's phone and the unit liaison's phone,
 // offline after one sync, show the team's dates (the liaison saw nothing
 // before the notice was issued); the notice's Word file names the team's
-// units and dates. A cluster's secretary records a briefing with two
+// units and dates; a change to the issued notice is a new revision, which
+// the liaison's phone shows marked as changed. A cluster's secretary records a briefing with two
 // recommendations on a phone, offline; the Office answers one in the
 // console, and the recommendations register shows both with their source.
 func TestNoticeScheduleAndBriefing(t *testing.T) {
@@ -174,6 +175,9 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 	c.consoleSync()
 	c.waitJS("issued notice sent", `!document.querySelector('[data-notice="25-TB/TWĐTN-BKT"] [data-notice-action="word"]')?.disabled`)
 	c.screenshot("notices-02-console-notice-issued")
+	c.viewport(390, 844, false) // a narrow window: no mobile layout widening
+	c.screenshot("notices-02b-console-notices-phone")
+	c.viewport(1366, 900, false)
 	if n := count(t, db, "SELECT count(*) FROM notices WHERE status = 'issued' AND number = '25-TB/TWĐTN-BKT' AND team_id = ?", team.ID); n != 1 {
 		t.Fatalf("issued notices on the server: %d", n)
 	}
@@ -230,6 +234,26 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 		t.Error("the liaison sees the team's visit to another unit")
 	}
 	l.screenshot("notices-04-liaison-home-offline")
+
+	// The Committee changes the issued notice: a new revision, issued; the
+	// liaison's phone shows the latest, marked as changed.
+	c.click(`[data-notice="25-TB/TWĐTN-BKT"][data-status="issued"] [data-notice-action="revise"]`)
+	c.waitJS("revision drafted", `!!document.querySelector('[data-status="draft"] [data-notice-field="preparation"]')`)
+	c.setField(`[data-status="draft"] [data-notice-field="preparation"]`, "Chuẩn bị báo cáo và danh sách đoàn viên mới kết nạp.")
+	c.click(`[data-status="draft"] [data-notice-action="issue"]`)
+	c.waitJS("revision issued", `document.querySelectorAll('[data-notice="25-TB/TWĐTN-BKT"][data-status="issued"]').length === 2`)
+	c.consoleSync()
+	if n := count(t, db, "SELECT count(*) FROM notices WHERE status = 'issued' AND revision = 2 AND revises_id IS NOT NULL"); n != 1 {
+		t.Fatalf("issued revisions on the server: %d", n)
+	}
+	l.offline(false)
+	l.syncAndWait()
+	l.go_("#/home")
+	l.waitText("#liaison-visits [data-changed]", "Đã thay đổi (sửa đổi lần 1)")
+	l.waitText("#liaison-visits [data-visit-prepare]", "Chuẩn bị báo cáo và danh sách đoàn viên mới kết nạp.")
+	l.screenshot("notices-04b-liaison-notice-changed")
+	l.viewport(1366, 900, false)
+	l.screenshot("notices-04c-liaison-home-desktop")
 
 	// The secretary leading the cluster records a briefing offline on a phone.
 	s := newBrowser(t, exe, "secretary", srv.url)
