@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "f0fa5379901dcf04";
+const VERSION = "061f66e6d00d193b";
 const PRECACHE = [
-  "/assets/index-BUpIZeaI.js",
   "/assets/index-CM5GIpkE.css",
+  "/assets/index-CZhnDgkh.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-BU2vBB41.js",

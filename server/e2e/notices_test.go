@@ -84,7 +84,8 @@ func sourceColumn(t *testing.T, workbook string) []string {
 }
 
 // Issue 12, end to end: the Inspection Committee schedules a team in the
-// console (a unit put outside the campaign's window is pointed out) and
+// console (a unit put outside the campaign's window, and a member on two
+// teams the same day, are pointed out) and
 // issues the notice; the inspector's phone and the unit liaison's phone,
 // offline after one sync, show the team's dates (the liaison saw nothing
 // before the notice was issued); the notice's Word file names the team's
@@ -124,6 +125,11 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 		"leader_id": leaderID, "member_ids": []string{leaderID, memberID}, "unit_ids": units[:2]}, &team); code >= 300 {
 		t.Fatalf("create the team: %d", code)
 	}
+	// A second team of the campaign shares a member with the first.
+	if code := srv.post(t, "/api/v1/teams", admin, map[string]any{"campaign_id": campaignID, "name": "Đoàn kiểm tra số 2",
+		"member_ids": []string{memberID}, "unit_ids": units[2:3]}, nil); code >= 300 {
+		t.Fatalf("create the second team: %d", code)
+	}
 	if code := srv.post(t, "/api/v1/clusters", admin, map[string]any{"name": "Cụm Tây Bắc", "lead_secretary_id": secID}, &cluster); code >= 300 {
 		t.Fatalf("create the cluster: %d", code)
 	}
@@ -162,6 +168,15 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 	c.screenshot("notices-01-console-schedule-conflict")
 	// The Committee moves it back inside the window: the warning goes.
 	c.setField(fmt.Sprintf(`tr[data-visit=%s] input[type=date]`, jsq(second)), "2021-06-14")
+	c.waitJS("conflict cleared", `!document.querySelector('#n-conflicts')`)
+
+	// The same member on the second team the same day is pointed out too.
+	c.setField(`[data-team="Đoàn kiểm tra số 2"] [data-add="unit"]`, units[2])
+	c.setField(`[data-team="Đoàn kiểm tra số 2"] [data-add="from"]`, "2021-06-11")
+	c.click(`[data-team="Đoàn kiểm tra số 2"] [data-add="save"]`)
+	c.waitText(`#n-conflicts [data-conflict="member_twice"]`, "Hoàng Thị Lan có lịch ở hai đoàn cùng ngày 11/06/2021")
+	c.screenshot("notices-01b-console-member-twice")
+	c.click(`[data-team="Đoàn kiểm tra số 2"] tr[data-visit] .c-btn-danger`)
 	c.waitJS("conflict cleared", `!document.querySelector('#n-conflicts')`)
 
 	c.click(`[data-new-notice="Đoàn kiểm tra số 1"]`)
