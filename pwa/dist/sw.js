@@ -7,13 +7,13 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "061f66e6d00d193b";
+const VERSION = "e908153297dd0608";
 const PRECACHE = [
-  "/assets/index-CM5GIpkE.css",
-  "/assets/index-CZhnDgkh.js",
+  "/assets/index-Cn4YYJgV.js",
+  "/assets/index-E8UWcST7.css",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-BU2vBB41.js",
+  "/assets/worker-C5GN-Zt6.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -45,6 +45,8 @@ export const TABLES: readonly TableDef[] = [
     valid_to: 'text',
     replaced_by_id: 'text',
     source: 'text',
+    status: 'text',
+    proposed_by: 'text',
   } },
   { name: 'plans', field: false, fields: {
     year: 'int',
@@ -193,12 +195,13 @@ export const TABLES: readonly TableDef[] = [
  * or field is added, removed or retyped. The device keeps the one it pulled
  * with, and pulls a full snapshot again when an update brings another.
  */
-export const FIELD_SET = 'fs1-a8fc9bf954edaf0c';
+export const FIELD_SET = 'fs1-9ed3016ac613a1cc';
 
 /** The values each enum field may take, by table and field. */
 export const ENUMS = {
   units: {
     kind: ['province', 'central_affiliated', 'district', 'grassroots'],
+    status: ['confirmed', 'proposed', 'merged', 'rejected'],
   },
   campaigns: {
     kind: ['periodic', 'thematic', 'special'],
