@@ -200,6 +200,16 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 		t.Fatalf("schedule rows on the server: %d", n)
 	}
 
+	// Coverage names each unit's scheduled day (the server's report).
+	c.go_("#/console/coverage?campaign_id=" + campaignID)
+	c.waitText(fmt.Sprintf(`tr[data-unit=%s] [data-scheduled="2021-06-10"]`, jsq(first)), "Dự kiến kiểm tra ngày 10/06")
+	c.waitText(fmt.Sprintf(`tr[data-unit=%s] [data-scheduled="2021-06-14"]`, jsq(second)), "Dự kiến kiểm tra ngày 14/06")
+	c.screenshot("notices-02c-console-coverage-scheduled")
+	c.go_("#/console/notices?campaign=" + campaignID)
+	c.waitJS("notice listed", `!!document.querySelector('[data-notice="25-TB/TWĐTN-BKT"] .n-notice-head')`)
+	c.click(`[data-notice="25-TB/TWĐTN-BKT"] .n-notice-head`)
+	c.waitJS("notice open", `!!document.querySelector('[data-notice="25-TB/TWĐTN-BKT"] [data-notice-action="word"]')`)
+
 	// The notice's Word file: the team's units and dates, read from its XML.
 	dir := c.downloads()
 	c.click(`[data-notice="25-TB/TWĐTN-BKT"] [data-notice-action="word"]`)
