@@ -81,6 +81,22 @@ func TestNoticeDOCX(t *testing.T) {
 	}
 	openDOCX(t, e.get(t, office, "/api/v1/reports/notices/"+notice+"/notice.docx"))
 
+	// The coverage workbook says each unit's scheduled days.
+	wb := openWorkbook(t, e.get(t, office, "/api/v1/reports/coverage.xlsx?campaign_id="+campaignRound1+"&date=2021-06-09"))
+	sheet := wb.rows["Đơn vị được kiểm tra"]
+	col := slices.Index(sheet[2], "Lịch kiểm tra")
+	scheduled := map[string]string{}
+	for _, r := range sheet[3:] {
+		if col >= 0 && col < len(r) {
+			scheduled[r[5]] = r[col]
+		} else if len(r) > 5 {
+			scheduled[r[5]] = ""
+		}
+	}
+	if scheduled["Lai Châu"] != "10/06/2021 – 11/06/2021" || scheduled["Tuyên Quang"] != "12/06/2021" || scheduled["Bắc Ninh"] != "" {
+		t.Errorf("coverage workbook schedule column: %q", scheduled)
+	}
+
 	// Coverage reads the schedule: a unit scheduled is pending with its day
 	// until that day has passed, then overdue though the window is open; a
 	// unit not scheduled stays pending until the window closes.
