@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "e908153297dd0608";
+const VERSION = "a0abf55605ca2998";
 const PRECACHE = [
-  "/assets/index-Cn4YYJgV.js",
+  "/assets/index-BcP3FuEa.js",
   "/assets/index-E8UWcST7.css",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",

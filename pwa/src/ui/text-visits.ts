@@ -45,6 +45,8 @@ const dict = {
   b_answer: ['Trả lời: {0}', 'Answer: {0}'],
   b_unanswered: ['Chưa trả lời', 'Not answered yet'],
   b_pending: ['Chờ gửi', 'Waiting to be sent'],
+  b_source: ['Giao ban {0}, ngày {1}', 'Briefing of {0}, {1}'],
+  b_open: ['Mở buổi giao ban', 'Open the briefing'],
   b_need: ['Chọn cụm và ngày giao ban.', 'Choose the cluster and the date.'],
 } as const;
 
