@@ -223,6 +223,13 @@ var (
 		Roles: []string{plan.RoleSecretary, plan.RoleDepartment},
 		SQL: `EXISTS (SELECT 1 FROM clusters c WHERE c.id = r.cluster_id AND c.deleted = 0
 		AND (c.lead_secretary_id = :me OR (:dept != '' AND c.lead_department_id = :dept)))`}
+	// The recommendations raised at a cluster's briefings are read by the
+	// secretary and the department leading it, whoever recorded them (one
+	// raised for the whole cluster names no unit).
+	clusterLeadsRecommendations = Scope{Name: "a cluster's leading secretary and department: the recommendations of its briefings",
+		Roles: []string{plan.RoleSecretary, plan.RoleDepartment},
+		SQL: `r.briefing_id IN (SELECT b.id FROM briefings b JOIN clusters c ON c.id = b.cluster_id
+		WHERE b.deleted = 0 AND c.deleted = 0 AND (c.lead_secretary_id = :me OR (:dept != '' AND c.lead_department_id = :dept)))`}
 	liaisonBriefings = Scope{Name: "a unit liaison: briefings their unit hosts or attends", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
 		SQL: `(r.host_unit_id = :unit OR EXISTS (SELECT 1 FROM json_each(r.unit_ids) bu WHERE bu.value = :unit))`}
 )

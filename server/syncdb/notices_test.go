@@ -241,6 +241,17 @@ func TestBriefingsAndTheirRecommendations(t *testing.T) {
 			t.Errorf("%s raising a recommendation at the briefing: %+v, want allowed=%v", name, r, recorders[name])
 		}
 	}
+	// One raised for the whole cluster (no unit), recorded by the
+	// department, reaches the secretary leading the cluster too.
+	whole := uuid.NewString()
+	w.mustApply(t, w.dept, "findings", whole, map[string]any{"author_id": w.dept.UserID, "briefing_id": briefing,
+		"campaign_id": w.campaign, "category": "recommendation", "text": "Đề nghị tổ chức tập huấn chung cho cụm"})
+	wholeReaders := map[string]bool{"admin": true, "inspection committee": true, "office": true, "department": true, "secretary": true}
+	for name, a := range w.everyone() {
+		if _, ok := w.pullAll(t, a)["findings/"+whole]; ok != wholeReaders[name] {
+			t.Errorf("%s reads the cluster-wide recommendation: %v, want %v", name, ok, wholeReaders[name])
+		}
+	}
 	note := w.noteAt(t, w.sec, "draft")
 	if r := w.try(t, w.sec, "findings", uuid.NewString(), map[string]any{"author_id": w.sec.UserID, "briefing_id": briefing, "note_id": note,
 		"category": "recommendation", "text": "Cả hai"}); r.Status != protocol.StatusRejected {

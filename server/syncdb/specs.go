@@ -186,7 +186,8 @@ func init() {
 			}},
 			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
 			// A liaison reads a finding with its note: never on a draft.
-			Read:   []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
+			Read: []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned,
+				clusterLeadsRecommendations},
 			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
 			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id", "briefing_id"},
 		},
