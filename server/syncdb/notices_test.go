@@ -121,6 +121,24 @@ func TestScheduleAndNoticeReaders(t *testing.T) {
 			t.Errorf("after issue, %s reads visit=%v notice=%v, want %+v", name, v, n, want)
 		}
 	}
+	// A change to the schedule after the issue reaches the liaison's
+	// device by the ordinary pull, without a reset.
+	resp, err := w.db.Pull(context.Background(), w.liaison, protocol.PullRequest{Protocol: 1, DeviceID: w.liaison.DeviceID, Limit: 2000})
+	if err != nil || resp.HasMore {
+		t.Fatalf("liaison snapshot: %v", err)
+	}
+	w.mustApply(t, w.ic, "team_visits", w.visit, map[string]any{"starts_on": "2021-06-12", "ends_on": "2021-06-12"})
+	next, err := w.db.Pull(context.Background(), w.liaison, protocol.PullRequest{Protocol: 1, DeviceID: w.liaison.DeviceID, Cursor: resp.Cursor, Limit: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := false
+	for _, r := range next.Rows {
+		moved = moved || r.Table == "team_visits" && r.RowID == w.visit && r.Fields["starts_on"] == "2021-06-12"
+	}
+	if next.Reset || !moved {
+		t.Errorf("the liaison's next pull after a schedule change: reset %v, rows %+v", next.Reset, next.Rows)
+	}
 }
 
 // An issued notice never changes, for anyone: a change is a new revision,
@@ -256,5 +274,32 @@ func TestBriefingsAndTheirRecommendations(t *testing.T) {
 	if r := w.try(t, w.sec, "findings", uuid.NewString(), map[string]any{"author_id": w.sec.UserID, "briefing_id": briefing, "note_id": note,
 		"category": "recommendation", "text": "Cả hai"}); r.Status != protocol.StatusRejected {
 		t.Errorf("a finding naming both a note and a briefing: %+v", r)
+	}
+}
+
+// A notice for the whole campaign (no team) announces every team of the
+// campaign: once issued, their members and the liaisons of their units read
+// it and the visits, and nobody else does.
+func TestCampaignWideNoticeAnnouncesEveryTeam(t *testing.T) {
+	t.Parallel()
+	w := newScheduleWorld(t)
+	wide := uuid.NewString()
+	w.mustApply(t, w.ic, "notices", wide, map[string]any{"campaign_id": w.campaign, "status": "draft", "number": "30-TB/TWĐTN-BKT"})
+	readers := map[string]bool{"admin": true, "inspection committee": true, "office": true}
+	for name, a := range w.everyone() {
+		_, ok := w.pullAll(t, a)["notices/"+wide]
+		if ok != readers[name] {
+			t.Errorf("draft: %s reads the campaign's notice: %v, want %v", name, ok, readers[name])
+		}
+	}
+	w.mustApply(t, w.ic, "notices", wide, map[string]any{"status": "issued"})
+	readers["team leader"], readers["team member"], readers["liaison of the unit"] = true, true, true
+	for name, a := range w.everyone() {
+		got := w.pullAll(t, a)
+		_, notice := got["notices/"+wide]
+		_, visit := got["team_visits/"+w.visit]
+		if notice != readers[name] || visit != readers[name] {
+			t.Errorf("issued: %s reads the campaign's notice %v and the visit %v, want %v", name, notice, visit, readers[name])
+		}
 	}
 }
