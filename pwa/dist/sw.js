@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "a0abf55605ca2998";
+const VERSION = "680e862f818e47ec";
 const PRECACHE = [
-  "/assets/index-BcP3FuEa.js",
-  "/assets/index-E8UWcST7.css",
+  "/assets/index-CLpMc8U4.js",
+  "/assets/index-DYpGwTw6.css",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-C5GN-Zt6.js",

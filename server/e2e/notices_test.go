@@ -95,6 +95,7 @@ func sourceColumn(t *testing.T, workbook string) []string {
 // console, and the recommendations register shows both with their source.
 func TestNoticeScheduleAndBriefing(t *testing.T) {
 	t.Parallel()
+	axe := axeSource(t)
 	exe := chromiumPath(t)
 	srv := startServer(t)
 	campaignID, units := seededCampaign(t, srv)
@@ -242,6 +243,7 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 	ins.waitText(fmt.Sprintf(`[data-visit-unit=%s] .v-days`, jsq(second)), "14/06/2021")
 	ins.waitText(`[data-notice="25-TB/TWĐTN-BKT"]`, "Thông báo số 25-TB/TWĐTN-BKT ngày 01/06/2021")
 	ins.screenshot("notices-03-inspector-schedule-offline")
+	ins.audit("notices-a11y-inspector-schedule", axe)
 
 	// The liaison's phone: the next sync brings what the notice opened;
 	// offline, the home says when the team comes, who, and what.
@@ -259,6 +261,7 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 		t.Error("the liaison sees the team's visit to another unit")
 	}
 	l.screenshot("notices-04-liaison-home-offline")
+	l.audit("notices-a11y-liaison-home", axe)
 
 	// The Committee changes the issued notice: a new revision, issued; the
 	// liaison's phone shows the latest, marked as changed.
@@ -306,6 +309,8 @@ func TestNoticeScheduleAndBriefing(t *testing.T) {
 		s.waitJS("recommendation listed", fmt.Sprintf(`!!document.querySelector('[data-rec=%s]')`, jsq(text)))
 	}
 	s.screenshot("notices-05-secretary-briefing-offline")
+	s.audit("notices-a11y-briefing", axe)
+	s.phoneScreen("#/briefings", "[data-briefing]", "notices-a11y-briefings", axe)
 	s.offline(false)
 	s.syncAndWait()
 	var briefingID string
