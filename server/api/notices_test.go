@@ -81,6 +81,28 @@ func TestNoticeDOCX(t *testing.T) {
 	}
 	openDOCX(t, e.get(t, office, "/api/v1/reports/notices/"+notice+"/notice.docx"))
 
+	// A revision says what it replaces; a notice for the whole campaign
+	// names every team of it, team by team.
+	revision := uuid.NewString()
+	ic.push(t, "", upsert("notices", revision, map[string]any{"campaign_id": campaignRound1, "team_id": team, "status": "issued",
+		"number": "16-TB/TWĐTN-BKT", "revision": 2.0, "revises_id": notice}))
+	doc = openDOCX(t, e.get(t, ic, "/api/v1/reports/notices/"+revision+"/notice.docx"))
+	if _, ok := doc.Find("(Sửa đổi lần 1, thay thế Thông báo số 15-TB/TWĐTN-BKT)"); !ok {
+		t.Errorf("the revision does not say what it replaces:\n%s", doc.Text())
+	}
+	second := uuid.NewString()
+	e.apply(t, syncdb.ServerChange{Table: "teams", RowID: second, Fields: map[string]any{"campaign_id": campaignRound1,
+		"name": "Đoàn kiểm tra số 2", "unit_ids": []any{unitHaNam}}})
+	wide := uuid.NewString()
+	ic.push(t, "", upsert("notices", wide, map[string]any{"campaign_id": campaignRound1, "status": "draft"}))
+	doc = openDOCX(t, e.get(t, ic, "/api/v1/reports/notices/"+wide+"/notice.docx"))
+	if !inOrder(doc, "1. Đoàn kiểm tra số 1", "- Trưởng đoàn: đồng chí Lê Văn Hùng.", "2. Đoàn kiểm tra số 2", "- Trưởng đoàn: chưa phân công.") {
+		t.Errorf("the campaign's notice does not name both teams in order:\n%s", doc.Text())
+	}
+	if _, ok := doc.Find("Số:       -TB/TWĐTN-BKT"); !ok {
+		t.Errorf("a notice without a number leaves it blank for the Office:\n%s", doc.Text())
+	}
+
 	// The coverage workbook says each unit's scheduled days.
 	wb := openWorkbook(t, e.get(t, office, "/api/v1/reports/coverage.xlsx?campaign_id="+campaignRound1+"&date=2021-06-09"))
 	sheet := wb.rows["Đơn vị được kiểm tra"]
