@@ -30,10 +30,11 @@ var (
 		if c.actor().seesAll() {
 			return true, nil
 		}
-		for _, cl := range []any{c.stored("cluster_id"), c.value("cluster_id")} {
-			if cl == nil && c.cur == nil {
-				continue
-			}
+		clusters := []any{c.value("cluster_id")}
+		if c.cur != nil {
+			clusters = append(clusters, c.stored("cluster_id"))
+		}
+		for _, cl := range clusters {
 			ok, err := leadsCluster(c, cl)
 			if err != nil || !ok {
 				return false, err
