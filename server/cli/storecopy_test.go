@@ -94,11 +94,15 @@ func TestStoreCopyToPostgres(t *testing.T) {
 	if err := lite.Reader().QueryRow(`SELECT id FROM campaigns ORDER BY id LIMIT 1`).Scan(&campaign); err != nil {
 		t.Fatal(err)
 	}
+	team, cluster := uuid.NewString(), uuid.NewString()
 	if err := lite.InTx(ctx, func(tx *sql.Tx) error {
 		return sdbLite.ApplyServerTx(ctx, tx, "", []syncdb.ServerChange{
-			{Table: "clusters", RowID: uuid.NewString(), Fields: map[string]any{"name": "Cụm 1", "lead_department_id": dept}},
-			{Table: "teams", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaign, "name": "Đoàn 1",
+			{Table: "clusters", RowID: cluster, Fields: map[string]any{"name": "Cụm 1", "lead_department_id": dept}},
+			{Table: "teams", RowID: team, Fields: map[string]any{"campaign_id": campaign, "name": "Đoàn 1",
 				"leader_id": lan.ID, "member_ids": []any{lan.ID}, "unit_ids": []any{unit}}},
+			{Table: "team_visits", RowID: uuid.NewString(), Fields: map[string]any{"team_id": team, "unit_id": unit, "starts_on": "2021-04-05", "ends_on": "2021-04-06"}},
+			{Table: "notices", RowID: uuid.NewString(), Fields: map[string]any{"campaign_id": campaign, "team_id": team, "status": "draft", "title": "Thông báo lịch kiểm tra"}},
+			{Table: "briefings", RowID: uuid.NewString(), Fields: map[string]any{"cluster_id": cluster, "held_on": "2021-05-10", "place": "Lai Châu", "unit_ids": []any{unit}}},
 		})
 	}); err != nil {
 		t.Fatal(err)
