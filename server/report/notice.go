@@ -146,7 +146,7 @@ func teamMembers(ctx context.Context, d store.Dialect, tx *sql.Tx, team string) 
 func teamVisits(ctx context.Context, d store.Dialect, tx *sql.Tx, team string) ([]NoticeVisit, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT tu.value, COALESCE(u.name, ''), COALESCE(v.starts_on, ''), COALESCE(v.ends_on, ''),
 		COALESCE(v.place, ''), COALESCE(v.contact, '')
-		FROM teams t, `+d.JSONEach("t.unit_ids", "tu")+`
+		FROM teams t CROSS JOIN `+d.JSONEach("t.unit_ids", "tu")+`
 		LEFT JOIN units u ON u.id = tu.value
 		LEFT JOIN team_visits v ON v.team_id = t.id AND v.unit_id = tu.value AND v.deleted = 0
 		WHERE t.id = ?
