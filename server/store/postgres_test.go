@@ -148,3 +148,20 @@ func openPG(t *testing.T) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// The change log's sequence hands out one number at a time (cache 1): a
+// session holding a block of numbers drawn earlier could commit one of
+// them after another session's larger one, and the writer lock's argument
+// (docs/postgres.md) would not hold.
+func TestPostgresChangeSequenceIsNotCached(t *testing.T) {
+	t.Parallel()
+	st := openPG(t)
+	var cache int64
+	if err := st.Reader().QueryRow(`SELECT s.seqcache FROM pg_sequence s
+		WHERE s.seqrelid = pg_get_serial_sequence('change_log', 'seq')::regclass`).Scan(&cache); err != nil {
+		t.Fatal(err)
+	}
+	if cache != 1 {
+		t.Fatalf("change_log.seq caches %d numbers per session, want 1", cache)
+	}
+}
