@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"dicoso/server/store"
 	"dicoso/server/store/storetest"
+	"dicoso/sync/schema"
 )
 
 // Each kind of bad configuration stops the start with one line that names
@@ -163,5 +165,59 @@ func TestPostgresChangeSequenceIsNotCached(t *testing.T) {
 	}
 	if cache != 1 {
 		t.Fatalf("change_log.seq caches %d numbers per session, want 1", cache)
+	}
+}
+
+// The PostgreSQL migrations hold exactly the registry, as the SQLite ones
+// do (TestMigratedStoreMatchesRegistry): every synced table, every field
+// as a column of the type the twin maps it to (whole numbers and flags
+// bigint, numbers double precision, the rest text), and no column besides
+// the engine's and the server's private ones.
+func TestPostgresStoreMatchesRegistry(t *testing.T) {
+	t.Parallel()
+	st := openPG(t)
+	engine := []string{"id", "deleted", "version", "clocks", "seq"}
+	private := map[string][]string{"users": {"password_hash", "disabled", "created_at"}}
+	for _, tbl := range schema.Tables() {
+		rs, err := st.Reader().Query(`SELECT column_name, data_type FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = ?`, tbl.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		columns := map[string]string{}
+		for rs.Next() {
+			var name, typ string
+			if err := rs.Scan(&name, &typ); err != nil {
+				t.Fatal(err)
+			}
+			columns[name] = typ
+		}
+		rs.Close()
+		if len(columns) == 0 {
+			t.Errorf("no table %s", tbl.Name)
+			continue
+		}
+		for _, f := range tbl.Fields {
+			want := "text"
+			switch f.Type {
+			case schema.Int, schema.Bool:
+				want = "bigint"
+			case schema.Real:
+				want = "double precision"
+			}
+			if got, ok := columns[f.Name]; !ok || got != want {
+				t.Errorf("%s.%s (%s): column %q, want %s", tbl.Name, f.Name, f.Type, got, want)
+			}
+			delete(columns, f.Name)
+		}
+		for _, c := range append(slices.Clone(engine), private[tbl.Name]...) {
+			if _, ok := columns[c]; !ok {
+				t.Errorf("%s lacks the column %s", tbl.Name, c)
+			}
+			delete(columns, c)
+		}
+		if len(columns) > 0 {
+			t.Errorf("%s has columns the registry does not know: %v", tbl.Name, columns)
+		}
 	}
 }
