@@ -299,7 +299,7 @@ func citesReadableNote(c *change) error {
 	if err := c.tx.flush(c.ctx); err != nil {
 		return err
 	}
-	where, args := scopeClause(a, mustTable("visit_notes"))
+	where, args := scopeClauseWith(a, mustTable("visit_notes"), false, true)
 	var ok bool
 	err = c.tx.tx.QueryRowContext(c.ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
 		append(args, sql.Named("note", note))...).Scan(&ok)
@@ -318,7 +318,11 @@ var errOfficeCampaign = errors.New("the Office may only write campaigns of kind 
 // Read scopes. Each SQL is a constant over the row aliased r; only values
 // travel as parameters (:me, :dept, :unit).
 var (
-	headquartersRead = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
+	// Headquarters read every row, in the console, over the API: a
+	// headquarters browser never needs the national dataset on the device
+	// (issue 8), so their devices pull only the other scopes they match
+	// (their own rows, or a field role's).
+	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
 	// Field data by units of a campaign team the reader leads or belongs to
 	// (and, where the row has one, for that team's campaign).
 	teamUnits = Scope{Name: "a team's leader and members: the team's units, in its campaign", needs: inTeam,
