@@ -17,9 +17,9 @@ import (
 
 // writeCtx is what one push (or one server edit) brings to each change.
 type writeCtx struct {
-	actor   Actor
-	server  bool      // a change the server makes: no policy, may set computed fields
-	now     time.Time // receipt time
+	actor  Actor
+	server bool      // a change the server makes: no policy, may set computed fields
+	now    time.Time // receipt time
 	// cursorSeq is the push's base_cursor: the pusher had pulled every
 	// row its pull serves up to it.
 	cursorSeq int64
