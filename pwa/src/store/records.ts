@@ -549,11 +549,13 @@ export class Records {
    * revise, or reviewed. The note takes the latest decision and a review
    * round keeps it for ever, in one local transaction (one outbox batch).
    */
-  review(id: string, status: 'needs_revision' | 'reviewed', comment: string): Promise<void> {
+  review(id: string, status: 'needs_revision' | 'reviewed', comment: string, base?: string): Promise<void> {
     const text = comment.trim();
     if (status === 'needs_revision' && !text) return Promise.reject(new Error('a note sent back needs a comment'));
     return this.store.write([
-      { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me } },
+      // base: the note as the console read it from the server (the phone
+      // pulled it, and has none).
+      { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me }, base },
       {
         table: 'reviews', rowId: crypto.randomUUID(), op: 'upsert',
         fields: { note_id: id, reviewer_id: this.me, decision: status, comment: text, at: new Date().toISOString() },
