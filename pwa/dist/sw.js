@@ -7,13 +7,13 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "a914809b5644c832";
+const VERSION = "9552715f30e9b1a7";
 const PRECACHE = [
   "/assets/index-B90FZ2sW.css",
-  "/assets/index-DB52ur5k.js",
+  "/assets/index-BJ95cCkQ.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-xHmLV48w.js",
+  "/assets/worker-C4Q115Vj.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",
