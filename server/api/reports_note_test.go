@@ -161,6 +161,9 @@ func TestNoteViewContentAndBase(t *testing.T) {
 	if len(d.Findings) != 1 || d.Findings[0].ID != w.f1 || d.Findings[0].DepartmentName == nil || d.Findings[0].Base == "" {
 		t.Fatalf("findings %+v", d.Findings)
 	}
+	if len(d.HandedIn) != 1 || d.HandedIn[0].By.ID != w.lan.userID {
+		t.Fatalf("hand-ins %+v, want Lan's one", d.HandedIn)
+	}
 	if d.Attachments == nil || d.Reviews == nil || d.CheckinPhotos == nil {
 		t.Fatalf("empty lists must be [] not null: %+v", d)
 	}

@@ -21,6 +21,7 @@ type NoteDetail struct {
 	Attachments   []string       `json:"attachments"`
 	Findings      []NoteFinding  `json:"findings"`
 	Reviews       []NoteReview   `json:"reviews"`
+	HandedIn      []HandIn       `json:"handed_in"`
 	CheckinPhotos []CheckinPhoto `json:"checkin_photos"`
 	ReviewedBy    *Person        `json:"reviewed_by"`
 	ReviewComment string         `json:"review_comment"`
@@ -59,6 +60,13 @@ type NoteReview struct {
 	Comment  string `json:"comment"`
 	At       string `json:"at"`
 	Reviewer Person `json:"reviewer"`
+}
+
+// HandIn is one time the note reached the server as submitted: who sent
+// it and when it arrived.
+type HandIn struct {
+	At string `json:"at"`
+	By Person `json:"by"`
 }
 
 // CheckinPhoto is a photo of a check-in by the note's author at its unit.
@@ -114,6 +122,9 @@ func (r *Reports) Note(ctx context.Context, id string, v NotesViewer, base RowBa
 		if out.Reviews, err = noteReviews(ctx, tx, id, v); err != nil {
 			return err
 		}
+		if out.HandedIn, err = handIns(ctx, tx, id); err != nil {
+			return err
+		}
 		out.CheckinPhotos, err = checkinPhotos(ctx, tx, out.Note, v)
 		return err
 	})
@@ -163,6 +174,27 @@ func noteReviews(ctx context.Context, tx *sql.Tx, id string, v NotesViewer) ([]N
 			return nil, fmt.Errorf("read review rounds of note %s: %w", id, err)
 		}
 		out = append(out, x)
+	}
+	return out, rs.Err()
+}
+
+// handIns are the changes that set the note submitted, oldest first, from
+// the change log (every applied change is kept there).
+func handIns(ctx context.Context, tx *sql.Tx, id string) ([]HandIn, error) {
+	rs, err := tx.QueryContext(ctx, `SELECT c.received_at, COALESCE(c.user_id, ''), COALESCE(u.full_name, u.username, '')
+		FROM change_log c LEFT JOIN users u ON u.id = c.user_id
+		WHERE c.tbl = 'visit_notes' AND c.row_id = ? AND json_extract(c.applied, '$.status') = 'submitted' ORDER BY c.seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read hand-ins of note %s: %w", id, err)
+	}
+	defer rs.Close()
+	out := []HandIn{}
+	for rs.Next() {
+		var h HandIn
+		if err := rs.Scan(&h.At, &h.By.ID, &h.By.FullName); err != nil {
+			return nil, fmt.Errorf("read hand-ins of note %s: %w", id, err)
+		}
+		out = append(out, h)
 	}
 	return out, rs.Err()
 }

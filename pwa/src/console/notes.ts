@@ -97,6 +97,8 @@ export interface NoteDetail {
     base: string;
   }[];
   reviews: ServerRound[];
+  /** Each time the note reached the server as submitted. */
+  handed_in: { at: string; by: { id: string; full_name: string } }[];
   checkin_photos: { sha256: string; at: string }[];
   reviewed_by: { id: string; full_name: string } | null;
   review_comment: string;
@@ -134,12 +136,14 @@ export interface DeviceRound {
 }
 
 /**
- * Every review round of a note, oldest first: those the server keeps, and
- * this device's decisions still waiting in its outbox (marked pending).
+ * Every review round of a note, oldest first: the hand-ins and decisions
+ * the server keeps, and this device's decisions still waiting in its
+ * outbox (marked pending).
  */
-export function reviewRounds(server: ServerRound[], pending: DeviceRound[] = []): Round[] {
+export function reviewRounds(server: ServerRound[], pending: DeviceRound[] = [], handedIn: NoteDetail['handed_in'] = []): Round[] {
   const known = new Set(server.map((r) => r.id));
   const out: Round[] = server.map((r) => ({ at: r.at, user_id: r.reviewer.id, name: r.reviewer.full_name, status: r.decision, comment: r.comment }));
+  for (const h of handedIn) out.push({ at: h.at, user_id: h.by.id, name: h.by.full_name, status: 'submitted', comment: '' });
   for (const d of pending) {
     if (known.has(d.id)) continue;
     out.push({ at: d.at, user_id: d.reviewer_id, name: d.reviewer, status: d.decision, comment: d.comment, pending: true });

@@ -337,7 +337,7 @@ function NotePane({ item, d, t, onDecided }: {
       "SELECT row_id FROM outbox WHERE tbl = 'reviews'")).map((r) => r.row_id));
     return rounds.filter((r) => queued.has(r.id));
   }, [item.id, d?.state]);
-  const rounds = reviewRounds(body?.reviews ?? [], pendingRounds ?? []);
+  const rounds = reviewRounds(body?.reviews ?? [], pendingRounds ?? [], body?.handed_in ?? []);
   const c = item.campaign;
   const who = (id: string, name: string) => (id === rt.user.id ? (name ? `${name} (${t('q_you')})` : t('q_you')) : name);
   return (
