@@ -339,11 +339,29 @@ export class Store {
    * and duplicate entries are deleted, rejected ones move to the rejected
    * list, and the values of applied ones that lost to a concurrent later
    * write become notices. Entries are matched by change id.
+   *
+   * A row changed from a read over the API (an entry with a base: the
+   * console's decision on a note this device does not pull) is not the
+   * device's to keep: once the server has the change, the device drops its
+   * partial copy, unless more of its changes wait. Should the row be one
+   * the device pulls after all, the next pull brings it whole (the change
+   * moved it past the cursor).
    */
   settle(done: string[], rejected: Refusal[], lost: Loss[] = []): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
+      const read = done.length === 0 ? [] : await this.db.query<{ tbl: string; row_id: string }>(
+        `SELECT DISTINCT tbl, row_id FROM outbox WHERE base <> '' AND id IN (${done.map(() => '?').join(', ')})`, done);
       const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
+      for (const r of read) {
+        const def = tableDef(r.tbl);
+        if (!def) continue;
+        stmts.push({
+          sql: `DELETE FROM ${def.name} WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE tbl = ? AND row_id = ?)
+                AND NOT EXISTS (SELECT 1 FROM rejected WHERE tbl = ? AND row_id = ?)`,
+          bind: [r.row_id, def.name, r.row_id, def.name, r.row_id],
+        });
+      }
       const received = nowIso();
       for (const l of lost) {
         for (const v of l.values) {
