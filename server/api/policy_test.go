@@ -101,6 +101,7 @@ func roleMatrix() map[string]matrixEntry {
 		"GET /api/v1/reports/notes":                     {},
 		"GET /api/v1/reports/notes/:id":                 {},
 		"GET /api/v1/reports/activity":                  {},
+		"GET /api/v1/reports/findings/:id/follow-ups":   {},
 		"GET /api/v1/reports/coverage.xlsx":             {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
 		"GET /api/v1/reports/field-days.xlsx":           {roles: []string{admin, ic, office, auth.RoleSecretary}},
 		"GET /api/v1/reports/campaigns/:id/report.docx": {roles: []string{admin, ic, office}},
@@ -248,7 +249,7 @@ func TestEveryPolicyRuleIsUsed(t *testing.T) {
 	for key := range roleMatrix() {
 		method, path, _ := strings.Cut(key, " ")
 		resource := strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/")[0]
-		if strings.HasPrefix(path, "/api/v1/reports/notes") || path == "/api/v1/reports/activity" {
+		if strings.HasPrefix(path, "/api/v1/reports/notes") || path == "/api/v1/reports/activity" || strings.HasSuffix(path, "/follow-ups") {
 			resource = "rows" // synced rows read over the API, scoped per row (policy.go)
 		}
 		var act action

@@ -13,6 +13,7 @@ import (
 	"dicoso/server/auth"
 	"dicoso/server/report"
 	"dicoso/server/store"
+	"dicoso/server/syncdb"
 	"dicoso/sync/schema"
 )
 
@@ -125,6 +126,7 @@ func (s *Server) reportFindings(c echo.Context) error {
 	if err != nil {
 		return internal(err)
 	}
+	report.WithBase(items, syncdb.RowBase)
 	return c.JSON(http.StatusOK, findingList{Items: items})
 }
 

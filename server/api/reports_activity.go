@@ -1,12 +1,16 @@
 package api
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"dicoso/server/report"
+	"dicoso/server/store"
+	"dicoso/sync/schema"
 )
 
 // reportActivity: GET /api/v1/reports/activity?user_id=&year=. One
@@ -29,4 +33,22 @@ func (s *Server) reportActivity(c echo.Context) error {
 		return internal(err)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// reportFollowUps: GET /api/v1/reports/findings/{id}/follow-ups. The
+// follow-ups of one finding, oldest first, for the console's findings
+// register: every one the caller may read; 404 for a finding they may not.
+func (s *Server) reportFollowUps(c echo.Context) error {
+	id := c.Param("id")
+	if !schema.ValidID(id) {
+		return badRequest("validation_failed", "id must be a UUID", []fieldError{{Field: "id", Rule: "uuid"}})
+	}
+	items, err := report.New(s.store).FollowUps(c.Request().Context(), strings.ToLower(id), notesViewer(principalFrom(c)))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no finding " + id + " that you may read")
+	}
+	if err != nil {
+		return internal(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }

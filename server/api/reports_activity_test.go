@@ -78,3 +78,47 @@ func TestActivityReadScopeIsThePulls(t *testing.T) {
 	w.get(t, w.admin, "/api/v1/reports/activity?user_id="+w.secA.userID+"&year=21").wantError(t, http.StatusBadRequest, "validation_failed")
 	w.get(t, nil, "/api/v1/reports/activity?user_id="+w.secA.userID).wantError(t, http.StatusUnauthorized, "unauthorized")
 }
+
+// A finding's follow-ups read over the API are, for every role, those its
+// pull holds of a finding it reads (headquarters: every one); a finding it
+// may not read is 404.
+func TestFollowUpsReadScopeIsThePulls(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	for name, d := range map[string]*device{"secretary A": w.secA, "secretary B": w.secB, "inspector of team A": w.inspA,
+		"inspector of team B": w.inspB, "department 1": w.deptUser, "inspection committee": w.ic, "admin": w.admin} {
+		res := w.get(t, d, "/api/v1/reports/findings/"+w.findingA+"/follow-ups")
+		reads, want := true, []string{w.followUpA}
+		if d != w.ic && d != w.admin {
+			rows, _ := d.pullAll(t, "")
+			_, reads = rows[key("findings", w.findingA)]
+			want = []string{}
+			for _, r := range rows {
+				if r.Table == "follow_ups" && r.Fields["finding_id"] == w.findingA {
+					want = append(want, r.RowID)
+				}
+			}
+		}
+		if !reads {
+			res.wantError(t, http.StatusNotFound, "not_found")
+			continue
+		}
+		var got struct{ Items []report.FollowUp }
+		res.decode(t, http.StatusOK, &got)
+		ids := []string{}
+		for _, x := range got.Items {
+			ids = append(ids, x.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("%s reads follow-ups %v, want %v", name, ids, want)
+		}
+	}
+	w.get(t, w.admin, "/api/v1/reports/findings/x/follow-ups").wantError(t, http.StatusBadRequest, "validation_failed")
+	var reg struct{ Items []report.Finding }
+	w.get(t, w.admin, "/api/v1/reports/findings").decode(t, http.StatusOK, &reg)
+	for _, f := range reg.Items {
+		if f.Base == "" {
+			t.Errorf("finding %s listed without its base", f.ID)
+		}
+	}
+}

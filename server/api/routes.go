@@ -81,6 +81,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/reports/notes", s.reportNotes, s.allow("rows", actRead))
 	v1.GET("/reports/notes/:id", s.reportNote, s.allow("rows", actRead))
 	v1.GET("/reports/activity", s.reportActivity, s.allow("rows", actRead))
+	v1.GET("/reports/findings/:id/follow-ups", s.reportFollowUps, s.allow("rows", actRead))
 	v1.GET("/reports/coverage.xlsx", s.reportCoverageXLSX, s.allow("reports", actRead))
 	v1.GET("/reports/field-days.xlsx", s.reportFieldDaysXLSX, s.allow("reports", actRead))
 	v1.GET("/reports/campaigns/:id/report.docx", s.reportCampaignDOCX, s.allow("reports", actRead))

@@ -26,8 +26,6 @@ export const fieldDaysText = defineText({
   fd_noPlan: ['Năm {0} chưa có kế hoạch: tính theo mức tối thiểu {1} ngày', 'No plan for {0}: counted against {1} days'],
   fd_open: ['Xem chi tiết', 'Details'],
   fd_detailTitle: ['Chuyến đi, ngày đi cơ sở và điểm danh', 'Trips, field days and check-ins'],
-  fd_deviceHint: ['Danh sách dưới đây đọc từ dữ liệu đã đồng bộ về máy này (lần đồng bộ gần nhất: {0}).', 'The lists below are read from the data synced to this device (last sync: {0}).'],
-  fd_never: ['chưa lần nào', 'never'],
   fd_trips: ['Chuyến đi', 'Trips'],
   fd_noTrips: ['Chưa có chuyến đi nào trên máy này.', 'No trips on this device.'],
   fd_checkins: ['Điểm danh tại cơ sở', 'Check-ins'],
