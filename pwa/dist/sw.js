@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "7d8712d7f614271b";
+const VERSION = "df450e95327a13e3";
 const PRECACHE = [
   "/assets/index-B90FZ2sW.css",
-  "/assets/index-s6eyE5jS.js",
+  "/assets/index-BSatVzEq.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-C4Q115Vj.js",

@@ -289,11 +289,11 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	slices.Sort(roles)
 	fmt.Fprintf(h, "%s|%s|%s|%s\n", a.UserID, strings.Join(roles, ","), a.DepartmentID, a.UnitID)
 	if a.seesAll() {
-		// Headquarters once pulled every note; they now read notes and
-		// review rounds over the API and pull only their own (and those of
-		// any field role they hold). The mark makes a device that pulled
-		// under the old scope reset and drop the rest.
-		fmt.Fprint(h, "headquarters read notes over the API\n")
+		// Headquarters once pulled every row; they now read field data
+		// over the API and pull only their own rows (and those of any field
+		// role they hold). The mark makes a device that pulled under the
+		// old scope reset and drop the rest.
+		fmt.Fprint(h, "headquarters read field data over the API\n")
 	}
 	r := &reach{}
 	{

@@ -160,10 +160,10 @@ func TestMalformedRowBaseIsRefused(t *testing.T) {
 	}
 }
 
-// Headquarters' devices pull the reference data, the findings register and
-// the field days, and of the notes and review rounds only their own: those
-// they read over the API (ReadClause), every headquarters role. Field roles
-// pull what they read, as before.
+// Headquarters' devices pull the reference data and their own rows, not
+// the national field data, which they read over the API (ReadClause):
+// every field table, every headquarters role. Field roles pull what they
+// read, as before.
 func TestHeadquartersPullTheirOwnRowsAndReadTheRestOverTheAPI(t *testing.T) {
 	t.Parallel()
 	w := newReviewWorld(t)
@@ -177,7 +177,6 @@ func TestHeadquartersPullTheirOwnRowsAndReadTheRestOverTheAPI(t *testing.T) {
 	if r := w.push(t, w.leader, round); r[0].Status != protocol.StatusApplied {
 		t.Fatalf("round: %+v", r)
 	}
-	apiOnly := map[string]bool{"visit_notes": true, "reviews": true}
 	for name, hq := range w.headquarters() {
 		own := uuid.NewString()
 		if r := w.push(t, hq, note(own, hq, w.stamp(hq, 0), map[string]any{"unit_id": w.unit, "title": "Ghi chép của " + name})); r[0].Status != protocol.StatusApplied {
@@ -186,11 +185,11 @@ func TestHeadquartersPullTheirOwnRowsAndReadTheRestOverTheAPI(t *testing.T) {
 		rows := w.pullAll(t, hq)
 		for key := range rows {
 			table := key[:strings.IndexByte(key, '/')]
-			if apiOnly[table] && key != "visit_notes/"+own {
+			if tb, _ := schema.Lookup(table); !tb.Reference && key != "visit_notes/"+own {
 				t.Errorf("%s pulled %s, which is not theirs", name, key)
 			}
 		}
-		for _, want := range []string{"visit_notes/" + own, "findings/" + finding.RowID, "units/" + w.unit, "campaigns/" + w.campaign, "teams/" + w.team, "users/" + w.member.UserID} {
+		for _, want := range []string{"visit_notes/" + own, "units/" + w.unit, "campaigns/" + w.campaign, "teams/" + w.team, "users/" + w.member.UserID} {
 			if _, ok := rows[want]; !ok {
 				t.Errorf("%s did not pull %s", name, want)
 			}

@@ -318,15 +318,11 @@ var errOfficeCampaign = errors.New("the Office may only write campaigns of kind 
 // Read scopes. Each SQL is a constant over the row aliased r; only values
 // travel as parameters (:me, :dept, :unit).
 var (
-	// Headquarters read every note and review round in the console, over
-	// the API: a headquarters browser never needs the national notes on the
-	// device (issue 8), so their devices pull only the other scopes they
-	// match (their own rows, or a field role's).
+	// Headquarters read every row in the console, over the API: a
+	// headquarters browser never needs the national dataset on the device
+	// (issue 8), so their devices pull only the other scopes they match
+	// (their own rows, or a field role's).
 	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
-	// The findings register (with its follow-ups), which headquarters
-	// triage, and the field days they tally, their devices still pull
-	// whole: the console's findings and field-day screens read the device.
-	headquartersPull = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
 	// Field data by units of a campaign team the reader leads or belongs to
 	// (and, where the row has one, for that team's campaign).
 	teamUnits = Scope{Name: "a team's leader and members: the team's units, in its campaign", needs: inTeam,

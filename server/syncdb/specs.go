@@ -57,7 +57,7 @@ func init() {
 			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author}}},
 			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author}}},
 			Delete: Rule{Refused: "only the secretary who logged a trip may delete it", Grants: []Grant{{Who: author}}},
-			Read:   []Scope{headquartersPull, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
+			Read:   []Scope{headquartersRead, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
 			Moves:  []string{"campaign_id", "unit_ids"},
 		},
 		// A field day is a day spent in the field: one not yet come is refused.
@@ -65,7 +65,7 @@ func init() {
 			Create: Rule{Refused: "only the owner of a trip day may create it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip, notFutureDay}}}},
 			Update: Rule{Refused: "only the owner of a trip day may change it", Grants: []Grant{{Who: author, Checks: []Check{ownTrip, notFutureDay}}}},
 			Delete: Rule{Refused: "only the owner of a trip day may delete it", Grants: []Grant{{Who: author}}},
-			Read:   []Scope{headquartersPull, own("user_id"), myClusters},
+			Read:   []Scope{headquartersRead, own("user_id"), myClusters},
 			Moves:  []string{"unit_id"},
 		},
 
@@ -77,7 +77,7 @@ func init() {
 				{Who: author, Fields: voiding},
 				{Who: headquarter, Fields: voiding},
 			}},
-			Read:        []Scope{headquartersPull, own("user_id"), teamUnitsAnyCampaign, myClusters, liaisonUnit},
+			Read:        []Scope{headquartersRead, own("user_id"), teamUnitsAnyCampaign, myClusters, liaisonUnit},
 			Attachments: "photo",
 			Compute:     computeCheckin,
 		},
@@ -116,7 +116,7 @@ func init() {
 			}},
 			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
 			// A liaison reads a finding with its note: never on a draft.
-			Read:   []Scope{headquartersPull, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
+			Read:   []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
 			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
 			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id"},
 		},
@@ -129,7 +129,7 @@ func init() {
 				{Who: both(author, findingAuthor)},
 				{Who: both(author, findingDepartment)},
 			}},
-			Read:   []Scope{headquartersPull, own("author_id"), withItsFinding},
+			Read:   []Scope{headquartersRead, own("author_id"), withItsFinding},
 			Parent: &Parent{Table: "findings", Field: "finding_id"},
 		},
 
