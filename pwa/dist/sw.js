@@ -7,11 +7,11 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "df450e95327a13e3";
+const VERSION = "63346dd3e52aadfd";
 const PRECACHE = [
+  "/assets/index-B6UINvgW.js",
   "/assets/index-B90FZ2sW.css",
-  "/assets/index-BSatVzEq.js",
-  "/assets/jsxRuntime-LTeUfGv6.js",
+  "/assets/jsxRuntime-Dv7RGgTp.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-C4Q115Vj.js",
   "/icons/icon-192.png",
