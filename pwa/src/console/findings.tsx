@@ -8,7 +8,7 @@
 // over the server's values until the server has them, and a refusal waits
 // in Sync. A department user lands on the findings assigned to it, soonest
 // due first.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import {
   FINDING_CATEGORIES, FINDING_STATUSES, localDate, seesAll,
   type FindingStatus, type RegisterFinding, type SyncMark,
@@ -65,13 +65,27 @@ function useRegister(q: { category: string; status: string }): { items: Register
     const departments = new Map((await rt.records.departments()).map((d) => [d.id, d.name]));
     return { pending, refused: new Set(refused.map((r) => r.row_id)), departments };
   }, []);
+  // What this device wrote, by finding: laid over the server's row while
+  // it waits in the outbox, and after the server has it until a read of
+  // the register begun since shows it (no flash of the old values).
+  const written = useRef(new Map<string, { fields: Partial<RegisterRow>; acked: number }>());
+  const now = Date.now();
+  const pendingIds = new Set((local?.pending ?? []).map((p) => p.row_id));
+  for (const [id, w] of written.current) {
+    if (!pendingIds.has(id) && w.acked === 0) w.acked = now;
+    if (w.acked !== 0 && server.since > w.acked) written.current.delete(id);
+  }
+  for (const p of local?.pending ?? []) {
+    const prior = written.current.get(p.row_id);
+    const fields = { ...(prior?.acked === 0 ? prior.fields : {}), ...(JSON.parse(p.fields) as Partial<RegisterRow>) };
+    written.current.set(p.row_id, { fields, acked: 0 });
+  }
   const items = server.data?.items.map((f): RegisterRow => {
     let row: RegisterRow = { ...f, sync: 'sent' as SyncMark };
-    for (const p of local?.pending ?? []) {
-      if (p.row_id !== f.id) continue;
-      const fields = JSON.parse(p.fields) as Partial<RegisterRow>;
-      row = { ...row, ...fields, sync: 'local' };
-      if ('department_id' in fields) row.department_name = fields.department_id ? local!.departments.get(fields.department_id) ?? null : null;
+    const w = written.current.get(f.id);
+    if (w) {
+      row = { ...row, ...w.fields, sync: w.acked === 0 ? 'local' : 'sent' };
+      if ('department_id' in w.fields) row.department_name = w.fields.department_id ? local?.departments.get(w.fields.department_id) ?? null : null;
     }
     if (local?.refused.has(f.id)) row.sync = 'refused';
     return row;
