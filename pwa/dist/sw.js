@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "92223aa2532a503d";
+const VERSION = "1cf4d2ce2aacd7ed";
 const PRECACHE = [
+  "/assets/index-B22KBv79.js",
   "/assets/index-B90FZ2sW.css",
-  "/assets/index-CH9IFA9y.js",
   "/assets/jsxRuntime-Dv7RGgTp.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-C4Q115Vj.js",

@@ -104,9 +104,12 @@ export function Coverage({ params }: ScreenProps) {
   const download = async () => {
     setDl({ busy: true, error: '' });
     try {
-      // The workbook takes the campaign and date filters (the server's
-      // coverage.xlsx has no cluster filter): it lists every cluster.
-      await downloadFile(session, '/api/v1/reports/coverage.xlsx' + query({ campaign_id: campaignId }), 'do-bao-phu.xlsx');
+      // The workbook takes the same campaign and cluster as the screen; the
+      // units of no cluster are a filter of this screen only, and the
+      // workbook then lists every cluster (the hint says so).
+      await downloadFile(session, '/api/v1/reports/coverage.xlsx' + query({
+        campaign_id: campaignId, cluster_id: clusterId === 'none' ? '' : clusterId,
+      }), 'do-bao-phu.xlsx');
       setDl({ busy: false, error: '' });
     } catch (e) {
       setDl({ busy: false, error: errorText(e) });
@@ -139,7 +142,7 @@ export function Coverage({ params }: ScreenProps) {
         </div>
       </header>
       {!online && <div class="banner banner-warn" id="cov-offline">{t('c_needsNetwork')}</div>}
-      {clusterId && <p class="muted small" id="cov-xlsx-hint">{t('cov_xlsxAllClusters')}</p>}
+      {clusterId === 'none' && <p class="muted small" id="cov-xlsx-hint">{t('cov_xlsxAllClusters')}</p>}
       {dl.error && <div class="banner banner-error" role="alert" id="cov-xlsx-error">{t('c_downloadFailed', dl.error)}</div>}
       {report.error != null && (
         <div class="banner banner-error" role="alert">
