@@ -166,3 +166,45 @@ func TestCoverageByCluster(t *testing.T) {
 		e.get(t, office, path+"?cluster_id=tay-bac").wantError(t, http.StatusBadRequest, "validation_failed")
 	}
 }
+
+// Exports of an empty selection are valid files: the findings register of
+// a store with none, and the coverage of a cluster with no unit, open as
+// workbooks with their title and headers and no rows, in their XML too.
+func TestExportsOfAnEmptySelection(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withSeeds(), withAdmin())
+	office := e.addUser(t, "van.phong", auth.RoleOffice)
+	empty := uuid.NewString()
+	e.apply(t, syncdb.ServerChange{Table: "clusters", RowID: empty, Fields: map[string]any{"name": "Cụm chưa có đơn vị"}})
+
+	fr := e.get(t, office, "/api/v1/reports/findings.xlsx?category=aspiration")
+	wb := openWorkbook(t, fr)
+	for _, s := range wb.sheets {
+		if rows := wb.rows[s]; len(rows) != 3 {
+			t.Errorf("findings.xlsx %s: %d rows, want title, selection and headers only: %q", s, len(rows), rows)
+		}
+	}
+	if len(sheetTexts(t, fr.body)) == 0 {
+		t.Error("findings.xlsx holds no worksheet XML")
+	}
+
+	cr := e.get(t, office, "/api/v1/reports/coverage.xlsx?cluster_id="+empty)
+	cw := openWorkbook(t, cr)
+	if rows := cw.rows["Đơn vị được kiểm tra"]; len(rows) != 3 {
+		t.Errorf("coverage.xlsx of an empty cluster: %d rows, want 3", len(rows))
+	}
+	joined := ""
+	for _, v := range sheetTexts(t, cr.body) {
+		joined += strings.Join(v, "|")
+	}
+	if !strings.Contains(joined, "Cụm hoạt động: Cụm chưa có đơn vị") {
+		t.Errorf("the empty export does not say what it selected: %s", joined)
+	}
+	var cov report.Coverage
+	e.get(t, office, "/api/v1/reports/coverage?cluster_id="+empty).decode(t, http.StatusOK, &cov)
+	for _, c := range cov.Items {
+		if c.Planned != 0 || c.Units == nil {
+			t.Errorf("%s in an empty cluster: %+v", c.Name, c)
+		}
+	}
+}
