@@ -290,9 +290,9 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	fmt.Fprintf(h, "%s|%s|%s|%s\n", a.UserID, strings.Join(roles, ","), a.DepartmentID, a.UnitID)
 	if a.seesAll() {
 		// Headquarters once pulled every row; they now read field data
-		// over the API and pull only their own rows (and those of any field
-		// role they hold). The mark makes a device that pulled under the
-		// old scope reset and drop the rest.
+		// over the API and pull their own rows, what waits on them (and
+		// what any field role they hold reads). The mark makes a device
+		// that pulled under the old scope reset and drop the rest.
 		fmt.Fprint(h, "headquarters read field data over the API\n")
 	}
 	r := &reach{}

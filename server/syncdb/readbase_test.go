@@ -2,6 +2,8 @@ package syncdb
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +44,11 @@ func (w *reviewWorld) headquarters() map[string]Actor {
 	return map[string]Actor{"admin": w.admin, "inspection_committee": w.ic, "office": w.office}
 }
 
-// Headquarters decide in the console on a note they read over the API,
-// not pulled: the change carries the note's base from that read, and the
-// decision stands whatever the reviewer's clock says (two days behind
-// included), ordered after the submission it answers on every device.
+// Headquarters decide in the console on a note they read over the API:
+// the change carries the note's base from that read, and the decision
+// stands whatever the reviewer's clock says (two days behind included),
+// ordered after the submission it answers on every device. The push has
+// no base_cursor here, so only the read's base can order it.
 func TestHeadquartersDecisionAfterReadingTheNoteWins(t *testing.T) {
 	t.Parallel()
 	for name := range (&reviewWorld{fixture: &fixture{}}).headquarters() {
@@ -55,14 +58,10 @@ func TestHeadquartersDecisionAfterReadingTheNoteWins(t *testing.T) {
 				w := newReviewWorld(t)
 				reviewer := w.headquarters()[name]
 				id, submitHLC := w.submitted(t)
-				cursor := w.cursor(t, reviewer)
-				if _, pulled := w.pullAll(t, reviewer)["visit_notes/"+id]; pulled {
-					t.Fatalf("%s pulled another's note: headquarters read notes over the API", name)
-				}
 				decide := note(id, reviewer, w.stamp(reviewer, skew), map[string]any{
 					"status": "needs_revision", "reviewed_by": reviewer.UserID, "review_comment": "Bổ sung số liệu"})
 				decide.Base = w.readBase(t, "visit_notes", id)
-				if r := w.pushBase(t, reviewer, cursor, decide); r[0].Status != protocol.StatusApplied || len(r[0].Lost) != 0 {
+				if r := w.pushBase(t, reviewer, "", decide); r[0].Status != protocol.StatusApplied || len(r[0].Lost) != 0 {
 					t.Fatalf("decision: %+v", r[0])
 				}
 				for _, a := range []Actor{w.member, w.leader} {
@@ -82,17 +81,19 @@ func TestHeadquartersDecisionAfterReadingTheNoteWins(t *testing.T) {
 	}
 }
 
-// The author edits the note (status included) after the reviewer read it
-// in the console and before the decision arrives. The reviewer never saw
-// that edit: the two are concurrent, decided by clock, whatever the
-// reviewer's pull cursor says (it pulled after the edit, but headquarters
-// do not pull notes). With the read's base the pair is listed as a
-// conflict; either way a losing value comes back in lost.
+// The team leader changes his decision on a note after the Inspection
+// Committee read it in the console (a reviewed note, which headquarters'
+// devices do not pull), and before the Committee's own decision arrives.
+// The Committee never saw the leader's change: the two are concurrent and
+// decided by clock, whatever its pull cursor says (it pulled after the
+// change, but its pull does not serve the note). With the read's base the
+// pair is listed as a conflict; either way a losing value comes back in
+// lost.
 func TestHeadquartersDecisionConcurrentWithAnUnseenEditGoesByClock(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name        string
-		skew        time.Duration // of the reviewer's clock
+		skew        time.Duration // of the Committee's clock
 		withBase    bool
 		reviewerWin bool
 	}{
@@ -105,15 +106,22 @@ func TestHeadquartersDecisionConcurrentWithAnUnseenEditGoesByClock(t *testing.T)
 			t.Parallel()
 			w := newReviewWorld(t)
 			id, _ := w.submitted(t)
+			accept := note(id, w.leader, w.stamp(w.leader, 2*time.Second), map[string]any{"status": "reviewed", "reviewed_by": w.leader.UserID, "review_comment": ""})
+			if r := w.push(t, w.leader, accept); r[0].Status != protocol.StatusApplied {
+				t.Fatalf("the leader's acceptance: %+v", r[0])
+			}
 			base := w.readBase(t, "visit_notes", id)
-			edit := note(id, w.member, w.stamp(w.member, time.Second), map[string]any{"results": "Bổ sung sau", "status": "submitted"})
-			if r := w.push(t, w.member, edit); r[0].Status != protocol.StatusApplied {
-				t.Fatalf("author's edit: %+v", r[0])
+			back := note(id, w.leader, w.stamp(w.leader, 3*time.Second), map[string]any{"status": "needs_revision", "review_comment": "Bổ sung"})
+			if r := w.push(t, w.leader, back); r[0].Status != protocol.StatusApplied {
+				t.Fatalf("the leader's change of mind: %+v", r[0])
 			}
 			w.now = w.now.Add(10 * time.Second)
-			cursor := w.cursor(t, w.ic) // past the author's edit
+			cursor := w.cursor(t, w.ic) // past the leader's change
+			if row, pulled := w.pullAll(t, w.ic)["visit_notes/"+id]; pulled && !row.Deleted {
+				t.Fatal("the Committee pulled a note that no longer waits for review")
+			}
 			decide := note(id, w.ic, w.stamp(w.ic, c.skew-10*time.Second), map[string]any{
-				"status": "reviewed", "reviewed_by": w.ic.UserID, "review_comment": ""})
+				"status": "reviewed", "reviewed_by": w.ic.UserID})
 			if c.withBase {
 				decide.Base = base
 			}
@@ -127,18 +135,16 @@ func TestHeadquartersDecisionConcurrentWithAnUnseenEditGoesByClock(t *testing.T)
 					t.Fatalf("the later decision: status %v, lost %+v; want reviewed, nothing lost", got["status"], r.Lost)
 				}
 			} else {
-				if got["status"] != "submitted" {
-					t.Fatalf("status %v: the author's later edit, which the reviewer never saw, must win by clock", got["status"])
+				if got["status"] != "needs_revision" {
+					t.Fatalf("status %v: the leader's later change, which the Committee never saw, must win by clock", got["status"])
 				}
-				if len(r.Lost) != 1 || r.Lost[0].Field != "status" || r.Lost[0].Value != "reviewed" || r.Lost[0].By != w.member.UserID {
-					t.Fatalf("lost = %+v, want the decision's status, lost to the author", r.Lost)
+				i := slices.IndexFunc(r.Lost, func(l protocol.LostValue) bool { return l.Field == "status" })
+				if i < 0 || r.Lost[i].Value != "reviewed" || r.Lost[i].By != w.leader.UserID {
+					t.Fatalf("lost = %+v, want the decision's status, lost to the leader", r.Lost)
 				}
 			}
-			if got["results"] != "Bổ sung sau" {
-				t.Fatalf("the author's edit of results was lost: %v", got["results"])
-			}
-			if n := w.conflictCount(t, id); c.withBase && n != 1 {
-				t.Fatalf("%d conflicts, want the concurrent status listed once", n)
+			if n := w.conflictCount(t, id); c.withBase && n == 0 {
+				t.Fatal("no conflict listed for the concurrent decisions")
 			}
 		})
 	}
@@ -160,38 +166,51 @@ func TestMalformedRowBaseIsRefused(t *testing.T) {
 	}
 }
 
-// Headquarters' devices pull the reference data and their own rows, not
-// the national field data, which they read over the API (ReadClause):
-// every field table, every headquarters role. Field roles pull what they
-// read, as before.
-func TestHeadquartersPullTheirOwnRowsAndReadTheRestOverTheAPI(t *testing.T) {
+// Headquarters' devices pull the reference data, their own rows and what
+// waits on them: the notes waiting for review (with their findings and
+// rounds) and the findings still open or in progress (with their
+// follow-ups). Nothing else of the national field data, which they read
+// over the API (ReadClause): every field table, every headquarters role.
+// A note leaves their devices once decided, a finding once resolved.
+func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 	t.Parallel()
 	w := newReviewWorld(t)
-	others, _ := w.submitted(t)
-	finding := protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: uuid.NewString(), Op: protocol.OpUpsert, HLC: w.stamp(w.member, 2*time.Second),
-		Fields: map[string]any{"note_id": others, "unit_id": w.unit, "campaign_id": w.campaign, "category": "shortcoming", "text": "Thiếu sổ sách"}}
-	round := review(others, w.leader, w.stamp(w.leader, 3*time.Second), "needs_revision", "Bổ sung")
-	if r := w.push(t, w.member, finding); r[0].Status != protocol.StatusApplied {
-		t.Fatalf("finding: %+v", r)
+	waiting, _ := w.submitted(t)
+	decided, _ := w.submitted(t)
+	stamp := time.Duration(0)
+	next := func() time.Duration { stamp += time.Second; return stamp }
+	finding := func(noteID, status string) protocol.Change {
+		return protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: uuid.NewString(), Op: protocol.OpUpsert, HLC: w.stamp(w.member, next()),
+			Fields: map[string]any{"note_id": noteID, "unit_id": w.unit, "campaign_id": w.campaign, "category": "shortcoming", "text": "Thiếu sổ sách", "status": status}}
 	}
-	if r := w.push(t, w.leader, round); r[0].Status != protocol.StatusApplied {
-		t.Fatalf("round: %+v", r)
+	openF, resolvedF := finding(decided, "open"), finding(decided, "resolved")
+	checkin := protocol.Change{ID: uuid.NewString(), Table: "checkins", RowID: uuid.NewString(), Op: protocol.OpUpsert, HLC: w.stamp(w.member, next()),
+		Fields: map[string]any{"unit_id": w.unit, "at": "2021-06-03T08:59:00Z", "lat": 22.40, "lng": 103.46, "accuracy_m": 12.0}}
+	if r := w.push(t, w.member, openF, resolvedF, checkin); r[0].Status != protocol.StatusApplied || r[1].Status != protocol.StatusApplied || r[2].Status != protocol.StatusApplied {
+		t.Fatalf("field data: %+v", r)
+	}
+	round := review(decided, w.leader, w.stamp(w.leader, next()), "reviewed", "Đạt")
+	accept := note(decided, w.leader, w.stamp(w.leader, next()), map[string]any{"status": "reviewed", "reviewed_by": w.leader.UserID})
+	if r := w.push(t, w.leader, round, accept); r[0].Status != protocol.StatusApplied || r[1].Status != protocol.StatusApplied {
+		t.Fatalf("the leader's decision: %+v", r)
 	}
 	for name, hq := range w.headquarters() {
 		own := uuid.NewString()
 		if r := w.push(t, hq, note(own, hq, w.stamp(hq, 0), map[string]any{"unit_id": w.unit, "title": "Ghi chép của " + name})); r[0].Status != protocol.StatusApplied {
 			t.Fatalf("%s's own note: %+v", name, r)
 		}
+		want := map[string]bool{"visit_notes/" + own: true, "visit_notes/" + waiting: true, "findings/" + openF.RowID: true}
 		rows := w.pullAll(t, hq)
+		maps.DeleteFunc(rows, func(_ string, r protocol.Row) bool { return r.Deleted })
 		for key := range rows {
 			table := key[:strings.IndexByte(key, '/')]
-			if tb, _ := schema.Lookup(table); !tb.Reference && key != "visit_notes/"+own {
-				t.Errorf("%s pulled %s, which is not theirs", name, key)
+			if tb, _ := schema.Lookup(table); !tb.Reference && !want[key] {
+				t.Errorf("%s pulled %s, which is neither theirs nor waiting on them", name, key)
 			}
 		}
-		for _, want := range []string{"visit_notes/" + own, "units/" + w.unit, "campaigns/" + w.campaign, "teams/" + w.team, "users/" + w.member.UserID} {
-			if _, ok := rows[want]; !ok {
-				t.Errorf("%s did not pull %s", name, want)
+		for key := range want {
+			if _, ok := rows[key]; !ok {
+				t.Errorf("%s did not pull %s", name, key)
 			}
 		}
 		for _, tb := range schema.Tables() {
@@ -203,9 +222,34 @@ func TestHeadquartersPullTheirOwnRowsAndReadTheRestOverTheAPI(t *testing.T) {
 			}
 		}
 	}
+	// A decision and a resolution move the rows out of headquarters' pull:
+	// a device that had them drops them.
+	cursor := w.cursor(t, w.office)
+	send := note(waiting, w.leader, w.stamp(w.leader, next()), map[string]any{"status": "needs_revision", "reviewed_by": w.leader.UserID, "review_comment": "Bổ sung"})
+	resolve := protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: openF.RowID, Op: protocol.OpUpsert, HLC: w.stamp(w.office, next()),
+		Fields: map[string]any{"status": "resolved"}}
+	if r := w.push(t, w.leader, send); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("sending back: %+v", r)
+	}
+	if r := w.push(t, w.office, resolve); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("resolving: %+v", r)
+	}
+	resp, err := w.db.Pull(context.Background(), w.office, protocol.PullRequest{Protocol: 1, DeviceID: w.office.DeviceID, Cursor: cursor, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	departed := map[string]bool{}
+	for _, r := range resp.Rows {
+		if r.Deleted {
+			departed[r.Table+"/"+r.RowID] = true
+		}
+	}
+	if !departed["visit_notes/"+waiting] || !departed["findings/"+openF.RowID] {
+		t.Errorf("after the decision and the resolution the Office's device got departures %v, want the note and the finding", departed)
+	}
 	// The team still pulls its notes, findings and rounds.
 	rows := w.pullAll(t, w.leader)
-	for _, want := range []string{"visit_notes/" + others, "findings/" + finding.RowID, "reviews/" + round.RowID} {
+	for _, want := range []string{"visit_notes/" + decided, "findings/" + resolvedF.RowID, "reviews/" + round.RowID} {
 		if _, ok := rows[want]; !ok {
 			t.Errorf("the team leader did not pull %s", want)
 		}

@@ -97,7 +97,7 @@ func init() {
 			}},
 			Delete:      Rule{Refused: "only the author may delete a note", Grants: []Grant{{Who: writer, When: draftNote}}},
 			Status:      "status",
-			Read:        []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonHandedIn, departmentCited},
+			Read:        []Scope{headquartersRead, headquartersQueue, own("author_id"), teamUnits, myClusters, liaisonHandedIn, departmentCited},
 			Moves:       []string{"unit_id", "campaign_id", "status"},
 			Attachments: "attachments",
 		},
@@ -116,9 +116,9 @@ func init() {
 			}},
 			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
 			// A liaison reads a finding with its note: never on a draft.
-			Read:   []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
+			Read:   []Scope{headquartersRead, headquartersOpen, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
 			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
-			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id"},
+			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id", "status"},
 		},
 
 		// III.1: a finding is followed up by its author, its department or
