@@ -486,6 +486,7 @@ func TestRowsEnteringScopeThroughAnotherRowArePulled(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	ctx := context.Background()
 	hoa := w.device(t, "hoa-phone", "hoa", nil, nil)
+	kiem := w.device(t, "kiem-laptop", "kiem", nil, nil)
 	phong := w.device(t, "phong-laptop", "phong", nil, nil)
 	note, finding, follow := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	// A submitted note: a department never reads a draft.
@@ -499,10 +500,10 @@ func TestRowsEnteringScopeThroughAnotherRowArePulled(t *testing.T) {
 	if _, ok, _ := phong.Get(ctx, "visit_notes", note); ok {
 		t.Fatal("the department reads a note before any finding of it is assigned to it")
 	}
-	// The Inspection Committee assigns the finding to phong's department,
-	// in the console (its devices do not pull findings; the write is the
-	// server's here, as the order of arrival is all this test is about).
-	w.server(t, syncdb.ServerChange{Table: "findings", RowID: finding, Fields: map[string]any{"department_id": w.dept1}})
+	// The Inspection Committee assigns the finding to phong's department.
+	mustSync(t, kiem)
+	mustUpsert(t, kiem, "findings", finding, map[string]any{"department_id": w.dept1})
+	mustSync(t, kiem)
 	mustSync(t, phong)
 	for table, id := range map[string]string{"findings": finding, "visit_notes": note, "follow_ups": follow} {
 		if _, ok, _ := phong.Get(ctx, table, id); !ok {
@@ -510,7 +511,8 @@ func TestRowsEnteringScopeThroughAnotherRowArePulled(t *testing.T) {
 		}
 	}
 	// And sends it elsewhere: the department's copy goes.
-	w.server(t, syncdb.ServerChange{Table: "findings", RowID: finding, Fields: map[string]any{"department_id": w.dept2}})
+	mustUpsert(t, kiem, "findings", finding, map[string]any{"department_id": w.dept2})
+	mustSync(t, kiem)
 	mustSync(t, phong)
 	for table, id := range map[string]string{"findings": finding, "visit_notes": note, "follow_ups": follow} {
 		if _, ok, _ := phong.Get(ctx, table, id); ok {
