@@ -81,9 +81,9 @@ func TestHeadquartersDecisionAfterReadingTheNoteWins(t *testing.T) {
 	}
 }
 
-// The team leader changes his decision on a note after the Inspection
-// Committee read it in the console (a reviewed note, which headquarters'
-// devices do not pull), and before the Committee's own decision arrives.
+// The team leader accepts a note after the Inspection Committee read it in
+// the console, and before the Committee's own decision arrives (an
+// accepted note, which headquarters' devices do not pull).
 // The Committee never saw the leader's change: the two are concurrent and
 // decided by clock, whatever its pull cursor says (it pulled after the
 // change, but its pull does not serve the note). With the read's base the
@@ -106,22 +106,22 @@ func TestHeadquartersDecisionConcurrentWithAnUnseenEditGoesByClock(t *testing.T)
 			t.Parallel()
 			w := newReviewWorld(t)
 			id, _ := w.submitted(t)
-			accept := note(id, w.leader, w.stamp(w.leader, 2*time.Second), map[string]any{"status": "reviewed", "reviewed_by": w.leader.UserID, "review_comment": ""})
-			if r := w.push(t, w.leader, accept); r[0].Status != protocol.StatusApplied {
-				t.Fatalf("the leader's acceptance: %+v", r[0])
+			back := note(id, w.leader, w.stamp(w.leader, 2*time.Second), map[string]any{"status": "needs_revision", "reviewed_by": w.leader.UserID, "review_comment": "Bổ sung"})
+			if r := w.push(t, w.leader, back); r[0].Status != protocol.StatusApplied {
+				t.Fatalf("the leader's sending back: %+v", r[0])
 			}
 			base := w.readBase(t, "visit_notes", id)
-			back := note(id, w.leader, w.stamp(w.leader, 3*time.Second), map[string]any{"status": "needs_revision", "review_comment": "Bổ sung"})
-			if r := w.push(t, w.leader, back); r[0].Status != protocol.StatusApplied {
-				t.Fatalf("the leader's change of mind: %+v", r[0])
+			accept := note(id, w.leader, w.stamp(w.leader, 3*time.Second), map[string]any{"status": "reviewed"})
+			if r := w.push(t, w.leader, accept); r[0].Status != protocol.StatusApplied {
+				t.Fatalf("the leader's acceptance: %+v", r[0])
 			}
 			w.now = w.now.Add(10 * time.Second)
 			cursor := w.cursor(t, w.ic) // past the leader's change
 			if row, pulled := w.pullAll(t, w.ic)["visit_notes/"+id]; pulled && !row.Deleted {
-				t.Fatal("the Committee pulled a note that no longer waits for review")
+				t.Fatal("the Committee pulled a note already accepted")
 			}
 			decide := note(id, w.ic, w.stamp(w.ic, c.skew-10*time.Second), map[string]any{
-				"status": "reviewed", "reviewed_by": w.ic.UserID})
+				"status": "needs_revision", "reviewed_by": w.ic.UserID, "review_comment": "Bổ sung thêm"})
 			if c.withBase {
 				decide.Base = base
 			}
@@ -131,15 +131,15 @@ func TestHeadquartersDecisionConcurrentWithAnUnseenEditGoesByClock(t *testing.T)
 			}
 			got := w.pullAll(t, w.member)["visit_notes/"+id].Fields
 			if c.reviewerWin {
-				if got["status"] != "reviewed" || len(r.Lost) != 0 {
-					t.Fatalf("the later decision: status %v, lost %+v; want reviewed, nothing lost", got["status"], r.Lost)
+				if got["status"] != "needs_revision" || len(r.Lost) != 0 {
+					t.Fatalf("the later decision: status %v, lost %+v; want needs_revision, nothing lost", got["status"], r.Lost)
 				}
 			} else {
-				if got["status"] != "needs_revision" {
-					t.Fatalf("status %v: the leader's later change, which the Committee never saw, must win by clock", got["status"])
+				if got["status"] != "reviewed" {
+					t.Fatalf("status %v: the leader's later acceptance, which the Committee never saw, must win by clock", got["status"])
 				}
 				i := slices.IndexFunc(r.Lost, func(l protocol.LostValue) bool { return l.Field == "status" })
-				if i < 0 || r.Lost[i].Value != "reviewed" || r.Lost[i].By != w.leader.UserID {
+				if i < 0 || r.Lost[i].Value != "needs_revision" || r.Lost[i].By != w.leader.UserID {
 					t.Fatalf("lost = %+v, want the decision's status, lost to the leader", r.Lost)
 				}
 			}
@@ -167,11 +167,11 @@ func TestMalformedRowBaseIsRefused(t *testing.T) {
 }
 
 // Headquarters' devices pull the reference data, their own rows and what
-// waits on them: the notes waiting for review (with their findings and
-// rounds) and the findings still open or in progress (with their
-// follow-ups). Nothing else of the national field data, which they read
-// over the API (ReadClause): every field table, every headquarters role.
-// A note leaves their devices once decided, a finding once resolved.
+// waits on them: the notes in review, submitted or sent back (with their
+// findings and rounds), and the findings still open or in progress (with
+// their follow-ups). Nothing else of the national field data, which they
+// read over the API (ReadClause): every field table, every headquarters
+// role. A note leaves their devices once accepted, a finding once resolved.
 func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 	t.Parallel()
 	w := newReviewWorld(t)
@@ -222,10 +222,10 @@ func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 			}
 		}
 	}
-	// A decision and a resolution move the rows out of headquarters' pull:
-	// a device that had them drops them.
+	// An acceptance and a resolution move the rows out of headquarters'
+	// pull: a device that had them drops them.
 	cursor := w.cursor(t, w.office)
-	send := note(waiting, w.leader, w.stamp(w.leader, next()), map[string]any{"status": "needs_revision", "reviewed_by": w.leader.UserID, "review_comment": "Bổ sung"})
+	send := note(waiting, w.leader, w.stamp(w.leader, next()), map[string]any{"status": "reviewed", "reviewed_by": w.leader.UserID})
 	resolve := protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: openF.RowID, Op: protocol.OpUpsert, HLC: w.stamp(w.office, next()),
 		Fields: map[string]any{"status": "resolved"}}
 	if r := w.push(t, w.leader, send); r[0].Status != protocol.StatusApplied {
@@ -245,7 +245,7 @@ func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 		}
 	}
 	if !departed["visit_notes/"+waiting] || !departed["findings/"+openF.RowID] {
-		t.Errorf("after the decision and the resolution the Office's device got departures %v, want the note and the finding", departed)
+		t.Errorf("after the acceptance and the resolution the Office's device got departures %v, want the note and the finding", departed)
 	}
 	// The team still pulls its notes, findings and rounds.
 	rows := w.pullAll(t, w.leader)

@@ -324,11 +324,12 @@ var (
 	// (their own rows, or a field role's).
 	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
 	// What waits on headquarters their devices do pull, so that a reviewer
-	// or the Office can work on a phone too: the notes handed in and not
-	// yet decided (the review queue; a decision moves a note out), and the
-	// findings still open or in progress (the register's work; resolving or
-	// dismissing one moves it out), each with the rows read with it.
-	headquartersQueue = Scope{Name: "headquarters: notes waiting for review", Roles: headquarters, SQL: `r.status = 'submitted'`}
+	// or the Office can work on a phone too: the notes in review (handed in
+	// and not yet accepted, a note sent back included, as it comes back to
+	// them; accepting one moves it out), and the findings still open or in
+	// progress (the register's work; resolving or dismissing one moves it
+	// out), each with the rows read with it.
+	headquartersQueue = Scope{Name: "headquarters: notes in review", Roles: headquarters, SQL: `r.status IN ('submitted', 'needs_revision')`}
 	headquartersOpen  = Scope{Name: "headquarters: findings still open or in progress", Roles: headquarters,
 		SQL: `COALESCE(r.status, 'open') IN ('open', 'in_progress')`}
 	// Field data by units of a campaign team the reader leads or belongs to
