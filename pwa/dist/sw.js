@@ -7,13 +7,13 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "1cf4d2ce2aacd7ed";
+const VERSION = "68389bffd1a25ed8";
 const PRECACHE = [
-  "/assets/index-B22KBv79.js",
-  "/assets/index-B90FZ2sW.css",
-  "/assets/jsxRuntime-Dv7RGgTp.js",
+  "/assets/index-C2f1ZI3Q.js",
+  "/assets/index-DQJA6vad.css",
+  "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-C4Q115Vj.js",
+  "/assets/worker-CAhBK0Cr.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",
