@@ -243,6 +243,12 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// Coverage shows the unit reviewed.
+	r.go_("#/console/coverage?campaign_id=" + campaignID)
+	r.waitJS("coverage: Bắc Ninh reviewed", `document.querySelector('.cov-campaign tr[data-unit="Bắc Ninh"]')?.dataset.state === 'reviewed'`)
+	r.waitText(`.cov-campaign tr[data-unit="Bắc Ninh"]`, "Đã duyệt")
+	r.screenshot("console-04b-coverage-reviewed")
+
 	// The row history: who changed what, from which device.
 	r.go_("#/console/history/visit_notes/" + noteID)
 	r.waitJS("history rows", `document.querySelectorAll('#history-table tbody tr').length >= 4`)
