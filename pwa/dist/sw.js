@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "68389bffd1a25ed8";
+const VERSION = "0e9021c0462d84fa";
 const PRECACHE = [
-  "/assets/index-C2f1ZI3Q.js",
+  "/assets/index-CrUT0qS9.js",
   "/assets/index-DQJA6vad.css",
   "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",

@@ -211,7 +211,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
               const team = teamOf(u.unit_id);
               const s = states[i]!;
               return (
-                <tr key={u.unit_id} data-unit={u.name} data-state={s} data-report-state={u.state}>
+                <tr key={u.unit_id} data-unit={u.name} data-state={s} data-report-state={u.state} data-note-status={u.note_status ?? ''}>
                   <td><strong>{u.name}</strong></td>
                   <td class="muted">{u.cluster_name ?? '—'}</td>
                   <td>
@@ -225,6 +225,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
                   <td>
                     <span class={`cov-state cov-state-${s}`}>{t(`cov_state_${s}`)}</span>
                     {u.state === 'early' && <div class="muted small">{t('cov_early')}</div>}
+                    {s === 'late' && u.note_status === 'reviewed' && <div class="small cov-reviewed">{t('cov_state_reviewed')}</div>}
                   </td>
                   <td>{formatDate(u.inspected_on)}</td>
                   <td>
