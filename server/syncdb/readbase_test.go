@@ -255,3 +255,61 @@ func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 		}
 	}
 }
+
+// The author edits the note (its status included) after the reviewer read
+// it in the console and before the decision arrives. The console's change
+// carries the base of that read, so the author's edit is concurrent with
+// it, decided by clock and listed as a conflict, even though the
+// reviewer's device has since pulled the edit (its pull cursor is past
+// it): the decision was made on what the console showed.
+func TestConsoleDecisionAndAnUnseenAuthorEditGoByClock(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name        string
+		skew        time.Duration // of the reviewer's clock
+		reviewerWin bool
+	}{
+		{"reviewer two days behind", -48 * time.Hour, false},
+		{"reviewer ahead", 4 * time.Minute, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newReviewWorld(t)
+			id, _ := w.submitted(t)
+			base := w.readBase(t, "visit_notes", id)
+			edit := note(id, w.member, w.stamp(w.member, time.Second), map[string]any{"results": "Bổ sung sau", "status": "submitted"})
+			if r := w.push(t, w.member, edit); r[0].Status != protocol.StatusApplied {
+				t.Fatalf("author's edit: %+v", r[0])
+			}
+			w.now = w.now.Add(10 * time.Second)
+			cursor := w.cursor(t, w.ic) // holds the author's edit: the note is in review
+			decide := note(id, w.ic, w.stamp(w.ic, c.skew-10*time.Second), map[string]any{
+				"status": "needs_revision", "reviewed_by": w.ic.UserID, "review_comment": "Bổ sung số liệu"})
+			decide.Base = base
+			r := w.pushBase(t, w.ic, cursor, decide)[0]
+			if r.Status != protocol.StatusApplied {
+				t.Fatalf("decision: %+v", r)
+			}
+			got := w.pullAll(t, w.member)["visit_notes/"+id].Fields
+			if c.reviewerWin {
+				if got["status"] != "needs_revision" || len(r.Lost) != 0 {
+					t.Fatalf("the later decision: status %v, lost %+v", got["status"], r.Lost)
+				}
+			} else {
+				if got["status"] != "submitted" {
+					t.Fatalf("status %v: the author's later edit, unseen in the console, must win by clock", got["status"])
+				}
+				i := slices.IndexFunc(r.Lost, func(l protocol.LostValue) bool { return l.Field == "status" })
+				if i < 0 || r.Lost[i].Value != "needs_revision" || r.Lost[i].By != w.member.UserID {
+					t.Fatalf("lost = %+v, want the decision's status, lost to the author", r.Lost)
+				}
+			}
+			if got["results"] != "Bổ sung sau" {
+				t.Fatalf("the author's edit of results was lost: %v", got["results"])
+			}
+			if n := w.conflictCount(t, id); n == 0 {
+				t.Fatal("the concurrent status writes are not listed as a conflict")
+			}
+		})
+	}
+}
