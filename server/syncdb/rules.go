@@ -443,6 +443,9 @@ var (
 	// (issue 8), so their devices pull only the other scopes they match
 	// (their own rows, or a field role's).
 	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
+	// Headquarters' own planning records (team schedules, notices,
+	// briefings) are few and written on their devices: they pull them all.
+	headquartersPlans = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
 	// What waits on headquarters their devices do pull, so that a reviewer
 	// or the Office can work on a phone too: the notes in review (handed in
 	// and not yet accepted, a note sent back included, as it comes back to
