@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"dicoso/server/auth"
 	"dicoso/server/report"
 	"dicoso/sync/protocol"
 )
@@ -180,4 +183,75 @@ func TestNoteViewContentAndBase(t *testing.T) {
 	if after.Note.Status != "needs_revision" || after.ReviewComment != "Bổ sung" || after.Base == d.Base {
 		t.Fatalf("the author reads %s %q (base %s, was %s)", after.Note.Status, after.ReviewComment, after.Base, d.Base)
 	}
+}
+
+// A campaign of 5,000 handed-in notes, pushed by their author, reads page
+// by page through the notes list: every note exactly once, in the queue's
+// order, the counts of the whole selection on every page, the last page
+// without a cursor, and a search that finds one note among them.
+func TestNotesListPagesAFiveThousandNoteCampaign(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withSeeds(), withAdmin())
+	ins := e.addAccount(t, account{username: "kt.dung", fullName: "Phạm Văn Dũng", roles: []string{auth.RoleInspector}})
+	office := e.addUser(t, "van.phong", auth.RoleOffice)
+	const total = 5000
+	want := map[string]bool{}
+	var needle string
+	for start := 0; start < total; start += 1000 {
+		batch := make([]protocol.Change, 0, 1000)
+		for i := start; i < start+1000; i++ {
+			n := note(ins, campaignRound1, unitLaiChau, "", "submitted")
+			n.Fields["title"] = fmt.Sprintf("Ghi chép số %04d", i)
+			n.Fields["results"] = fmt.Sprintf("Kết quả lần %d; mã đối chiếu KT%05d.", i, i)
+			want[n.RowID] = true
+			if i == 4321 {
+				needle = n.RowID
+			}
+			batch = append(batch, n)
+		}
+		ins.push(t, "", batch...)
+	}
+
+	seen := map[string]bool{}
+	var last report.NoteItem
+	q := "?campaign_id=" + campaignRound1 + "&limit=200"
+	pages := 0
+	for cursor := ""; ; pages++ {
+		if pages > total/200+1 {
+			t.Fatal("the list does not end")
+		}
+		p := listNotes(t, e, office, q+cursor)
+		if p.Counts.Total != total {
+			t.Fatalf("page %d counts %d notes, want %d", pages, p.Counts.Total, total)
+		}
+		for _, it := range p.Items {
+			if seen[it.ID] {
+				t.Fatalf("note %s listed twice", it.ID)
+			}
+			seen[it.ID] = true
+			if last.ID != "" && (str(it.SubmittedAt) < str(last.SubmittedAt) || (str(it.SubmittedAt) == str(last.SubmittedAt) && it.ID < last.ID)) {
+				t.Fatalf("%s (%s) listed after %s (%s): not the queue's order", it.ID, str(it.SubmittedAt), last.ID, str(last.SubmittedAt))
+			}
+			last = it
+		}
+		if p.NextCursor == nil {
+			break
+		}
+		cursor = "&cursor=" + url.QueryEscape(*p.NextCursor)
+	}
+	if len(seen) != total || !maps.Equal(seen, want) {
+		t.Fatalf("listed %d notes, want the campaign's %d", len(seen), total)
+	}
+	found := listNotes(t, e, office, "?campaign_id="+campaignRound1+"&q=kt04321")
+	if ids := noteIDs(found); len(ids) != 1 || ids[0] != needle {
+		t.Fatalf("search found %v, want the one note", ids)
+	}
+}
+
+// listNotes is one page of the notes list as who reads it.
+func listNotes(t *testing.T, e *testServer, who *device, query string) report.NotePage {
+	t.Helper()
+	var p report.NotePage
+	e.get(t, who, "/api/v1/reports/notes"+query).decode(t, http.StatusOK, &p)
+	return p
 }

@@ -430,13 +430,11 @@ func TestConsoleQueuePagesAFiveThousandNoteCampaign(t *testing.T) {
 	r.typeInto("#f-q", "kt04321")
 	r.waitJS("one found", `document.querySelectorAll('#queue-list [data-note]').length === 1 &&
 		document.querySelector('#queue-list [data-note]').dataset.title === 'Ghi chép số 4321'`)
-	long := eval[[]float64](r, `window.__long`)
-	for _, d := range long {
-		if d > 1000 {
-			r.fail("the page blocked for %.0f ms (long tasks: %v)", d, long)
-		}
-	}
-	t.Logf("long tasks while paging 5,000 notes: %v", long)
+	// How long the page's tasks took is logged for whoever reads the run,
+	// not asserted (no timed assertions): the list pages, it never loads
+	// all 5,000 (the API test TestNotesListPagesAFiveThousandNoteCampaign
+	// reads every page).
+	t.Logf("long tasks while paging 5,000 notes: %v", eval[[]float64](r, `window.__long`))
 
 	// A decision on a note this device does not hold (headquarters read
 	// notes over the API): the outbox entry carries what the server merges
