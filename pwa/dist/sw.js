@@ -7,13 +7,13 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "680e862f818e47ec";
+const VERSION = "266875dde3b14084";
 const PRECACHE = [
-  "/assets/index-CLpMc8U4.js",
+  "/assets/index-BXZjJDWr.js",
   "/assets/index-DYpGwTw6.css",
-  "/assets/jsxRuntime-LTeUfGv6.js",
+  "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-C5GN-Zt6.js",
+  "/assets/worker-caYm70pS.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -39,21 +39,23 @@ type NotesQuery struct {
 	Limit int
 	// Cursor continues a listing from where its previous page ended.
 	Cursor string
+	// id selects one note (Note).
+	id string
 
 	// Viewer is who reads, and decides what they may see.
 	Viewer NotesViewer
 }
 
-// NotesViewer is what the notes list may show its reader. Every reader sees
-// their own notes; nobody sees another's draft, which is still its author's
-// working copy.
+// NotesViewer is what the notes list may show its reader: the notes of
+// its read scope, as the specs give it (syncdb.ReadClause), except another
+// author's draft, which is still its author's working copy and never
+// appears to reviewers.
 type NotesViewer struct {
 	UserID string
-	// All: headquarters, which read every note handed in.
-	All bool
-	// DepartmentID: a department reads the notes its findings cite
-	// (sync/plan, the pull scope of visit_notes for a department).
-	DepartmentID string
+	// Read is, for a synced table, the SQL condition over its row aliased
+	// r selecting what the viewer may read ("TRUE": every row), with its named
+	// arguments (:me, :dept, :unit).
+	Read func(table string) (string, []any)
 }
 
 // NoteSorts are the orders the list offers: a field, ascending, or with a
@@ -182,13 +184,6 @@ func notesSQL(d store.Dialect) string {
 	WHERE n.deleted = 0 AND (n.status <> 'draft' OR n.author_id = :me)`
 }
 
-// The viewer's scope, as constant clauses.
-const (
-	scopeOwn        = `n.author_id = :me`
-	scopeDepartment = `n.author_id = :me OR EXISTS (SELECT 1 FROM findings f
-		WHERE f.note_id = n.id AND f.deleted = 0 AND f.department_id = :dept)`
-)
-
 // notesFilter is the selection as SQL: the clauses of the inner query
 // (over visit_notes n), those of the outer one (over its computed columns)
 // and the named values they use.
@@ -199,14 +194,10 @@ type notesFilter struct {
 }
 
 func newNotesFilter(d store.Dialect, q NotesQuery) (notesFilter, error) {
-	f := notesFilter{dialect: d, args: []any{sql.Named("me", q.Viewer.UserID)}}
-	switch {
-	case q.Viewer.All:
-	case q.Viewer.DepartmentID != "":
-		f.inner = append(f.inner, scopeDepartment)
-		f.args = append(f.args, sql.Named("dept", q.Viewer.DepartmentID))
-	default:
-		f.inner = append(f.inner, scopeOwn)
+	read, args := q.Viewer.Read("visit_notes")
+	f := notesFilter{dialect: d, args: slices.Clone(args)}
+	if read != "TRUE" {
+		f.inner = append(f.inner, `n.id IN (SELECT r.id FROM visit_notes r WHERE `+read+`)`)
 	}
 	add := func(where *[]string, value, clause, name string) {
 		if value != "" {
@@ -214,10 +205,11 @@ func newNotesFilter(d store.Dialect, q NotesQuery) (notesFilter, error) {
 			f.args = append(f.args, sql.Named(name, value))
 		}
 	}
+	add(&f.inner, q.id, `n.id = :note_id`, "note_id")
 	add(&f.inner, q.CampaignID, `n.campaign_id = :campaign`, "campaign")
 	add(&f.inner, q.Round, `c.kind = :round`, "round")
 	add(&f.inner, q.ClusterID, `u.cluster_id = :cluster`, "cluster")
-	add(&f.inner, q.UnitID, `n.unit_id = :unit`, "unit")
+	add(&f.inner, q.UnitID, `n.unit_id = :unit_id`, "unit_id")
 	add(&f.inner, q.AuthorID, `n.author_id = :author`, "author")
 	if len(q.Statuses) > 0 {
 		js, err := json.Marshal(q.Statuses)
@@ -291,7 +283,8 @@ func decodeNoteCursor(s string) (noteCursor, error) {
 // the listing it came from.
 func (q NotesQuery) fingerprint() string {
 	h := sha256.New()
-	parts := append([]string{q.Viewer.UserID, fmt.Sprint(q.Viewer.All), q.Viewer.DepartmentID,
+	read, args := q.Viewer.Read("visit_notes")
+	parts := append([]string{q.Viewer.UserID, read, fmt.Sprint(args...),
 		q.CampaignID, q.Round, q.ClusterID, q.UnitID, q.TeamID, q.AuthorID, q.From, q.To,
 		strings.Join(searchTerms(q.Search), " "), q.Sort}, q.Statuses...)
 	for _, p := range parts {
@@ -304,6 +297,12 @@ func (q NotesQuery) fingerprint() string {
 // all read in one snapshot. It returns ErrBadCursor for a cursor that does
 // not continue this listing.
 func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
+	return notesIn(ctx, r.st.Dialect(), q, func(fn func(tx *sql.Tx) error) error { return r.read(ctx, "notes", fn) })
+}
+
+// notesIn is Notes, reading through read (one read transaction, or part
+// of a larger one).
+func notesIn(ctx context.Context, d store.Dialect, q NotesQuery, read func(func(tx *sql.Tx) error) error) (NotePage, error) {
 	if q.Sort == "" {
 		q.Sort = DefaultNoteSort
 	}
@@ -312,7 +311,7 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 		return NotePage{}, fmt.Errorf("report notes: unknown sort %q", q.Sort)
 	}
 	desc := strings.HasPrefix(q.Sort, "-")
-	f, err := newNotesFilter(r.st.Dialect(), q)
+	f, err := newNotesFilter(d, q)
 	if err != nil {
 		return NotePage{}, fmt.Errorf("report notes: %w", err)
 	}
@@ -347,7 +346,7 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 
 	out := NotePage{Items: []NoteItem{}, Counts: NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}}
 	var last noteCursor
-	err = r.read(ctx, "notes", func(tx *sql.Tx) error {
+	err = read(func(tx *sql.Tx) error {
 		rs, err := tx.QueryContext(ctx, page, args...)
 		if err != nil {
 			return fmt.Errorf("read notes: %w", err)
@@ -374,6 +373,9 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 		// The page may have stopped early: close it before the next query,
 		// which PostgreSQL runs on the same connection.
 		rs.Close()
+		if q.id != "" {
+			return nil // one note: no counts
+		}
 		out.Counts, err = noteCounts(ctx, tx, f)
 		return err
 	})

@@ -148,7 +148,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
 	if job.req.BaseCursor != "" {
 		if c, err := parseCursor(job.req.BaseCursor); err == nil {
-			w.baseSeq, w.hasBase = c.seq, true
+			w.cursorSeq, w.hasCursor = c.seq, true
 		}
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {

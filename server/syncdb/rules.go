@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"dicoso/sync/hlc"
 	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
@@ -229,6 +230,35 @@ var (
 		holds: func(c *change) (bool, error) { return c.stored("status") != "draft", nil }}
 	draftNote = Cond{Name: "a draft", Refused: "only a draft note may be deleted",
 		holds: func(c *change) (bool, error) { return c.stored("status") == "draft", nil }}
+	// findingNoteOpen: the note a finding cites is a draft or sent back
+	// for revision, or was when the change was made: a change stamped
+	// before the note's status was last written was made before that
+	// hand-in (a device's clock moves past every stamp it has seen, its own
+	// hand-in and every pulled one included, so an edit made after seeing
+	// the hand-in is stamped after it). Offline, a phone sends a finding's
+	// corrections with, or after, the hand-in that followed them. A
+	// finding citing no note, or a note deleted since, is its author's
+	// alone and stays open.
+	findingNoteOpen = Cond{Name: "its note a draft or sent back",
+		Refused: "a finding can be corrected or deleted only while its note is a draft or sent back for revision",
+		holds: func(c *change) (bool, error) {
+			id, _ := c.stored("note_id").(string)
+			if id == "" {
+				return true, nil
+			}
+			n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), id)
+			if err != nil || n == nil || n.deleted {
+				return err == nil, err
+			}
+			if s := n.values["status"]; s == "draft" || s == "needs_revision" {
+				return true, nil
+			}
+			handedIn, err := hlc.Parse(n.clocks["status"].H)
+			if err != nil {
+				return false, nil
+			}
+			return c.w.stamp.Compare(handedIn) < 0, nil
+		}}
 )
 
 // Conditions on a place as the server holds it.
@@ -419,7 +449,7 @@ func citesReadableNote(c *change) error {
 	if err := c.tx.flush(c.ctx); err != nil {
 		return err
 	}
-	where, args := scopeClause(a, mustTable("visit_notes"))
+	where, args := scopeClauseWith(a, mustTable("visit_notes"), false, true)
 	var ok bool
 	err = c.tx.tx.QueryRowContext(c.ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
 		append(args, sql.Named("note", note))...).Scan(&ok)
@@ -438,7 +468,23 @@ var errOfficeCampaign = errors.New("the Office may only write campaigns of kind 
 // Read scopes. Each SQL is a constant over the row aliased r; only values
 // travel as parameters (:me, :dept, :unit).
 var (
-	headquartersRead = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "TRUE"}
+	// Headquarters read every row in the console, over the API: a
+	// headquarters browser never needs the national dataset on the device
+	// (issue 8), so their devices pull only the other scopes they match
+	// (their own rows, or a field role's).
+	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "TRUE", API: true}
+	// Headquarters' own planning records (team schedules, notices,
+	// briefings) are few and written on their devices: they pull them all.
+	headquartersPlans = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "TRUE"}
+	// What waits on headquarters their devices do pull, so that a reviewer
+	// or the Office can work on a phone too: the notes in review (handed in
+	// and not yet accepted, a note sent back included, as it comes back to
+	// them; accepting one moves it out), and the findings still open or in
+	// progress (the register's work; resolving or dismissing one moves it
+	// out), each with the rows read with it.
+	headquartersQueue = Scope{Name: "headquarters: notes in review", Roles: headquarters, SQL: `r.status IN ('submitted', 'needs_revision')`}
+	headquartersOpen  = Scope{Name: "headquarters: findings still open or in progress", Roles: headquarters,
+		SQL: `COALESCE(r.status, 'open') IN ('open', 'in_progress')`}
 	// Field data by units of a campaign team the reader leads or belongs to
 	// (and, where the row has one, for that team's campaign).
 	teamUnits = Scope{Name: "a team's leader and members: the team's units, in its campaign", needs: inTeam,

@@ -105,6 +105,11 @@ type Scope struct {
 	// PostgreSQL); empty when SQL reads the same on both.
 	PG         string
 	WithParent bool
+	// API: the reader reads these rows over the API (the console's reports
+	// and lists, attachments) but their devices do not pull them. The pull
+	// serves the other scopes only, and a push vouches by its base_cursor
+	// only for rows the pull serves (docs/protocol.md, "Merge").
+	API bool
 }
 
 // sql is the scope's condition in the dialect d.
