@@ -15,7 +15,17 @@ import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
 import { PROTOCOL, jsonBody, type PullResponse, type PushResponse } from './wire';
 
-const PUSH_BATCH = 100;
+// A push holds at most the server's limit of changes (protocol.MaxBatch)
+// and about PUSH_BYTES of JSON before compression: each push costs a round
+// trip (2 s on a weak signal), so a month of work goes in a few pushes,
+// while one push stays a quarter of the server's default body limit
+// (4 MiB) and, gzipped, a few seconds of upload at 50 kB/s: a dropped
+// connection loses little. A single change larger than the budget still
+// goes, alone.
+const PUSH_MAX_CHANGES = 1000;
+const PUSH_BYTES = 1024 * 1024;
+// Bytes of a change on the wire besides its fields: ids, table, clock, keys.
+const CHANGE_OVERHEAD = 200;
 // The largest page the server gives (protocol.MaxPullLimit): fewer round
 // trips, each 2 s on a weak signal; a page is one transaction, so a dropped
 // connection loses at most one page.
@@ -42,6 +52,12 @@ function attachmentRefs(e: OutboxEntry): string[] {
   if (e.tbl === 'checkins' && typeof f.photo === 'string' && f.photo) out.push(f.photo);
   if (e.tbl === 'visit_notes' && Array.isArray(f.attachments)) out.push(...f.attachments.map(String));
   return out;
+}
+
+const encoder = new TextEncoder();
+
+function utf8Length(s: string): number {
+  return encoder.encode(s).length;
 }
 
 export class SyncEngine {
@@ -254,7 +270,7 @@ export class SyncEngine {
     return this.store.exclusive(async () => {
       let after = afterSeq;
       for (;;) {
-        const batch = await this.store.outboxBatch(PUSH_BATCH, after);
+        const batch = await this.store.outboxBatch(PUSH_MAX_CHANGES, after);
         if (batch.length === 0) return [];
         const pending = new Set((await this.store.pendingAttachments()).map((a) => a.sha256));
         const ready = batch.filter((e) => !this.store.isHeld(e) && attachmentRefs(e).every((h) => !pending.has(h)));
@@ -263,7 +279,12 @@ export class SyncEngine {
           continue;
         }
         let n = 1;
-        while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) n++;
+        let bytes = utf8Length(ready[0]!.fields) + CHANGE_OVERHEAD;
+        while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) {
+          bytes += utf8Length(ready[n]!.fields) + CHANGE_OVERHEAD;
+          if (bytes > PUSH_BYTES) break;
+          n++;
+        }
         const group = ready.slice(0, n);
         this.store.markSending(group);
         return group;
