@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"dicoso/sync/protocol"
@@ -137,7 +138,26 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 			}
 			outs[i].resp.Results = results
 		}
-		return wt.flush(ctx)
+		if err := wt.flush(ctx); err != nil {
+			return err
+		}
+		// Answers to pushes sent with no_echo are judged on the rows as
+		// written (column defaults included), once every change is merged:
+		// applied in any order, they give the device the same values.
+		rows := newWtx(tx)
+		for i, job := range batch {
+			if !job.req.NoEcho {
+				continue
+			}
+			for j, ch := range job.req.Changes {
+				if r := &outs[i].resp.Results[j]; r.Status != protocol.StatusRejected {
+					if err := d.ownEcho(ctx, rows, job.actor.DeviceID, ch, r); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
 	})
 	return outs, err
 }
@@ -296,6 +316,55 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 			r.Lost = append(r.Lost, lv)
 		}
 		prior[c.id] = r
+	}
+	return nil
+}
+
+// ownEcho fills, on the answer to an applied or duplicate change of a push
+// sent with no_echo, what the device cannot know from its own write and
+// will not pull back (docs/protocol.md, "Own writes"): the row's version
+// when it is not the change's clock, and every value of the change's
+// fields, the table's computed fields and its owner that this device's
+// clock set and that differs from what the change sent, and the value of
+// every field no write has set (a column default, such as a new trip's
+// status). Each is the value once the whole push is merged. A field another
+// writer now holds is left out: its row comes back by pull (see ownRule).
+func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Change, r *protocol.Result) error {
+	t, ok := d.tables.lookup(ch.Table)
+	if !ok || !schema.ValidID(ch.RowID) {
+		return nil
+	}
+	cur, err := loadRow(ctx, tx, t, strings.ToLower(ch.RowID))
+	if err != nil || cur == nil {
+		return err
+	}
+	if cur.version != ch.HLC {
+		r.Version = cur.version
+	}
+	check := func(f schema.Field) {
+		fc, had := cur.clocks[f.Name]
+		if had && nodeOf(fc.H) != device {
+			return
+		}
+		if !had && cur.field(f.Name) == nil {
+			return
+		}
+		v := f.FromSQL(cur.field(f.Name))
+		if sent, ok := ch.Fields[f.Name]; ok {
+			if sv, err := f.ToSQL(sent); err == nil && sameValue(f.FromSQL(sv), v) {
+				return
+			}
+		}
+		if r.Fields == nil {
+			r.Fields = map[string]any{}
+		}
+		r.Fields[f.Name] = v
+	}
+	for _, f := range t.Fields {
+		_, clocked := cur.clocks[f.Name]
+		if _, sent := ch.Fields[f.Name]; sent || f.Computed || f.Name == t.Owner || !clocked {
+			check(f)
+		}
 	}
 	return nil
 }

@@ -79,6 +79,17 @@ export interface Loss {
   values: LostValue[];
 }
 
+/**
+ * What the server made of an applied change beyond what the device sent
+ * (push answer with no_echo): the row's version, when not the change's
+ * clock, and values its clock set that differ from what was sent.
+ */
+export interface Echo {
+  entry: OutboxEntry;
+  version: string;
+  fields: Record<string, unknown>;
+}
+
 /** A pushed value that lost to a concurrent later write, kept until its user dismisses it. */
 export interface LostNotice {
   id: number;
@@ -330,12 +341,19 @@ export class Store {
    * Records the server's answers for one push, in one transaction: applied
    * and duplicate entries are deleted, rejected ones move to the rejected
    * list, and the values of applied ones that lost to a concurrent later
-   * write become notices. Entries are matched by change id.
+   * write become notices. Entries are matched by change id. What the
+   * server made of an applied change (echoes: computed fields, a version
+   * ordered after the value it replaced) is laid on its row as a pulled
+   * value would be, since the pull no longer sends the row back.
    */
-  settle(done: string[], rejected: Refusal[], lost: Loss[] = []): Promise<void> {
+  settle(done: string[], rejected: Refusal[], lost: Loss[] = [], echoes: Echo[] = []): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
       const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
+      for (const e of echoes) {
+        const st = echoStmt(e);
+        if (st) stmts.push(st);
+      }
       const received = nowIso();
       for (const l of lost) {
         for (const v of l.values) {
@@ -746,6 +764,30 @@ function tableNames(): string[] {
  * value while an outbox entry still holds a change to it: pending local
  * edits stay on top. Rows of tables the device does not know are skipped.
  */
+function pendingFieldSql(def: TableDef, n: string): string {
+  return `EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = ${def.name}.id AND json_type(o.fields, '$.${n}') IS NOT NULL)`;
+}
+
+/**
+ * The statement that lays what the server answered for one of this
+ * device's changes on its row: the fields it computed (each kept while a
+ * later local change to it is still queued) and the version, when later
+ * than the row's. Run after the entry left the outbox.
+ */
+function echoStmt(e: Echo): Stmt | undefined {
+  const def = tableDef(e.entry.tbl);
+  if (!def) return undefined;
+  const names = Object.keys(e.fields).filter((n) => n in def.fields);
+  const sets = names.map((n) => `${n} = CASE WHEN ${pendingFieldSql(def, n)} THEN ${n} ELSE ? END`);
+  const bind: SqlValue[] = names.map((n) => toColumn(def.fields[n]!, e.fields[n]));
+  if (e.version) {
+    sets.push('version = CASE WHEN ? > version THEN ? ELSE version END');
+    bind.push(e.version, e.version);
+  }
+  if (sets.length === 0) return undefined;
+  return { sql: `UPDATE ${def.name} SET ${sets.join(', ')} WHERE id = ?`, bind: [...bind, e.entry.row_id] };
+}
+
 function upsertPulled(r: PulledRow): Stmt | undefined {
   const def = tableDef(r.table);
   if (!def) return undefined;

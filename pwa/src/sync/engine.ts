@@ -9,7 +9,7 @@
 // merge left them. Every answer moves the clock past the server's time and
 // the versions it carries (see Hlc.receive); a pushed value that lost to a
 // concurrent later write is kept as a notice for its user.
-import type { Loss, OutboxEntry, Refusal, Store } from '../store/store';
+import type { Echo, Loss, OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
@@ -202,6 +202,9 @@ export class SyncEngine {
           protocol: PROTOCOL,
           device_id: this.deviceId,
           ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
+          // The answer says what the server made of these changes, so the
+          // pull need not send them back (docs/protocol.md, "Own writes").
+          no_echo: true,
           changes: group.map(StoreClass.toWireChange),
         });
         if (res.server_time) this.hlc.receive(res.server_time);
@@ -210,11 +213,14 @@ export class SyncEngine {
         const done: string[] = [];
         const rejected: Refusal[] = [];
         const lost: Loss[] = [];
+        const echoes: Echo[] = [];
         for (const r of res.results ?? []) {
           const entry = byId.get(r.id);
           if (!entry) continue;
           if (r.status === 'applied' || r.status === 'duplicate') {
             done.push(r.id);
+            if (r.version) this.hlc.observe(r.version);
+            if (r.version || r.fields) echoes.push({ entry, version: r.version ?? '', fields: r.fields ?? {} });
             if (Array.isArray(r.lost) && r.lost.length > 0) lost.push({ entry, values: r.lost });
           } else if (r.status === 'rejected' && r.code === 'clock_skew') {
             firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);
@@ -222,7 +228,7 @@ export class SyncEngine {
             rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
           }
         }
-        await this.store.settle(done, rejected, lost);
+        await this.store.settle(done, rejected, lost, echoes);
       } finally {
         this.store.release(group);
       }
@@ -309,6 +315,9 @@ export class SyncEngine {
           device_id: this.deviceId,
           cursor,
           limit: PULL_LIMIT,
+          // Rows this device wrote and was told the outcome of (push
+          // answers) are not sent back.
+          no_echo: true,
         });
       } catch (e) {
         // A cursor this server did not make (a restored or replaced server):

@@ -37,6 +37,14 @@ export interface PushResult {
    * a concurrent later write (optional, newer servers).
    */
   lost?: LostValue[];
+  /**
+   * On an applied or duplicate change of a push sent with no_echo: the
+   * row's version when it is not the change's clock, and the values this
+   * device's clock set on the row that differ from what it sent (computed
+   * fields). The pull leaves the row out (docs/protocol.md, "Own writes").
+   */
+  version?: string;
+  fields?: Record<string, unknown>;
 }
 
 /** A pushed field value that lost to a write this device had not seen, with a later clock. */
