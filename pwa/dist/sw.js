@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "3e5679598e116635";
+const VERSION = "fdf6102dd6b6b402";
 const PRECACHE = [
   "/assets/index-B90FZ2sW.css",
-  "/assets/index-DXEQc-Pn.js",
+  "/assets/index-CKUM3-f7.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-xHmLV48w.js",

@@ -316,8 +316,9 @@ export class SyncEngine {
           cursor,
           limit: PULL_LIMIT,
           // Rows this device wrote and was told the outcome of (push
-          // answers) are not sent back.
-          no_echo: true,
+          // answers) are not sent back; every page of a snapshot asks for
+          // all, as the staged copy replaces the device's rows.
+          no_echo: !snapshot,
         });
       } catch (e) {
         // A cursor this server did not make (a restored or replaced server):
