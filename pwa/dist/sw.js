@@ -7,7 +7,7 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "fdf6102dd6b6b402";
+const VERSION = "8d938e52a5568b87";
 const PRECACHE = [
   "/assets/index-B90FZ2sW.css",
   "/assets/index-CKUM3-f7.js",
