@@ -2,6 +2,7 @@ package syncdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -273,5 +274,29 @@ func TestNoEchoDevicesConverge(t *testing.T) {
 				mu.Unlock()
 			}
 		})
+	}
+}
+
+// A row written into the file by other means than a change (a migration's
+// backfill, an import: no field clocks) holds values the device may never
+// have had: a no_echo device that edits it still gets it whole.
+func TestNoEchoSendsARowWithValuesNoWriteSet(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	phone := &echoDevice{a: f.alice, rows: map[string]map[string]any{}}
+	phone.sync(t, f)
+	id := uuid.NewString()
+	if err := f.st.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO visit_notes (id, author_id, unit_id, kind, title, status) VALUES (?, ?, ?, 'inspection', 'Nhập từ sổ', 'draft')`,
+			id, f.alice.UserID, f.unit)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	phone.write(f, "visit_notes", id, map[string]any{"results": "bổ sung"})
+	phone.sync(t, f)
+	if got := phone.rows["visit_notes/"+id]["title"]; got != "Nhập từ sổ" {
+		t.Fatalf("the phone holds title %v after editing a row it never pulled, want the row sent whole", got)
 	}
 }

@@ -76,7 +76,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 		// and the cursor move exactly as without no_echo, and left out below.
 		var own *ownRule
 		if req.NoEcho && !snapshot {
-			own = &ownRule{device: a.DeviceID}
+			own = &ownRule{device: a.DeviceID, db: d}
 		}
 		next := after.seq
 		// Left-out rows cost no bytes: a page goes on reading past them, up
@@ -197,20 +197,23 @@ type pulledRow struct {
 
 // ownRule is the rule of a pull with no_echo (docs/protocol.md, "Own
 // writes"): a row is left out when every field of it that any write set
-// was set by this device, the last of them being the row's last change.
-// The device holds each of those values, having written it itself and
-// been told by the push answers what the server made of it (computed
-// fields, defaults, versions). A field another writer set, however long
-// ago, sends the row whole: a cursor does not prove the device holds it (a
-// page of a pull gives a row at its last change only). A row whose
-// sequence moved without a write of its own (children restamped when
-// their parent moved) and a row that departed the reader's scope are
+// was set by this device, the last of them being the row's last change,
+// and every field no write set holds its column default (or nothing). The
+// device holds each of those values, having written it itself and been
+// told by the push answers what the server made of it (computed fields,
+// defaults, versions). A field another writer set, however long ago, sends
+// the row whole: a cursor does not prove the device holds it (a page of a
+// pull gives a row at its last change only); so does a value no write set
+// that is not the default (a row written into the file by other means). A
+// row whose sequence moved without a write of its own (children restamped
+// when their parent moved) and a row that departed the reader's scope are
 // always sent.
 type ownRule struct {
 	device string
+	db     *DB
 }
 
-func (o *ownRule) holds(seq int64, clocks map[string]fieldClock) bool {
+func (o *ownRule) holds(seq int64, clocks map[string]fieldClock, cols []string, raw []any, defaults map[string]any) bool {
 	last := false
 	for _, fc := range clocks {
 		if nodeOf(fc.H) != o.device {
@@ -218,7 +221,24 @@ func (o *ownRule) holds(seq int64, clocks map[string]fieldClock) bool {
 		}
 		last = last || fc.S == seq
 	}
-	return last
+	if !last {
+		return false
+	}
+	for i, c := range cols {
+		if _, clocked := clocks[c]; !clocked && raw[i] != nil && !sameValue(normalSQL(raw[i]), normalSQL(defaults[c])) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalSQL makes a scanned value comparable with a column default: text
+// may come as bytes.
+func normalSQL(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
 }
 
 func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int, own *ownRule) ([]pulledRow, error) {
@@ -261,7 +281,11 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 			if err := json.Unmarshal([]byte(clocks), &fcs); err != nil {
 				return nil, fmt.Errorf("decode clocks of %s %s: %w", t.Name, id, err)
 			}
-			if own.holds(seq, fcs) {
+			defaults, err := own.db.columnDefaults(ctx, tx, t)
+			if err != nil {
+				return nil, err
+			}
+			if own.holds(seq, fcs, cols, raw, defaults) {
 				out = append(out, pulledRow{seq: seq, own: true})
 				continue
 			}

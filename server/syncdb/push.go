@@ -380,7 +380,7 @@ func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Ch
 				// A row this batch inserted holds the columns it wrote;
 				// the others took the table's defaults.
 				if defaults == nil {
-					if defaults, err = d.columnDefaults(ctx, tx, t); err != nil {
+					if defaults, err = d.columnDefaults(ctx, tx.tx, t); err != nil {
 						return err
 					}
 				}
@@ -415,11 +415,11 @@ func firstChange(ctx context.Context, tx *wtx, t *schema.Table, rowID, changeID 
 
 // columnDefaults reads the SQL defaults of a synced table's columns (the
 // values of a row's fields no write has set), once per table.
-func (d *DB) columnDefaults(ctx context.Context, tx *wtx, t *schema.Table) (map[string]any, error) {
+func (d *DB) columnDefaults(ctx context.Context, tx *sql.Tx, t *schema.Table) (map[string]any, error) {
 	if v, ok := d.defaults.Load(t.Name); ok {
 		return v.(map[string]any), nil
 	}
-	rs, err := tx.tx.QueryContext(ctx, "SELECT name, dflt_value FROM pragma_table_info(?)", t.Name)
+	rs, err := tx.QueryContext(ctx, "SELECT name, dflt_value FROM pragma_table_info(?)", t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
 	}
