@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "fe8f7f770c902fc3";
+const VERSION = "d34cde34539d2b8e";
 const PRECACHE = [
-  "/assets/index-CuuFfZao.js",
+  "/assets/index-BZUALOsX.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-xHmLV48w.js",
+  "/assets/worker-Dtr_qsqN.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

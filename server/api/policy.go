@@ -23,6 +23,9 @@ const (
 	actDelete action = "delete"
 	actPush   action = "push"
 	actPull   action = "pull"
+	// actDecide: confirm, merge or reject a row devices proposed (a
+	// grassroots place); the table's spec then judges the decision.
+	actDecide action = "decide"
 )
 
 // rule says who may take one action on one resource.
@@ -107,6 +110,9 @@ func withTablePolicies(policies map[string]resourcePolicy) map[string]resourcePo
 		}
 		access := map[action]syncdb.Access{actCreate: sp.Admin.Create, actUpdate: sp.Admin.Update, actDelete: sp.Admin.Delete}
 		rp := resourcePolicy{actions: map[action]rule{actRead: anyUser}}
+		if len(sp.Admin.Decide.Roles) > 0 {
+			access[actDecide] = sp.Admin.Decide
+		}
 		for act, a := range access {
 			rp.actions[act] = rule{roles: a.Roles, ifRow: a.RowRoles}
 		}

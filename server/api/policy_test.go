@@ -56,6 +56,7 @@ func roleMatrix() map[string]matrixEntry {
 		"GET /api/v1/history/:table/:id":     {roles: []string{admin, ic, office}},
 		"GET /api/v1/conflicts":              {roles: []string{admin, ic, office}},
 		"POST /api/v1/conflicts/:id/resolve": {roles: []string{admin, ic, office}},
+		"POST /api/v1/units/:id/decision":    {roles: []string{admin, ic, office}},
 		"POST /api/v1/plans":                 {roles: []string{admin, ic}},
 		"PATCH /api/v1/plans/:id":            {roles: []string{admin, ic}},
 		"DELETE /api/v1/plans/:id":           {roles: []string{admin}},
@@ -251,6 +252,8 @@ func TestEveryPolicyRuleIsUsed(t *testing.T) {
 			act = action(strings.TrimPrefix(path, "/api/v1/sync/"))
 		case method == http.MethodGet:
 			act = actRead
+		case method == http.MethodPost && strings.HasSuffix(path, "/decision"):
+			act = actDecide
 		case method == http.MethodPost && (strings.HasSuffix(path, "/resolve") || strings.HasSuffix(path, "/password")):
 			act = actUpdate
 		case method == http.MethodPost || method == http.MethodPut:

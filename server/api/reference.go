@@ -47,6 +47,17 @@ func (s *Server) reference(table string) reference {
 	return reference{s: s, t: t, order: sp.Admin.List}
 }
 
+// decided reports whether field of a table devices propose rows to is
+// one only the proposal and the decision on it write (its status and its
+// proposer): an edit over REST would skip the spec that judges them.
+func (r reference) decided(field string) bool {
+	if !r.t.Proposed {
+		return false
+	}
+	sp, _ := syncdb.SpecOf(r.t.Name)
+	return field == sp.Status || field == r.t.Owner
+}
+
 // noun names a row of the table in messages ("units row").
 func (r reference) noun() string { return r.t.Name + " row" }
 
@@ -468,6 +479,10 @@ func (r reference) checkFields(ctx context.Context, body map[string]json.RawMess
 		f, _ := r.t.Field(name)
 		if f.Computed {
 			fail(name, "readonly", "", name+" is computed by the server")
+			continue
+		}
+		if r.decided(name) {
+			fail(name, "readonly", "", name+" is set by a proposal from the field and a decision on it (POST /api/v1/"+r.t.Name+"/{id}/decision)")
 			continue
 		}
 		if slices.Contains(r.t.Required, name) && blankValue(v) {

@@ -56,6 +56,11 @@ func (s *Server) routes(e *echo.Echo) {
 		v1.DELETE("/"+table+"/:id", ref.remove, s.allow(table, actDelete))
 	}
 
+	// Places proposed from the field: headquarters confirm, merge or
+	// reject them (the units spec judges the decision). They are listed
+	// with GET /units?status=proposed.
+	v1.POST("/units/:id/decision", s.decidePlace, s.allow("units", actDecide))
+
 	// Sync protocol v1: field data moves only through these.
 	v1.POST("/sync/push", s.syncPush, s.allow("sync", actPush))
 	v1.POST("/sync/pull", s.syncPull, s.allow("sync", actPull))

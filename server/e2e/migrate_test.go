@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -20,11 +21,6 @@ func TestOldDeviceFileIsMigrated(t *testing.T) {
 	exe := chromiumPath(t)
 	srv := startServer(t)
 	userID := srv.createUser(t, "bithu.an", "Nguyễn Văn An", "secretary")
-	workers, err := fs.Glob(pwa.Dist(), "assets/worker-*.js")
-	if err != nil || len(workers) != 1 {
-		t.Fatalf("the built database worker: %v %v", workers, err)
-	}
-
 	b := newBrowser(t, exe, "old-file", srv.url)
 	b.login("bithu.an")
 	b.go_("#/trip/new")
@@ -47,26 +43,10 @@ func TestOldDeviceFileIsMigrated(t *testing.T) {
 	// Turn the file back into what the first build left: schema step 1
 	// only, a refusal without a field, an outbox without base cursors. The app has closed it (logged out),
 	// so a worker of the app's own build can open it here.
-	cols := eval[string](b, fmt.Sprintf(`(async () => {
-		const w = new Worker(%s, { type: 'module' });
-		let n = 0;
-		const call = (msg) => new Promise((resolve, reject) => {
-			const id = ++n;
-			w.onmessage = (ev) => { if (ev.data.id === id) ev.data.ok ? resolve(ev.data.result) : reject(new Error(ev.data.error.message)); };
-			w.postMessage({ ...msg, id });
-		});
-		try {
-			await call({ op: 'open', file: %s, userId: %s });
-			await call({ op: 'query', sql: 'ALTER TABLE rejected DROP COLUMN field' });
-			await call({ op: 'query', sql: 'ALTER TABLE outbox DROP COLUMN base_cursor' });
-			await call({ op: 'query', sql: 'PRAGMA user_version = 1' });
-			const cols = await call({ op: 'query', sql: "SELECT name FROM pragma_table_info('rejected') UNION ALL SELECT 'outbox.' || name FROM pragma_table_info('outbox')" });
-			await call({ op: 'close' });
-			return cols.map((c) => c.name).join(',');
-		} finally {
-			w.terminate();
-		}
-	})()`, jsq("/"+workers[0]), jsq("/dicoso-"+userID+".sqlite3"), jsq(userID)))
+	cols := b.rewriteDeviceFile(userID, "SELECT name FROM pragma_table_info('rejected') UNION ALL SELECT 'outbox.' || name FROM pragma_table_info('outbox')",
+		"ALTER TABLE rejected DROP COLUMN field",
+		"ALTER TABLE outbox DROP COLUMN base_cursor",
+		"PRAGMA user_version = 1")
 	if got := strings.Split(cols, ","); slices.Contains(got, "field") || !slices.Contains(got, "message") ||
 		slices.Contains(got, "outbox.base_cursor") || !slices.Contains(got, "outbox.hlc") {
 		t.Fatalf("the file was not made old: rejected has %s", cols)
@@ -86,4 +66,39 @@ func TestOldDeviceFileIsMigrated(t *testing.T) {
 	b.syncAndWait()
 	b.waitJS("refusal names the field", `document.querySelector('#rejected-list .reason')?.dataset.field === 'title'`)
 	b.waitText("#rejected-list .reason", "Bị từ chối: «Tên chuyến đi» không hợp lệ")
+}
+
+// rewriteDeviceFile opens the logged-out user's device file with a worker
+// of the app's own build, runs stmts on it (to make it what an older build
+// left), and returns the names colsQuery lists, comma-separated.
+func (b *browser) rewriteDeviceFile(userID, colsQuery string, stmts ...string) string {
+	b.t.Helper()
+	workers, err := fs.Glob(pwa.Dist(), "assets/worker-*.js")
+	if err != nil || len(workers) != 1 {
+		b.t.Fatalf("the built database worker: %v %v", workers, err)
+	}
+	return eval[string](b, fmt.Sprintf(`(async () => {
+		const w = new Worker(%s, { type: 'module' });
+		let n = 0;
+		const call = (msg) => new Promise((resolve, reject) => {
+			const id = ++n;
+			w.onmessage = (ev) => { if (ev.data.id === id) ev.data.ok ? resolve(ev.data.result) : reject(new Error(ev.data.error.message)); };
+			w.postMessage({ ...msg, id });
+		});
+		try {
+			await call({ op: 'open', file: %s, userId: %s });
+			for (const sql of %s) await call({ op: 'query', sql });
+			const cols = await call({ op: 'query', sql: %s });
+			await call({ op: 'close' });
+			return cols.map((c) => c.name).join(',');
+		} finally {
+			w.terminate();
+		}
+	})()`, jsq("/"+workers[0]), jsq("/dicoso-"+userID+".sqlite3"), jsq(userID), jsList(stmts), jsq(colsQuery)))
+}
+
+// jsList is strs as a JavaScript array literal.
+func jsList(strs []string) string {
+	q, _ := json.Marshal(strs)
+	return string(q)
 }

@@ -26,6 +26,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,7 @@ import (
 	"github.com/google/uuid"
 	_ "modernc.org/sqlite" // the checks read the store file itself
 
+	"dicoso/server/store"
 	"dicoso/sync/hlc"
 	"dicoso/sync/protocol"
 )
@@ -405,7 +407,7 @@ func (r *runner) countLogged() (int, error) {
 // server that writes it (WAL lets both run).
 func (r *runner) openStore() (*sql.DB, error) {
 	path := filepath.Join(r.cfg.DataDir, "dicoso.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
+	db, err := sql.Open("sqlite", store.FileURI(path, url.Values{"_pragma": {"busy_timeout(10000)", "query_only(ON)"}}))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

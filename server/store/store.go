@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
@@ -55,7 +56,22 @@ func dsn(path string, readOnly bool) string {
 		// of spilling pages to the WAL halfway through.
 		q.Add("_pragma", "cache_size(-65536)")
 	}
-	return "file:" + path + "?" + q.Encode()
+	return FileURI(path, q)
+}
+
+// FileURI is the "file:" URI of the SQLite file at path with the driver's
+// parameters q. The path is percent-escaped: SQLite decodes %HH in a URI's
+// path, and an unescaped '?' or '#' in a directory name would otherwise end
+// the path early and open (or create) a different file.
+func FileURI(path string, q url.Values) string {
+	u := url.URL{Scheme: "file", Opaque: escapePath(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// escapePath escapes what SQLite's URI parser would take for a delimiter or
+// an escape: '%', '?' and '#'. Everything else, '/' included, stays as it is.
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 }
 
 // Open opens (creating if needed) the database file at path and applies any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -120,5 +121,41 @@ func TestBackupIsAConsistentCopy(t *testing.T) {
 	var name string
 	if err := c.Reader().QueryRowContext(ctx, "SELECT name FROM departments WHERE id='d1'").Scan(&name); err != nil || name != "Văn phòng" {
 		t.Fatalf("backup holds %q (%v), want Văn phòng", name, err)
+	}
+}
+
+// A data directory whose name holds URI delimiters must still open the file
+// inside it: an operator's "/srv/dicoso#2" or "/data?old" is a legal path.
+func TestPathWithURIDelimitersOpensThatFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, dir := range []string{"a#b", "a?b", "100%", "x?y#z%41"} {
+		parent := filepath.Join(t.TempDir(), dir)
+		if err := os.Mkdir(parent, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(parent, "dicoso.db")
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("open %q: %v", path, err)
+		}
+		if _, err := s.SchemaVersion(ctx); err != nil {
+			t.Fatalf("%q: %v", path, err)
+		}
+		s.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("%q: the store is not where it was asked to be: %v", path, err)
+		}
+		entries, err := os.ReadDir(filepath.Dir(parent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("%q: stray files beside the data directory: %v", path, names)
+		}
 	}
 }

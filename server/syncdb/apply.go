@@ -109,7 +109,7 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 			return reject(protocol.CodeClockSkew, "the device clock is ahead of server time %s; correct it and retry",
 				d.now().UTC().Format(time.RFC3339))
 		}
-		if t.Reference {
+		if t.Reference && !t.Proposed {
 			return reject(protocol.CodeForbidden, "%s is reference data, edited by administrators only", t.Name)
 		}
 	}

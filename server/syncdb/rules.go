@@ -125,6 +125,12 @@ var (
 	}}
 )
 
+// fieldWorker: a secretary or an inspector (sync/plan's field roles),
+// whoever else they are.
+var fieldWorker = Who{Name: "a secretary or an inspector", is: func(c *change) (bool, error) {
+	return slices.ContainsFunc(plan.FieldRoles(), c.actor().Has), nil
+}}
+
 // both is a writer who is x and y.
 func both(x, y Who) Who {
 	return Who{Name: x.Name + " being " + y.Name, is: func(c *change) (bool, error) {
@@ -225,7 +231,121 @@ var (
 		holds: func(c *change) (bool, error) { return c.stored("status") == "draft", nil }}
 )
 
+// Conditions on a place as the server holds it.
+var (
+	// proposedPlace: its proposer corrects it only until it is decided.
+	proposedPlace = Cond{Name: "still proposed", Refused: "this place has been decided by headquarters: it can no longer be corrected from the field",
+		holds: func(c *change) (bool, error) { return c.stored("status") == "proposed", nil }}
+	// grassrootsPlace: headquarters decide on places proposed from the
+	// field; the plan's provinces and central units are the
+	// administrator's, edited over REST.
+	grassrootsPlace = Cond{Name: "a grassroots place", Refused: "only grassroots places are decided from a device; the plan's units are edited by the administrator",
+		holds: func(c *change) (bool, error) { return c.stored("kind") == "grassroots", nil }}
+)
+
 // Checks on the values a change writes.
+
+// proposedGrassroots: a place proposed from the field is a grassroots
+// unit, proposed, and named.
+func proposedGrassroots(c *change) error {
+	if c.vals["kind"] != "grassroots" {
+		rj := reject(protocol.CodeForbidden, "a place proposed from the field is of kind grassroots")
+		rj.field = "kind"
+		return rj
+	}
+	if c.vals["status"] != "proposed" {
+		return rejectField("status", "a place proposed from the field stays proposed until headquarters decide on it")
+	}
+	if name, _ := c.vals["name"].(string); strings.TrimSpace(name) == "" {
+		rj := reject(protocol.CodeValidationFailed, "a place needs a name")
+		rj.field = "name"
+		return rj
+	}
+	return nil
+}
+
+// placeParent: a grassroots place belongs to a live, confirmed province or
+// central unit; a new one must name it.
+func placeParent(c *change) error {
+	v, set := c.vals["parent_id"]
+	if !set && c.cur != nil {
+		return nil
+	}
+	id, _ := v.(string)
+	bad := func() error {
+		rj := reject(protocol.CodeValidationFailed, "a grassroots place belongs to a province or a central unit (parent_id)")
+		rj.field = "parent_id"
+		return rj
+	}
+	if id == "" {
+		return bad()
+	}
+	p, err := loadRow(c.ctx, c.tx, mustTable("units"), id)
+	if err != nil {
+		return err
+	}
+	if p == nil || p.deleted || (p.values["kind"] != "province" && p.values["kind"] != "central_affiliated") ||
+		(p.values["status"] != nil && p.values["status"] != "confirmed") {
+		return bad()
+	}
+	return nil
+}
+
+// placePosition: a new place has the position it was proposed from (the
+// check-ins there are judged against it); a correction moves it, never
+// clears it.
+func placePosition(c *change) error {
+	for _, f := range []string{"lat", "lng"} {
+		v, set := c.vals[f]
+		if (set || c.cur == nil) && v == nil {
+			rj := reject(protocol.CodeValidationFailed, "a grassroots place needs its position (lat and lng)")
+			rj.field = f
+			return rj
+		}
+	}
+	return nil
+}
+
+// notOwnProposal: a place is decided by someone other than its proposer.
+func notOwnProposal(c *change) error {
+	_, status := c.vals["status"]
+	_, kept := c.vals["replaced_by_id"]
+	if (status || kept) && c.stored("proposed_by") == c.actor().UserID {
+		return rejectField("status", "you proposed this place: someone else at headquarters decides on it")
+	}
+	return nil
+}
+
+// mergedIntoLiveUnit: a merged place names the unit it duplicates, a live
+// confirmed unit other than itself (so merges never form a cycle), and
+// only a merged place names one.
+func mergedIntoLiveUnit(c *change) error {
+	kept, _ := c.value("replaced_by_id").(string)
+	if c.value("status") != "merged" {
+		if kept != "" {
+			rj := reject(protocol.CodeValidationFailed, "only a merged place names the unit it duplicates (replaced_by_id)")
+			rj.field = "replaced_by_id"
+			return rj
+		}
+		return nil
+	}
+	bad := func() error {
+		rj := reject(protocol.CodeValidationFailed, "a merged place names the confirmed unit it duplicates (replaced_by_id)")
+		rj.field = "replaced_by_id"
+		return rj
+	}
+	if kept == "" || kept == c.cur.id {
+		return bad()
+	}
+	u, err := loadRow(c.ctx, c.tx, mustTable("units"), kept)
+	if err != nil {
+		return err
+	}
+	if u == nil || u.deleted || (u.values["status"] != nil && u.values["status"] != "confirmed") {
+		return bad()
+	}
+	return nil
+}
 
 // reviewedBySelf: a reviewer names only themselves as the reviewer.
 func reviewedBySelf(c *change) error {
@@ -462,11 +582,14 @@ func computeCheckin(ctx context.Context, d *DB, tx *wtx, w *writeCtx, vals map[s
 	lat, okLat := vals["lat"].(float64)
 	lng, okLng := vals["lng"].(float64)
 	if okLat && okLng {
-		var ulat, ulng sql.NullFloat64
+		// The unit checked in at, as this transaction holds it: a place
+		// proposed earlier in the same push is judged against too.
 		unit, _ := vals["unit_id"].(string)
-		err := tx.QueryRowContext(ctx, "SELECT lat, lng FROM units WHERE id = ?", unit).Scan(&ulat, &ulng)
-		if err == nil && ulat.Valid && ulng.Valid {
-			dist := math.Round(Haversine(lat, lng, ulat.Float64, ulng.Float64))
+		u, err := loadRow(ctx, tx, mustTable("units"), unit)
+		ulat, okULat := unitCoord(u, "lat")
+		ulng, okULng := unitCoord(u, "lng")
+		if err == nil && okULat && okULng {
+			dist := math.Round(Haversine(lat, lng, ulat, ulng))
 			vals["distance_m"] = dist
 			if dist > FarFromUnitMeters {
 				flags = append(flags, FlagFarFromUnit)
@@ -485,6 +608,26 @@ func computeCheckin(ctx context.Context, d *DB, tx *wtx, w *writeCtx, vals map[s
 	}
 	b, _ := jsonList(flags)
 	vals["flags"] = b
+}
+
+// unitCoord is a unit's stored coordinate; false when the unit or the
+// value is missing.
+func unitCoord(u *rowState, field string) (float64, bool) {
+	if u == nil {
+		return 0, false
+	}
+	v, ok := u.values[field].(float64)
+	return v, ok
+}
+
+// computePlace fills a proposed place's activity cluster from its parent,
+// so the secretary leading that cluster reads the check-ins made there as
+// they read the province's.
+func computePlace(ctx context.Context, d *DB, tx *wtx, w *writeCtx, vals map[string]any) {
+	parent, _ := vals["parent_id"].(string)
+	if p, err := loadRow(ctx, tx, mustTable("units"), parent); err == nil && p != nil {
+		vals["cluster_id"] = p.values["cluster_id"]
+	}
 }
 
 // Haversine is the great-circle distance in metres.

@@ -113,6 +113,10 @@ type Parent struct {
 type Admin struct {
 	List                   string
 	Create, Update, Delete Access
+	// Decide is who may decide on a row devices proposed (POST
+	// /api/v1/<table>/{id}/decision), before the spec judges the decision
+	// as theirs; nobody when empty.
+	Decide Access
 }
 
 // Access admits Roles to an operation on any row, and RowRoles on the rows

@@ -43,7 +43,12 @@ func expectedGrants() map[string]map[string][]string {
 	all := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice, plan.RoleDepartment, plan.RoleSecretary, plan.RoleInspector, plan.RoleUnitLiaison}
 	writers := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice, plan.RoleDepartment, plan.RoleSecretary, plan.RoleInspector}
 	hq := []string{plan.RoleAdmin, plan.RoleInspectionCommittee, plan.RoleOffice}
+	field := []string{plan.RoleSecretary, plan.RoleInspector}
 	return map[string]map[string][]string{
+		// A grassroots place: proposed by a secretary or an inspector,
+		// corrected by its proposer or headquarters, decided (here:
+		// confirmed) by headquarters when someone else proposed it.
+		"units":       {opCreate: field, opUpdateOwn: append(slices.Clone(hq), field...), opUpdateOther: hq},
 		"trips":       {opCreate: all, opUpdateOwn: all, opDeleteOwn: all},
 		"trip_days":   {opCreate: all, opUpdateOwn: all, opDeleteOwn: all},
 		"checkins":    {opCreate: all, opUpdateOwn: all, opUpdateOther: hq},
@@ -122,7 +127,7 @@ func (w *reviewWorld) rowState(t *testing.T, table *schema.Table, id string) str
 // attempt is the change a tries for op on table, and the row it targets.
 func (w *reviewWorld) attempt(t *testing.T, table *schema.Table, op string, a, other Actor, followed string) (protocol.Change, string) {
 	t.Helper()
-	if table.Reference {
+	if table.Reference && !table.Proposed {
 		return w.referenceAttempt(table, op), w.referenceRow(table)
 	}
 	switch op {
@@ -160,6 +165,7 @@ var (
 		"findings":    {"text": "Sửa nội dung"},
 		"follow_ups":  {"text": "Sửa nội dung"},
 		"reviews":     {"comment": "Sửa nhận xét"},
+		"units":       {"name": "UBND xã Tả Phìn"},
 	}
 	othersEdit = map[string]map[string]any{
 		"trips":      {"title": "Sửa tiêu đề"},
@@ -168,6 +174,7 @@ var (
 		"findings":   {"status": "in_progress"},
 		"follow_ups": {"text": "Sửa nội dung"},
 		"reviews":    {"comment": "Sửa nhận xét"},
+		"units":      {"status": "confirmed"},
 	}
 )
 
@@ -189,6 +196,9 @@ func (w *reviewWorld) newFields(t *testing.T, table string, a Actor, followed st
 			"text": "Chưa sơ kết", "department_id": w.dept.DepartmentID}
 	case "follow_ups":
 		return map[string]any{"author_id": a.UserID, "finding_id": followed, "text": "Đã nhắc", "at": "2021-06-04T08:00:00Z"}
+	case "units":
+		return map[string]any{"proposed_by": a.UserID, "name": "Xã Tả Phìn", "kind": "grassroots", "parent_id": w.unit,
+			"lat": 22.41, "lng": 103.47, "status": "proposed"}
 	case "reviews":
 		return map[string]any{"reviewer_id": a.UserID, "note_id": w.seedRow(t, "visit_notes", w.member), "decision": "needs_revision",
 			"comment": "Bổ sung số liệu", "at": "2021-06-04T08:00:00Z"}

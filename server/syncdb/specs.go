@@ -27,7 +27,31 @@ func init() {
 		"departments": {Read: everyoneReads, Admin: adminOnly("r.name, r.id")},
 		"users":       {Read: everyoneReads, Admin: adminOnly("")}, // own handlers (passwords), server/api/users.go
 		"clusters":    {Read: everyoneReads, Admin: adminOnly("r.name, r.id")},
-		"units":       {Read: everyoneReads, Admin: adminOnly("r.code, r.name, r.id")},
+		// II.3, I.1: secretaries and inspectors go below the province, to
+		// communes, wards, schools and enterprises the plan does not list.
+		// One of them may propose such a place from where they stand (kind
+		// grassroots, under a province or central unit, at a position) and
+		// correct it while it is proposed. III.1: headquarters, which
+		// organise the visits, confirm it, merge it into the unit it
+		// duplicates, or reject it — never a place they proposed themselves.
+		// Everyone reads every place, proposed or not: the proposer's
+		// check-ins name it, and others may check in there too.
+		"units": {
+			Create: Rule{Refused: "only a secretary or an inspector may propose a grassroots place", Grants: []Grant{
+				{Who: both(author, fieldWorker), Fields: placeProposal, Moves: &placeProposerMoves,
+					Checks: []Check{proposedGrassroots, placeParent, placePosition}},
+			}},
+			Update: Rule{Refused: "a place is corrected by its proposer while proposed, and decided by headquarters", Grants: []Grant{
+				{Who: both(author, fieldWorker), When: proposedPlace, Fields: placeCorrection, Checks: []Check{placeParent, placePosition}},
+				{Who: headquarter, When: grassrootsPlace, Fields: append([]string{"status", "replaced_by_id"}, placeCorrection...),
+					Moves: &placeDeciderMoves, Checks: []Check{notOwnProposal, placeParent, placePosition, mergedIntoLiveUnit}},
+			}},
+			Status:  "status",
+			Read:    everyoneReads,
+			Compute: computePlace,
+			Admin: &Admin{List: "r.code, r.name, r.id", Create: by(plan.RoleAdmin), Update: by(plan.RoleAdmin), Delete: by(plan.RoleAdmin),
+				Decide: by(headquarters...)},
+		},
 
 		// III.1, Inspection Committee: "tham mưu xây dựng kế hoạch kiểm tra, đi
 		// cơ sở" — it drafts the year's plan. Withdrawing a plan the
@@ -174,6 +198,32 @@ var (
 			"submitted":      {"needs_revision", "reviewed"},
 			"needs_revision": {"needs_revision", "reviewed"},
 			"reviewed":       {"needs_revision", "reviewed"},
+		},
+	}
+)
+
+// A grassroots place: what its proposer writes when proposing it, and may
+// correct while it is proposed.
+var (
+	placeProposal   = []string{"name", "kind", "parent_id", "lat", "lng", "status", "proposed_by"}
+	placeCorrection = []string{"name", "parent_id", "lat", "lng"}
+)
+
+// The standing of a place: its proposer proposes it; headquarters confirm,
+// merge or reject it, and may change that decision (a place rejected by
+// mistake is confirmed after all). Nobody puts a place back to proposed.
+var (
+	placeProposerMoves = Moves{
+		Says: "a place proposed from the field starts as proposed",
+		From: map[string][]string{"": {"proposed"}},
+	}
+	placeDeciderMoves = Moves{
+		Says: "headquarters confirm, merge or reject a place",
+		From: map[string][]string{
+			"proposed":  {"confirmed", "merged", "rejected"},
+			"confirmed": {"confirmed", "merged", "rejected"},
+			"merged":    {"confirmed", "merged", "rejected"},
+			"rejected":  {"confirmed", "merged", "rejected"},
 		},
 	}
 )

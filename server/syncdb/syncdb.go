@@ -228,3 +228,34 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 	}
 	return nil
 }
+
+// ApplyJudgedTx merges, inside the caller's transaction, a change a user
+// makes over REST that a device of theirs could push (a headquarters
+// decision on a proposed place): it is judged by the table's spec exactly
+// as their push would be, stamped with the server clock, and recorded in
+// change_log as made by actor on the engine's own device. A refusal is a
+// *RejectedError; any other error means the caller's transaction should
+// roll back.
+func (d *DB) ApplyJudgedTx(ctx context.Context, tx *sql.Tx, actor Actor, sc ServerChange) error {
+	wt := newWtx(tx)
+	actor.DeviceID = d.clock.Node()
+	actor.reach = nil
+	op := protocol.OpUpsert
+	if sc.Delete {
+		op = protocol.OpDelete
+	}
+	ch := protocol.Change{ID: uuid.NewString(), Table: sc.Table, RowID: sc.RowID, Op: op, HLC: d.clock.Now().String(), Fields: sc.Fields}
+	w := &writeCtx{actor: actor, now: d.now().UTC()}
+	err := d.merge(ctx, wt, w, ch)
+	var rj *rejection
+	if errors.As(err, &rj) {
+		return &RejectedError{Table: sc.Table, RowID: sc.RowID, Code: rj.code, Field: rj.field, Message: rj.msg}
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s %s: %w", sc.Table, sc.RowID, err)
+	}
+	if err := wt.flush(ctx); err != nil {
+		return fmt.Errorf("apply %s %s: %w", sc.Table, sc.RowID, err)
+	}
+	return nil
+}

@@ -152,7 +152,17 @@ func dsn(path string, relaxed bool) string {
 		q.Add("_pragma", "synchronous(FULL)")
 	}
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return FileURI(path, q)
+}
+
+// FileURI is the "file:" URI of the SQLite file at path with the driver's
+// parameters q, the path percent-escaped: SQLite decodes %HH in a URI's path,
+// and an unescaped '?' or '#' in a directory name would otherwise end the
+// path early and open (or create) a different file.
+func FileURI(path string, q url.Values) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	u := url.URL{Scheme: "file", Opaque: esc, RawQuery: q.Encode()}
+	return u.String()
 }
 
 // Open opens (creating if needed) the device file at path.

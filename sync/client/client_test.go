@@ -44,7 +44,7 @@ func TestLocalEditIsVisibleAtOnceAndQueued(t *testing.T) {
 	if _, err := hoa.Upsert(ctx, "trips", id, map[string]any{"colour": "red"}); !errors.As(err, &ve) {
 		t.Fatalf("unknown field: err = %v", err)
 	}
-	if _, err := hoa.Upsert(ctx, "units", w.units[0], map[string]any{"name": "x"}); !errors.As(err, &ve) {
+	if _, err := hoa.Upsert(ctx, "departments", w.dept1, map[string]any{"name": "x"}); !errors.As(err, &ve) {
 		t.Fatalf("reference table: err = %v", err)
 	}
 	if _, err := hoa.Upsert(ctx, "checkins", uuid.NewString(), map[string]any{"distance_m": 3}); !errors.As(err, &ve) {

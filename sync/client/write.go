@@ -36,7 +36,7 @@ func (d *Device) Upsert(ctx context.Context, table, rowID string, fields map[str
 	if err != nil {
 		return "", err
 	}
-	if t.Reference {
+	if t.Reference && !t.Proposed {
 		return "", &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
 	}
 	wire, err := normalize(t, fields)

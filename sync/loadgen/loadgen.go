@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -523,7 +524,12 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // durability settings (WAL, synchronous=FULL), and returns rows per second.
 // The file is removed afterwards.
 func RawInsertCeiling(ctx context.Context, path string, n, perTx int) (float64, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", client.FileURI(path, q))
 	if err != nil {
 		return 0, err
 	}

@@ -80,6 +80,13 @@ func RegisterRoles() []string {
 	return append(AllSeeingRoles(), RoleDepartment)
 }
 
+// FieldRoles work at the grassroots (II.3: the secretaries' field days;
+// I.1: the inspectors' visits): they check in, log trips and propose the
+// grassroots places they visit.
+func FieldRoles() []string {
+	return []string{RoleSecretary, RoleInspector}
+}
+
 // SeesAll reports whether a user holding roles is headquarters.
 func SeesAll(roles []string) bool {
 	return slices.ContainsFunc(AllSeeingRoles(), func(r string) bool { return slices.Contains(roles, r) })

@@ -95,19 +95,7 @@ func FuzzDecodePush(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodePush(body)
 		if err != nil {
-			var de *DecodeError
-			switch {
-			case errors.Is(err, ErrProtocol):
-			case errors.As(err, &de):
-				if de.Code != "invalid_json" && de.Code != "unknown_field" && de.Code != "validation_failed" {
-					t.Fatalf("unknown decode error code %q", de.Code)
-				}
-				if de.Message == "" {
-					t.Fatal("decode error without a message")
-				}
-			default:
-				t.Fatalf("error of an unexpected kind: %T %v", err, err)
-			}
+			checkDecodeError(t, err)
 			return
 		}
 		if req.Protocol != Version || len(req.Changes) > MaxBatch {

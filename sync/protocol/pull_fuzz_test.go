@@ -33,19 +33,7 @@ func FuzzDecodePull(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodePull(body)
 		if err != nil {
-			var de *DecodeError
-			switch {
-			case errors.Is(err, ErrProtocol):
-			case errors.As(err, &de):
-				if de.Code != "invalid_json" && de.Code != "unknown_field" && de.Code != "validation_failed" {
-					t.Fatalf("unknown decode error code %q", de.Code)
-				}
-				if de.Message == "" {
-					t.Fatal("decode error without a message")
-				}
-			default:
-				t.Fatalf("error of an unexpected kind: %T %v", err, err)
-			}
+			checkDecodeError(t, err)
 			return
 		}
 		if req.Protocol != Version || req.Limit < 1 || req.Limit > MaxPullLimit {
@@ -67,4 +55,23 @@ func FuzzDecodePull(f *testing.F) {
 			t.Fatalf("round trip changed the pull:\n%+v\n%+v", req, again)
 		}
 	})
+}
+
+// checkDecodeError fails t unless err is one a decoder may return: the
+// protocol mismatch, or a DecodeError with a known code and a message.
+func checkDecodeError(t *testing.T, err error) {
+	t.Helper()
+	var de *DecodeError
+	switch {
+	case errors.Is(err, ErrProtocol):
+	case errors.As(err, &de):
+		if de.Code != "invalid_json" && de.Code != "unknown_field" && de.Code != "validation_failed" {
+			t.Fatalf("unknown decode error code %q", de.Code)
+		}
+		if de.Message == "" {
+			t.Fatal("decode error without a message")
+		}
+	default:
+		t.Fatalf("error of an unexpected kind: %T %v", err, err)
+	}
 }

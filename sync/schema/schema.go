@@ -49,6 +49,9 @@ type Table struct {
 	// Reference tables are edited by admins over REST and read by everyone;
 	// devices never push them.
 	Reference bool
+	// Proposed reference tables also take rows pushed by devices, as far
+	// as the table's spec grants them (grassroots places).
+	Proposed bool
 	// Owner is the field holding the id of the user a field-data row
 	// belongs to (the creator): trips.user_id, visit_notes.author_id, ...
 	Owner string
@@ -87,6 +90,12 @@ const (
 	longText  = 20000
 )
 
+// UnitStatuses is a unit's standing: every unit of the plan is
+// confirmed; a place a field user proposes stays proposed until
+// headquarters confirms it, merges it into the unit it duplicates, or
+// rejects it.
+var UnitStatuses = []string{"confirmed", "proposed", "merged", "rejected"}
+
 var purposes = []string{"thematic_survey", "inspection", "meeting", "working_session"}
 
 // tables in dependency order: a table only refers to tables before it, or to
@@ -109,7 +118,13 @@ var tables = []*Table{
 		{Name: "lead_secretary_id", Type: ID, Ref: "users"},
 		{Name: "lead_department_id", Type: ID, Ref: "departments"},
 	}},
-	{Name: "units", Reference: true, Required: []string{"name", "kind"}, Fields: []Field{
+	// Units are reference data, except that a field user may propose a
+	// grassroots place (a commune, a school, an enterprise) from where they
+	// stand: Proposed lets devices push such rows, which the spec
+	// (server/syncdb/specs.go) limits. proposed_by is the proposer, and
+	// status the place's standing until headquarters decides: a merged
+	// place names the unit it duplicates in replaced_by_id.
+	{Name: "units", Reference: true, Proposed: true, Owner: "proposed_by", Required: []string{"name", "kind"}, Fields: []Field{
 		{Name: "code", Type: Text, Max: 32},
 		{Name: "name", Type: Text, Max: shortText},
 		{Name: "kind", Type: Enum, Values: []string{"province", "central_affiliated", "district", "grassroots"}},
@@ -121,6 +136,8 @@ var tables = []*Table{
 		{Name: "valid_to", Type: Date},
 		{Name: "replaced_by_id", Type: ID, Ref: "units"},
 		{Name: "source", Type: Text, Max: 2000},
+		{Name: "status", Type: Enum, Values: UnitStatuses},
+		{Name: "proposed_by", Type: ID, Ref: "users"},
 	}},
 	{Name: "plans", Reference: true, Required: []string{"year", "title"}, Fields: []Field{
 		{Name: "year", Type: Int},

@@ -152,6 +152,7 @@ export const SPECS: Record<string, TableSpec> = {
     ],
     columns: [
       { label: 'm_unitKind', cell: (r, _l, t) => t(`m_unitKind_${str(r.kind)}` as MKey) },
+      { label: 'm_unitStatus', cell: (r, _l, t) => t(`m_unitStatus_${str(r.status) || 'confirmed'}` as MKey) },
       { label: 'm_cluster', cell: (r, l) => nameOf(l.clusters, r.cluster_id) },
       { label: 'm_validity', cell: (r) => (r.valid_from || r.valid_to ? `${formatDate(str(r.valid_from))} – ${formatDate(str(r.valid_to))}` : '') },
     ],

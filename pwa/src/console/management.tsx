@@ -6,6 +6,7 @@
 // the server lets write it (server/api/policy.go) and read-only otherwise.
 import { useCtx } from '../ui/context';
 import { PasswordForm } from './manage-password';
+import { PlacesSection } from './manage-places';
 import { ReferenceSection } from './manage-reference';
 import { UsersSection } from './manage-users';
 import { useMT, type MKey } from './manage-form';
@@ -27,6 +28,8 @@ export const SECTIONS: { id: string; label: MKey; see: string[]; write: string[]
   { id: 'plans', label: 'm_sec_plans', see: HQ, write: PLANNERS },
   { id: 'periods', label: 'm_sec_periods', see: HQ, write: HQ },
   { id: 'units', label: 'm_sec_units', see: HQ, write: ADMIN },
+  // Places proposed from the field: headquarters decide (the server's units spec).
+  { id: 'places', label: 'm_sec_places', see: HQ, write: HQ },
   { id: 'password', label: 'm_sec_password', see: [], write: [] },
 ];
 
@@ -55,6 +58,7 @@ export function Management({ path }: ScreenProps) {
       {current.id === 'password' ? <PasswordForm />
         : !online ? null
           : current.id === 'users' ? <UsersSection canWrite={canWrite} />
+            : current.id === 'places' ? <PlacesSection canWrite={canWrite} />
             : <ReferenceSection key={current.id} tableKey={TABLE_OF[current.id] ?? current.id} canWrite={canWrite} title={t(current.label)} />}
     </section>
   );

@@ -45,6 +45,8 @@ export const TABLES: readonly TableDef[] = [
     valid_to: 'text',
     replaced_by_id: 'text',
     source: 'text',
+    status: 'text',
+    proposed_by: 'text',
   } },
   { name: 'plans', field: false, fields: {
     year: 'int',
@@ -160,12 +162,13 @@ export const TABLES: readonly TableDef[] = [
  * or field is added, removed or retyped. The device keeps the one it pulled
  * with, and pulls a full snapshot again when an update brings another.
  */
-export const FIELD_SET = 'fs1-c75cdf901d920195';
+export const FIELD_SET = 'fs1-cd3deddcb55f3b6d';
 
 /** The values each enum field may take, by table and field. */
 export const ENUMS = {
   units: {
     kind: ['province', 'central_affiliated', 'district', 'grassroots'],
+    status: ['confirmed', 'proposed', 'merged', 'rejected'],
   },
   campaigns: {
     kind: ['periodic', 'thematic', 'special'],

@@ -17,15 +17,56 @@ export const FINDING_CATEGORIES: readonly FindingCategory[] = ENUMS.findings.cat
 export const NOTE_SECTIONS = ['results', 'models', 'shortcomings', 'aspirations', 'recommendations', 'conclusions'] as const;
 export type NoteSection = (typeof NOTE_SECTIONS)[number];
 
+export type UnitStatus = (typeof ENUMS.units.status)[number];
+
 export interface Unit {
   id: string;
   code: string | null;
   name: string;
   kind: string;
+  parent_id: string | null;
   lat: number | null;
   lng: number | null;
   valid_from: string | null;
   valid_to: string | null;
+  /** The plan's units are confirmed; a place proposed from the field is proposed until headquarters decide. */
+  status: UnitStatus;
+  proposed_by: string | null;
+  /** For a merged place: the unit it duplicates. */
+  replaced_by_id: string | null;
+}
+
+/** Whether a unit may be picked for new work: not a place headquarters rejected or merged into another. */
+export function pickable(u: Pick<Unit, 'status'>): boolean {
+  return u.status !== 'rejected' && u.status !== 'merged';
+}
+
+/**
+ * The unit a row naming id stands for: the unit itself, or for a place
+ * headquarters merged into another, the kept unit (followed along a chain
+ * of merges). Undefined when the device has no such unit.
+ */
+export function resolveUnit(byId: Map<string, Unit>, id: string): Unit | undefined {
+  let u = byId.get(id);
+  for (let hops = 0; u && u.status === 'merged' && u.replaced_by_id && hops < 16; hops++) {
+    const next = byId.get(u.replaced_by_id);
+    if (!next) break;
+    u = next;
+  }
+  return u;
+}
+
+/** A province or central unit, under which a grassroots place is proposed. */
+export function parentKind(u: Pick<Unit, 'kind' | 'status'>): boolean {
+  return (u.kind === 'province' || u.kind === 'central_affiliated') && u.status === 'confirmed';
+}
+
+/**
+ * Folds a name for search: no diacritics, đ as d, lower case, so "xa ta
+ * phin" finds "Xã Tả Phìn".
+ */
+export function foldName(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
 
 export interface Campaign {
@@ -233,8 +274,24 @@ function markSql(table: string, alias: string): string {
   if (table === 'checkins') {
     pending = `(${pending} OR EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = ${alias}.photo AND a.uploaded_at IS NULL))`;
   }
+  if (table === 'visit_notes') {
+    pending = `(${pending} OR EXISTS (SELECT 1 FROM ${jsonList(`${alias}.attachments`)} j
+      JOIN attachments a ON a.sha256 = j.value AND a.uploaded_at IS NULL))`;
+  }
   return `CASE WHEN EXISTS (SELECT 1 FROM rejected r WHERE r.tbl = '${table}' AND r.row_id = ${alias}.id) THEN 'refused'
     WHEN ${pending} THEN 'local' ELSE 'sent' END AS sync`;
+}
+
+/** A list column as json_each rows; a value that is not a JSON array reads as empty. */
+function jsonList(col: string): string {
+  return `json_each(CASE WHEN json_valid(${col}) AND json_type(${col}) = 'array' THEN ${col} ELSE '[]' END)`;
+}
+
+/** One photo of a visit note: whether its bytes are on this device, and whether they reached the server. */
+export interface NotePhoto {
+  sha256: string;
+  held: boolean;
+  uploaded: boolean;
 }
 
 function list(v: unknown): string[] {
@@ -323,8 +380,34 @@ export class Records {
 
   async units(): Promise<Unit[]> {
     return this.db.query<Unit>(
-      `SELECT id, code, name, kind, lat, lng, valid_from, valid_to FROM units WHERE deleted = 0
+      `SELECT id, code, name, kind, parent_id, lat, lng, valid_from, valid_to, COALESCE(status, 'confirmed') AS status,
+         proposed_by, replaced_by_id FROM units WHERE deleted = 0
        ORDER BY CASE kind WHEN 'province' THEN 0 WHEN 'central_affiliated' THEN 1 ELSE 2 END, name`);
+  }
+
+  /** The units this user checked in at lately, the latest first. */
+  async recentUnitIds(limit = 5): Promise<string[]> {
+    const rows = await this.db.query<{ unit_id: string }>(
+      `SELECT unit_id FROM checkins WHERE deleted = 0 AND user_id = ? AND COALESCE(voided, 0) = 0
+       GROUP BY unit_id ORDER BY max(at) DESC LIMIT ?`, [this.me, limit]);
+    return rows.map((r) => r.unit_id);
+  }
+
+  /**
+   * Proposes a grassroots place where the user stands (a commune, a
+   * school, an enterprise the plan does not list), under the province or
+   * central unit it belongs to. It is usable at once, on this device and,
+   * once synced, by the others as a proposed place, until headquarters
+   * confirm, merge or reject it. Returns its id.
+   */
+  async proposePlace(p: { name: string; parent_id: string; lat: number; lng: number }): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.store.write([{
+      table: 'units', rowId: id, op: 'upsert', fields: {
+        name: p.name.trim(), kind: 'grassroots', parent_id: p.parent_id, lat: p.lat, lng: p.lng, status: 'proposed', proposed_by: this.me,
+      },
+    }]);
+    return id;
   }
 
   async campaigns(): Promise<Campaign[]> {
@@ -386,13 +469,48 @@ export class Records {
        FROM trip_days d WHERE d.trip_id = ? AND d.deleted = 0 ORDER BY d.day`, [tripId]);
   }
 
-  /** Ticks a day of a trip as spent in the field; a day not yet come is refused (FutureDayError). */
+  /**
+   * Ticks a day of a trip as spent in the field; a day not yet come is
+   * refused (FutureDayError). A planned trip with a day spent is under
+   * way: it is marked ongoing in the same transaction.
+   */
   addTripDay(tripId: string, day: string, unitId: string | null, activity: string): Promise<void> {
     if (isFutureDay(day)) return Promise.reject(new FutureDayError(day));
-    return this.store.write([{
-      table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
-      fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
-    }]);
+    return this.store.writeDecided(async () => {
+      const trip = await this.trip(tripId);
+      const changes: Change[] = [{
+        table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+        fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
+      }];
+      if (trip && (trip.status ?? 'planned') === 'planned') {
+        changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields: { status: 'ongoing' } });
+      }
+      return { changes, result: undefined };
+    });
+  }
+
+  /** This user's trips still to come (planned, starting after today), soonest first. */
+  upcomingTrips(today: string = planToday(), limit = 3): Promise<Trip[]> {
+    return this.db.query(
+      `SELECT t.*, ${markSql('trips', 't')} FROM trips t
+       WHERE t.deleted = 0 AND t.user_id = ? AND COALESCE(t.status, 'planned') IN ('planned', 'ongoing') AND t.starts_on > ?
+       ORDER BY t.starts_on, t.title LIMIT ?`, [this.me, today, limit],
+    ).then((rows) => rows.map((r) => ({ ...(r as unknown as Trip), unit_ids: list(r.unit_ids) })));
+  }
+
+  /** Whether this user has today (in Vietnam) ticked as a field day on any trip. */
+  async todayTicked(today: string = planToday()): Promise<boolean> {
+    const r = await this.db.one<{ n: number }>(
+      'SELECT count(*) AS n FROM trip_days WHERE deleted = 0 AND user_id = ? AND day = ?', [this.me, today]);
+    return (r?.n ?? 0) > 0;
+  }
+
+  /** This user's notes still drafts, latest first. */
+  draftNotes(): Promise<{ id: string; title: string; unit_name: string | null }[]> {
+    return this.db.query(
+      `SELECT n.id, COALESCE(n.title, '') AS title, (SELECT name FROM units u WHERE u.id = n.unit_id) AS unit_name
+         FROM visit_notes n WHERE n.deleted = 0 AND n.author_id = ? AND COALESCE(n.status, 'draft') = 'draft'
+        ORDER BY n.rowid DESC`, [this.me]);
   }
 
   updateTripDay(id: string, fields: { unit_id?: string | null; activity?: string }): Promise<void> {
@@ -458,9 +576,11 @@ export class Records {
       let tripId: string;
       if (trip) {
         tripId = trip.id;
-        if (!trip.unit_ids.includes(c.unit_id)) {
-          changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields: { unit_ids: [...trip.unit_ids, c.unit_id] } });
-        }
+        // A check-in puts the trip under way (planned -> ongoing) and adds its unit.
+        const fields: Record<string, unknown> = {};
+        if (!trip.unit_ids.includes(c.unit_id)) fields.unit_ids = [...trip.unit_ids, c.unit_id];
+        if ((trip.status ?? 'planned') === 'planned') fields.status = 'ongoing';
+        if (Object.keys(fields).length > 0) changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields });
       } else {
         tripId = crypto.randomUUID();
         changes.push({
@@ -542,6 +662,49 @@ export class Records {
 
   saveNote(id: string, fields: Partial<Record<NoteSection | 'title' | 'status', string>>): Promise<void> {
     return this.store.write([{ table: 'visit_notes', rowId: id, op: 'upsert', fields }]);
+  }
+
+  /**
+   * The note's photos in the order taken. A photo taken on this device is
+   * held here (uploaded or not); one taken elsewhere is read from the
+   * server when there is a network.
+   */
+  notePhotos(noteId: string): Promise<NotePhoto[]> {
+    return this.db.query<{ sha256: string; held: number; uploaded: number }>(
+      `SELECT j.value AS sha256, a.sha256 IS NOT NULL AS held, COALESCE(a.uploaded_at IS NOT NULL, 0) AS uploaded
+         FROM visit_notes n, ${jsonList('n.attachments')} j LEFT JOIN attachments a ON a.sha256 = j.value
+        WHERE n.id = ? ORDER BY j.key`, [noteId],
+    ).then((rows) => rows.map((r) => ({ sha256: r.sha256, held: Boolean(r.held), uploaded: Boolean(r.uploaded) })));
+  }
+
+  /**
+   * Adds a photo (compressed on the device) to a note: the bytes and the
+   * note's new list in one local transaction. The sync client uploads the
+   * bytes before it pushes the note that names them.
+   */
+  addNotePhoto(noteId: string, photo: NewAttachment): Promise<void> {
+    return this.store.writeDecided(async () => {
+      const n = await this.db.one<{ a: string | null }>('SELECT attachments AS a FROM visit_notes WHERE id = ?', [noteId]);
+      const cur = list(n?.a);
+      if (cur.includes(photo.sha256)) return { changes: [], result: undefined };
+      return {
+        changes: [{ table: 'visit_notes', rowId: noteId, op: 'upsert', fields: { attachments: [...cur, photo.sha256] } }],
+        attachments: [photo], result: undefined,
+      };
+    });
+  }
+
+  /** Takes a photo off a note (the bytes stay on the server, unnamed by it). */
+  removeNotePhoto(noteId: string, sha256: string): Promise<void> {
+    return this.store.writeDecided(async () => {
+      const n = await this.db.one<{ a: string | null }>('SELECT attachments AS a FROM visit_notes WHERE id = ?', [noteId]);
+      const cur = list(n?.a);
+      if (!cur.includes(sha256)) return { changes: [], result: undefined };
+      return {
+        changes: [{ table: 'visit_notes', rowId: noteId, op: 'upsert', fields: { attachments: cur.filter((h) => h !== sha256) } }],
+        result: undefined,
+      };
+    });
   }
 
   /**
@@ -860,6 +1023,8 @@ export class Records {
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM findings WHERE id = ?', [rowId]))?.t ?? rowId;
       case 'follow_ups':
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM follow_ups WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'units':
+        return (await this.db.one<{ t: string }>('SELECT name AS t FROM units WHERE id = ?', [rowId]))?.t ?? rowId;
       default:
         return rowId;
     }

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
-import type { SyncMark, Unit } from '../store/records';
+import { foldName, pickable, type SyncMark, type Unit } from '../store/records';
 import { useCtx } from './context';
 import { formatDistance } from './i18n';
 
@@ -37,41 +37,68 @@ export interface UnitWithDistance {
   distance?: number;
 }
 
-/** A searchable list of units, nearest first when a distance is known. */
-export function UnitPicker({ units, value, onChange, multi }: {
+/**
+ * A searchable list of units, nearest first when a distance is known, the
+ * user's recent ones (ids, latest first) on top. Search ignores diacritics
+ * and reads đ as d. Places headquarters rejected or merged away are not
+ * offered (one already chosen stays); a proposed place says so. children
+ * come under the list (the check-in screen's "add a place here").
+ */
+export function UnitPicker({ units, value, onChange, multi, recent, children }: {
   units: UnitWithDistance[];
   value: string[];
   onChange: (ids: string[]) => void;
   multi?: boolean;
+  recent?: string[];
+  children?: (query: string, shown: number) => ComponentChildren;
 }) {
   const { t, lang } = useCtx();
   const [q, setQ] = useState('');
   const shown = useMemo(() => {
-    const norm = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase();
-    const nq = norm(q.trim());
-    const list = nq ? units.filter((u) => norm(u.unit.name).includes(nq)) : units;
-    // Chosen units stay visible on top.
-    return [...list.filter((u) => value.includes(u.unit.id)), ...list.filter((u) => !value.includes(u.unit.id))].slice(0, 40);
-  }, [units, q, value]);
+    const nq = foldName(q.trim());
+    const live = units.filter((u) => value.includes(u.unit.id) || pickable(u.unit));
+    const list = nq ? live.filter((u) => foldName(u.unit.name).includes(nq)) : live;
+    // Chosen units stay visible on top, then the recent ones, latest
+    // first, then the rest in the order given (nearest first). The sort is
+    // stable.
+    const rank = (u: UnitWithDistance) => {
+      if (value.includes(u.unit.id)) return -1;
+      const i = recent?.indexOf(u.unit.id) ?? -1;
+      return i === -1 ? Infinity : i;
+    };
+    return [...list].sort((a, b) => {
+      const ra = rank(a), rb = rank(b);
+      return ra === rb ? 0 : ra < rb ? -1 : 1;
+    }).slice(0, 40);
+  }, [units, q, value, recent]);
   if (units.length === 0) return <p class="muted">{t('emptyUnits')}</p>;
   return (
     <div class="unit-picker">
-      <input type="search" class="input" placeholder={t('searchUnit')} value={q}
+      <input type="search" class="input" placeholder={t('searchUnit')} aria-label={t('searchUnit')} value={q}
         onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
       <ul class="choice-list">
         {shown.map(({ unit, distance }) => {
           const on = value.includes(unit.id);
           return (
             <li key={unit.id}>
-              <button type="button" class={`choice ${on ? 'on' : ''}`} aria-pressed={on} data-unit={unit.name}
+              <button type="button" class={`choice ${on ? 'on' : ''}`} aria-pressed={on} data-unit={unit.name} data-status={unit.status}
                 onClick={() => onChange(multi ? (on ? value.filter((v) => v !== unit.id) : [...value, unit.id]) : [unit.id])}>
-                <span class="choice-name">{unit.name}</span>
+                <span class="choice-name">
+                  {unit.name}
+                  {(unit.status === 'proposed' || recent?.includes(unit.id)) && (
+                    <span class="choice-tags">
+                      {recent?.includes(unit.id) && <span class="ptag ptag-recent">{t('recentPlace')}</span>}
+                      {unit.status === 'proposed' && <span class="ptag ptag-proposed">{t('placeProposed')}</span>}
+                    </span>
+                  )}
+                </span>
                 {distance !== undefined && <span class="choice-meta">{formatDistance(distance, lang)}</span>}
               </button>
             </li>
           );
         })}
       </ul>
+      {children?.(q.trim(), shown.length)}
     </div>
   );
 }

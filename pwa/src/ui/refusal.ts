@@ -54,6 +54,7 @@ const LABELS: Record<string, Key> = {
 const TABLE_LABELS: Record<string, Record<string, Key>> = {
   trips: { title: 'tripTitle' },
   findings: { text: 'findingText' },
+  units: { name: 'placeName', parent_id: 'placeParent' },
 };
 
 /** The field's label as its form shows it; the wire name for a field no screen shows. */

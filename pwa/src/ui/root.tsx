@@ -196,7 +196,7 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
   return (
     <AppCtx.Provider value={ctx}>
       <div class={inConsole ? 'app app-console' : 'app'}>
-        <div class="topbar">
+        <header class="topbar">
           {!online && <div class="banner banner-warn" id="offline-banner">{t('offline')}</div>}
           {update && (
             <button class="banner banner-info update-btn" id="update-btn" onClick={() => void applyUpdate()}>{t('updateReady')}</button>
@@ -204,12 +204,17 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
           {needsLogin && (
             <button class="banner banner-error update-btn" id="relogin-btn" onClick={() => setRelogin(true)}>{t('loginAgain')}</button>
           )}
-          {persisted === false && hash.startsWith('#/home') && <div class="banner banner-warn small">{t('persistDenied')}</div>}
-        </div>
+          {persisted === false && hash.startsWith('#/home') && (
+            <details class="banner banner-warn small persist-note" id="persist-warning">
+              <summary><span>{t('persistShort')}</span> <span class="persist-more">{t('persistMore')}</span></summary>
+              <p>{t('persistDenied')}</p>
+            </details>
+          )}
+        </header>
         {inConsole ? <ConsoleHost hash={hash} /> : (
           <>
             {opensConsole(phase.rt.user.roles ?? []) && (
-              <a class="console-link" href="#/console" id="open-console">{t('openConsole')} ›</a>
+              <nav aria-label={t('openConsole')}><a class="console-link" href="#/console" id="open-console">{t('openConsole')} ›</a></nav>
             )}
             <main class="content">
               <Route hash={hash} />
@@ -225,7 +230,7 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
           </div>
         )}
         {logoutAsk !== null && (
-          <div class="modal" role="alertdialog">
+          <div class="modal" role="alertdialog" aria-modal="true" aria-labelledby="logout-warning">
             <div class="card stack">
               <p id="logout-warning">{t('logoutPending', logoutAsk)}</p>
               <button class="btn btn-primary" onClick={() => { setLogoutAsk(null); location.hash = '#/sync'; void phase.rt.sync.run(); }}>{t('syncFirst')}</button>

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
-  haversineM, planToday, PURPOSES, type Checkin as CheckinRow, type CheckinResult, type Purpose,
+  haversineM, parentKind, pickable, planToday, resolveUnit, PURPOSES, type Checkin as CheckinRow, type CheckinResult, type Purpose, type Unit,
 } from '../../store/records';
 import type { NewAttachment } from '../../store/store';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
@@ -32,6 +32,11 @@ export function Checkin() {
   const units = useData(() => rt.records.units(), []);
   const trips = useData(() => rt.records.trips(), []);
   const recent = useData(() => rt.records.checkins(20), []);
+  const recentIds = useData(() => rt.records.recentUnitIds(), []);
+  const unitById = useMemo(() => new Map((units ?? []).map((u) => [u.id, u])), [units]);
+  // A recent place headquarters merged into another stands for the kept unit.
+  const recentUnits = useMemo(() => [...new Set((recentIds ?? []).map((id) => resolveUnit(unitById, id)?.id ?? id))], [recentIds, unitById]);
+  const [added, setAdded] = useState('');
   const [fix, setFix] = useState<Fix | null>(null);
   const [locating, setLocating] = useState(false);
   const [geo, setGeo] = useState<GeoProblem | null>(null);
@@ -71,7 +76,8 @@ export function Checkin() {
 
   const today = planToday();
   const sorted = useMemo(() => {
-    const live = (units ?? []).filter((u) => (!u.valid_from || u.valid_from <= today) && (!u.valid_to || u.valid_to >= today));
+    const live = (units ?? []).filter((u) => (!u.valid_from || u.valid_from <= today) && (!u.valid_to || u.valid_to >= today)
+      && pickable(u));
     const withD = live.map((unit) => ({
       unit,
       distance: fix && unit.lat !== null && unit.lng !== null ? haversineM(fix.lat, fix.lng, unit.lat, unit.lng) : undefined,
@@ -153,6 +159,7 @@ export function Checkin() {
             <p class="confirm-unit" id="checkin-unit">
               <strong>{chosen.unit.name}</strong>
               {chosen.distance !== undefined && <span class="muted"> · {t('distance', formatDistance(chosen.distance, lang))}</span>}
+              {chosen.unit.status === 'proposed' && <span class="small muted place-waits" id="checkin-unit-proposed"><br />{t('placeProposedLong')}</span>}
             </p>
           ) : (
             <p class="muted" id="checkin-unit">{t('pickUnitBelow')}</p>
@@ -227,16 +234,107 @@ export function Checkin() {
       </div>
       <div class="card">
         <h2>{t('chooseUnit')}</h2>
-        <UnitPicker units={sorted} value={unitId} onChange={(v) => { setUnitId(v); setUnitChosen(true); setDone(null); }} />
+        {added && <Banner kind="ok"><span id="place-added">{t('placeAdded', added)}</span></Banner>}
+        <UnitPicker units={sorted} value={unitId} recent={recentUnits}
+          onChange={(v) => { setUnitId(v); setUnitChosen(true); setDone(null); setAdded(''); }}>
+          {(query) => (
+            <AddPlace fix={fix} query={query} units={units ?? []} onAdded={(id, name) => {
+              setUnitId([id]);
+              setUnitChosen(true);
+              setDone(null);
+              setAdded(name);
+            }} />
+          )}
+        </UnitPicker>
       </div>
       <div class="card">
         <h2>{t('recentCheckins')}</h2>
         <ul class="list" id="checkin-list">
-          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={units?.find((u) => u.id === c.unit_id)?.name ?? ''} />)}
+          {(recent ?? []).map((c) => <CheckinItem key={c.id} c={c} unitName={placeName(unitById, c.unit_id)} />)}
         </ul>
       </div>
     </Screen>
   );
+}
+
+/**
+ * Adds a grassroots place where the user stands (plan II.3: communes,
+ * wards, schools, enterprises below the province): its name, typed or
+ * taken from the search, and the province or central unit it belongs to,
+ * the nearest first. Offline it is kept with the check-in and sent before
+ * it; it is usable at once and awaits headquarters' decision.
+ */
+function AddPlace({ fix, query, units, onAdded }: {
+  fix: Fix | null;
+  query: string;
+  units: Unit[];
+  onAdded: (id: string, name: string) => void;
+}) {
+  const { t, rt } = useCtx();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const [parent, setParent] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const parents = useMemo(() => {
+    const list = units.filter(parentKind).map((u) => ({
+      u, d: fix && u.lat !== null && u.lng !== null ? haversineM(fix.lat, fix.lng, u.lat, u.lng) : Infinity,
+    }));
+    list.sort((a, b) => a.d - b.d);
+    return list.map((x) => x.u);
+  }, [units, fix]);
+  if (!fix) return <p class="muted small" id="add-place-needs-fix">{t('addPlaceNeedsFix')}</p>;
+  if (!open) {
+    return (
+      <button type="button" class="btn btn-secondary add-place-btn" id="add-place"
+        onClick={() => { setName(query); setParent(parents[0]?.id ?? ''); setError(''); setOpen(true); }}>
+        <PlusIcon />
+        <span>{query ? t('addPlaceNamed', query) : t('addPlaceHere')}</span>
+      </button>
+    );
+  }
+  const save = async () => {
+    if (!name.trim()) return setError(t('placeNameNeeded'));
+    if (!parent) return setError(t('required', t('placeParent')));
+    setBusy(true);
+    try {
+      const id = await rt.records.proposePlace({ name, parent_id: parent, lat: fix.lat, lng: fix.lng });
+      setOpen(false);
+      onAdded(id, name.trim());
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="stack place-form" id="place-form">
+      <h3>{t('newPlace')}</h3>
+      <p class="muted small">{fix.lat.toFixed(5)}, {fix.lng.toFixed(5)} · {t('accuracy', Math.round(fix.accuracy))}</p>
+      <Field label={t('placeName')}>
+        <input class="input" id="place-name" value={name} maxLength={300}
+          onInput={(e) => { setName((e.target as HTMLInputElement).value); setError(''); }} />
+      </Field>
+      <Field label={t('placeParent')}>
+        <select class="input" id="place-parent" value={parent} onChange={(e) => setParent((e.target as HTMLSelectElement).value)}>
+          {parents.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
+        </select>
+      </Field>
+      {error && <Banner kind="error">{error}</Banner>}
+      <div class="row-buttons">
+        <button type="button" class="btn btn-primary" id="place-save" disabled={busy} onClick={() => void save()}>{t('placeSave')}</button>
+        <button type="button" class="btn btn-ghost" onClick={() => setOpen(false)}>{t('cancel')}</button>
+      </div>
+    </div>
+  );
+}
+
+/** A check-in's place by name; a merged place by the kept unit's name, with its own. */
+function placeName(byId: Map<string, Unit>, id: string): string {
+  const own = byId.get(id);
+  const kept = resolveUnit(byId, id);
+  if (!own || !kept) return '';
+  return kept.id === own.id ? own.name : `${kept.name} (${own.name})`;
 }
 
 /** One check-in in the list; its author may void it, saying why. */
@@ -292,12 +390,22 @@ function CheckinItem({ c, unitName }: { c: CheckinRow; unitName: string }) {
 }
 
 /** A camera outline; decorative, the button's text names it. */
-function CameraIcon() {
+export function CameraIcon() {
   return (
     <svg class="photo-btn-icon" width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
       fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
       <path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z" />
       <circle cx="12" cy="13" r="3.5" />
+    </svg>
+  );
+}
+
+/** A plus; decorative, the button's text names it. */
+function PlusIcon() {
+  return (
+    <svg class="btn-icon" width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
+      fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+      <path d="M12 5v14M5 12h14" />
     </svg>
   );
 }

@@ -43,6 +43,64 @@ function Revisions() {
   );
 }
 
+/**
+ * The one thing to do next, by what matters most: a note sent back, today's
+ * trip not yet counted, a draft to finish, work waiting to be sent, the
+ * next trip. One line and one tap.
+ */
+function NextStep({ field, hasTrip }: { field: boolean; hasTrip: boolean }) {
+  const { t, rt, navigate } = useCtx();
+  const next = useData(async () => {
+    const revisions = await rt.records.revisionNotes();
+    if (revisions.length > 0) return { text: t('nextRevision', revisions[0]!.title || t('visitNote')), to: `#/note/${revisions[0]!.id}` };
+    if (field && hasTrip && !(await rt.records.todayTicked())) return { text: t('nextCheckin'), to: '#/checkin' };
+    const drafts = await rt.records.draftNotes();
+    if (drafts.length > 0) return { text: t('nextDraft', drafts[0]!.title || drafts[0]!.unit_name || t('visitNote')), to: `#/note/${drafts[0]!.id}` };
+    const pending = await rt.store.pendingCount();
+    if (pending > 0) return { text: t('nextSync', pending), to: '#/sync' };
+    const up = field ? (await rt.records.upcomingTrips())[0] : undefined;
+    if (up) return { text: t('nextTrip', up.title || t(`purpose_${up.purpose}`), formatDate(up.starts_on)), to: `#/trip/${up.id}` };
+    return null;
+  }, [field, hasTrip]);
+  if (next === undefined) return null;
+  return (
+    <div class="card next-step" id="home-next">
+      <h2>{t('nextTitle')}</h2>
+      {next
+        ? <button class="list-btn list-item next-btn" data-next={next.to} onClick={() => navigate(next.to)}><span>{next.text}</span><span aria-hidden="true">›</span></button>
+        : <p class="muted">{t('nextNothing')}</p>}
+    </div>
+  );
+}
+
+/** This user's trips to come, soonest first; each opens; a new one starts here. */
+function UpcomingTrips() {
+  const { t, rt, navigate } = useCtx();
+  const trips = useData(() => rt.records.upcomingTrips(), []);
+  if (!trips) return null;
+  return (
+    <div class="card stack" id="home-upcoming">
+      <h2>{t('upcomingTrips')}</h2>
+      {trips.length === 0 && <p class="muted small">{t('noUpcomingTrips')}</p>}
+      {trips.length > 0 && (
+        <ul class="list">
+          {trips.map((tr) => (
+            <li key={tr.id}>
+              <button class="list-item list-btn" data-upcoming={tr.title} onClick={() => navigate(`#/trip/${tr.id}`)}>
+                <div>
+                  <strong>{tr.title || t(`purpose_${tr.purpose}`)}</strong>
+                  <div class="muted small">{formatDate(tr.starts_on)}{tr.ends_on && tr.ends_on !== tr.starts_on ? ` – ${formatDate(tr.ends_on)}` : ''} · {t(`purpose_${tr.purpose}`)}</div>
+                </div>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <button class="btn btn-secondary" id="home-new-trip" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>
+    </div>
+  );
+}
+
 function FieldHome() {
   const { t, rt, navigate } = useCtx();
   const roles = rt.user.roles ?? [];
@@ -66,7 +124,9 @@ function FieldHome() {
           {openTrip ? t('todayTrip', openTrip.title || t(`purpose_${openTrip.purpose}`)) : t('todayNoTrip')}
         </p>
       </div>}
+      <NextStep field={field} hasTrip={!!openTrip} />
       <Revisions />
+      {field && <UpcomingTrips />}
       {teams && teams.length > 0 && (
         <button class="btn btn-secondary" data-teams onClick={() => navigate('#/campaign')}>{t('myCampaigns')} ({teams.length})</button>
       )}
@@ -112,7 +172,6 @@ function FieldHome() {
           ))}
         </div>
       )}
-      {field && <button class="btn btn-secondary" onClick={() => navigate('#/trip/new')}>{t('newTrip')}</button>}
       {tally === undefined && <Banner kind="info">{t('loading')}</Banner>}
     </Screen>
   );

@@ -1,8 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   FINDING_CATEGORIES, holdsFieldRole, NOTE_SECTIONS, noteShown, PURPOSES,
-  type Finding, type FindingCategory, type Note, type NoteSection, type Purpose,
+  type Finding, type FindingCategory, type Note, type NotePhoto, type NoteSection, type Purpose,
 } from '../../store/records';
+import { compressPhoto } from '../photo';
+import { CameraIcon } from './checkin';
 import { Badge, Banner, Field, Screen, UnitPicker } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate } from '../i18n';
@@ -219,6 +221,7 @@ export function NoteEdit({ id }: { id: string }) {
           </button>
         )}
       </div>
+      <NotePhotos note={note} editable={editable} />
       <ReviewRounds noteId={note.id} />
       {reviewer && note.status !== 'draft' && <ReviewPanel note={note} />}
       <div class="card stack">
@@ -246,6 +249,90 @@ function NoteHeader({ note }: { note: Note }) {
       )}
     </div>
   );
+}
+
+/**
+ * The note's photos: taken or picked, compressed on the device like a
+ * check-in's, kept in the device store and uploaded before the note that
+ * names them. The author adds and removes them while the note is theirs
+ * to amend.
+ */
+function NotePhotos({ note, editable }: { note: Note; editable: boolean }) {
+  const { t, rt } = useCtx();
+  const photos = useData(() => rt.records.notePhotos(note.id), [note.id]);
+  const input = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const onPick = async (e: Event) => {
+    const files = [...((e.target as HTMLInputElement).files ?? [])];
+    if (files.length === 0) return;
+    setBusy(true);
+    setError('');
+    try {
+      for (const f of files) await rt.records.addNotePhoto(note.id, await compressPhoto(f));
+    } catch (err) {
+      setError(t('photoFailed', err instanceof Error ? err.message : String(err)));
+    } finally {
+      setBusy(false);
+      if (input.current) input.current.value = '';
+    }
+  };
+  if (!editable && (!photos || photos.length === 0)) return null;
+  return (
+    <div class="card stack" id="note-photos">
+      <h2>{t('notePhotos')}{photos && photos.length > 0 ? ` (${photos.length})` : ''}</h2>
+      {photos && photos.length === 0 && <p class="muted small">{t('noNotePhotos')}</p>}
+      {photos && photos.length > 0 && (
+        <ul class="photo-grid">
+          {photos.map((p, i) => (
+            <li key={p.sha256} data-photo={p.sha256}>
+              <PhotoThumb photo={p} alt={t('notePhotoAlt', i + 1, note.title || t('visitNote'))} />
+              {p.held && !p.uploaded && <span class="small muted" data-photo-pending>{t('photoPending')}</span>}
+              {editable && (
+                <button type="button" class="btn btn-ghost btn-small" data-photo-remove
+                  aria-label={t('removeNotePhoto', i + 1)}
+                  onClick={() => void rt.records.removeNotePhoto(note.id, p.sha256)}>{t('removePhoto')}</button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {editable && (
+        <label class="btn btn-secondary photo-btn" id="note-photo-btn">
+          <input ref={input} id="note-photo-input" class="visually-hidden" type="file" accept="image/*" multiple
+            disabled={busy} onChange={(e) => void onPick(e)} />
+          <CameraIcon />
+          <span>{busy ? t('photoCompressing') : t('addNotePhoto')}</span>
+        </label>
+      )}
+      {error && <Banner kind="error">{error}</Banner>}
+    </div>
+  );
+}
+
+/** A photo from the device store, or from the server when taken on another device (online only). */
+function PhotoThumb({ photo, alt }: { photo: NotePhoto; alt: string }) {
+  const { t, rt, session, online } = useCtx();
+  const [url, setUrl] = useState('');
+  useEffect(() => {
+    let alive = true;
+    let made = '';
+    void (async () => {
+      made = (await rt.records.photoURL(photo.sha256)) ?? '';
+      if (!made && online) {
+        const res = await session.fetch(`/api/v1/attachments/${photo.sha256}`);
+        if (res.ok) made = URL.createObjectURL(await res.blob());
+      }
+      if (alive) setUrl(made);
+      else if (made) URL.revokeObjectURL(made);
+    })().catch(() => undefined);
+    return () => {
+      alive = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [photo.sha256, online]);
+  if (!url) return <div class="photo-thumb photo-missing small muted">{online ? t('loading') : t('photoNotOnDevice')}</div>;
+  return <img class="photo-thumb" src={url} alt={alt} />;
 }
 
 /**

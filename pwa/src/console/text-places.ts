@@ -1,0 +1,33 @@
+// Words of the proposed places (Cơ sở đề xuất) in management, Vietnamese
+// first.
+import { defineText } from './text';
+export const placesText = defineText({
+  pl_section: ['Cơ sở đề xuất', 'Proposed places'],
+  pl_intro: ['Cơ sở do bí thư, cán bộ kiểm tra thêm khi điểm danh (xã, phường, trường học, doanh nghiệp…). Xác nhận cơ sở đúng; gộp cơ sở trùng vào đơn vị đã có (cơ sở trùng trỏ tới đơn vị giữ lại, điện thoại hiện và gợi ý đơn vị giữ lại); từ chối cơ sở sai. Không ai tự duyệt cơ sở mình đề xuất.',
+    'Places secretaries and inspectors added when checking in (communes, wards, schools, enterprises…). Confirm a right one; merge a duplicate into the existing unit (the duplicate points to the kept unit, which phones show and offer instead); reject a wrong one. Nobody decides on a place they proposed.'],
+  pl_show: ['Hiển thị', 'Show'],
+  pl_status_proposed: ['Chờ duyệt', 'Awaiting approval'],
+  pl_status_confirmed: ['Đã xác nhận', 'Confirmed'],
+  pl_status_merged: ['Đã gộp', 'Merged'],
+  pl_status_rejected: ['Đã từ chối', 'Rejected'],
+  pl_name: ['Cơ sở', 'Place'],
+  pl_search: ['Tìm cơ sở (không cần dấu)…', 'Find a place…'],
+  pl_parent: ['Thuộc', 'Belongs to'],
+  pl_by: ['Người đề xuất', 'Proposed by'],
+  pl_position: ['Vị trí', 'Position'],
+  pl_nearest: ['Đơn vị gần nhất', 'Nearest unit'],
+  pl_none: ['Không có cơ sở nào ở trạng thái này.', 'No place in this state.'],
+  pl_pick: ['Chọn một cơ sở trong danh sách để quyết định.', 'Pick a place in the list to decide on it.'],
+  pl_confirm: ['Xác nhận', 'Confirm'],
+  pl_reject: ['Từ chối', 'Reject'],
+  pl_merge: ['Gộp vào đơn vị đã chọn', 'Merge into the chosen unit'],
+  pl_mergeInto: ['Trùng với đơn vị', 'Duplicates the unit'],
+  pl_mergeHint: ['Đơn vị đã xác nhận, gần nhất trước.', 'Confirmed units, nearest first.'],
+  pl_away: ['cách {0}', '{0} away'],
+  pl_mergedInto: ['Đã gộp vào «{0}»', 'Merged into “{0}”'],
+  pl_done_confirmed: ['Đã xác nhận «{0}».', 'Confirmed “{0}”.'],
+  pl_done_merged: ['Đã gộp «{0}» vào «{1}».', 'Merged “{0}” into “{1}”.'],
+  pl_done_rejected: ['Đã từ chối «{0}».', 'Rejected “{0}”.'],
+  pl_own: ['Bạn đề xuất cơ sở này: người khác ở Trung ương Đoàn sẽ quyết định.', 'You proposed this place: someone else at headquarters decides on it.'],
+  pl_openMap: ['Xem trên bản đồ', 'View on a map'],
+});
