@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "d34cde34539d2b8e";
+const VERSION = "cb128493f4871058";
 const PRECACHE = [
-  "/assets/index-BZUALOsX.js",
+  "/assets/index-zJ4wQSXu.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-Dtr_qsqN.js",

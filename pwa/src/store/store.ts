@@ -600,10 +600,16 @@ export class Store {
    */
   stagePage(rows: PulledRow[], snapshotCursor: string): Promise<void> {
     return this.exclusive(async () => {
-      const stmts: Stmt[] = rows.map((r) => ({
-        sql: 'INSERT OR REPLACE INTO stage(tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)',
-        bind: [r.table, r.row_id, JSON.stringify(r.fields ?? {}), r.deleted ? 1 : 0, r.version ?? ''],
-      }));
+      // The whole page as one JSON text, spread into rows by SQLite in the
+      // worker: one statement for thousands of rows.
+      const stmts: Stmt[] = [{
+        sql: `INSERT OR REPLACE INTO stage(tbl, row_id, fields, deleted, version)
+              SELECT json_extract(value, '$.table'), json_extract(value, '$.row_id'),
+                     COALESCE(json_extract(value, '$.fields'), '{}'), COALESCE(json_extract(value, '$.deleted'), 0),
+                     COALESCE(json_extract(value, '$.version'), '')
+              FROM json_each(?)`,
+        bind: [JSON.stringify(rows)],
+      }];
       stmts.push(stateStmt('snapshot_cursor', snapshotCursor));
       await this.db.tx(stmts);
     });
@@ -628,10 +634,20 @@ export class Store {
    */
   applySnapshot(cursor: string): Promise<boolean> {
     return this.exclusive(async () => {
-      const staged = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
-        'SELECT tbl, row_id, fields, deleted, version FROM stage');
-      const pending = await this.pendingByRow();
+      // Only staged rows that meet a pending local change can hold the
+      // cursor back: those few are judged here; all the others go in with
+      // one INSERT … SELECT per table, inside the worker (a first snapshot
+      // of tens of thousands of rows must not cross to this thread and back).
+      const touched = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
+        `SELECT s.tbl, s.row_id, s.fields, s.deleted, s.version FROM stage s
+         WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = s.tbl AND o.row_id = s.row_id)`);
+      const pending = touched.length > 0 ? await this.pendingByRow() : new Map<string, PendingRow>();
       let held = false;
+      for (const s of touched) {
+        held ||= overlaysPending({
+          table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
+        }, pending);
+      }
       const stmts: Stmt[] = [];
       for (const t of tableNames()) {
         stmts.push({
@@ -640,14 +656,7 @@ export class Store {
           bind: [t, t],
         });
       }
-      for (const s of staged) {
-        const row: PulledRow = {
-          table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
-        };
-        held ||= overlaysPending(row, pending);
-        const st = upsertPulled(row);
-        if (st) stmts.push(st);
-      }
+      for (const def of TABLES) stmts.push(swapStmt(def));
       stmts.push({ sql: 'DELETE FROM stage' });
       stmts.push({ sql: "DELETE FROM sync_state WHERE key = 'snapshot_cursor'" });
       if (!held) stmts.push(stateStmt('cursor', cursor));
@@ -764,6 +773,29 @@ function tableNames(): string[] {
  * value while an outbox entry still holds a change to it: pending local
  * edits stay on top. Rows of tables the device does not know are skipped.
  */
+/**
+ * The statement that lays one table's staged snapshot rows over the local
+ * ones, as upsertPulled does row by row: each field keeps its local value
+ * while an outbox entry still holds a change to it, and a queued delete
+ * keeps the row deleted. A snapshot row carries every field the server
+ * has; a field it lacks (a device newer than its server) is laid as null.
+ * Values come out of the staged JSON as the columns hold them: lists as
+ * JSON text, booleans as 1 and 0.
+ */
+function swapStmt(def: TableDef): Stmt {
+  const names = Object.keys(def.fields);
+  const cols = names.map((n) => `json_extract(s.fields, '$.${n}')`);
+  const sets = names.map((n) => `${n} = CASE WHEN ${pendingFieldSql(def, n)} THEN ${n} ELSE excluded.${n} END`);
+  sets.push(`deleted = CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = ${def.name}.id AND o.op = 'delete') THEN deleted ELSE excluded.deleted END`);
+  sets.push('version = excluded.version');
+  return {
+    sql: `INSERT INTO ${def.name} (id${names.map((n) => ', ' + n).join('')}, deleted, version)
+          SELECT s.row_id${cols.map((c) => ', ' + c).join('')}, s.deleted, s.version FROM stage s WHERE s.tbl = ?
+          ON CONFLICT(id) DO UPDATE SET ${sets.join(', ')}`,
+    bind: [def.name],
+  };
+}
+
 function pendingFieldSql(def: TableDef, n: string): string {
   return `EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = ${def.name}.id AND json_type(o.fields, '$.${n}') IS NOT NULL)`;
 }
