@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "cb128493f4871058";
+const VERSION = "7256019353802bc9";
 const PRECACHE = [
-  "/assets/index-zJ4wQSXu.js",
+  "/assets/index-CQWBMl8h.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-Dtr_qsqN.js",
+  "/assets/worker-C5GN-Zt6.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

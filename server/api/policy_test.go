@@ -102,6 +102,9 @@ func roleMatrix() map[string]matrixEntry {
 		"GET /api/v1/reports/coverage.xlsx":             {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
 		"GET /api/v1/reports/field-days.xlsx":           {roles: []string{admin, ic, office, auth.RoleSecretary}},
 		"GET /api/v1/reports/campaigns/:id/report.docx": {roles: []string{admin, ic, office}},
+		"GET /api/v1/reports/notices/:id/notice.docx":   {roles: []string{admin, ic, office}},
+		// The cluster's leading secretary and department: the handler's row check.
+		"GET /api/v1/reports/briefings/:id/minutes.docx": {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
 	}
 	return m
 }

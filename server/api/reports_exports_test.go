@@ -90,7 +90,7 @@ func TestCoverageExport(t *testing.T) {
 	}
 	units := wb.rows["Đơn vị được kiểm tra"]
 	headers := []string{"STT", "Đợt kiểm tra", "Thời gian kiểm tra", "Cụm hoạt động", "Mã đơn vị", "Đơn vị",
-		"Tình hình kiểm tra", "Ngày kiểm tra", "Gửi ghi chép lúc", "Trạng thái ghi chép", "Số ghi chép"}
+		"Tình hình kiểm tra", "Lịch kiểm tra", "Ngày kiểm tra", "Gửi ghi chép lúc", "Trạng thái ghi chép", "Số ghi chép"}
 	if units[0][0] != "Báo cáo tiến độ kiểm tra" || !strings.Contains(units[1][0], "Đợt kiểm tra: Kiểm tra định kỳ Đợt 1 năm 2021") ||
 		!strings.Contains(units[1][0], "01/07/2021") {
 		t.Errorf("title %q, selection %q", units[0][0], units[1][0])

@@ -613,7 +613,7 @@ func TestFindingsExport(t *testing.T) {
 	if rows[0][0] != "Báo cáo tổng hợp vấn đề phát hiện" {
 		t.Errorf("title %q", rows[0][0])
 	}
-	wantHeaders := []string{"STT", "Đợt kiểm tra", "Cụm hoạt động", "Đơn vị", "Ghi chép làm việc", "Người ghi",
+	wantHeaders := []string{"STT", "Đợt kiểm tra", "Cụm hoạt động", "Đơn vị", "Nguồn (ghi chép làm việc, giao ban cụm)", "Người ghi",
 		"Loại vấn đề", "Nội dung", "Ban phụ trách", "Trạng thái", "Hạn xử lý", "Trả lời", "Số lần theo dõi", "Theo dõi gần nhất"}
 	if !slices.Equal(rows[2], wantHeaders) {
 		t.Errorf("headers %q, want %q", rows[2], wantHeaders)

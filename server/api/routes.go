@@ -87,6 +87,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/reports/coverage.xlsx", s.reportCoverageXLSX, s.allow("reports", actRead))
 	v1.GET("/reports/field-days.xlsx", s.reportFieldDaysXLSX, s.allow("reports", actRead))
 	v1.GET("/reports/campaigns/:id/report.docx", s.reportCampaignDOCX, s.allow("reports", actRead))
+	v1.GET("/reports/notices/:id/notice.docx", s.reportNoticeDOCX, s.allow("reports", actRead))
+	v1.GET("/reports/briefings/:id/minutes.docx", s.reportBriefingDOCX, s.allow("reports", actRead))
 
 	// The PWA (static.go): every other GET is the app shell or one of its
 	// files; app routes fall back to index.html.

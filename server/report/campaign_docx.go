@@ -162,14 +162,20 @@ func CampaignDocument(c CampaignReport, signedOn string, year int) *docx.Documen
 // heading is the two-column block at the top: issuing body and number on
 // the left, the Union and the place and date on the right.
 func heading(d *docx.Document, signedOn string, year int) {
+	headingOf(d, committeeLine, numberLine, signedOn, year)
+}
+
+// headingOf is heading with the document's own body (under the Central
+// Committee) and number line.
+func headingOf(d *docx.Document, body, number, signedOn string, year int) {
 	center := func(runs ...docx.Run) docx.Paragraph {
 		return docx.Paragraph{Align: docx.Center, Runs: runs}
 	}
 	left := docx.Cell{Paragraphs: []docx.Paragraph{
 		center(docx.Run{Text: issuerLine, Size: 13}),
-		center(docx.Run{Text: committeeLine, Bold: true, Size: 13}),
+		center(docx.Run{Text: body, Bold: true, Size: 13}),
 		center(docx.Run{Text: "***", Size: 13}),
-		center(docx.Run{Text: numberLine, Size: 13}),
+		center(docx.Run{Text: number, Size: 13}),
 	}}
 	right := docx.Cell{Paragraphs: []docx.Paragraph{
 		center(docx.Run{Text: unionLine, Bold: true, Underline: true, Size: 14}),
@@ -261,17 +267,24 @@ func writeUnitNote(d *docx.Document, n ReportNote) {
 // recipients is the closing block: "Nơi nhận:" on the left, the signature
 // on the right.
 func recipients(d *docx.Document) {
+	recipientsOf(d, []string{
+		"- " + secretariat + " (để báo cáo);",
+		"- Văn phòng Trung ương Đoàn;",
+		"- Các ban, đơn vị khối phong trào TW Đoàn;",
+		"- Các đơn vị được kiểm tra;",
+		"- Lưu BKT, VP.",
+	})
+}
+
+// recipientsOf is the closing block with these lines under "Nơi nhận:".
+func recipientsOf(d *docx.Document, to []string) {
 	small := func(text string, bold, italic bool) docx.Paragraph {
 		return docx.Paragraph{Runs: []docx.Run{{Text: text, Bold: bold, Italic: italic, Size: 12}}}
 	}
-	left := docx.Cell{Paragraphs: []docx.Paragraph{
-		small("Nơi nhận:", true, true),
-		small("- "+secretariat+" (để báo cáo);", false, false),
-		small("- Văn phòng Trung ương Đoàn;", false, false),
-		small("- Các ban, đơn vị khối phong trào TW Đoàn;", false, false),
-		small("- Các đơn vị được kiểm tra;", false, false),
-		small("- Lưu BKT, VP.", false, false),
-	}}
+	left := docx.Cell{Paragraphs: []docx.Paragraph{small("Nơi nhận:", true, true)}}
+	for _, line := range to {
+		left.Paragraphs = append(left.Paragraphs, small(line, false, false))
+	}
 	right := docx.Cell{Paragraphs: []docx.Paragraph{
 		{Align: docx.Center, Runs: []docx.Run{{Text: "TM. BAN KIỂM TRA", Bold: true}}},
 		{Align: docx.Center, Runs: []docx.Run{{Text: "TRƯỞNG BAN", Bold: true}}},

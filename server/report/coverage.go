@@ -29,7 +29,8 @@ const (
 	UnitInWindow = "in_window"
 	UnitEarly    = "early"
 	UnitLate     = "late"
-	// Not inspected: the window is still open (or yet to come), or closed.
+	// Not inspected: the window is still open (or yet to come) and the
+	// unit's scheduled day (if any) not past; or either has passed.
 	UnitPending = "pending"
 	UnitOverdue = "overdue"
 )
@@ -76,6 +77,11 @@ type UnitCoverage struct {
 	NoteID     *string `json:"note_id"`
 	NoteStatus *string `json:"note_status"`
 	Notes      int     `json:"notes"`
+	// ScheduledOn and ScheduledTo are the unit's visit in its team's
+	// schedule (team_visits of a team of the campaign; the earliest when
+	// several): its first and last day (the same for a one-day visit).
+	ScheduledOn *string `json:"scheduled_on"`
+	ScheduledTo *string `json:"scheduled_to"`
 }
 
 const campaignsSQL = `SELECT id, plan_id, kind, name, starts_on, ends_on FROM campaigns
@@ -123,6 +129,7 @@ func (r *Reports) Coverage(ctx context.Context, q CoverageQuery) (Coverage, erro
 	out := Coverage{AsOf: q.AsOf, Items: []CampaignCoverage{}}
 	units := map[string][]UnitCoverage{}
 	notes := map[[2]string][]inspection{} // by campaign and unit
+	schedule := map[[2]string][2]string{} // by campaign and unit: first and last day
 	err := r.read(ctx, "coverage", func(tx *sql.Tx) error {
 		arg := sql.Named("campaign", q.CampaignID)
 		var err error
@@ -135,7 +142,10 @@ func (r *Reports) Coverage(ctx context.Context, q CoverageQuery) (Coverage, erro
 		if units, err = campaignUnits(ctx, tx, arg); err != nil {
 			return err
 		}
-		notes, err = inspectingNotes(ctx, tx, arg)
+		if notes, err = inspectingNotes(ctx, tx, arg); err != nil {
+			return err
+		}
+		schedule, err = scheduledVisits(ctx, tx, arg)
 		return err
 	})
 	if err != nil {
@@ -151,6 +161,9 @@ func (r *Reports) Coverage(ctx context.Context, q CoverageQuery) (Coverage, erro
 				u.Inspected = true
 				u.NoteID, u.NoteStatus = &first.noteID, &first.status
 				u.InspectedOn, u.SubmittedAt = optional(first.on), optional(first.submittedAt)
+			}
+			if v, ok := schedule[[2]string{c.ID, u.UnitID}]; ok {
+				u.ScheduledOn, u.ScheduledTo = optional(v[0]), optional(v[1])
 			}
 			u.State = unitState(u, c.StartsOn, c.EndsOn, q.AsOf)
 			c.count(u)
@@ -180,10 +193,14 @@ func (c *CampaignCoverage) count(u UnitCoverage) {
 }
 
 // unitState places a unit against its campaign's window. A window without
-// a start (or an end) is open on that side.
+// a start (or an end) is open on that side. A unit not inspected is overdue
+// once the window has closed, or once its own scheduled visit has passed.
 func unitState(u UnitCoverage, starts, ends *string, asOf string) string {
 	if !u.Inspected {
 		if ends != nil && asOf > *ends {
+			return UnitOverdue
+		}
+		if last := u.ScheduledTo; last != nil && asOf > *last {
 			return UnitOverdue
 		}
 		return UnitPending
@@ -201,6 +218,31 @@ func unitState(u UnitCoverage, starts, ends *string, asOf string) string {
 		return UnitLate
 	}
 	return UnitInWindow
+}
+
+// scheduledVisits is each campaign unit's scheduled visit: the earliest
+// schedule row of a live team of the campaign for that unit.
+func scheduledVisits(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) (map[[2]string][2]string, error) {
+	rs, err := tx.QueryContext(ctx, `SELECT t.campaign_id, v.unit_id, v.starts_on, COALESCE(NULLIF(v.ends_on, ''), v.starts_on)
+		FROM team_visits v JOIN teams t ON t.id = v.team_id AND t.deleted = 0
+		WHERE v.deleted = 0 AND v.starts_on IS NOT NULL AND (:campaign = '' OR t.campaign_id = :campaign)
+		ORDER BY v.starts_on DESC`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("read schedule: %w", err)
+	}
+	defer rs.Close()
+	out := map[[2]string][2]string{}
+	for rs.Next() {
+		var campaign, unit, first, last string
+		if err := rs.Scan(&campaign, &unit, &first, &last); err != nil {
+			return nil, fmt.Errorf("read schedule: %w", err)
+		}
+		out[[2]string{campaign, unit}] = [2]string{first, last} // the earliest is read last
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read schedule: %w", err)
+	}
+	return out, nil
 }
 
 // earliest picks the note whose visit came first (then the first submitted).

@@ -24,7 +24,7 @@ const (
 // CoverageHeaders are the columns of the coverage export's unit sheet.
 var CoverageHeaders = []string{
 	"STT", "Đợt kiểm tra", "Thời gian kiểm tra", "Cụm hoạt động", "Mã đơn vị", "Đơn vị",
-	"Tình hình kiểm tra", "Ngày kiểm tra", "Gửi ghi chép lúc", "Trạng thái ghi chép", "Số ghi chép",
+	"Tình hình kiểm tra", "Lịch kiểm tra", "Ngày kiểm tra", "Gửi ghi chép lúc", "Trạng thái ghi chép", "Số ghi chép",
 }
 
 // CoverageSummaryHeaders are the columns of its per-campaign sheet.
@@ -80,6 +80,15 @@ func PurposeLabel(purpose string) string {
 	return purpose
 }
 
+// scheduledDays is a unit's visit in its team's schedule, in words ("" when
+// it has none).
+func scheduledDays(u UnitCoverage) string {
+	if u.ScheduledOn == nil {
+		return ""
+	}
+	return VisitDays(*u.ScheduledOn, deref(u.ScheduledTo))
+}
+
 // CoverageFilename names the coverage export, with the day it reads.
 func CoverageFilename(asOf string) string { return "bao-cao-tien-do-kiem-tra-" + asOf + ".xlsx" }
 
@@ -102,7 +111,7 @@ func (r *Reports) CoverageWorkbook(ctx context.Context, q CoverageQuery) (*Workb
 	}
 	scope = fmt.Sprintf("%s. Tính đến ngày %s.", scope, viDate(cov.AsOf))
 	units := table{sheet: coverageUnitsSheet, title: CoverageTitle, scope: scope, headers: CoverageHeaders,
-		widths: []float64{6, 32, 24, 20, 10, 28, 28, 14, 18, 16, 10}}
+		widths: []float64{6, 32, 24, 20, 10, 28, 28, 24, 14, 18, 16, 10}}
 	summary := table{sheet: coverageSummarySheet, title: CoverageTitle, scope: scope, headers: CoverageSummaryHeaders,
 		widths: []float64{6, 32, 24, 10, 12, 14, 14, 10, 14, 10}}
 	for i, c := range cov.Items {
@@ -115,7 +124,7 @@ func (r *Reports) CoverageWorkbook(ctx context.Context, q CoverageQuery) (*Workb
 				status = NoteStatusLabel(*u.NoteStatus)
 			}
 			units.rows = append(units.rows, []any{len(units.rows) + 1, c.Name, win, deref(u.ClusterName), u.Code, u.Name,
-				CoverageStateLabel(u.State), dateCell(u.InspectedOn), viInstant(u.SubmittedAt), status, u.Notes})
+				CoverageStateLabel(u.State), scheduledDays(u), dateCell(u.InspectedOn), viInstant(u.SubmittedAt), status, u.Notes})
 		}
 	}
 	wb, err := newWorkbook(CoverageTitle, units, summary)

@@ -32,27 +32,34 @@ type FindingsQuery struct {
 // Finding is one row of the findings register (plan III.1): what was found
 // where, who follows it up, how far it has got.
 type Finding struct {
-	ID             string    `json:"id"`
-	Category       string    `json:"category"`
-	Text           string    `json:"text"`
-	Status         string    `json:"status"`
-	DueOn          *string   `json:"due_on"`
-	Answer         string    `json:"answer"`
-	DepartmentID   *string   `json:"department_id"`
-	DepartmentName *string   `json:"department_name"`
-	UnitID         *string   `json:"unit_id"`
-	UnitName       *string   `json:"unit_name"`
-	ClusterID      *string   `json:"cluster_id"`
-	ClusterName    *string   `json:"cluster_name"`
-	CampaignID     *string   `json:"campaign_id"`
-	CampaignName   *string   `json:"campaign_name"`
-	NoteID         *string   `json:"note_id"`
-	NoteTitle      *string   `json:"note_title"`
-	NoteStatus     *string   `json:"note_status"`
-	AuthorID       *string   `json:"author_id"`
-	AuthorName     *string   `json:"author_name"`
-	FollowUps      int       `json:"follow_ups"`
-	LastFollowUp   *FollowUp `json:"last_follow_up"`
+	ID             string  `json:"id"`
+	Category       string  `json:"category"`
+	Text           string  `json:"text"`
+	Status         string  `json:"status"`
+	DueOn          *string `json:"due_on"`
+	Answer         string  `json:"answer"`
+	DepartmentID   *string `json:"department_id"`
+	DepartmentName *string `json:"department_name"`
+	UnitID         *string `json:"unit_id"`
+	UnitName       *string `json:"unit_name"`
+	ClusterID      *string `json:"cluster_id"`
+	ClusterName    *string `json:"cluster_name"`
+	CampaignID     *string `json:"campaign_id"`
+	CampaignName   *string `json:"campaign_name"`
+	NoteID         *string `json:"note_id"`
+	NoteTitle      *string `json:"note_title"`
+	NoteStatus     *string `json:"note_status"`
+	// Source is where the finding was raised: "note" (a visit note),
+	// "briefing" (a cluster briefing: BriefingID, its date and cluster)
+	// or "" (recorded on its own).
+	Source          string    `json:"source"`
+	BriefingID      *string   `json:"briefing_id"`
+	BriefingHeldOn  *string   `json:"briefing_held_on"`
+	BriefingCluster *string   `json:"briefing_cluster"`
+	AuthorID        *string   `json:"author_id"`
+	AuthorName      *string   `json:"author_name"`
+	FollowUps       int       `json:"follow_ups"`
+	LastFollowUp    *FollowUp `json:"last_follow_up"`
 
 	campaignStarts string
 	seq            int64
@@ -74,26 +81,29 @@ type FollowUp struct {
 // filter is a fixed clause that an empty parameter switches off.
 const findingsSQL = `SELECT f.id, f.category, f.text, f.status, f.due_on, f.answer,
 	f.department_id, d.name,
-	COALESCE(f.unit_id, n.unit_id), u.name, u.cluster_id, cl.name,
-	COALESCE(f.campaign_id, n.campaign_id), c.name, c.starts_on,
+	COALESCE(f.unit_id, n.unit_id), u.name, COALESCE(u.cluster_id, b.cluster_id), COALESCE(cl.name, bc.name),
+	COALESCE(f.campaign_id, n.campaign_id, b.campaign_id), c.name, c.starts_on,
 	f.note_id, n.title, n.status,
+	f.briefing_id, b.held_on, bc.name,
 	f.author_id, au.full_name,
 	(SELECT COUNT(*) FROM follow_ups x WHERE x.finding_id = f.id AND x.deleted = 0),
 	lf.id, lf.at, lf.text, lf.status_to, lf.author_id, la.full_name,
 	f.seq
 	FROM findings f
 	LEFT JOIN visit_notes n ON n.id = f.note_id
+	LEFT JOIN briefings b ON b.id = f.briefing_id AND b.deleted = 0
+	LEFT JOIN clusters bc ON bc.id = b.cluster_id AND bc.deleted = 0
 	LEFT JOIN units u ON u.id = COALESCE(f.unit_id, n.unit_id)
 	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
-	LEFT JOIN campaigns c ON c.id = COALESCE(f.campaign_id, n.campaign_id)
+	LEFT JOIN campaigns c ON c.id = COALESCE(f.campaign_id, n.campaign_id, b.campaign_id)
 	LEFT JOIN departments d ON d.id = f.department_id
 	LEFT JOIN users au ON au.id = f.author_id
 	LEFT JOIN follow_ups lf ON lf.id = (SELECT x.id FROM follow_ups x
 		WHERE x.finding_id = f.id AND x.deleted = 0 ORDER BY x.at DESC, x.seq DESC LIMIT 1)
 	LEFT JOIN users la ON la.id = lf.author_id
 	WHERE f.deleted = 0 AND (f.note_id IS NULL OR (n.deleted = 0 AND n.status <> 'draft'))
-	AND (:campaign = '' OR COALESCE(f.campaign_id, n.campaign_id) = :campaign)
-	AND (:cluster = '' OR u.cluster_id = :cluster)
+	AND (:campaign = '' OR COALESCE(f.campaign_id, n.campaign_id, b.campaign_id) = :campaign)
+	AND (:cluster = '' OR COALESCE(u.cluster_id, b.cluster_id) = :cluster)
 	AND (:unit = '' OR COALESCE(f.unit_id, n.unit_id) = :unit)
 	AND (:category = '' OR f.category = :category)
 	AND (:status = '' OR f.status = :status)
@@ -129,12 +139,12 @@ func findings(ctx context.Context, tx *sql.Tx, q FindingsQuery) ([]Finding, erro
 	for rs.Next() {
 		var f Finding
 		var due, dept, deptName, unit, unitName, cluster, clusterName, campaign, campaignName, campaignStarts,
-			note, noteTitle, noteStatus, author, authorName sql.NullString
+			note, noteTitle, noteStatus, briefing, briefingOn, briefingCluster, author, authorName sql.NullString
 		var fuID, fuAt, fuText, fuStatus, fuAuthor, fuAuthorName sql.NullString
 		err := rs.Scan(&f.ID, &f.Category, &f.Text, &f.Status, &due, &f.Answer,
 			&dept, &deptName, &unit, &unitName, &cluster, &clusterName,
 			&campaign, &campaignName, &campaignStarts, &note, &noteTitle, &noteStatus,
-			&author, &authorName, &f.FollowUps,
+			&briefing, &briefingOn, &briefingCluster, &author, &authorName, &f.FollowUps,
 			&fuID, &fuAt, &fuText, &fuStatus, &fuAuthor, &fuAuthorName, &f.seq)
 		if err != nil {
 			return nil, fmt.Errorf("read findings: %w", err)
@@ -143,6 +153,13 @@ func findings(ctx context.Context, tx *sql.Tx, q FindingsQuery) ([]Finding, erro
 		f.UnitID, f.UnitName, f.ClusterID, f.ClusterName = nullable(unit), nullable(unitName), nullable(cluster), nullable(clusterName)
 		f.CampaignID, f.CampaignName, f.campaignStarts = nullable(campaign), nullable(campaignName), campaignStarts.String
 		f.NoteID, f.NoteTitle, f.NoteStatus = nullable(note), nullable(noteTitle), nullable(noteStatus)
+		f.BriefingID, f.BriefingHeldOn, f.BriefingCluster = nullable(briefing), nullable(briefingOn), nullable(briefingCluster)
+		switch {
+		case note.Valid:
+			f.Source = "note"
+		case briefing.Valid:
+			f.Source = "briefing"
+		}
 		f.AuthorID, f.AuthorName = nullable(author), nullable(authorName)
 		if fuID.Valid {
 			f.LastFollowUp = &FollowUp{ID: fuID.String, At: nullable(fuAt), Text: fuText.String,

@@ -27,7 +27,7 @@ var findingsHeaders = []string{
 	"Đợt kiểm tra",
 	"Cụm hoạt động",
 	"Đơn vị",
-	"Ghi chép làm việc",
+	"Nguồn (ghi chép làm việc, giao ban cụm)",
 	"Người ghi",
 	"Loại vấn đề",
 	"Nội dung",
@@ -41,6 +41,28 @@ var findingsHeaders = []string{
 
 // FindingsHeaders returns the export's column headers.
 func FindingsHeaders() []string { return append([]string(nil), findingsHeaders...) }
+
+// SourceLabel says where a finding was raised: "Ghi chép làm việc «…»"
+// or "Giao ban cụm …, ngày dd/mm/yyyy".
+func SourceLabel(f Finding) string {
+	switch f.Source {
+	case "note":
+		if t := deref(f.NoteTitle); t != "" {
+			return "Ghi chép làm việc «" + t + "»"
+		}
+		return "Ghi chép làm việc"
+	case "briefing":
+		s := "Giao ban cụm"
+		if c := deref(f.BriefingCluster); c != "" {
+			s += " " + strings.TrimPrefix(c, "Cụm ")
+		}
+		if d := deref(f.BriefingHeldOn); d != "" {
+			s += ", ngày " + viDate(d)
+		}
+		return s
+	}
+	return ""
+}
 
 // CategoryLabel is a finding category in the plan's words.
 func CategoryLabel(category string) string {
@@ -220,7 +242,7 @@ func findingsWorkbook(items []Finding, scope, today string) ([]byte, error) {
 			deref(it.CampaignName),
 			deref(it.ClusterName),
 			deref(it.UnitName),
-			deref(it.NoteTitle),
+			SourceLabel(it),
 			deref(it.AuthorName),
 			CategoryLabel(it.Category),
 			it.Text,

@@ -77,7 +77,8 @@ func newReviewWorld(t *testing.T) *reviewWorld {
 		changes = append(changes, ServerChange{Table: "users", RowID: a.UserID, Fields: fields})
 	}
 	changes = append(changes,
-		ServerChange{Table: "clusters", RowID: w.cluster, Fields: map[string]any{"name": "Cụm 1", "lead_secretary_id": w.sec.UserID}},
+		ServerChange{Table: "clusters", RowID: w.cluster, Fields: map[string]any{"name": "Cụm 1", "lead_secretary_id": w.sec.UserID,
+			"lead_department_id": w.dept.DepartmentID}},
 		ServerChange{Table: "units", RowID: f.unit, Fields: map[string]any{"cluster_id": w.cluster}},
 		ServerChange{Table: "plans", RowID: w.plan, Fields: map[string]any{"year": 2021.0, "title": "Kế hoạch 356"}},
 		ServerChange{Table: "campaigns", RowID: w.campaign, Fields: map[string]any{"plan_id": w.plan, "kind": "periodic", "name": "Đợt 1"}},

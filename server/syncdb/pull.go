@@ -378,7 +378,7 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 			WHERE c.deleted = 0 AND c.lead_secretary_id = :me
 			UNION ALL
 			SELECT 'finding', f.id || ':' || COALESCE(f.note_id, '') FROM findings f
-			WHERE :in_dept = 1 AND f.deleted = 0 AND f.department_id = :dept
+			WHERE :in_dept = 1 AND f.deleted = 0 AND f.department_id = :dept` + scheduleReach + `
 			ORDER BY 1, 2`
 		// A department reads the notes and follow-ups of the findings
 		// assigned to it: they enter or leave its scope when a finding
@@ -389,7 +389,8 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 		if a.Has("department") && a.DepartmentID != "" {
 			inDept = 1
 		}
-		rs, err := tx.QueryContext(ctx, q, sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("in_dept", inDept))
+		rs, err := tx.QueryContext(ctx, q, sql.Named("me", a.UserID), sql.Named("dept", a.DepartmentID), sql.Named("in_dept", inDept),
+			sql.Named("unit", a.UnitID), sql.Named("is_liaison", isLiaison(a)))
 		if err != nil {
 			return a, "", fmt.Errorf("read scope: %w", err)
 		}

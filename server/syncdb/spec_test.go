@@ -56,7 +56,23 @@ func expectedGrants() map[string]map[string][]string {
 		"findings":    {opCreate: writers, opUpdateOwn: writers, opDeleteOwn: writers, opUpdateOther: append(slices.Clone(hq), plan.RoleDepartment)},
 		"follow_ups":  {opCreate: append(slices.Clone(hq), plan.RoleDepartment)},
 		"reviews":     {opCreate: append(slices.Clone(hq), plan.RoleInspector)},
+		// III.1: the Inspection Committee schedules the teams and drafts
+		// and issues the notice; nobody else writes either.
+		"team_visits": everyOp(plan.RoleAdmin, plan.RoleInspectionCommittee),
+		"notices":     everyOp(plan.RoleAdmin, plan.RoleInspectionCommittee),
+		// II.1: a briefing is recorded by headquarters or the secretary and
+		// department leading its cluster (both lead the walker's cluster).
+		"briefings": everyOp(append(slices.Clone(hq), plan.RoleSecretary, plan.RoleDepartment)...),
 	}
+}
+
+// everyOp grants every operation to roles.
+func everyOp(roles ...string) map[string][]string {
+	m := map[string][]string{}
+	for _, op := range specOps {
+		m[op] = roles
+	}
+	return m
 }
 
 // TestSpecWalk pushes every operation on every registered table as every
@@ -166,15 +182,21 @@ var (
 		"follow_ups":  {"text": "Sửa nội dung"},
 		"reviews":     {"comment": "Sửa nhận xét"},
 		"units":       {"name": "UBND xã Tả Phìn"},
+		"team_visits": {"place": "Hội trường Tỉnh đoàn"},
+		"notices":     {"content": "Kiểm tra việc thực hiện Nghị quyết"},
+		"briefings":   {"minutes": "Các đơn vị báo cáo kết quả"},
 	}
 	othersEdit = map[string]map[string]any{
-		"trips":      {"title": "Sửa tiêu đề"},
-		"trip_days":  {"activity": "Làm việc với Ban Thường vụ"},
-		"checkins":   {"voided": true, "void_reason": "nhầm đơn vị"},
-		"findings":   {"status": "in_progress"},
-		"follow_ups": {"text": "Sửa nội dung"},
-		"reviews":    {"comment": "Sửa nhận xét"},
-		"units":      {"status": "confirmed"},
+		"trips":       {"title": "Sửa tiêu đề"},
+		"trip_days":   {"activity": "Làm việc với Ban Thường vụ"},
+		"checkins":    {"voided": true, "void_reason": "nhầm đơn vị"},
+		"findings":    {"status": "in_progress"},
+		"follow_ups":  {"text": "Sửa nội dung"},
+		"reviews":     {"comment": "Sửa nhận xét"},
+		"units":       {"status": "confirmed"},
+		"team_visits": {"place": "Hội trường Tỉnh đoàn"},
+		"notices":     {"content": "Kiểm tra việc thực hiện Nghị quyết"},
+		"briefings":   {"minutes": "Các đơn vị báo cáo kết quả"},
 	}
 )
 
@@ -196,6 +218,13 @@ func (w *reviewWorld) newFields(t *testing.T, table string, a Actor, followed st
 			"text": "Chưa sơ kết", "department_id": w.dept.DepartmentID}
 	case "follow_ups":
 		return map[string]any{"author_id": a.UserID, "finding_id": followed, "text": "Đã nhắc", "at": "2021-06-04T08:00:00Z"}
+	case "team_visits":
+		return map[string]any{"team_id": w.team, "unit_id": w.unit, "starts_on": "2021-06-10", "ends_on": "2021-06-11", "place": "Tỉnh đoàn"}
+	case "notices":
+		return map[string]any{"campaign_id": w.campaign, "team_id": w.team, "status": "draft", "title": "Thành lập đoàn kiểm tra"}
+	case "briefings":
+		return map[string]any{"cluster_id": w.cluster, "campaign_id": w.campaign, "held_on": "2021-06-20", "host_unit_id": w.unit,
+			"unit_ids": []any{w.unit}, "place": "Lào Cai"}
 	case "units":
 		return map[string]any{"proposed_by": a.UserID, "name": "Xã Tả Phìn", "kind": "grassroots", "parent_id": w.unit,
 			"lat": 22.41, "lng": 103.47, "status": "proposed"}

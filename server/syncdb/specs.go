@@ -76,6 +76,49 @@ func init() {
 		"teams": {Read: everyoneReads, Admin: &Admin{List: "r.name, r.id",
 			Create: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Update: by(plan.RoleAdmin, plan.RoleInspectionCommittee), Delete: by(plan.RoleAdmin, plan.RoleInspectionCommittee)}},
 
+		// III.1, Inspection Committee: organises the teams — which unit
+		// each visits, on which days, where and whom to meet. Members read
+		// their team's schedule; a unit's liaison reads the visits to their
+		// unit once a notice announcing the team is issued (III.2: the
+		// provinces organise their side from it).
+		"team_visits": {
+			Create: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee, Checks: []Check{visitOfTeamUnit}}}},
+			Update: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee, Checks: []Check{visitOfTeamUnit}}}},
+			Delete: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee}}},
+			Read:   []Scope{headquartersRead, myTeamsVisits, liaisonAnnouncedVisits},
+			Moves:  []string{"team_id", "unit_id"},
+		},
+
+		// III.1, Inspection Committee: "tham mưu thông báo thành lập các
+		// đoàn kiểm tra" — it drafts the notice and issues it. An issued
+		// notice never changes (a change is a new revision); drafts are
+		// headquarters' own, and an issued notice reaches the teams it
+		// establishes and the liaisons of their units.
+		"notices": {
+			Create: Rule{Refused: "only the Inspection Committee drafts a notice", Grants: []Grant{
+				{Who: committee, Moves: &noticeMoves, Checks: []Check{noticeOfCampaign}},
+			}},
+			Update: Rule{Refused: "only the Inspection Committee drafts and issues a notice", Grants: []Grant{
+				{Who: committee, When: draftNotice, Moves: &noticeMoves, Checks: []Check{noticeOfCampaign}},
+			}},
+			Delete: Rule{Refused: "only the Inspection Committee deletes a draft notice", Grants: []Grant{{Who: committee, When: draftNotice}}},
+			Status: "status",
+			Read:   []Scope{headquartersRead, myTeamsNotices, liaisonNotices},
+			Moves:  []string{"campaign_id", "team_id"},
+		},
+
+		// II.1.1, II.1.2: a cluster briefing is led by the cluster's
+		// secretary and department; whoever of them (or headquarters) takes
+		// the minutes records it, on a phone as in the console. The units
+		// that host or attend it read it.
+		"briefings": {
+			Create: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
+			Update: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
+			Delete: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
+			Read:   []Scope{headquartersRead, clusterLeadsBriefings, liaisonBriefings},
+			Moves:  []string{"cluster_id", "host_unit_id", "unit_ids"},
+		},
+
 		// II.3: a secretary logs their trips and the days of each.
 		"trips": {
 			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author}}},
@@ -129,20 +172,24 @@ func init() {
 		// III.1: findings are compiled by the Inspection Committee, which
 		// triages them with the Office (department, due date, status, answer);
 		// the assigned movement department works them (status, answer).
+		// Recommendations raised at a cluster briefing are findings naming
+		// the briefing (II.1, III.1: the Office compiles and answers them),
+		// written by whoever records the briefing.
 		"findings": {
 			Create: Rule{Refused: "a unit liaison reads the findings about their unit but does not write them", Grants: []Grant{
-				{Who: writer, Checks: []Check{citesReadableNote}},
+				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
 			}},
 			Update: Rule{Refused: "you may not change this finding", Grants: []Grant{
-				{Who: writer, Checks: []Check{citesReadableNote}},
+				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
 				{Who: headquarter, Fields: []string{"department_id", "status", "due_on", "answer"}},
 				{Who: assignedDepartment, Fields: []string{"status", "answer"}},
 			}},
 			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
 			// A liaison reads a finding with its note: never on a draft.
-			Read:   []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned},
+			Read: []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned,
+				clusterLeadsRecommendations},
 			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
-			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id"},
+			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id", "briefing_id"},
 		},
 
 		// III.1: a finding is followed up by its author, its department or

@@ -168,6 +168,48 @@ var tables = []*Table{
 		{Name: "member_ids", Type: List, Ref: "users", Max: 100},
 		{Name: "unit_ids", Type: List, Ref: "units", Max: 200},
 	}},
+	// III.1: the schedule of an inspection team, one row per unit it
+	// visits: the day or days, and where and whom to meet there. The
+	// Inspection Committee keeps it; the notice announces it.
+	{Name: "team_visits", Required: []string{"team_id", "unit_id", "starts_on"}, Fields: []Field{
+		{Name: "team_id", Type: ID, Ref: "teams"},
+		{Name: "unit_id", Type: ID, Ref: "units"},
+		{Name: "starts_on", Type: Date},
+		{Name: "ends_on", Type: Date},
+		{Name: "place", Type: Text, Max: shortText},
+		{Name: "contact", Type: Text, Max: shortText},
+	}},
+	// III.1: the notice establishing the inspection teams of a campaign
+	// (or of one team of it). A draft is edited; an issued notice never
+	// changes: a change is a new revision (revises_id, revision + 1),
+	// issued in its turn, and devices show the latest issued revision.
+	{Name: "notices", Required: []string{"campaign_id", "status"}, Fields: []Field{
+		{Name: "campaign_id", Type: ID, Ref: "campaigns"},
+		{Name: "team_id", Type: ID, Ref: "teams"},
+		{Name: "number", Type: Text, Max: 64},
+		{Name: "revision", Type: Int},
+		{Name: "revises_id", Type: ID, Ref: "notices"},
+		{Name: "title", Type: Text, Max: shortText},
+		{Name: "content", Type: Text, Max: longText},
+		{Name: "preparation", Type: Text, Max: longText},
+		{Name: "recipients", Type: Text, Max: longText},
+		{Name: "signed_on", Type: Date},
+		{Name: "status", Type: Enum, Values: []string{"draft", "issued"}},
+	}},
+	// II.1.1, II.1.2: a cluster briefing (giao ban cụm) of a round, led by
+	// the cluster's secretary and department, with its minutes; the
+	// recommendations raised at it are findings naming it (briefing_id).
+	{Name: "briefings", Required: []string{"cluster_id", "held_on"}, Fields: []Field{
+		{Name: "cluster_id", Type: ID, Ref: "clusters"},
+		{Name: "campaign_id", Type: ID, Ref: "campaigns"},
+		{Name: "held_on", Type: Date},
+		{Name: "place", Type: Text, Max: shortText},
+		{Name: "host_unit_id", Type: ID, Ref: "units"},
+		{Name: "lead_secretary_id", Type: ID, Ref: "users"},
+		{Name: "lead_department_id", Type: ID, Ref: "departments"},
+		{Name: "unit_ids", Type: List, Ref: "units", Max: 200},
+		{Name: "minutes", Type: Text, Max: longText},
+	}},
 	{Name: "trips", Owner: "user_id", Required: []string{"user_id", "purpose", "starts_on"}, Fields: []Field{
 		{Name: "user_id", Type: ID, Ref: "users"},
 		{Name: "title", Type: Text, Max: shortText},
@@ -232,6 +274,9 @@ var tables = []*Table{
 		{Name: "status", Type: Enum, Values: []string{"open", "in_progress", "resolved", "dismissed"}},
 		{Name: "due_on", Type: Date},
 		{Name: "answer", Type: Text, Max: longText},
+		// A recommendation raised at a cluster briefing names it instead
+		// of a visit note.
+		{Name: "briefing_id", Type: ID, Ref: "briefings"},
 	}},
 	{Name: "follow_ups", Owner: "author_id", AppendOnly: true, Required: []string{"finding_id", "author_id", "text"}, Fields: []Field{
 		{Name: "finding_id", Type: ID, Ref: "findings"},

@@ -32,6 +32,9 @@ export interface UnitCoverage {
   note_id: string | null;
   note_status: string | null;
   notes: number;
+  /** The unit's visit in its team's schedule (first and last day). */
+  scheduled_on: string | null;
+  scheduled_to: string | null;
 }
 
 export interface CampaignCoverage {
@@ -222,6 +225,11 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
                   <td>
                     <span class={`cov-state cov-state-${s}`}>{t(`cov_state_${s}`)}</span>
                     {u.state === 'early' && <div class="muted small">{t('cov_early')}</div>}
+                    {!u.inspected && u.scheduled_on && (
+                      <div class={`small ${u.state === 'overdue' ? 'err-text' : 'muted'}`} data-scheduled={u.scheduled_on}>
+                        {t('cov_scheduledFor', formatDate(u.scheduled_on).slice(0, 5))}
+                      </div>
+                    )}
                   </td>
                   <td>{formatDate(u.inspected_on)}</td>
                   <td>

@@ -30,6 +30,12 @@ const HERE = href('findings');
 const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
 const categoryKey = (c: string) => `cat_${c}` as Key;
 
+/** Where a finding was raised: a cluster briefing, or a visit note. */
+function sourceOf(f: RegisterFinding, t: (k: TextKey, ...a: (string | number)[]) => string): string {
+  if (f.briefing_id) return t('cf_fromBriefing', f.briefing_cluster ?? '', formatDate(f.briefing_held_on));
+  return f.note_title ? t('cf_fromNote', f.note_title) : '—';
+}
+
 export function isOverdue(f: { due_on: string | null; status: string }, today: string): boolean {
   return !!f.due_on && f.due_on < today && (f.status === 'open' || f.status === 'in_progress');
 }
@@ -131,6 +137,7 @@ export function Findings({ params }: ScreenProps) {
                     <td>
                       <div class="cf-text">{f.text}</div>
                       <div class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</div>
+                      <div class="small" data-source={f.briefing_id ? 'briefing' : f.note_id ? 'note' : ''}>{sourceOf(f, t)}</div>
                     </td>
                     <td class="small">{f.department_name ?? <span class="muted">{t('cf_unassigned')}</span>}</td>
                     <td class={`small ${isOverdue(f, today) ? 'err-text' : ''}`} data-overdue={isOverdue(f, today) ? '1' : ''}>
@@ -202,7 +209,7 @@ function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: Tex
         </dl>
         {f.answer && <div><div class="field-label">{t('cf_answer')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
         <div class="small">
-          <strong>{t('cf_source')}:</strong> {f.note_title || '—'}{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
+          <strong>{t('cf_source')}:</strong> <span id="cf-source">{sourceOf(f, t)}</span>{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
           {hq && <> · <a class="link-btn" href={href('history', 'findings', f.id)}>{t('cf_history')}</a></>}
         </div>
       </div>

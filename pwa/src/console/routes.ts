@@ -5,11 +5,13 @@
 // like the field app's.
 import type { ComponentType } from 'preact';
 import { ALL_SEEING_ROLES, REGISTER_ROLES } from '../store/plan.gen';
+import { route as briefings } from './briefings';
 import { route as coverage } from './coverage';
 import { route as fielddays } from './fielddays';
 import { route as findings } from './findings';
 import { route as history } from './history';
 import { route as management } from './management';
+import { route as notices } from './notices';
 import { route as queue } from './queue';
 import { route as report } from './report';
 
@@ -40,7 +42,7 @@ export const CONSOLE_ROLES: readonly string[] = REGISTER_ROLES;
 /** Headquarters: who read and review every note (plan.AllSeeingRoles). */
 export const HQ_ROLES: readonly string[] = ALL_SEEING_ROLES;
 
-export const ROUTES: readonly ConsoleRoute[] = [queue, coverage, fielddays, findings, management, history, report];
+export const ROUTES: readonly ConsoleRoute[] = [queue, coverage, notices, briefings, fielddays, findings, management, history, report];
 
 export function allowed(r: ConsoleRoute, roles: readonly string[]): boolean {
   return roles.some((x) => r.roles.includes(x));

@@ -31,4 +31,5 @@ export const coverageText = defineText({
   cov_noCampaigns: ['Chưa có đợt kiểm tra nào. Hãy tạo đợt trong mục Quản trị.', 'No inspection campaigns yet. Create one under Management.'],
   cov_xlsxAllClusters: ['Tệp Excel gồm mọi cụm của đợt đã chọn.', 'The Excel file lists every cluster of the chosen campaign.'],
   cov_manageTeams: ['Lập đoàn kiểm tra', 'Set up a team'],
+  cov_scheduledFor: ['Dự kiến kiểm tra ngày {0}', 'Scheduled for {0}'],
 } as const);

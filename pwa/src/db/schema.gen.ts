@@ -77,6 +77,38 @@ export const TABLES: readonly TableDef[] = [
     member_ids: 'list',
     unit_ids: 'list',
   } },
+  { name: 'team_visits', field: true, fields: {
+    team_id: 'text',
+    unit_id: 'text',
+    starts_on: 'text',
+    ends_on: 'text',
+    place: 'text',
+    contact: 'text',
+  } },
+  { name: 'notices', field: true, fields: {
+    campaign_id: 'text',
+    team_id: 'text',
+    number: 'text',
+    revision: 'int',
+    revises_id: 'text',
+    title: 'text',
+    content: 'text',
+    preparation: 'text',
+    recipients: 'text',
+    signed_on: 'text',
+    status: 'text',
+  } },
+  { name: 'briefings', field: true, fields: {
+    cluster_id: 'text',
+    campaign_id: 'text',
+    held_on: 'text',
+    place: 'text',
+    host_unit_id: 'text',
+    lead_secretary_id: 'text',
+    lead_department_id: 'text',
+    unit_ids: 'list',
+    minutes: 'text',
+  } },
   { name: 'trips', field: true, fields: {
     user_id: 'text',
     title: 'text',
@@ -140,6 +172,7 @@ export const TABLES: readonly TableDef[] = [
     status: 'text',
     due_on: 'text',
     answer: 'text',
+    briefing_id: 'text',
   } },
   { name: 'follow_ups', field: true, fields: {
     finding_id: 'text',
@@ -162,7 +195,7 @@ export const TABLES: readonly TableDef[] = [
  * or field is added, removed or retyped. The device keeps the one it pulled
  * with, and pulls a full snapshot again when an update brings another.
  */
-export const FIELD_SET = 'fs1-cd3deddcb55f3b6d';
+export const FIELD_SET = 'fs1-9ed3016ac613a1cc';
 
 /** The values each enum field may take, by table and field. */
 export const ENUMS = {
@@ -172,6 +205,9 @@ export const ENUMS = {
   },
   campaigns: {
     kind: ['periodic', 'thematic', 'special'],
+  },
+  notices: {
+    status: ['draft', 'issued'],
   },
   trips: {
     purpose: ['thematic_survey', 'inspection', 'meeting', 'working_session'],

@@ -224,6 +224,10 @@ export interface RegisterFinding {
   department_name: string | null;
   note_title: string | null;
   author_name: string | null;
+  /** Set when the finding was raised at a cluster briefing: which, its cluster and date. */
+  briefing_id: string | null;
+  briefing_cluster: string | null;
+  briefing_held_on: string | null;
   sync: SyncMark;
 }
 
@@ -233,7 +237,10 @@ const REGISTER_COLUMNS = `f.id, f.note_id, f.author_id, f.unit_id, f.campaign_id
   (SELECT name FROM campaigns c WHERE c.id = f.campaign_id) AS campaign_name,
   (SELECT name FROM departments d WHERE d.id = f.department_id) AS department_name,
   (SELECT title FROM visit_notes n WHERE n.id = f.note_id AND n.deleted = 0) AS note_title,
-  (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = f.author_id) AS author_name`;
+  (SELECT COALESCE(NULLIF(u.full_name, ''), u.username) FROM users u WHERE u.id = f.author_id) AS author_name,
+  f.briefing_id,
+  (SELECT c.name FROM briefings b JOIN clusters c ON c.id = b.cluster_id WHERE b.id = f.briefing_id) AS briefing_cluster,
+  (SELECT b.held_on FROM briefings b WHERE b.id = f.briefing_id) AS briefing_held_on`;
 const REGISTER_FROM = 'FROM findings f';
 
 /** A note's unit, campaign and visit date (its trip's first day, else the day of its last change, from its HLC version, in Vietnam). */

@@ -10,6 +10,7 @@ import type { Session, SessionData } from '../sync/session';
 import type { Ownership } from '../tabs';
 import { AppCtx, useCtx, useData, type Ctx } from './context';
 import { loadLang, saveLang, translate, type Key, type Lang } from './i18n';
+import { BriefingList, BriefingScreen } from './screens/briefings';
 import { CampaignView } from './screens/campaign';
 import { Checkin } from './screens/checkin';
 import { FindingView, FindingsRegister, hasRegister } from './screens/findings';
@@ -324,6 +325,10 @@ function Route({ hash }: { hash: string }) {
       return <FindingView key={parts[1]} id={parts[1] ?? ''} />;
     case 'password':
       return <PasswordHost />;
+    case 'briefings':
+      return <BriefingList />;
+    case 'briefing':
+      return <BriefingScreen key={parts[1]} id={parts[1] ?? 'new'} />;
     default:
       return <Home />;
   }
@@ -332,7 +337,7 @@ function Route({ hash }: { hash: string }) {
 function Nav({ hash }: { hash: string }) {
   const ctx = useNavCtx();
   const items: { h: string; k: Key; icon: keyof typeof TAB_ICONS; match: string[] }[] = [
-    { h: '#/home', k: 'home', icon: 'home', match: ['home', 'campaign', ''] },
+    { h: '#/home', k: 'home', icon: 'home', match: ['home', 'campaign', 'briefings', 'briefing', ''] },
   ];
   // A liaison or a department user checks in and logs trips only if they
   // also hold a field role (the server refuses them otherwise).

@@ -2,6 +2,7 @@ import { noteShown } from '../../store/records';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate } from '../i18n';
+import { TeamSchedule } from './visits';
 
 /**
  * An inspector's view of their teams: the campaign's window, the team's
@@ -21,6 +22,7 @@ export function CampaignView() {
           <p class="muted">{team.name}{team.leader_id === rt.user.id ? ` · ${t('teamLeader')}` : ''}</p>
           {campaign && <p>{t('window', formatDate(campaign.starts_on), formatDate(campaign.ends_on))}</p>}
           {campaign?.content && <p class="small pre">{campaign.content}</p>}
+          <TeamSchedule teamId={team.id} />
           <h3>{t('campaignNotes')}</h3>
           <ul class="list">
             {units.map(({ unit, notes }) => {

@@ -14,6 +14,7 @@ import { Badge, Banner, Field, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime, type Key } from '../i18n';
 import { LostNotices } from '../lost';
+import { useVisitText } from '../text-visits';
 
 /** Whether the register is in the bottom navigation: for the roles that read it. */
 export function hasRegister(roles: string[] | undefined): boolean {
@@ -129,6 +130,7 @@ function ReportDownload({ category, status }: { category: string; status: string
 
 export function FindingView({ id }: { id: string }) {
   const { t, rt, lang, navigate } = useCtx();
+  const vt = useVisitText();
   const f = useData(() => rt.records.registerFinding(id), [id]);
   const follow = useData(() => rt.records.followUps(id), [id]);
   const rights = useData(async () => {
@@ -171,7 +173,12 @@ export function FindingView({ id }: { id: string }) {
       </div>
       <div class="card stack" id="source-note">
         <h2>{t('sourceNote')}</h2>
-        {f.note_title !== null && f.note_id ? (
+        {f.briefing_id ? (
+          <div class="row" data-source="briefing">
+            <strong>{vt('b_source', f.briefing_cluster ?? '', formatDate(f.briefing_held_on))}</strong>
+            <button class="btn btn-ghost" onClick={() => navigate(`#/briefing/${f.briefing_id}`)}>{vt('b_open')}</button>
+          </div>
+        ) : f.note_title !== null && f.note_id ? (
           <div class="row">
             <div>
               <strong>{f.note_title || t('visitNote')}</strong>

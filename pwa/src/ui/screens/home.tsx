@@ -5,6 +5,7 @@ import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime } from '../i18n';
 import { PinIcon } from './checkin';
+import { BriefingsButton, recordsBriefings } from './briefings';
 import { DepartmentHome, LiaisonHome } from './rolehome';
 
 /**
@@ -172,6 +173,7 @@ function FieldHome() {
           ))}
         </div>
       )}
+      {recordsBriefings(roles) && <BriefingsButton />}
       {tally === undefined && <Banner kind="info">{t('loading')}</Banner>}
     </Screen>
   );

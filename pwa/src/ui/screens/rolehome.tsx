@@ -7,6 +7,8 @@ import { planToday, type RegisterFinding } from '../../store/records';
 import { Banner, Screen } from '../components';
 import { useCtx, useData } from '../context';
 import { formatDate, formatDateTime, type Key } from '../i18n';
+import { BriefingsButton } from './briefings';
+import { LiaisonVisits } from './visits';
 
 const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
 
@@ -34,6 +36,7 @@ export function LiaisonHome() {
       {!v && <Banner kind="info">{t('loading')}</Banner>}
       {v && !v.unit && <Banner kind="warn">{t('liaisonNoUnit')}</Banner>}
       {v?.unit && <p class="big" id="liaison-unit">{v.unit.name}</p>}
+      {v?.unit && <LiaisonVisits unitId={v.unit.id} />}
       {v?.unit && (
         <div class="card stack" id="liaison-schedule">
           <h2>{t('liaisonSchedule')}</h2>
@@ -117,6 +120,7 @@ export function DepartmentHome() {
         </ul>
       </div>
       <button class="btn btn-secondary" onClick={() => navigate('#/findings')}>{t('openRegister')}</button>
+      <BriefingsButton />
     </Screen>
   );
 }
