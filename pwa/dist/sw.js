@@ -7,7 +7,7 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "7256019353802bc9";
+const VERSION = "c03022446df2f12c";
 const PRECACHE = [
   "/assets/index-CQWBMl8h.js",
   "/assets/jsxRuntime-LTeUfGv6.js",
