@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "c03022446df2f12c";
+const VERSION = "eca36c8cbd555a84";
 const PRECACHE = [
-  "/assets/index-CQWBMl8h.js",
-  "/assets/jsxRuntime-LTeUfGv6.js",
+  "/assets/index-VXfeJYFz.js",
+  "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-C5GN-Zt6.js",
+  "/assets/worker-caYm70pS.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -85,6 +85,12 @@ var accessPolicy = withTablePolicies(map[string]resourcePolicy{
 	// and what a pull returns is decided per row by server/syncdb.
 	"sync": {actions: map[action]rule{actPush: anyUser, actPull: anyUser}},
 
+	// Synced rows read over the API (the console's notes list, one note
+	// with its findings and rounds, one person's field activity;
+	// reports_notes.go, reports_activity.go): everyone logged in; what each
+	// reads is decided per row by server/syncdb's read scopes.
+	"rows": {actions: map[action]rule{actRead: anyUser}},
+
 	// Reports (headquarters; reports.go): headquarters read every report in
 	// full. II.3: a secretary reads their own field-day tally; III.1: a
 	// department follows up its own findings. Both read the campaigns'

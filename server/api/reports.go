@@ -13,6 +13,7 @@ import (
 	"dicoso/server/auth"
 	"dicoso/server/report"
 	"dicoso/server/store"
+	"dicoso/server/syncdb"
 	"dicoso/sync/schema"
 )
 
@@ -64,20 +65,9 @@ func isHeadquarters(p principal) bool { return holdsAny(p, headquarters.roles) }
 // by purpose and special period. A secretary who is not also headquarters
 // gets only their own line.
 func (s *Server) reportFieldDays(c echo.Context) error {
-	if err := s.allowReport(c, reportFieldDays); err != nil {
+	q, err := s.fieldDaysQuery(c)
+	if err != nil {
 		return err
-	}
-	in := readReportParams(c)
-	q := report.FieldDaysQuery{AsOf: in.date("date"), UserID: in.id("user_id")}
-	q.Year = in.year("year", q.AsOf)
-	if err := in.err(); err != nil {
-		return err
-	}
-	if p := principalFrom(c); !isHeadquarters(p) {
-		if q.UserID != "" && q.UserID != p.UserID {
-			return forbidden("a secretary sees only their own field days")
-		}
-		q.UserID = p.UserID
 	}
 	out, err := report.New(s.store).FieldDays(c.Request().Context(), q)
 	if errors.Is(err, store.ErrNotFound) {
@@ -89,26 +79,34 @@ func (s *Server) reportFieldDays(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// reportCoverage: GET /api/v1/reports/coverage[?campaign_id=&date=]. For
-// each campaign (or one) its planned units, which have a submitted or
-// reviewed visit note of the campaign, when, and inside the window or not.
+// reportCoverage: GET /api/v1/reports/coverage[?campaign_id=&cluster_id=
+// &date=]. For each campaign (or one) its planned units (or those of one
+// activity cluster), which have a submitted or reviewed visit note of the
+// campaign, when, and inside the window or not.
 func (s *Server) reportCoverage(c echo.Context) error {
-	if err := s.allowReport(c, reportCoverage); err != nil {
-		return err
-	}
-	in := readReportParams(c)
-	q := report.CoverageQuery{CampaignID: in.id("campaign_id"), AsOf: in.date("date")}
-	if err := in.err(); err != nil {
+	q, err := s.coverageQuery(c)
+	if err != nil {
 		return err
 	}
 	out, err := report.New(s.store).Coverage(c.Request().Context(), q)
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("campaign")
+		return notFound("campaign or cluster")
 	}
 	if err != nil {
 		return internal(err)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// coverageQuery authorizes and reads the coverage parameters, for the
+// report and its workbook alike.
+func (s *Server) coverageQuery(c echo.Context) (report.CoverageQuery, error) {
+	if err := s.allowReport(c, reportCoverage); err != nil {
+		return report.CoverageQuery{}, err
+	}
+	in := readReportParams(c)
+	q := report.CoverageQuery{CampaignID: in.id("campaign_id"), ClusterID: in.id("cluster_id"), AsOf: in.date("date")}
+	return q, in.err()
 }
 
 type findingList struct {
@@ -128,6 +126,7 @@ func (s *Server) reportFindings(c echo.Context) error {
 	if err != nil {
 		return internal(err)
 	}
+	report.WithBase(items, syncdb.RowBase)
 	return c.JSON(http.StatusOK, findingList{Items: items})
 }
 

@@ -14,17 +14,13 @@ import (
 // reportCoverageXLSX: GET /api/v1/reports/coverage.xlsx, the coverage of
 // reportCoverage (same parameters, same roles) as a workbook.
 func (s *Server) reportCoverageXLSX(c echo.Context) error {
-	if err := s.allowReport(c, reportCoverage); err != nil {
-		return err
-	}
-	in := readReportParams(c)
-	q := report.CoverageQuery{CampaignID: in.id("campaign_id"), AsOf: in.date("date")}
-	if err := in.err(); err != nil {
+	q, err := s.coverageQuery(c)
+	if err != nil {
 		return err
 	}
 	wb, err := report.New(s.store).CoverageWorkbook(c.Request().Context(), q)
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("campaign")
+		return notFound("campaign or cluster")
 	}
 	if err != nil {
 		return internal(err)

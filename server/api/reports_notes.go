@@ -11,8 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dicoso/server/auth"
 	"dicoso/server/report"
+	"dicoso/server/store"
+	"dicoso/server/syncdb"
 	"dicoso/sync/schema"
 )
 
@@ -28,20 +29,15 @@ const (
 // and paged with an opaque cursor, with per-campaign and per-unit counts of
 // the whole selection.
 //
-// Scope: headquarters read every note handed in; a department the notes
-// its findings cite; everyone their own notes, drafts included, and nobody
-// another's draft. Secretaries and inspectors read their team's notes by
-// the pull's scope (server/syncdb), which this list does not reproduce: it
-// is refused to them until that scope can be asked for here.
+// Scope: every role reads exactly the notes the specs let it read
+// (syncdb.ReadClause, the pull's scope plus what headquarters read over
+// the API): headquarters every note, a team its campaign's units, a
+// secretary their clusters', a liaison their unit's handed-in notes, a
+// department the handed-in notes its findings cite, everyone their own;
+// and nobody another's draft.
 func (s *Server) reportNotes(c echo.Context) error {
 	p := principalFrom(c)
-	viewer := report.NotesViewer{UserID: p.UserID, All: isHeadquarters(p)}
-	if !viewer.All {
-		if !p.hasRole(auth.RoleDepartment) {
-			return forbidden("the notes list is for headquarters and the departments")
-		}
-		viewer.DepartmentID = p.DepartmentID
-	}
+	viewer := notesViewer(p)
 	in := readReportParams(c)
 	q := report.NotesQuery{
 		CampaignID: in.id("campaign_id"),
@@ -74,6 +70,32 @@ func (s *Server) reportNotes(c echo.Context) error {
 		return internal(err)
 	}
 	return c.JSON(http.StatusOK, page)
+}
+
+// notesViewer is the caller as the read scopes of server/syncdb name them.
+func notesViewer(p principal) report.NotesViewer {
+	a := syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DepartmentID: p.DepartmentID, UnitID: p.UnitID, DeviceID: p.DeviceID}
+	return report.NotesViewer{UserID: p.UserID, Read: func(table string) (string, []any) { return syncdb.ReadClause(a, table) }}
+}
+
+// reportNote: GET /api/v1/reports/notes/{id}. One note for the console's
+// two-pane view: what the list shows, its content, its findings, photos
+// and every review round, and its base (docs/protocol.md, "Merge"), which
+// a decision made from this read carries. Scoped as the list: a note the
+// caller may not read is 404, as is another author's draft.
+func (s *Server) reportNote(c echo.Context) error {
+	id := c.Param("id")
+	if !schema.ValidID(id) {
+		return badRequest("validation_failed", "id must be a UUID", []fieldError{{Field: "id", Rule: "uuid"}})
+	}
+	d, err := report.New(s.store).Note(c.Request().Context(), strings.ToLower(id), notesViewer(principalFrom(c)), syncdb.RowBase)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no visit note " + id + " that you may read")
+	}
+	if err != nil {
+		return internal(err)
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 // enumOf reads an optional value of field in table (named differently from

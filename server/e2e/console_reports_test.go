@@ -244,6 +244,10 @@ func TestConsoleReportsCoverageFieldDaysFindings(t *testing.T) {
 		a.fail("the server does not have the assignment")
 	}
 	a.waitJS("shown as synced", `document.querySelector('#cf-detail .row [data-sync]')?.dataset.sync === 'sent'`)
+	// Read back from the server (the device keeps no copy of the register):
+	// the assignment stays in sight.
+	a.waitText("#cf-due-now", "30/09/2021")
+	a.waitJS("department shown", `document.querySelector('#cf-department-now')?.textContent !== 'Chưa giao ban'`)
 	eval[bool](a, `(window.scrollTo(0, 0), document.querySelector('.cpane-sticky')?.scrollTo(0, 0), true)`)
 	a.screenshot("console-findings-1366")
 

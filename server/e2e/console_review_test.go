@@ -243,6 +243,13 @@ func TestConsoleReviewQueueRoundTrip(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// Coverage shows the unit reviewed.
+	r.go_("#/console/coverage?campaign_id=" + campaignID)
+	// (The visit is today, after the 2021 window: late, and reviewed.)
+	r.waitJS("coverage: Bắc Ninh reviewed", `document.querySelector('.cov-campaign tr[data-unit="Bắc Ninh"]')?.dataset.noteStatus === 'reviewed'`)
+	r.waitText(`.cov-campaign tr[data-unit="Bắc Ninh"]`, "Đã duyệt")
+	r.screenshot("console-04b-coverage-reviewed")
+
 	// The row history: who changed what, from which device.
 	r.go_("#/console/history/visit_notes/" + noteID)
 	r.waitJS("history rows", `document.querySelectorAll('#history-table tbody tr').length >= 4`)
@@ -423,17 +430,16 @@ func TestConsoleQueuePagesAFiveThousandNoteCampaign(t *testing.T) {
 	r.typeInto("#f-q", "kt04321")
 	r.waitJS("one found", `document.querySelectorAll('#queue-list [data-note]').length === 1 &&
 		document.querySelector('#queue-list [data-note]').dataset.title === 'Ghi chép số 4321'`)
-	long := eval[[]float64](r, `window.__long`)
-	for _, d := range long {
-		if d > 1000 {
-			r.fail("the page blocked for %.0f ms (long tasks: %v)", d, long)
-		}
-	}
-	t.Logf("long tasks while paging 5,000 notes: %v", long)
+	// How long the page's tasks took is logged for whoever reads the run,
+	// not asserted (no timed assertions): the list pages, it never loads
+	// all 5,000 (the API test TestNotesListPagesAFiveThousandNoteCampaign
+	// reads every page).
+	t.Logf("long tasks while paging 5,000 notes: %v", eval[[]float64](r, `window.__long`))
 
-	// A decision on a note this device does not hold: the outbox entry
-	// carries what the server merges, and once it is acknowledged and the
-	// row pulled, the field app shows the whole note, reviewed.
+	// A decision on a note this device does not hold (headquarters read
+	// notes over the API): the outbox entry carries what the server merges
+	// and the base of the read, and once it is acknowledged the device
+	// keeps no copy of the note; its pull never brings the national notes.
 	q := location(r)
 	r.go_("#/notes")
 	r.waitJS("field notes", `!!document.querySelector('#note-list')`)
@@ -442,7 +448,7 @@ func TestConsoleQueuePagesAFiveThousandNoteCampaign(t *testing.T) {
 	}
 	r.go_(q)
 	r.click(`#queue-list [data-title="Ghi chép số 4321"]`)
-	r.waitJS("decision", `!!document.querySelector('#decide-approve')`)
+	r.waitJS("decision, once the note is read", `document.querySelector('#decide-approve')?.disabled === false`)
 	r.click("#decide-approve")
 	r.waitJS("decided", `!!document.querySelector('#queue-list [data-title="Ghi chép số 4321"] [data-decision]')`)
 	r.consoleSync()
@@ -452,9 +458,10 @@ func TestConsoleQueuePagesAFiveThousandNoteCampaign(t *testing.T) {
 	}
 	r.consoleSync()
 	r.go_("#/notes")
-	r.waitJS("the whole note pulled", `document.querySelectorAll('#note-list li').length === 1 &&
-		!!document.querySelector('#note-list [data-note="Ghi chép số 4321"]')`)
-	r.waitText("#note-list", "Đã duyệt")
+	r.waitJS("field notes", `!!document.querySelector('#note-list')`)
+	if n := eval[int](r, `document.querySelectorAll('#note-list li').length`); n != 0 {
+		r.fail("after the sync the reviewer's device holds %d notes, want none", n)
+	}
 }
 
 func location(b *browser) string {

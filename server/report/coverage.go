@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -10,6 +11,9 @@ import (
 type CoverageQuery struct {
 	// CampaignID limits the report to one campaign; "" reports them all.
 	CampaignID string
+	// ClusterID limits each campaign to its units in that activity
+	// cluster (the counts are of those units); "" keeps every unit.
+	ClusterID string
 	// AsOf (YYYY-MM-DD) tells a unit still waiting from one whose window
 	// has closed without an inspection.
 	AsOf string
@@ -21,6 +25,8 @@ type CoverageQuery struct {
 type Coverage struct {
 	AsOf  string             `json:"as_of"`
 	Items []CampaignCoverage `json:"items"`
+
+	clusterName string // of CoverageQuery.ClusterID, for the export's title
 }
 
 // Unit coverage states.
@@ -94,7 +100,7 @@ const campaignUnitsSQL = `SELECT c.id, cu.value, COALESCE(u.code, ''), COALESCE(
 	FROM campaigns c, json_each(c.unit_ids) cu
 	LEFT JOIN units u ON u.id = cu.value
 	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
-	WHERE c.deleted = 0 AND (:campaign = '' OR c.id = :campaign)
+	WHERE c.deleted = 0 AND (:campaign = '' OR c.id = :campaign) AND (:cluster = '' OR u.cluster_id = :cluster)
 	ORDER BY c.id, cu.key`
 
 // inspectingNotesSQL lists the notes that count as an inspection: live,
@@ -139,7 +145,16 @@ func (r *Reports) Coverage(ctx context.Context, q CoverageQuery) (Coverage, erro
 		if q.CampaignID != "" && len(out.Items) == 0 {
 			return notFound("campaign " + q.CampaignID)
 		}
-		if units, err = campaignUnits(ctx, tx, arg); err != nil {
+		if q.ClusterID != "" {
+			err := tx.QueryRowContext(ctx, "SELECT COALESCE(name, '') FROM clusters WHERE id = ? AND deleted = 0", q.ClusterID).Scan(&out.clusterName)
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound("cluster " + q.ClusterID)
+			}
+			if err != nil {
+				return fmt.Errorf("read cluster: %w", err)
+			}
+		}
+		if units, err = campaignUnits(ctx, tx, arg, sql.Named("cluster", q.ClusterID)); err != nil {
 			return err
 		}
 		if notes, err = inspectingNotes(ctx, tx, arg); err != nil {
@@ -300,8 +315,8 @@ func campaigns(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) ([]CampaignCov
 	return out, nil
 }
 
-func campaignUnits(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) (map[string][]UnitCoverage, error) {
-	rs, err := tx.QueryContext(ctx, campaignUnitsSQL, arg)
+func campaignUnits(ctx context.Context, tx *sql.Tx, campaign, cluster sql.NamedArg) (map[string][]UnitCoverage, error) {
+	rs, err := tx.QueryContext(ctx, campaignUnitsSQL, campaign, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("read campaign units: %w", err)
 	}

@@ -109,6 +109,9 @@ func (r *Reports) CoverageWorkbook(ctx context.Context, q CoverageQuery) (*Workb
 	if q.CampaignID != "" && len(cov.Items) == 1 {
 		scope = "Đợt kiểm tra: " + cov.Items[0].Name
 	}
+	if q.ClusterID != "" {
+		scope += ". Cụm hoạt động: " + cov.clusterName
+	}
 	scope = fmt.Sprintf("%s. Tính đến ngày %s.", scope, viDate(cov.AsOf))
 	units := table{sheet: coverageUnitsSheet, title: CoverageTitle, scope: scope, headers: CoverageHeaders,
 		widths: []float64{6, 32, 24, 20, 10, 28, 28, 24, 14, 18, 16, 10}}

@@ -60,9 +60,56 @@ type Finding struct {
 	AuthorName      *string   `json:"author_name"`
 	FollowUps       int       `json:"follow_ups"`
 	LastFollowUp    *FollowUp `json:"last_follow_up"`
+	// Base is the row's base for a triage made from this read
+	// (docs/protocol.md, Change.base); the API fills it (WithBase).
+	Base string `json:"base"`
 
 	campaignStarts string
 	seq            int64
+}
+
+// WithBase fills each finding's Base from its seq column.
+func WithBase(items []Finding, base RowBase) {
+	for i := range items {
+		items[i].Base = base(items[i].seq)
+	}
+}
+
+// FollowUps lists the follow-ups of finding id that v may read, oldest
+// first; store.ErrNotFound when v may not read the finding.
+func (r *Reports) FollowUps(ctx context.Context, id string, v NotesViewer) ([]FollowUp, error) {
+	out := []FollowUp{}
+	err := r.read(ctx, "follow-ups", func(tx *sql.Tx) error {
+		read, args := v.Read("findings")
+		var ok bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM findings r WHERE r.id = :finding AND r.deleted = 0 AND (`+read+`))`,
+			append(slices.Clone(args), sql.Named("finding", id))...).Scan(&ok); err != nil {
+			return fmt.Errorf("read finding %s: %w", id, err)
+		}
+		if !ok {
+			return notFound("finding " + id)
+		}
+		read, args = v.Read("follow_ups")
+		rs, err := tx.QueryContext(ctx, `SELECT r.id, r.at, COALESCE(r.text, ''), r.status_to, r.author_id, COALESCE(NULLIF(u.full_name, ''), u.username)
+			FROM follow_ups r LEFT JOIN users u ON u.id = r.author_id
+			WHERE r.finding_id = :finding AND r.deleted = 0 AND (`+read+`) ORDER BY r.at, r.seq`,
+			append(slices.Clone(args), sql.Named("finding", id))...)
+		if err != nil {
+			return fmt.Errorf("read follow-ups of %s: %w", id, err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var x FollowUp
+			var at, to, author, name sql.NullString
+			if err := rs.Scan(&x.ID, &at, &x.Text, &to, &author, &name); err != nil {
+				return fmt.Errorf("read follow-ups of %s: %w", id, err)
+			}
+			x.At, x.StatusTo, x.AuthorID, x.AuthorName = nullable(at), nullable(to), nullable(author), nullable(name)
+			out = append(out, x)
+		}
+		return rs.Err()
+	})
+	return out, err
 }
 
 // FollowUp is an action taken on a finding.

@@ -38,21 +38,23 @@ type NotesQuery struct {
 	Limit int
 	// Cursor continues a listing from where its previous page ended.
 	Cursor string
+	// id selects one note (Note).
+	id string
 
 	// Viewer is who reads, and decides what they may see.
 	Viewer NotesViewer
 }
 
-// NotesViewer is what the notes list may show its reader. Every reader sees
-// their own notes; nobody sees another's draft, which is still its author's
-// working copy.
+// NotesViewer is what the notes list may show its reader: the notes of
+// its read scope, as the specs give it (syncdb.ReadClause), except another
+// author's draft, which is still its author's working copy and never
+// appears to reviewers.
 type NotesViewer struct {
 	UserID string
-	// All: headquarters, which read every note handed in.
-	All bool
-	// DepartmentID: a department reads the notes its findings cite
-	// (sync/plan, the pull scope of visit_notes for a department).
-	DepartmentID string
+	// Read is, for a synced table, the SQL condition over its row aliased
+	// r selecting what the viewer may read ("1": every row), with its named
+	// arguments (:me, :dept, :unit).
+	Read func(table string) (string, []any)
 }
 
 // NoteSorts are the orders the list offers: a field, ascending, or with a
@@ -175,13 +177,6 @@ const notesSQL = `SELECT n.id AS id, n.title AS title, n.status AS status, n.kin
 	LEFT JOIN users a ON a.id = n.author_id
 	WHERE n.deleted = 0 AND (n.status <> 'draft' OR n.author_id = :me)`
 
-// The viewer's scope, as constant clauses.
-const (
-	scopeOwn        = `n.author_id = :me`
-	scopeDepartment = `n.author_id = :me OR EXISTS (SELECT 1 FROM findings f
-		WHERE f.note_id = n.id AND f.deleted = 0 AND f.department_id = :dept)`
-)
-
 // notesFilter is the selection as SQL: the clauses of the inner query
 // (over visit_notes n), those of the outer one (over its computed columns)
 // and the named values they use.
@@ -191,14 +186,10 @@ type notesFilter struct {
 }
 
 func newNotesFilter(q NotesQuery) (notesFilter, error) {
-	f := notesFilter{args: []any{sql.Named("me", q.Viewer.UserID)}}
-	switch {
-	case q.Viewer.All:
-	case q.Viewer.DepartmentID != "":
-		f.inner = append(f.inner, scopeDepartment)
-		f.args = append(f.args, sql.Named("dept", q.Viewer.DepartmentID))
-	default:
-		f.inner = append(f.inner, scopeOwn)
+	read, args := q.Viewer.Read("visit_notes")
+	f := notesFilter{args: slices.Clone(args)}
+	if read != "1" {
+		f.inner = append(f.inner, `n.id IN (SELECT r.id FROM visit_notes r WHERE `+read+`)`)
 	}
 	add := func(where *[]string, value, clause, name string) {
 		if value != "" {
@@ -206,10 +197,11 @@ func newNotesFilter(q NotesQuery) (notesFilter, error) {
 			f.args = append(f.args, sql.Named(name, value))
 		}
 	}
+	add(&f.inner, q.id, `n.id = :note_id`, "note_id")
 	add(&f.inner, q.CampaignID, `n.campaign_id = :campaign`, "campaign")
 	add(&f.inner, q.Round, `c.kind = :round`, "round")
 	add(&f.inner, q.ClusterID, `u.cluster_id = :cluster`, "cluster")
-	add(&f.inner, q.UnitID, `n.unit_id = :unit`, "unit")
+	add(&f.inner, q.UnitID, `n.unit_id = :unit_id`, "unit_id")
 	add(&f.inner, q.AuthorID, `n.author_id = :author`, "author")
 	if len(q.Statuses) > 0 {
 		js, err := json.Marshal(q.Statuses)
@@ -275,7 +267,8 @@ func decodeNoteCursor(s string) (noteCursor, error) {
 // the listing it came from.
 func (q NotesQuery) fingerprint() string {
 	h := sha256.New()
-	parts := append([]string{q.Viewer.UserID, fmt.Sprint(q.Viewer.All), q.Viewer.DepartmentID,
+	read, args := q.Viewer.Read("visit_notes")
+	parts := append([]string{q.Viewer.UserID, read, fmt.Sprint(args...),
 		q.CampaignID, q.Round, q.ClusterID, q.UnitID, q.TeamID, q.AuthorID, q.From, q.To,
 		strings.Join(searchTerms(q.Search), " "), q.Sort}, q.Statuses...)
 	for _, p := range parts {
@@ -288,6 +281,12 @@ func (q NotesQuery) fingerprint() string {
 // all read in one snapshot. It returns ErrBadCursor for a cursor that does
 // not continue this listing.
 func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
+	return notesIn(ctx, q, func(fn func(tx *sql.Tx) error) error { return r.read(ctx, "notes", fn) })
+}
+
+// notesIn is Notes, reading through read (one read transaction, or part
+// of a larger one).
+func notesIn(ctx context.Context, q NotesQuery, read func(func(tx *sql.Tx) error) error) (NotePage, error) {
 	if q.Sort == "" {
 		q.Sort = DefaultNoteSort
 	}
@@ -331,7 +330,7 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 
 	out := NotePage{Items: []NoteItem{}, Counts: NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}}
 	var last noteCursor
-	err = r.read(ctx, "notes", func(tx *sql.Tx) error {
+	err = read(func(tx *sql.Tx) error {
 		rs, err := tx.QueryContext(ctx, page, args...)
 		if err != nil {
 			return fmt.Errorf("read notes: %w", err)
@@ -354,6 +353,9 @@ func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
 		}
 		if err := rs.Err(); err != nil {
 			return fmt.Errorf("read notes: %w", err)
+		}
+		if q.id != "" {
+			return nil // one note: no counts
 		}
 		out.Counts, err = noteCounts(ctx, tx, f)
 		return err

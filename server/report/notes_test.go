@@ -105,7 +105,7 @@ func TestNoteIndexBackfill(t *testing.T) {
 	}
 
 	r := New(st)
-	page, err := r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: uuid.NewString(), All: true}, Search: "kinh phi"})
+	page, err := r.Notes(ctx, NotesQuery{Limit: 10, Viewer: everyNote(uuid.NewString()), Search: "kinh phi"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestNoteIndexBackfill(t *testing.T) {
 	if it := page.Items[0]; it.SubmittedAt == nil || it.UpdatedAt == nil || it.VisitDate == nil {
 		t.Errorf("times after the upgrade: submitted %v updated %v visit %v", it.SubmittedAt, it.UpdatedAt, it.VisitDate)
 	}
-	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: author}, Search: "ban nhap"})
+	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: ownNotes(author), Search: "ban nhap"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +124,20 @@ func TestNoteIndexBackfill(t *testing.T) {
 	}
 	// Writes after the upgrade keep the index.
 	apply(syncdb.ServerChange{Table: "visit_notes", RowID: draft, Fields: map[string]any{"conclusions": "Đã khắc phục"}})
-	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: NotesViewer{UserID: author}, Search: "da khac phuc"})
+	page, err = r.Notes(ctx, NotesQuery{Limit: 10, Viewer: ownNotes(author), Search: "da khac phuc"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(page.Items, func(it NoteItem) bool { return it.ID == draft }) {
 		t.Errorf("a write after the upgrade is not indexed: %+v", page.Items)
 	}
+}
+
+// everyNote is a viewer who reads every note; ownNotes one who reads their own.
+func everyNote(me string) NotesViewer {
+	return NotesViewer{UserID: me, Read: func(string) (string, []any) { return "1", []any{sql.Named("me", me)} }}
+}
+
+func ownNotes(me string) NotesViewer {
+	return NotesViewer{UserID: me, Read: func(string) (string, []any) { return "r.author_id = :me", []any{sql.Named("me", me)} }}
 }

@@ -17,10 +17,16 @@ import (
 
 // writeCtx is what one push (or one server edit) brings to each change.
 type writeCtx struct {
-	actor   Actor
-	server  bool      // a change the server makes: no policy, may set computed fields
-	now     time.Time // receipt time
-	baseSeq int64     // the pusher's pull cursor: it has seen every seq <= baseSeq
+	actor  Actor
+	server bool      // a change the server makes: no policy, may set computed fields
+	now    time.Time // receipt time
+	// cursorSeq is the push's base_cursor: the pusher had pulled every
+	// row its pull serves up to it.
+	cursorSeq int64
+	hasCursor bool
+	// baseSeq is what the current change had seen (changeBase): every
+	// write of its row with seq <= baseSeq.
+	baseSeq int64
 	hasBase bool
 	prior   map[string]protocol.Result // verdicts already given on this push's change ids
 	lost    []protocol.LostValue       // the current change's values that lost (see noteLost)
@@ -142,6 +148,9 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 
 	cur, err := loadRow(ctx, tx, t, rowID)
 	if err != nil {
+		return err
+	}
+	if err := d.changeBase(ctx, tx, w, t, ch, cur); err != nil {
 		return err
 	}
 	creating := cur == nil
@@ -323,6 +332,74 @@ func lostValue(ctx context.Context, tx *wtx, field string, wire any, winner fiel
 }
 
 func nodeOf(h string) string { return h[strings.LastIndexByte(h, '.')+1:] }
+
+// changeBase sets what the change had seen of its row (docs/protocol.md,
+// "Merge"): the sequence its own base names, when it carries one (a row
+// the device read over the API); else the push's base_cursor, but only for
+// a row the pusher's pull serves. A device pulls nothing else, so its
+// cursor says nothing of the rows its user reads over the API only
+// (headquarters in the console): such a change without a base has seen
+// nothing, and its writes are ordered by clock.
+func (d *DB) changeBase(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, ch protocol.Change, cur *rowState) error {
+	w.baseSeq, w.hasBase = 0, false
+	if w.server {
+		return nil
+	}
+	if ch.Base != "" {
+		c, err := parseCursor(ch.Base)
+		if err != nil {
+			rj := reject(protocol.CodeValidationFailed, "base is not a row base this server gave")
+			rj.field = "base"
+			return rj
+		}
+		w.baseSeq, w.hasBase = c.seq, true
+		return nil
+	}
+	if !w.hasCursor {
+		return nil
+	}
+	served, err := pullServes(ctx, tx, w.actor, t, cur)
+	if err != nil || !served {
+		return err
+	}
+	w.baseSeq, w.hasBase = w.cursorSeq, true
+	return nil
+}
+
+// pullServes reports whether a's pull serves the stored row cur: always
+// when a reads nothing of t over the API only (their pull is their whole
+// read scope), and a row not stored yet has nothing to have seen.
+func pullServes(ctx context.Context, tx *wtx, a Actor, t *schema.Table, cur *rowState) (bool, error) {
+	if cur == nil {
+		return true, nil
+	}
+	if pulled, _ := scopeClause(a, t); pulled == "1" {
+		return true, nil
+	}
+	read, _ := scopeClauseWith(a, t, false, true)
+	pulled, args := scopeClause(a, t)
+	if read == pulled {
+		return true, nil
+	}
+	// The scope is SQL over the file: write what this transaction merged
+	// so far, so the row is judged as it now stands.
+	if err := tx.flush(ctx); err != nil {
+		return false, err
+	}
+	var ok bool
+	err := tx.tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+" r WHERE r.id = :row AND ("+pulled+"))",
+		append(args, sql.Named("row", cur.id))...).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check the pull serves %s %s: %w", t.Name, cur.id, err)
+	}
+	return ok, nil
+}
+
+// RowBase is the base of a row read over the API at sequence seq (its
+// seq column): a change made from that read carries it (protocol Change
+// Base), and the server takes it as having seen every write of the row up
+// to seq. It has the cursor's shape, so one parser reads both.
+func RowBase(seq int64) string { return cursor{seq: seq, scope: "row"}.String() }
 
 // seen reports whether the pushing device had pulled the stored write fc
 // before making its change: its pull cursor (base_cursor) is at or past the

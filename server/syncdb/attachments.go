@@ -96,7 +96,8 @@ func mayReadAttachmentSQL(a Actor, sha string) (string, []any) {
 		if !ok || sp.Attachments == "" {
 			continue
 		}
-		scope, _ := scopeClause(a, t) // its arguments are scopeArgs(a)
+		// Read, not pulled: headquarters open the photos of any note in the console.
+		scope, _ := scopeClauseWith(a, t, false, true) // its arguments are scopeArgs(a)
 		f, _ := t.Field(sp.Attachments)
 		names := "r." + f.Name + " = :sha"
 		if f.Type == schema.List {

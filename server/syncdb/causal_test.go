@@ -59,32 +59,34 @@ func (f *fixture) setFullName(t *testing.T, a Actor, name string) {
 }
 
 // A reviewer whose clock runs behind (or ahead, within the skew limit)
-// decides on a note they pulled: the decision stands, on the server and on
-// every device, whatever the clocks say; and the author, having pulled the
-// decision, can revise and resubmit with a correct clock.
+// decides on a note they pulled (the leader of its team, on a phone): the
+// decision stands, on the server and on every device, whatever the clocks
+// say; and the author, having pulled the decision, can revise and resubmit
+// with a correct clock.
 func TestDecisionAfterSeeingTheRowWinsWhateverTheClock(t *testing.T) {
 	t.Parallel()
 	for _, skew := range []time.Duration{-48 * time.Hour, -3 * time.Hour, -time.Minute, 0, 4 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t)
+			w := newReviewWorld(t)
+			author, reviewer := w.member, w.leader
 			id := uuid.NewString()
-			create := note(id, f.bob, f.stamp(f.bob, 0), map[string]any{"unit_id": f.unit, "title": "Kiểm tra Tỉnh đoàn", "status": "draft"})
-			submit := note(id, f.bob, f.stamp(f.bob, time.Second), map[string]any{"status": "submitted"})
-			if r := f.push(t, f.bob, create, submit); r[0].Status != protocol.StatusApplied || r[1].Status != protocol.StatusApplied {
+			create := note(id, author, w.stamp(author, 0), map[string]any{"unit_id": w.unit, "campaign_id": w.campaign, "title": "Kiểm tra Tỉnh đoàn", "status": "draft"})
+			submit := note(id, author, w.stamp(author, time.Second), map[string]any{"status": "submitted"})
+			if r := w.push(t, author, create, submit); r[0].Status != protocol.StatusApplied || r[1].Status != protocol.StatusApplied {
 				t.Fatalf("author: %+v", r)
 			}
-			f.now = f.now.Add(10 * time.Second)
+			w.now = w.now.Add(10 * time.Second)
 
-			seen := f.cursor(t, f.admin)
-			decide := note(id, f.admin, f.stamp(f.admin, skew), map[string]any{
-				"status": "needs_revision", "reviewed_by": f.admin.UserID, "review_comment": "Bổ sung số liệu"})
-			r := f.pushBase(t, f.admin, seen, decide)
+			seen := w.cursor(t, reviewer)
+			decide := note(id, reviewer, w.stamp(reviewer, skew), map[string]any{
+				"status": "needs_revision", "reviewed_by": reviewer.UserID, "review_comment": "Bổ sung số liệu"})
+			r := w.pushBase(t, reviewer, seen, decide)
 			if r[0].Status != protocol.StatusApplied || len(r[0].Lost) != 0 {
 				t.Fatalf("decision: %+v", r[0])
 			}
-			for _, a := range []Actor{f.admin, f.bob} {
-				got := f.pullAll(t, a)["visit_notes/"+id]
+			for _, a := range []Actor{reviewer, author} {
+				got := w.pullAll(t, a)["visit_notes/"+id]
 				if got.Fields["status"] != "needs_revision" || got.Fields["review_comment"] != "Bổ sung số liệu" {
 					t.Fatalf("%s sees %v, want the decision", a.DeviceID, got.Fields)
 				}
@@ -92,18 +94,18 @@ func TestDecisionAfterSeeingTheRowWinsWhateverTheClock(t *testing.T) {
 					t.Fatalf("%s: version %s is not after the submission %s it replaced", a.DeviceID, got.Version, submit.HLC)
 				}
 			}
-			if n := f.conflictCount(t, id); n != 0 {
+			if n := w.conflictCount(t, id); n != 0 {
 				t.Fatalf("%d conflicts for a decision made after seeing the note", n)
 			}
 
 			// The author pulls the decision and resubmits with a correct clock.
-			f.now = f.now.Add(10 * time.Second)
-			seen = f.cursor(t, f.bob)
-			resubmit := note(id, f.bob, f.stamp(f.bob, 0), map[string]any{"results": "Đã bổ sung", "status": "submitted"})
-			if r := f.pushBase(t, f.bob, seen, resubmit); r[0].Status != protocol.StatusApplied || len(r[0].Lost) != 0 {
+			w.now = w.now.Add(10 * time.Second)
+			seen = w.cursor(t, author)
+			resubmit := note(id, author, w.stamp(author, 0), map[string]any{"results": "Đã bổ sung", "status": "submitted"})
+			if r := w.pushBase(t, author, seen, resubmit); r[0].Status != protocol.StatusApplied || len(r[0].Lost) != 0 {
 				t.Fatalf("resubmission: %+v", r[0])
 			}
-			if got := f.pullAll(t, f.admin)["visit_notes/"+id]; got.Fields["status"] != "submitted" {
+			if got := w.pullAll(t, reviewer)["visit_notes/"+id]; got.Fields["status"] != "submitted" {
 				t.Fatalf("after resubmission the reviewer sees %v", got.Fields["status"])
 			}
 		})

@@ -172,7 +172,7 @@ func withChildren(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, dep
 	}
 	for _, child := range children(t) {
 		link := specs[child.Name].Parent
-		then, args := scopeClauseWith(a, child, true)
+		then, args := scopeClauseWith(a, child, true, false)
 		now, _ := scopeClause(a, child) // same named arguments
 		q := "SELECT r.id FROM " + child.Name + " r WHERE r." + link.Field + " = :parent AND (" + then + ") AND NOT (" + now + ")"
 		var gone []pulledRow

@@ -306,16 +306,32 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 }
 
 // scopeClause is the WHERE condition, over the row aliased r, limiting
-// table t to what a may read: the union of the spec's read scopes a
-// matches (specs.go); "0" when none does or t has no spec.
+// table t to what a device of a pulls: the union of the spec's read scopes
+// a matches (specs.go), leaving out those read over the API only; "0" when
+// none does or t has no spec.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
-	return scopeClauseWith(a, t, false)
+	return scopeClauseWith(a, t, false, false)
+}
+
+// ReadClause is the WHERE condition, over the row aliased r, limiting table
+// to every row a may read: what their devices pull and what they read over
+// the API only (Scope.API: headquarters read every row in the console). A
+// report or list of synced rows filters by it, so that each role sees
+// exactly what the specs let it read. Its arguments are named :me, :dept
+// and :unit. An unknown table reads "0".
+func ReadClause(a Actor, table string) (string, []any) {
+	t, ok := schema.Lookup(table)
+	if !ok {
+		return "0", scopeArgs(a)
+	}
+	return scopeClauseWith(a, t, false, true)
 }
 
 // scopeClauseWith is scopeClause; with parentReadable it takes the parent
 // of a row read with its parent as readable, which is what the actor could
-// read while that parent was in their scope.
-func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []any) {
+// read while that parent was in their scope; with api it adds the scopes
+// read over the API only.
+func scopeClauseWith(a Actor, t *schema.Table, parentReadable, api bool) (string, []any) {
 	args := scopeArgs(a)
 	sp, ok := specs[t.Name]
 	if !ok {
@@ -323,7 +339,7 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []a
 	}
 	var or []string
 	for _, s := range sp.Read {
-		if !a.mayMatch(s) {
+		if !a.mayMatch(s) || (s.API && !api) {
 			continue
 		}
 		if !s.WithParent || parentReadable {
@@ -334,7 +350,7 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable bool) (string, []a
 			continue
 		}
 		p := sp.Parent
-		inner, _ := scopeClause(a, mustTable(p.Table))
+		inner, _ := scopeClauseWith(a, mustTable(p.Table), false, api)
 		or = append(or, "(("+s.SQL+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
 	}
 	if len(or) == 0 {
@@ -369,8 +385,15 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	roles := slices.Clone(a.Roles)
 	slices.Sort(roles)
 	fmt.Fprintf(h, "%s|%s|%s|%s\n", a.UserID, strings.Join(roles, ","), a.DepartmentID, a.UnitID)
+	if a.seesAll() {
+		// Headquarters once pulled every row; they now read field data
+		// over the API and pull their own rows, what waits on them (and
+		// what any field role they hold reads). The mark makes a device
+		// that pulled under the old scope reset and drop the rest.
+		fmt.Fprint(h, "headquarters read field data over the API\n")
+	}
 	r := &reach{}
-	if !a.seesAll() {
+	{
 		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
 			WHERE t.deleted = 0 AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))
 			UNION ALL

@@ -174,7 +174,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	}
 	if job.req.BaseCursor != "" {
 		if c, err := parseCursor(job.req.BaseCursor); err == nil {
-			w.baseSeq, w.hasBase = c.seq, true
+			w.cursorSeq, w.hasCursor = c.seq, true
 		}
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {

@@ -419,7 +419,7 @@ func citesReadableNote(c *change) error {
 	if err := c.tx.flush(c.ctx); err != nil {
 		return err
 	}
-	where, args := scopeClause(a, mustTable("visit_notes"))
+	where, args := scopeClauseWith(a, mustTable("visit_notes"), false, true)
 	var ok bool
 	err = c.tx.tx.QueryRowContext(c.ctx, "SELECT EXISTS (SELECT 1 FROM visit_notes r WHERE r.id = :note AND ("+where+"))",
 		append(args, sql.Named("note", note))...).Scan(&ok)
@@ -438,7 +438,23 @@ var errOfficeCampaign = errors.New("the Office may only write campaigns of kind 
 // Read scopes. Each SQL is a constant over the row aliased r; only values
 // travel as parameters (:me, :dept, :unit).
 var (
-	headquartersRead = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
+	// Headquarters read every row in the console, over the API: a
+	// headquarters browser never needs the national dataset on the device
+	// (issue 8), so their devices pull only the other scopes they match
+	// (their own rows, or a field role's).
+	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
+	// Headquarters' own planning records (team schedules, notices,
+	// briefings) are few and written on their devices: they pull them all.
+	headquartersPlans = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
+	// What waits on headquarters their devices do pull, so that a reviewer
+	// or the Office can work on a phone too: the notes in review (handed in
+	// and not yet accepted, a note sent back included, as it comes back to
+	// them; accepting one moves it out), and the findings still open or in
+	// progress (the register's work; resolving or dismissing one moves it
+	// out), each with the rows read with it.
+	headquartersQueue = Scope{Name: "headquarters: notes in review", Roles: headquarters, SQL: `r.status IN ('submitted', 'needs_revision')`}
+	headquartersOpen  = Scope{Name: "headquarters: findings still open or in progress", Roles: headquarters,
+		SQL: `COALESCE(r.status, 'open') IN ('open', 'in_progress')`}
 	// Field data by units of a campaign team the reader leads or belongs to
 	// (and, where the row has one, for that team's campaign).
 	teamUnits = Scope{Name: "a team's leader and members: the team's units, in its campaign", needs: inTeam,

@@ -100,6 +100,11 @@ type Scope struct {
 	needs      need
 	SQL        string
 	WithParent bool
+	// API: the reader reads these rows over the API (the console's reports
+	// and lists, attachments) but their devices do not pull them. The pull
+	// serves the other scopes only, and a push vouches by its base_cursor
+	// only for rows the pull serves (docs/protocol.md, "Merge").
+	API bool
 }
 
 // Parent names the row a row is read with: Field holds its id in Table. A

@@ -85,7 +85,7 @@ func init() {
 			Create: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee, Checks: []Check{visitOfTeamUnit}}}},
 			Update: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee, Checks: []Check{visitOfTeamUnit}}}},
 			Delete: Rule{Refused: "only the Inspection Committee schedules the teams", Grants: []Grant{{Who: committee}}},
-			Read:   []Scope{headquartersRead, myTeamsVisits, liaisonAnnouncedVisits},
+			Read:   []Scope{headquartersPlans, myTeamsVisits, liaisonAnnouncedVisits},
 			Moves:  []string{"team_id", "unit_id"},
 		},
 
@@ -103,7 +103,7 @@ func init() {
 			}},
 			Delete: Rule{Refused: "only the Inspection Committee deletes a draft notice", Grants: []Grant{{Who: committee, When: draftNotice}}},
 			Status: "status",
-			Read:   []Scope{headquartersRead, myTeamsNotices, liaisonNotices},
+			Read:   []Scope{headquartersPlans, myTeamsNotices, liaisonNotices},
 			Moves:  []string{"campaign_id", "team_id"},
 		},
 
@@ -115,7 +115,7 @@ func init() {
 			Create: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
 			Update: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
 			Delete: Rule{Refused: "only headquarters or the cluster's leading secretary and department record its briefings", Grants: []Grant{{Who: briefingRecorder}}},
-			Read:   []Scope{headquartersRead, clusterLeadsBriefings, liaisonBriefings},
+			Read:   []Scope{headquartersPlans, clusterLeadsBriefings, liaisonBriefings},
 			Moves:  []string{"cluster_id", "host_unit_id", "unit_ids"},
 		},
 
@@ -164,7 +164,7 @@ func init() {
 			}},
 			Delete:      Rule{Refused: "only the author may delete a note", Grants: []Grant{{Who: writer, When: draftNote}}},
 			Status:      "status",
-			Read:        []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonHandedIn, departmentCited},
+			Read:        []Scope{headquartersRead, headquartersQueue, own("author_id"), teamUnits, myClusters, liaisonHandedIn, departmentCited},
 			Moves:       []string{"unit_id", "campaign_id", "status"},
 			Attachments: "attachments",
 		},
@@ -186,10 +186,10 @@ func init() {
 			}},
 			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
 			// A liaison reads a finding with its note: never on a draft.
-			Read: []Scope{headquartersRead, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned,
+			Read: []Scope{headquartersRead, headquartersOpen, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned,
 				clusterLeadsRecommendations},
 			Parent: &Parent{Table: "visit_notes", Field: "note_id"},
-			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id", "briefing_id"},
+			Moves:  []string{"note_id", "unit_id", "campaign_id", "department_id", "briefing_id", "status"},
 		},
 
 		// III.1: a finding is followed up by its author, its department or

@@ -134,14 +134,14 @@ func TestSnapshotIsAtomic(t *testing.T) {
 	}
 	mustSync(t, hoa)
 
-	// The reviewer's first sync dies after the first page of its snapshot.
+	// Her laptop's first sync dies after the first page of its snapshot.
 	nw := newNet(w, 2)
 	nw.set(func(n *netSim) { n.failPullFrom = 2 })
 	small := func(o *client.Options) { o.PullLimit = 5 }
-	kiem := w.device(t, "kiem-laptop", "kiem", nw, small)
+	laptop := w.device(t, "hoa-laptop", "hoa", nw, small)
 	finding := uuid.NewString()
-	mustUpsert(t, kiem, "findings", finding, map[string]any{"category": "shortcoming", "text": "Chưa sinh hoạt định kỳ"})
-	rep, err := kiem.Sync(ctx)
+	mustUpsert(t, laptop, "findings", finding, map[string]any{"category": "shortcoming", "text": "Chưa sinh hoạt định kỳ"})
+	rep, err := laptop.Sync(ctx)
 	if err == nil {
 		t.Fatal("sync with a failing pull: no error")
 	}
@@ -149,7 +149,7 @@ func TestSnapshotIsAtomic(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, tb := range schema.Tables() {
-		rows, err := kiem.All(ctx, tb.Name)
+		rows, err := laptop.All(ctx, tb.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,25 +159,25 @@ func TestSnapshotIsAtomic(t *testing.T) {
 			}
 		}
 	}
-	if _, ok, _ := kiem.Get(ctx, "findings", finding); !ok {
+	if _, ok, _ := laptop.Get(ctx, "findings", finding); !ok {
 		t.Fatal("the device's own edit vanished while the snapshot was staged")
 	}
 
 	// Killed, restarted, synced: the snapshot completes from where it was.
 	nw.set(func(n *netSim) { n.failPullFrom = 0 })
-	kiem = w.reopen(t, kiem, "kiem-laptop", nw, small)
-	rep = mustSync(t, kiem)
+	laptop = w.reopen(t, laptop, "hoa-laptop", nw, small)
+	rep = mustSync(t, laptop)
 	if !rep.Snapshot || rep.Pages < 2 {
 		t.Fatalf("report %+v", rep)
 	}
-	trips, err := kiem.All(ctx, "trips")
+	trips, err := laptop.All(ctx, "trips")
 	if err != nil || len(trips) != 12 {
 		t.Fatalf("trips after the snapshot: %d (%v)", len(trips), err)
 	}
-	if stale := w.compareDevice(t, "kiem-laptop", kiem, w.actor(w.users["kiem"], "kiem-laptop")); stale != 0 {
+	if stale := w.compareDevice(t, "hoa-laptop", laptop, w.actor(w.users["hoa"], "hoa-laptop")); stale != 0 {
 		t.Fatalf("%d stale rows", stale)
 	}
-	if n, _ := kiem.Pending(ctx); n != 0 {
+	if n, _ := laptop.Pending(ctx); n != 0 {
 		t.Fatalf("pending = %d", n)
 	}
 }

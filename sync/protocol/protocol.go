@@ -55,6 +55,13 @@ type Change struct {
 	Op     Op             `json:"op"`
 	HLC    string         `json:"hlc"`
 	Fields map[string]any `json:"fields,omitempty"`
+	// Base is an extension (docs/protocol.md, "Merge") (optional, backward
+	// compatible): the row as the device read it outside the pull, as the
+	// read answered it (its "base"). A device that reads a row over the API
+	// rather than pulling it (the headquarters console) sends it with its
+	// change, so the server judges what the change had seen by that read
+	// instead of the push's base_cursor.
+	Base string `json:"base,omitempty"`
 }
 
 // PushRequest is the body of POST /api/v1/sync/push.

@@ -32,6 +32,8 @@ export async function getJSON<T>(session: Session, path: string, q?: Query): Pro
 
 export interface Loaded<T> {
   data: T | undefined;
+  /** When the request that brought data began (Date.now()). */
+  since: number;
   error: unknown;
   loading: boolean;
   reload: () => void;
@@ -43,21 +45,22 @@ export interface Loaded<T> {
  */
 export function useApi<T>(path: string | null, q: Query | undefined, deps: unknown[]): Loaded<T> {
   const { session } = useCtx();
-  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: path !== null });
+  const [state, setState] = useState<{ data?: T; since?: number; error?: unknown; loading: boolean }>({ loading: path !== null });
   const [n, setN] = useState(0);
   useEffect(() => {
     if (path === null) return;
     let alive = true;
     setState((s) => ({ ...s, loading: true, error: undefined }));
+    const since = Date.now();
     getJSON<T>(session, path, q).then(
-      (data) => alive && setState({ data, loading: false }),
+      (data) => alive && setState({ data, since, loading: false }),
       (error) => alive && setState((s) => ({ data: s.data, error, loading: false })),
     );
     return () => {
       alive = false;
     };
   }, [path, n, ...deps]);
-  return { data: state.data, error: state.error, loading: state.loading, reload: () => setN((x) => x + 1) };
+  return { data: state.data, since: state.since ?? 0, error: state.error, loading: state.loading, reload: () => setN((x) => x + 1) };
 }
 
 /**

@@ -107,9 +107,12 @@ export function Coverage({ params }: ScreenProps) {
   const download = async () => {
     setDl({ busy: true, error: '' });
     try {
-      // The workbook takes the campaign and date filters (the server's
-      // coverage.xlsx has no cluster filter): it lists every cluster.
-      await downloadFile(session, '/api/v1/reports/coverage.xlsx' + query({ campaign_id: campaignId }), 'do-bao-phu.xlsx');
+      // The workbook takes the same campaign and cluster as the screen; the
+      // units of no cluster are a filter of this screen only, and the
+      // workbook then lists every cluster (the hint says so).
+      await downloadFile(session, '/api/v1/reports/coverage.xlsx' + query({
+        campaign_id: campaignId, cluster_id: clusterId === 'none' ? '' : clusterId,
+      }), 'do-bao-phu.xlsx');
       setDl({ busy: false, error: '' });
     } catch (e) {
       setDl({ busy: false, error: errorText(e) });
@@ -142,7 +145,7 @@ export function Coverage({ params }: ScreenProps) {
         </div>
       </header>
       {!online && <div class="banner banner-warn" id="cov-offline">{t('c_needsNetwork')}</div>}
-      {clusterId && <p class="muted small" id="cov-xlsx-hint">{t('cov_xlsxAllClusters')}</p>}
+      {clusterId === 'none' && <p class="muted small" id="cov-xlsx-hint">{t('cov_xlsxAllClusters')}</p>}
       {dl.error && <div class="banner banner-error" role="alert" id="cov-xlsx-error">{t('c_downloadFailed', dl.error)}</div>}
       {report.error != null && (
         <div class="banner banner-error" role="alert">
@@ -211,7 +214,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
               const team = teamOf(u.unit_id);
               const s = states[i]!;
               return (
-                <tr key={u.unit_id} data-unit={u.name} data-state={s} data-report-state={u.state}>
+                <tr key={u.unit_id} data-unit={u.name} data-state={s} data-report-state={u.state} data-note-status={u.note_status ?? ''}>
                   <td><strong>{u.name}</strong></td>
                   <td class="muted">{u.cluster_name ?? '—'}</td>
                   <td>
@@ -225,6 +228,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
                   <td>
                     <span class={`cov-state cov-state-${s}`}>{t(`cov_state_${s}`)}</span>
                     {u.state === 'early' && <div class="muted small">{t('cov_early')}</div>}
+                    {s === 'late' && u.note_status === 'reviewed' && <div class="small cov-reviewed">{t('cov_state_reviewed')}</div>}
                     {!u.inspected && u.scheduled_on && (
                       <div class={`small ${u.state === 'overdue' ? 'err-text' : 'muted'}`} data-scheduled={u.scheduled_on}>
                         {t('cov_scheduledFor', formatDate(u.scheduled_on).slice(0, 5))}

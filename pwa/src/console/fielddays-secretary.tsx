@@ -1,56 +1,32 @@
 // One secretary's field days in detail: the server's tally with the chart
 // at full size, then their trips, days and check-ins with the server's
-// flags (far from unit, low accuracy, clock ahead, no position). The
-// server has no endpoint for one person's trips and check-ins; a
-// headquarters device pulls every row (the all-seeing roles' pull scope),
-// so they are read from this device's copy, and the screen says so.
-import { useCtx, useData, useSyncStatus } from '../ui/context';
+// flags (far from unit, low accuracy, clock ahead, no position), read from
+// the server (GET /api/v1/reports/activity): a headquarters browser keeps
+// none of the national field data on the device.
+import { useCtx } from '../ui/context';
 import { formatDate, formatDateTime, formatDistance } from '../ui/i18n';
+import { useApi } from './api';
 import { CumulativeChart, type MonthPoint } from './chart';
 import type { FdKey, FdT, FieldDaysReport, SecretaryDays } from './fielddays';
-import { planToday } from '../store/records';
+import { Failed, Loading } from './ui';
 
-interface TripRow {
-  id: string;
-  title: string;
-  purpose: string;
-  status: string;
-  starts_on: string;
-  ends_on: string | null;
-}
-
-interface DayRow {
-  id: string;
-  trip_id: string;
-  day: string;
-  unit_name: string | null;
-  activity: string;
-}
-
-interface CheckinRow {
-  id: string;
-  at: string;
-  unit_name: string | null;
-  trip_id: string | null;
-  accuracy_m: number | null;
-  distance_m: number | null;
-  flags: string;
-  voided: number;
-  note: string;
-}
-
-/** The check-in's day in the plan's calendar (Vietnam), as the server counts it. */
-function checkinDay(at: string): string {
-  return planToday(new Date(at));
-}
-
-function flagsOf(raw: string): string[] {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
+/** GET /api/v1/reports/activity (server/report/activity.go). */
+interface Activity {
+  trips: { id: string; title: string; purpose: string; status: string; starts_on: string | null; ends_on: string | null }[];
+  days: { id: string; trip_id: string | null; day: string; unit_name: string | null; activity: string }[];
+  checkins: {
+    id: string;
+    at: string;
+    /** Its day in the plan's calendar (Vietnam), as the tally counts it. */
+    day: string;
+    unit_name: string | null;
+    trip_id: string | null;
+    accuracy_m: number | null;
+    distance_m: number | null;
+    flags: string[];
+    voided: boolean;
+    note: string;
+  }[];
 }
 
 export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
@@ -61,24 +37,10 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
   back: () => void;
   chartLabel: (s: SecretaryDays, pts: MonthPoint[]) => string;
 }) {
-  const { rt, lang } = useCtx();
-  const status = useSyncStatus();
+  const { lang } = useCtx();
   const year = String(report.year);
-  const data = useData(async () => {
-    const trips = await rt.db.query<TripRow>(
-      `SELECT id, title, purpose, status, starts_on, ends_on FROM trips
-       WHERE deleted = 0 AND user_id = ? AND (substr(starts_on, 1, 4) = ? OR substr(COALESCE(ends_on, starts_on), 1, 4) = ?)
-       ORDER BY starts_on DESC, title`, [s.user_id, year, year]);
-    const days = await rt.db.query<DayRow>(
-      `SELECT d.id, d.trip_id, d.day, u.name AS unit_name, d.activity FROM trip_days d LEFT JOIN units u ON u.id = d.unit_id
-       WHERE d.deleted = 0 AND d.user_id = ? AND substr(d.day, 1, 4) = ? ORDER BY d.day`, [s.user_id, year]);
-    const checkins = await rt.db.query<CheckinRow>(
-      `SELECT c.id, c.at, u.name AS unit_name, c.trip_id, c.accuracy_m, c.distance_m, COALESCE(c.flags, '[]') AS flags,
-         COALESCE(c.voided, 0) AS voided, COALESCE(c.note, '') AS note
-       FROM checkins c LEFT JOIN units u ON u.id = c.unit_id
-       WHERE c.deleted = 0 AND c.user_id = ? ORDER BY c.at DESC`, [s.user_id]);
-    return { trips, days, checkins: checkins.filter((c) => checkinDay(c.at).startsWith(year)) };
-  }, [s.user_id, year]);
+  const activity = useApi<Activity>('/api/v1/reports/activity', { user_id: s.user_id, year }, [s.user_id, year]);
+  const data = activity.data;
   const monthLabel = (m: number) => t('fd_month', m);
   return (
     <div class="fd-detail" id="fd-detail" data-user={s.user_id}>
@@ -104,7 +66,8 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
           <figcaption class="muted small">{t('fd_chart')}</figcaption>
         </figure>
       </div>
-      <p class="muted small" id="fd-device-hint">{t('fd_deviceHint', status.lastSuccessAt ? formatDateTime(status.lastSuccessAt, lang) : t('fd_never'))}</p>
+      {activity.error !== undefined && <Failed error={activity.error} retry={activity.reload} />}
+      {!data && activity.error === undefined && <Loading />}
       <div class="cpanes">
         <div class="card cpane">
           <h2>{t('fd_trips')}</h2>
@@ -119,14 +82,14 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
                     <span class="tag">{t(`fd_status_${trip.status}` as FdKey)}</span>
                   </div>
                   <div class="muted small">
-                    {formatDate(trip.starts_on)}{trip.ends_on && trip.ends_on !== trip.starts_on ? ` – ${formatDate(trip.ends_on)}` : ''}
+                    {trip.starts_on ? formatDate(trip.starts_on) : '—'}{trip.ends_on && trip.ends_on !== trip.starts_on ? ` – ${formatDate(trip.ends_on)}` : ''}
                     {' · '}{t(`fd_purpose_${trip.purpose}` as FdKey)} · {t('fd_tripDays', days.length)}
                   </div>
                   {days.length > 0 && (
                     <table class="ctable fd-days-table">
                       <tbody>
                         {days.map((d) => {
-                          const ck = data!.checkins.filter((c) => checkinDay(c.at) === d.day && !c.voided);
+                          const ck = data!.checkins.filter((c) => c.day === d.day && !c.voided);
                           return (
                             <tr key={d.id} data-day={d.day}>
                               <td>{formatDate(d.day)}</td>
@@ -156,7 +119,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
               </thead>
               <tbody>
                 {data.checkins.map((c) => {
-                  const flags = flagsOf(c.flags);
+                  const flags = c.flags;
                   return (
                     <tr key={c.id} data-checkin={c.unit_name ?? ''} data-flags={flags.join(' ')}>
                       <td>{formatDateTime(c.at, lang)}</td>

@@ -1,20 +1,25 @@
 // Findings and recommendations (Phát hiện & kiến nghị) on a wide screen:
-// the register the phone has (ui/screens/findings.tsx), as a table beside
-// the finding it opens. It reads and writes the device store through the
-// same records functions as the phone: triage (department, due date, the
-// Office's proposed answer) and follow-ups go into the outbox with the row,
-// show "not synced" until the server has them, and a refusal waits in Sync.
-// A department user lands on the findings assigned to it, soonest due first.
-import { useState } from 'preact/hooks';
+// the register, as a table beside the finding it opens, read from the
+// server (GET /api/v1/reports/findings and a finding's follow-ups): a
+// headquarters browser keeps none of the national register on the device.
+// Writes go through the device store as the phone's do: triage (department,
+// due date, the Office's proposed answer) and follow-ups go into the outbox
+// (a triage with the base of the read it was made from), show "not synced"
+// over the server's values until the server has them, and a refusal waits
+// in Sync. A department user lands on the findings assigned to it, soonest
+// due first.
+import { useRef, useState } from 'preact/hooks';
 import {
   FINDING_CATEGORIES, FINDING_STATUSES, localDate, seesAll,
-  type FindingStatus, type RegisterFinding,
+  type FindingStatus, type RegisterFinding, type SyncMark,
 } from '../store/records';
 import { Badge } from '../ui/components';
-import { useCtx, useData } from '../ui/context';
+import { useCtx, useData, useSyncStatus } from '../ui/context';
 import { formatDate, formatDateTime, type Key } from '../ui/i18n';
 import { LostNotices } from '../ui/lost';
+import { useApi } from './api';
 import { Legend, StackBar } from './chart';
+import { Failed } from './ui';
 import { query } from './manage-api';
 import './manage-style';
 import { href } from './paths';
@@ -45,6 +50,55 @@ export function fold(s: string): string {
   return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
 
+/** A finding as the register lists it, with this device's pending changes laid over it. */
+export type RegisterRow = RegisterFinding & { base: string };
+
+type ServerFinding = Omit<RegisterRow, 'sync'>;
+
+/**
+ * The server's register with this device's changes that wait in the outbox
+ * (or were refused) laid over it: the user sees what they wrote, marked
+ * not synced, until the server has it.
+ */
+function useRegister(q: { category: string; status: string }): { items: RegisterRow[] | undefined; error: unknown; reload: () => void } {
+  const { rt } = useCtx();
+  const synced = useSyncStatus().lastSuccessAt;
+  const server = useApi<{ items: ServerFinding[] }>('/api/v1/reports/findings', q, [q.category, q.status, synced]);
+  const local = useData(async () => {
+    const pending = await rt.store.db.query<{ row_id: string; fields: string }>(
+      "SELECT row_id, fields FROM outbox WHERE tbl = 'findings' ORDER BY seq");
+    const refused = await rt.store.db.query<{ row_id: string }>("SELECT row_id FROM rejected WHERE tbl = 'findings'");
+    const departments = new Map((await rt.records.departments()).map((d) => [d.id, d.name]));
+    return { pending, refused: new Set(refused.map((r) => r.row_id)), departments };
+  }, []);
+  // What this device wrote, by finding: laid over the server's row while
+  // it waits in the outbox, and after the server has it until a read of
+  // the register begun since shows it (no flash of the old values).
+  const written = useRef(new Map<string, { fields: Partial<RegisterRow>; acked: number }>());
+  const now = Date.now();
+  const pendingIds = new Set((local?.pending ?? []).map((p) => p.row_id));
+  for (const [id, w] of written.current) {
+    if (!pendingIds.has(id) && w.acked === 0) w.acked = now;
+    if (w.acked !== 0 && server.since > w.acked) written.current.delete(id);
+  }
+  for (const p of local?.pending ?? []) {
+    const prior = written.current.get(p.row_id);
+    const fields = { ...(prior?.acked === 0 ? prior.fields : {}), ...(JSON.parse(p.fields) as Partial<RegisterRow>) };
+    written.current.set(p.row_id, { fields, acked: 0 });
+  }
+  const items = server.data?.items.map((f): RegisterRow => {
+    let row: RegisterRow = { ...f, sync: 'sent' as SyncMark };
+    const w = written.current.get(f.id);
+    if (w) {
+      row = { ...row, ...w.fields, sync: w.acked === 0 ? 'local' : 'sent' };
+      if ('department_id' in w.fields) row.department_name = w.fields.department_id ? local?.departments.get(w.fields.department_id) ?? null : null;
+    }
+    if (local?.refused.has(f.id)) row.sync = 'refused';
+    return row;
+  });
+  return { items, error: server.error, reload: server.reload };
+}
+
 export function Findings({ params }: ScreenProps) {
   const { lang, t: ft, rt, navigate } = useCtx();
   const t = (k: TextKey, ...a: (string | number)[]) => tr(text, lang, k, ...a);
@@ -60,7 +114,8 @@ export function Findings({ params }: ScreenProps) {
     category, status, department: dept, overdue: overdueOnly ? '1' : '', q, id: selectedId, ...p,
   }));
 
-  const all = useData(() => rt.records.register({ category, status }), [category, status]);
+  const register = useRegister({ category, status });
+  const all = register.items;
   const departments = useData(() => rt.records.departments(), []);
   const today = localDate();
   const nq = fold(q.trim());
@@ -82,6 +137,7 @@ export function Findings({ params }: ScreenProps) {
         <button class={`chip cf-overdue ${overdueOnly ? 'on' : ''}`} id="cf-overdue-chip" aria-pressed={overdueOnly}
           onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', overdueCount)}</button>
       </header>
+      {register.error !== undefined && <Failed error={register.error} retry={register.reload} />}
       {all && all.length > 0 && hq && <CategoryBars items={all} />}
       <div class="cfilters cf-filters">
         <label class="cfilter">
@@ -183,9 +239,17 @@ function CategoryBars({ items }: { items: RegisterFinding[] }) {
   );
 }
 
-function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: TextKey, ...a: (string | number)[]) => string }) {
+function FindingPane({ f, hq, t }: { f: RegisterRow; hq: boolean; t: (k: TextKey, ...a: (string | number)[]) => string }) {
   const { t: ft, rt, lang } = useCtx();
-  const follow = useData(() => rt.records.followUps(f.id), [f.id]);
+  const synced = useSyncStatus().lastSuccessAt;
+  const server = useApi<{ items: { id: string; at: string | null; text: string; status_to: FindingStatus | null; author_name: string | null }[] }>(
+    `/api/v1/reports/findings/${encodeURIComponent(f.id)}/follow-ups`, undefined, [f.id, synced]);
+  // This device's follow-ups the server does not list yet.
+  const mine = useData(async () => (await rt.records.followUps(f.id)).filter((x) => x.sync !== 'sent'), [f.id]);
+  const follow = server.data && [
+    ...server.data.items.map((x) => ({ ...x, at: x.at ?? '', sync: 'sent' as SyncMark })),
+    ...(mine ?? []).filter((x) => !server.data!.items.some((y) => y.id === x.id)),
+  ];
   const rights = useData(() => rt.records.findingRights(f, rt.user.roles ?? []), [f.id, f.department_id, f.author_id]);
   const today = localDate();
   return (
@@ -216,6 +280,7 @@ function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: Tex
       {rights?.triage && <Triage f={f} t={t} />}
       <div class="card stack">
         <h2>{t('cf_followUps')}</h2>
+        {server.error !== undefined && <Failed error={server.error} retry={server.reload} />}
         {follow && follow.length === 0 && <p class="muted">{t('cf_noFollowUps')}</p>}
         <ul class="list" id="cf-followups">
           {(follow ?? []).map((x) => (
@@ -236,13 +301,13 @@ function FindingPane({ f, hq, t }: { f: RegisterFinding; hq: boolean; t: (k: Tex
   );
 }
 
-function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterFinding; mayChangeStatus: boolean; t: (k: TextKey) => string }) {
+function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterRow; mayChangeStatus: boolean; t: (k: TextKey) => string }) {
   const { t: ft, rt } = useCtx();
   const [text, setText] = useState('');
   const [to, setTo] = useState<FindingStatus | ''>('');
   const add = async () => {
     if (!text.trim()) return;
-    await rt.records.addFollowUp(f, text.trim(), to || null, mayChangeStatus);
+    await rt.records.addFollowUp(f, text.trim(), to || null, mayChangeStatus, f.base);
     setText('');
     setTo('');
   };
@@ -269,7 +334,7 @@ function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterFinding; mayChangeS
 }
 
 /** Headquarters: the department in charge, the due date and the Office's proposed answer. */
-function Triage({ f, t }: { f: RegisterFinding; t: (k: TextKey) => string }) {
+function Triage({ f, t }: { f: RegisterRow; t: (k: TextKey) => string }) {
   const { rt } = useCtx();
   const departments = useData(() => rt.records.departments(), []);
   const [dept, setDept] = useState(f.department_id ?? '');
@@ -282,7 +347,7 @@ function Triage({ f, t }: { f: RegisterFinding; t: (k: TextKey) => string }) {
     if (dept !== (f.department_id ?? '')) fields.department_id = dept || null;
     if (due !== (f.due_on ?? '')) fields.due_on = due || null;
     if (answer !== (f.answer ?? '')) fields.answer = answer;
-    await rt.records.triageFinding(f.id, fields);
+    await rt.records.triageFinding(f.id, fields, f.base);
     setSaved(true);
   };
   const edit = (fn: () => void) => {

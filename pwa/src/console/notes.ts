@@ -78,11 +78,46 @@ export function foldHistory(entries: HistoryEntry[]): { fields: Record<string, u
   return { fields, deleted };
 }
 
-/** A review round: the author handing the note in, or a reviewer's decision. */
+/** One note as GET /api/v1/reports/notes/{id} answers it (server/report/notedetail.go). */
+export interface NoteDetail {
+  note: NoteItem;
+  /** The note's base: a decision made from this read carries it (docs/protocol.md, Change.base). */
+  base: string;
+  content: Record<'results' | 'models' | 'shortcomings' | 'aspirations' | 'recommendations' | 'conclusions', string>;
+  attachments: string[];
+  findings: {
+    id: string;
+    category: string;
+    text: string;
+    status: string;
+    department_id: string | null;
+    department_name: string | null;
+    due_on: string | null;
+    answer: string;
+    base: string;
+  }[];
+  reviews: ServerRound[];
+  /** Each time the note reached the server as submitted. */
+  handed_in: { at: string; by: { id: string; full_name: string } }[];
+  checkin_photos: { sha256: string; at: string }[];
+  reviewed_by: { id: string; full_name: string } | null;
+  review_comment: string;
+}
+
+/** A review round as the server keeps it. */
+export interface ServerRound {
+  id: string;
+  decision: 'needs_revision' | 'reviewed';
+  comment: string;
+  at: string;
+  reviewer: { id: string; full_name: string };
+}
+
+/** A review round as the console shows it. */
 export interface Round {
   at: string;
   user_id: string | null;
-  /** The reviewer's name when the device knows it. */
+  /** The reviewer's name. */
   name?: string;
   status: NoteStatus;
   comment: string;
@@ -98,27 +133,20 @@ export interface DeviceRound {
   at: string;
   reviewer_id: string;
   reviewer: string;
-  pending: boolean;
 }
 
 /**
- * Every hand-in and decision of a note, oldest first. Hand-ins come from
- * the note's history on the server. Decisions come from the review rounds
- * (the reviews table, which keeps every decision, also one that lost to a
- * concurrent one) when this device holds any for the note, else from the
- * note's history, where each decision set the note's status.
+ * Every review round of a note, oldest first: the hand-ins and decisions
+ * the server keeps, and this device's decisions still waiting in its
+ * outbox (marked pending).
  */
-export function reviewRounds(entries: HistoryEntry[], device: DeviceRound[] = []): Round[] {
-  const out: Round[] = [];
-  for (const e of entries) {
-    const s = e.applied?.status;
-    if (s === 'submitted') out.push({ at: e.received_at, user_id: e.user_id, status: s, comment: '' });
-    else if ((s === 'needs_revision' || s === 'reviewed') && device.length === 0) {
-      out.push({ at: e.received_at, user_id: e.user_id, status: s, comment: String(e.applied.review_comment ?? '') });
-    }
-  }
-  for (const d of device) {
-    out.push({ at: d.at, user_id: d.reviewer_id, name: d.reviewer, status: d.decision, comment: d.comment, pending: d.pending });
+export function reviewRounds(server: ServerRound[], pending: DeviceRound[] = [], handedIn: NoteDetail['handed_in'] = []): Round[] {
+  const known = new Set(server.map((r) => r.id));
+  const out: Round[] = server.map((r) => ({ at: r.at, user_id: r.reviewer.id, name: r.reviewer.full_name, status: r.decision, comment: r.comment }));
+  for (const h of handedIn) out.push({ at: h.at, user_id: h.by.id, name: h.by.full_name, status: 'submitted', comment: '' });
+  for (const d of pending) {
+    if (known.has(d.id)) continue;
+    out.push({ at: d.at, user_id: d.reviewer_id, name: d.reviewer, status: d.decision, comment: d.comment, pending: true });
   }
   return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }

@@ -8,8 +8,8 @@ import { NOTE_SECTIONS } from '../store/records';
 import { ALL_SEEING_ROLES } from '../store/plan.gen';
 import { useCtx, useData } from '../ui/context';
 import { formatDate, formatDateTime } from '../ui/i18n';
-import { namesOf, useApi, type Query } from './api';
-import { foldHistory, notesPage, reviewRounds, rowHistory, type HistoryEntry, type NoteItem, type NotePage, type NoteStatus } from './notes';
+import { useApi, type Query } from './api';
+import { notesPage, reviewRounds, type NoteDetail, type NoteItem, type NotePage, type NoteStatus } from './notes';
 import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { queueText, useText, type SharedKey, type Tr } from './text';
@@ -318,51 +318,28 @@ function StatusPills({ status, d, t }: { status: NoteStatus; d: LocalDecision | 
   );
 }
 
-interface NoteBody {
-  fields: Record<string, unknown>;
-  source: 'server' | 'device';
-}
-
 function NotePane({ item, d, t, onDecided }: {
   item: NoteItem;
   d: LocalDecision | undefined;
   t: T;
   onDecided: (id: string, s: NoteStatus) => void;
 }) {
-  const { session, rt, lang } = useCtx();
-  const [hist, setHist] = useState<{ items?: HistoryEntry[]; error?: unknown }>({});
-  const [names, setNames] = useState<Map<string, string>>(new Map());
-  useEffect(() => {
-    let alive = true;
-    rowHistory(session, 'visit_notes', item.id).then((r) => alive && setHist({ items: r.items }), (error) => alive && setHist({ error }));
-    namesOf(session).then((m) => alive && setNames(m), () => undefined);
-    return () => {
-      alive = false;
-    };
-  }, [item.id, d?.state]);
-  // The device's copy, when it has the whole row (a decision made before
-  // the row was pulled leaves only the decision's fields).
-  const deviceNote = useData(() => rt.records.note(item.id), [item.id]);
-  const body: NoteBody | undefined = hist.items
-    ? { fields: foldHistory(hist.items).fields, source: 'server' }
-    : deviceNote?.author_id ? { fields: deviceNote as unknown as Record<string, unknown>, source: 'device' } : undefined;
-  const findings = useApi<{ items: { id: string; note_id: string | null; category: string; text: string; status: string; department_name: string | null }[] }>(
-    '/api/v1/reports/findings', { unit_id: item.unit.id }, [item.id]);
-  const mine = findings.data?.items.filter((f) => f.note_id === item.id);
-  const status: NoteStatus = d?.status ?? (body?.fields.status as NoteStatus | undefined) ?? item.status;
-  // This device's review rounds of the note, those still in its outbox marked.
-  const deviceRounds = useData(async () => {
+  const { rt, lang } = useCtx();
+  // The note as the server holds it, with its findings, photos and every
+  // review round, in one read; its base goes with the decision.
+  const detail = useApi<NoteDetail>(`/api/v1/reports/notes/${encodeURIComponent(item.id)}`, undefined, [item.id, d?.state]);
+  const body = detail.data;
+  const status: NoteStatus = d?.status ?? body?.note.status ?? item.status;
+  // This device's decisions on the note still waiting in its outbox.
+  const pendingRounds = useData(async () => {
     const rounds = await rt.records.reviewRounds(item.id);
     const queued = new Set((await rt.store.db.query<{ row_id: string }>(
       "SELECT row_id FROM outbox WHERE tbl = 'reviews'")).map((r) => r.row_id));
-    return rounds.map((r) => ({ ...r, pending: queued.has(r.id) }));
-  }, [item.id]);
-  const rounds = reviewRounds(hist.items ?? [], deviceRounds ?? []);
+    return rounds.filter((r) => queued.has(r.id));
+  }, [item.id, d?.state]);
+  const rounds = reviewRounds(body?.reviews ?? [], pendingRounds ?? [], body?.handed_in ?? []);
   const c = item.campaign;
-  const who = (id: string | null) => {
-    const name = (id && names.get(id)) || '';
-    return id === rt.user.id ? (name ? `${name} (${t('q_you')})` : t('q_you')) : name;
-  };
+  const who = (id: string, name: string) => (id === rt.user.id ? (name ? `${name} (${t('q_you')})` : t('q_you')) : name);
   return (
     <article class="q-note" id="note-view" data-note={item.id} data-status={status}>
       <header class="q-note-head">
@@ -382,14 +359,12 @@ function NotePane({ item, d, t, onDecided }: {
         <a href={href('history', 'visit_notes', item.id)} id="note-history">{t('q_history')} ›</a>
       </p>
 
-
       <section class="q-section">
         <h3>{t('q_sections')}</h3>
-        {hist.error !== undefined && body?.source === 'device' && <p class="small warn-text">{t('q_contentFromDevice')}</p>}
-        {hist.error !== undefined && !body && <Failed error={hist.error} />}
-        {!body && hist.error === undefined && <Loading />}
+        {detail.error !== undefined && <Failed error={detail.error} retry={detail.reload} />}
+        {!body && detail.error === undefined && <Loading />}
         {body && NOTE_SECTIONS.map((s) => {
-          const text = String(body.fields[s] ?? '').trim();
+          const text = String(body.content[s] ?? '').trim();
           return (
             <div class="q-part" key={s} data-section={s}>
               <h4>{t(`section_${s}`)}</h4>
@@ -401,10 +376,9 @@ function NotePane({ item, d, t, onDecided }: {
 
       <section class="q-section">
         <h3>{t('q_findingsTitle')}</h3>
-        {findings.error !== undefined && <Failed error={findings.error} retry={findings.reload} />}
-        {mine && mine.length === 0 && <p class="muted">{t('q_noFindings')}</p>}
+        {body && body.findings.length === 0 && <p class="muted">{t('q_noFindings')}</p>}
         <ul class="q-findings" id="note-findings">
-          {(mine ?? []).map((f) => (
+          {(body?.findings ?? []).map((f) => (
             <li key={f.id} data-finding={f.id}>
               <span class={`cat cat-${f.category}`}>{t(`cat_${f.category}` as 'cat_model')}</span>
               <span class="muted small"> · {t(`finding_${f.status}` as 'finding_open')}{f.department_name ? ` · ${f.department_name}` : ''}</span>
@@ -415,17 +389,17 @@ function NotePane({ item, d, t, onDecided }: {
         </ul>
       </section>
 
-      <Photos item={item} attachments={listOf(body?.fields.attachments)} t={t} />
+      {body && <Photos attachments={body.attachments} checkins={body.checkin_photos} t={t} />}
 
       <section class="q-section">
         <h3>{t('q_rounds')}</h3>
-        {hist.items && rounds.length === 0 && <p class="muted">{t('q_noRounds')}</p>}
+        {body && rounds.length === 0 && <p class="muted">{t('q_noRounds')}</p>}
         <ol class="q-rounds" id="note-rounds">
           {rounds.map((r, i) => (
             <li key={i} data-round={r.status} data-pending={r.pending ? '1' : undefined}>
               <span class="muted small">{formatDateTime(r.at, lang)}</span>
               {' · '}<strong>{t(`q_round_${r.status}` as 'q_round_reviewed')}</strong>
-              {(r.name || who(r.user_id)) && <span> · {r.user_id === rt.user.id ? who(r.user_id) : r.name || who(r.user_id)}</span>}
+              {(r.name || r.user_id === rt.user.id) && <span> · {who(r.user_id ?? '', r.name ?? '')}</span>}
               {r.pending && <> · <span class="c-pill c-pill-pending">{t('q_pending')}</span></>}
               {r.comment && <p class="pre q-round-comment">{r.comment}</p>}
             </li>
@@ -434,22 +408,9 @@ function NotePane({ item, d, t, onDecided }: {
       </section>
 
       {/* Last, and kept in sight while the note scrolls above it. */}
-      <Decision key={`${item.id}:${d?.status ?? ''}:${d?.state ?? ''}`} item={item} status={status} t={t} onDecided={onDecided} />
+      <Decision key={`${item.id}:${d?.status ?? ''}:${d?.state ?? ''}`} item={item} status={status} base={body?.base} t={t} onDecided={onDecided} />
     </article>
   );
-}
-
-function listOf(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map(String);
-  if (typeof v === 'string' && v.startsWith('[')) {
-    try {
-      const a = JSON.parse(v);
-      return Array.isArray(a) ? a.map(String) : [];
-    } catch {
-      return [];
-    }
-  }
-  return [];
 }
 
 /**
@@ -457,7 +418,14 @@ function listOf(v: unknown): string[] {
  * after every decision (the component is keyed by both): a comment is
  * never carried over from an earlier round or another note.
  */
-function Decision({ item, status, t, onDecided }: { item: NoteItem; status: NoteStatus; t: T; onDecided: (id: string, s: NoteStatus) => void }) {
+function Decision({ item, status, base, t, onDecided }: {
+  item: NoteItem;
+  status: NoteStatus;
+  /** The note's base from the read shown (undefined until it is loaded: no decision before the reviewer sees the note). */
+  base: string | undefined;
+  t: T;
+  onDecided: (id: string, s: NoteStatus) => void;
+}) {
   const { rt } = useCtx();
   const [comment, setComment] = useState('');
   const [error, setError] = useState('');
@@ -475,10 +443,11 @@ function Decision({ item, status, t, onDecided }: { item: NoteItem; status: Note
     setBusy(true);
     try {
       // The same write as the phone's ReviewPanel: status, comment and
-      // reviewer, one outbox entry. If this device has not pulled the note
-      // yet, the entry still carries all the server needs: it merges the
-      // three fields into its row.
-      await rt.records.review(item.id, s, text);
+      // reviewer, and the review round, in one outbox batch. This device
+      // does not pull notes (headquarters read them here): the change
+      // carries the base of the read shown, so the server orders it after
+      // what the reviewer saw and nothing else (docs/protocol.md, Merge).
+      await rt.records.review(item.id, s, text, base);
       void rt.sync.run();
       onDecided(item.id, s);
     } finally {
@@ -497,25 +466,21 @@ function Decision({ item, status, t, onDecided }: { item: NoteItem; status: Note
       <p class="small muted" id="decision-hint">{t('q_commentHint')}</p>
       {error && <p class="err-text" role="alert" id="decision-error">{error}</p>}
       <div class="q-decision-buttons">
-        <button class="c-btn c-btn-danger" id="decide-revise" disabled={busy} onClick={() => void decide('needs_revision')}>{t('q_sendBack')}</button>
-        <button class="c-btn c-btn-primary" id="decide-approve" disabled={busy} onClick={() => void decide('reviewed')}>{t('q_approve')}</button>
+        <button class="c-btn c-btn-danger" id="decide-revise" disabled={busy || !base} onClick={() => void decide('needs_revision')}>{t('q_sendBack')}</button>
+        <button class="c-btn c-btn-primary" id="decide-approve" disabled={busy || !base} onClick={() => void decide('reviewed')}>{t('q_approve')}</button>
       </div>
     </section>
   );
 }
 
 /**
- * The note's own photos, and the author's check-in photos at the unit that
- * this device holds, each fetched from the server with the session's token
+ * The note's own photos, and the author's check-in photos at the unit the
+ * reader may see, each fetched from the server with the session's token
  * (GET /api/v1/attachments/{sha256}).
  */
-function Photos({ item, attachments, t }: { item: NoteItem; attachments: string[]; t: T }) {
-  const { rt } = useCtx();
-  const checkins = useData(() => rt.store.db.query<{ photo: string; at: string }>(
-    `SELECT photo, at FROM checkins WHERE deleted = 0 AND user_id = ? AND unit_id = ? AND photo <> '' AND COALESCE(voided, 0) = 0
-     ORDER BY at DESC LIMIT 12`, [item.author.id, item.unit.id]), [item.id]);
+function Photos({ attachments, checkins, t }: { attachments: string[]; checkins: { sha256: string; at: string }[]; t: T }) {
   const shas = useMemo(() => attachments.filter((s) => /^[0-9a-f]{64}$/.test(s)), [attachments.join()]);
-  if (shas.length === 0 && (checkins ?? []).length === 0) return null;
+  if (shas.length === 0 && checkins.length === 0) return null;
   return (
     <section class="q-section" id="note-photos">
       {shas.length > 0 && (
@@ -524,10 +489,10 @@ function Photos({ item, attachments, t }: { item: NoteItem; attachments: string[
           <div class="q-photos">{shas.map((s) => <Photo key={s} sha={s} t={t} />)}</div>
         </>
       )}
-      {(checkins ?? []).length > 0 && (
+      {checkins.length > 0 && (
         <>
           <h3>{t('q_checkinPhotos')}</h3>
-          <div class="q-photos">{(checkins ?? []).map((c) => <Photo key={c.photo} sha={c.photo} caption={c.at} t={t} />)}</div>
+          <div class="q-photos">{checkins.map((c) => <Photo key={c.sha256} sha={c.sha256} caption={c.at} t={t} />)}</div>
         </>
       )}
     </section>

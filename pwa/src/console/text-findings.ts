@@ -17,8 +17,8 @@ export const findingsText = defineText({
   cf_where: ['Đơn vị · đợt', 'Unit · campaign'],
   cf_due: ['Hạn xử lý', 'Due'],
 
-  cf_empty: ['Không có vấn đề nào khớp bộ lọc. Bỏ bớt bộ lọc, hoặc đồng bộ để nhận vấn đề mới.', 'No finding matches the filters. Clear some, or sync to receive new ones.'],
-  cf_emptyDept: ['Chưa có vấn đề nào được giao cho ban. Khi Văn phòng giao, vấn đề sẽ hiện ở đây sau lần đồng bộ tiếp theo.', 'Nothing is assigned to your department yet. Assigned findings appear here after the next sync.'],
+  cf_empty: ['Không có vấn đề nào khớp bộ lọc. Hãy bỏ bớt bộ lọc; vấn đề mới hiện ở đây khi ghi chép nêu chúng được gửi lên máy chủ.', 'No finding matches the filters. Clear some; new findings appear here once the notes that record them reach the server.'],
+  cf_emptyDept: ['Chưa có vấn đề nào được giao cho ban. Khi Văn phòng giao, vấn đề sẽ hiện ở đây, hạn gần nhất lên đầu.', 'Nothing is assigned to your department yet. Once the Office assigns findings, they appear here, soonest due first.'],
   cf_pick: ['Chọn một vấn đề trong danh sách để giao xử lý, trả lời và theo dõi.', 'Pick a finding to assign, answer and follow it up.'],
   cf_byCategory: ['Theo loại và trạng thái', 'By category and status'],
   cf_overdue: ['Quá hạn', 'Overdue'],

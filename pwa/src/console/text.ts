@@ -4,9 +4,12 @@
 // review queue, row history and the report; text-*.ts for the others) and
 // registers it with defineText, so that two people never edit one file. Keys
 // are shared by every dictionary: a key defined twice stops the console at
-// load, naming the key. Strings are NFC; {0}, {1} are arguments.
+// load, naming the key. Strings are NFC; {0}, {1} are arguments. A key no
+// console dictionary has is looked up in the field app's words
+// (ui/i18n.ts), so the words both use (statuses, categories, note
+// sections, the sync bar) are written once, there.
 import { useCtx } from '../ui/context';
-import type { Lang } from '../ui/i18n';
+import { isKey, translate as fieldWords, type Key as FieldKey, type Lang } from '../ui/i18n';
 
 export type Entry = readonly [vi: string, en: string];
 export type Dict = Record<string, Entry>;
@@ -23,9 +26,13 @@ export function defineText<D extends Dict>(d: D): D {
   return d;
 }
 
-/** A key's words in lang, with {n} filled from args; the key itself when no dictionary has it. */
+/**
+ * A key's words in lang, with {n} filled from args: from the console's
+ * dictionaries, else the field app's; the key itself when neither has it.
+ */
 export function translate(lang: Lang, key: string, ...args: (string | number)[]): string {
   const e = all.get(key);
+  if (!e && isKey(key)) return fieldWords(lang, key, ...args);
   const s = e ? e[lang === 'vi' ? 0 : 1] : key;
   return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
 }
@@ -52,22 +59,15 @@ export const shared = defineText({
   nav_history: ['Lịch sử', 'History'],
   nav_report: ['Báo cáo đợt kiểm tra', 'Campaign report'],
   fieldApp: ['Ứng dụng hiện trường', 'Field app'],
-  logout: ['Đăng xuất', 'Log out'],
-  language: ['English', 'Tiếng Việt'],
   menu: ['Trình đơn', 'Menu'],
-  online: ['Có mạng', 'Online'],
   offline: ['Ngoại tuyến', 'Offline'],
-  syncing: ['Đang đồng bộ…', 'Syncing…'],
-  syncNow: ['Đồng bộ ngay', 'Sync now'],
   syncedAt: ['Đồng bộ lúc {0}', 'Synced at {0}'],
   neverSynced: ['Chưa đồng bộ lần nào', 'Never synced'],
   pendingChanges: ['{0} thay đổi chờ gửi', '{0} changes waiting to be sent'],
   syncProblem: ['Đồng bộ lỗi: {0}', 'Sync failed: {0}'],
   needsLogin: ['Cần đăng nhập lại để đồng bộ', 'Log in again to sync'],
-  loading: ['Đang tải…', 'Loading…'],
   loadMore: ['Xem thêm', 'Show more'],
   retry: ['Thử lại', 'Try again'],
-  back: ['Quay lại', 'Back'],
   close: ['Đóng', 'Close'],
   all: ['Tất cả', 'All'],
   none: ['Không có', 'None'],
@@ -87,28 +87,14 @@ export const shared = defineText({
   role_secretary: ['Bí thư', 'Secretary'],
   role_inspector: ['Thành viên đoàn kiểm tra', 'Inspector'],
   role_unit_liaison: ['Cán bộ đầu mối đơn vị', 'Unit liaison'],
-  // The plan's words for statuses, categories and note sections (docs/glossary.md).
-  note_draft: ['Bản nháp', 'Draft'],
+  // The plan's words for statuses (docs/glossary.md); the others, with the
+  // categories and note sections, are the field app's (ui/i18n.ts).
   note_submitted: ['Đã gửi', 'Submitted'],
-  note_needs_revision: ['Cần chỉnh sửa', 'Needs revision'],
   note_reviewed: ['Đã duyệt', 'Reviewed'],
-  cat_shortcoming: ['Tồn tại, hạn chế', 'Shortcoming'],
-  cat_recommendation: ['Kiến nghị, đề xuất', 'Recommendation'],
-  cat_model: ['Mô hình tiêu biểu', 'Model practice'],
-  cat_aspiration: ['Nhu cầu, nguyện vọng', 'Aspiration'],
-  finding_open: ['Đang mở', 'Open'],
-  finding_in_progress: ['Đang xử lý', 'In progress'],
-  finding_resolved: ['Đã giải quyết', 'Resolved'],
-  finding_dismissed: ['Không xử lý', 'Dismissed'],
-  section_results: ['Kết quả thực hiện', 'Results achieved'],
-  section_models: ['Mô hình tiêu biểu, điển hình tiên tiến', 'Model practices'],
-  section_shortcomings: ['Tồn tại, hạn chế, vướng mắc', 'Shortcomings and obstacles'],
-  section_aspirations: ['Nhu cầu, nguyện vọng', 'Needs and aspirations'],
-  section_recommendations: ['Kiến nghị, đề xuất', 'Recommendations'],
-  section_conclusions: ['Kết luận', 'Conclusions'],
 });
 
-export type SharedKey = keyof typeof shared;
+/** The shell's words and the field app's, which every screen may use. */
+export type SharedKey = keyof typeof shared | FieldKey;
 
 /** The review queue. */
 export const queueText = defineText({

@@ -76,6 +76,11 @@ export function migrations(): Migration[] {
     // dismissed. One notice per change and field: a duplicate answer for
     // the same change adds nothing.
     { sql: STEP_4 },
+    // 5: the base of a row read over the API rather than pulled (the
+    // console), sent with the change (protocol Change.base) so the server
+    // judges it to have seen that read and nothing after. '' for the rows
+    // the device pulled: the push's base_cursor speaks for them.
+    { addColumn: { table: 'outbox', column: 'base', decl: "TEXT NOT NULL DEFAULT ''" } },
   ];
 }
 

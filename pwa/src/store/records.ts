@@ -719,11 +719,13 @@ export class Records {
    * revise, or reviewed. The note takes the latest decision and a review
    * round keeps it for ever, in one local transaction (one outbox batch).
    */
-  review(id: string, status: 'needs_revision' | 'reviewed', comment: string): Promise<void> {
+  review(id: string, status: 'needs_revision' | 'reviewed', comment: string, base?: string): Promise<void> {
     const text = comment.trim();
     if (status === 'needs_revision' && !text) return Promise.reject(new Error('a note sent back needs a comment'));
     return this.store.write([
-      { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me } },
+      // base: the note as the console read it from the server (the phone
+      // pulled it, and has none).
+      { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me }, base },
       {
         table: 'reviews', rowId: crypto.randomUUID(), op: 'upsert',
         fields: { note_id: id, reviewer_id: this.me, decision: status, comment: text, at: new Date().toISOString() },
@@ -849,22 +851,26 @@ export class Records {
    * A follow-up, appended; with a new status it also moves the finding's
    * status (when the user may), in the same transaction and the same sync.
    */
-  addFollowUp(f: RegisterFinding, text: string, statusTo: FindingStatus | null, mayChangeStatus: boolean): Promise<void> {
+  addFollowUp(f: RegisterFinding, text: string, statusTo: FindingStatus | null, mayChangeStatus: boolean, base?: string): Promise<void> {
     const fields: Record<string, unknown> = {
       finding_id: f.id, author_id: this.me, at: new Date().toISOString(), text,
     };
     if (statusTo) fields.status_to = statusTo;
     const changes: Change[] = [{ table: 'follow_ups', rowId: crypto.randomUUID(), op: 'upsert', fields }];
     if (statusTo && mayChangeStatus && statusTo !== f.status) {
-      changes.push({ table: 'findings', rowId: f.id, op: 'upsert', fields: { status: statusTo } });
+      changes.push({ table: 'findings', rowId: f.id, op: 'upsert', fields: { status: statusTo }, base });
     }
     return this.store.write(changes);
   }
 
-  /** Headquarters' triage: the department in charge, the due date, the proposed answer. */
-  triageFinding(id: string, fields: { department_id?: string | null; due_on?: string | null; answer?: string }): Promise<void> {
+  /**
+   * Headquarters' triage: the department in charge, the due date, the
+   * proposed answer. base: the finding as the console read it from the
+   * server (the phone pulled it, and has none).
+   */
+  triageFinding(id: string, fields: { department_id?: string | null; due_on?: string | null; answer?: string }, base?: string): Promise<void> {
     if (Object.keys(fields).length === 0) return Promise.resolve();
-    return this.store.write([{ table: 'findings', rowId: id, op: 'upsert', fields }]);
+    return this.store.write([{ table: 'findings', rowId: id, op: 'upsert', fields, base }]);
   }
 
   // ---- inspection teams ----

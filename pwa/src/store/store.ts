@@ -27,6 +27,11 @@ export interface Change {
   rowId: string;
   op: 'upsert' | 'delete';
   fields?: Record<string, unknown>;
+  /**
+   * The row's base when the values it changes were read over the API, not
+   * pulled (the console reads the server: docs/protocol.md, Change.base).
+   */
+  base?: string;
 }
 
 export interface OutboxEntry {
@@ -40,6 +45,8 @@ export interface OutboxEntry {
   prev: string | null;
   /** The pull cursor the device had when the change was made (docs/protocol.md, base_cursor). */
   base_cursor: string;
+  /** The row's base from a read over the API, '' when none (Change.base). */
+  base: string;
 }
 
 /**
@@ -284,14 +291,15 @@ export class Store {
       const lastPrev = last.prev === null ? null : (JSON.parse(last.prev) as Record<string, unknown>);
       const mergedPrev = lastPrev === null || prev === null ? null : { ...prev, ...lastPrev };
       stmts.push({
-        sql: 'UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ? WHERE seq = ?',
-        bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), last.seq],
+        // The earliest read's base stays: the merged change saw no more than it.
+        sql: "UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ?, base = CASE WHEN base = '' THEN ? ELSE base END WHERE seq = ?",
+        bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), ch.base ?? '', last.seq],
       });
     } else {
       stmts.push({
-        sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
+        sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
         bind: [crypto.randomUUID(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
-          prev === null ? null : JSON.stringify(prev), nowIso()],
+          prev === null ? null : JSON.stringify(prev), nowIso(), ch.base ?? ''],
       });
     }
     return stmts;
@@ -314,7 +322,7 @@ export class Store {
    */
   outboxBatch(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
     return this.db.query<OutboxEntry>(
-      'SELECT seq, id, tbl, row_id, op, hlc, fields, prev, base_cursor FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, id, tbl, row_id, op, hlc, fields, prev, base_cursor, base FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
       [afterSeq, limit]);
   }
 
@@ -334,7 +342,7 @@ export class Store {
   }
 
   static toWireChange(e: OutboxEntry): WireChange {
-    return { id: e.id, table: e.tbl, row_id: e.row_id, op: e.op, hlc: e.hlc, fields: JSON.parse(e.fields) };
+    return { id: e.id, table: e.tbl, row_id: e.row_id, op: e.op, hlc: e.hlc, fields: JSON.parse(e.fields), ...(e.base ? { base: e.base } : {}) };
   }
 
   /**
@@ -345,11 +353,29 @@ export class Store {
    * server made of an applied change (echoes: computed fields, a version
    * ordered after the value it replaced) is laid on its row as a pulled
    * value would be, since the pull no longer sends the row back.
+   *
+   * A row changed from a read over the API (an entry with a base: the
+   * console's decision on a note this device does not pull) is not the
+   * device's to keep: once the server has the change, the device drops its
+   * partial copy, unless more of its changes wait. Should the row be one
+   * the device pulls after all, the next pull brings it whole (the change
+   * moved it past the cursor, and the row holds other writers' values).
    */
   settle(done: string[], rejected: Refusal[], lost: Loss[] = [], echoes: Echo[] = []): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
+      const read = done.length === 0 ? [] : await this.db.query<{ tbl: string; row_id: string }>(
+        `SELECT DISTINCT tbl, row_id FROM outbox WHERE base <> '' AND id IN (${done.map(() => '?').join(', ')})`, done);
       const stmts: Stmt[] = done.map((id) => ({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [id] }));
+      for (const r of read) {
+        const def = tableDef(r.tbl);
+        if (!def) continue;
+        stmts.push({
+          sql: `DELETE FROM ${def.name} WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE tbl = ? AND row_id = ?)
+                AND NOT EXISTS (SELECT 1 FROM rejected WHERE tbl = ? AND row_id = ?)`,
+          bind: [r.row_id, def.name, r.row_id, def.name, r.row_id],
+        });
+      }
       for (const e of echoes) {
         const st = echoStmt(e);
         if (st) stmts.push(st);

@@ -23,6 +23,8 @@ export interface WireChange {
   op: 'upsert' | 'delete';
   hlc: string;
   fields: Record<string, unknown>;
+  /** The row's base from a read over the API (docs/protocol.md, Change.base). */
+  base?: string;
 }
 
 export interface PushResult {

@@ -349,6 +349,11 @@ const dict = {
 
 export type Key = keyof typeof dict;
 
+/** Whether key is one of the field app's words (the console falls back on them). */
+export function isKey(key: string): key is Key {
+  return Object.prototype.hasOwnProperty.call(dict, key);
+}
+
 export function translate(lang: Lang, key: Key, ...args: (string | number)[]): string {
   const s: string = dict[key][lang === 'vi' ? 0 : 1];
   return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
