@@ -151,9 +151,16 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 			if !job.req.NoEcho {
 				continue
 			}
+			reader, _, err := withReach(ctx, tx, job.actor)
+			if err != nil {
+				return err
+			}
 			for j, ch := range job.req.Changes {
 				if r := &outs[i].resp.Results[j]; r.Status != protocol.StatusRejected {
 					if err := d.ownEcho(ctx, wt, job.actor.DeviceID, ch, created[i], r); err != nil {
+						return err
+					}
+					if r.OutOfScope, err = d.outOfScope(ctx, tx, reader, ch); err != nil {
 						return err
 					}
 				}
@@ -399,6 +406,32 @@ func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Ch
 		r.Fields[f.Name] = v
 	}
 	return nil
+}
+
+// outOfScope reports whether the change's row, as merged, is one the
+// pusher cannot read: a pull brings it neither whole nor as departed (it
+// was never theirs to read, as when a row is created outside their scope).
+func (d *DB) outOfScope(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Change) (bool, error) {
+	t, ok := d.tables.lookup(ch.Table)
+	if !ok || !schema.ValidID(ch.RowID) {
+		return false, nil
+	}
+	where, args := scopeClause(a, t)
+	if where == "1" {
+		return false, nil
+	}
+	var n int
+	args = append(args, sql.Named("id", strings.ToLower(ch.RowID)))
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+t.Name+" r WHERE r.id = :id AND ("+where+")", args...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("judge the scope of %s %s: %w", t.Name, ch.RowID, err)
+	}
+	if n == 1 {
+		return false, nil
+	}
+	// A row the server does not hold (a delete of a row it never had) is
+	// no one's: nothing to drop but the device's own copy either way.
+	return true, nil
 }
 
 // firstChange reports whether the change id is the first logged change of

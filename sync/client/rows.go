@@ -303,7 +303,7 @@ func rebuild(x txn, t *schema.Table, id string) error {
 // change's values go in, except those the answer lists as lost (the
 // server holds another writer's value, which the row pulled brings or
 // brought), then what the answer adds (computed fields, defaults) and the
-// row's version.
+// row's version; a row the answer says the device cannot read is none.
 func foldOwn(x txn, e entry, r protocol.Result) error {
 	t, ok := schema.Lookup(e.table)
 	if !ok {
@@ -337,6 +337,11 @@ func foldOwn(x txn, e entry, r protocol.Result) error {
 	srv.version = e.hlc
 	if r.Version != "" {
 		srv.version = r.Version
+	}
+	if r.OutOfScope {
+		// Not the device's to read: no pull will bring it or drop it, so
+		// the server's state, as this device may hold it, is no row.
+		srv = rowState{}
 	}
 	return keepServerRow(x, t, id, srv)
 }

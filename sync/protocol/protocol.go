@@ -111,6 +111,10 @@ type Result struct {
 	Lost    []LostValue    `json:"lost,omitempty"`
 	Version string         `json:"version,omitempty"`
 	Fields  map[string]any `json:"fields,omitempty"`
+	// OutOfScope (with NoEcho) says the row, as merged, is not one the
+	// device reads: no pull will bring it or say it left, so the device
+	// drops its copy once nothing of it waits to be sent.
+	OutOfScope bool `json:"out_of_scope,omitempty"`
 }
 
 // LostValue is one pushed field value that lost to a concurrent later write.

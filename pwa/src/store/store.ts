@@ -95,6 +95,8 @@ export interface Echo {
   entry: OutboxEntry;
   version: string;
   fields: Record<string, unknown>;
+  /** The row is not one this device reads: its copy goes once nothing of it waits. */
+  outOfScope: boolean;
 }
 
 /** A pushed value that lost to a concurrent later write, kept until its user dismisses it. */
@@ -830,11 +832,19 @@ function pendingFieldSql(def: TableDef, n: string): string {
  * The statement that lays what the server answered for one of this
  * device's changes on its row: the fields it computed (each kept while a
  * later local change to it is still queued) and the version, when later
- * than the row's. Run after the entry left the outbox.
+ * than the row's; a row the device cannot read is dropped unless more of
+ * its changes wait. Run after the entry left the outbox.
  */
 function echoStmt(e: Echo): Stmt | undefined {
   const def = tableDef(e.entry.tbl);
   if (!def) return undefined;
+  if (e.outOfScope) {
+    return {
+      sql: `DELETE FROM ${def.name} WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE tbl = ? AND row_id = ?)
+            AND NOT EXISTS (SELECT 1 FROM rejected WHERE tbl = ? AND row_id = ?)`,
+      bind: [e.entry.row_id, def.name, e.entry.row_id, def.name, e.entry.row_id],
+    };
+  }
   const names = Object.keys(e.fields).filter((n) => n in def.fields);
   const sets = names.map((n) => `${n} = CASE WHEN ${pendingFieldSql(def, n)} THEN ${n} ELSE ? END`);
   const bind: SqlValue[] = names.map((n) => toColumn(def.fields[n]!, e.fields[n]));

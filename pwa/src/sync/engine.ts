@@ -220,7 +220,9 @@ export class SyncEngine {
           if (r.status === 'applied' || r.status === 'duplicate') {
             done.push(r.id);
             if (r.version) this.hlc.observe(r.version);
-            if (r.version || r.fields) echoes.push({ entry, version: r.version ?? '', fields: r.fields ?? {} });
+            if (r.version || r.fields || r.out_of_scope) {
+              echoes.push({ entry, version: r.version ?? '', fields: r.fields ?? {}, outOfScope: r.out_of_scope === true });
+            }
             if (Array.isArray(r.lost) && r.lost.length > 0) lost.push({ entry, values: r.lost });
           } else if (r.status === 'rejected' && r.code === 'clock_skew') {
             firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);

@@ -47,6 +47,8 @@ export interface PushResult {
    */
   version?: string;
   fields?: Record<string, unknown>;
+  /** With no_echo: the row, as merged, is not one this device reads; no pull will bring or drop it. */
+  out_of_scope?: boolean;
 }
 
 /** A pushed field value that lost to a write this device had not seen, with a later clock. */
