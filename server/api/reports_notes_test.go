@@ -297,6 +297,11 @@ func TestNotesListSearch(t *testing.T) {
 
 	// The index follows every write: a finding's text changed, a finding
 	// deleted, a note's text changed, a unit renamed.
+	// (The notes are sent back first: a finding is corrected only while
+	// its note is open.)
+	for _, n := range []string{w.n1, w.n2} {
+		w.e.apply(t, syncdb.ServerChange{Table: "visit_notes", RowID: n, Fields: map[string]any{"status": "needs_revision"}})
+	}
 	w.hoa.push(t, "", upsert("findings", w.f2, map[string]any{"text": "Đề xuất tài liệu học tập"}))
 	if got := search("kinh phi"); len(got) != 0 {
 		t.Errorf("the finding's old words still find %v", got)

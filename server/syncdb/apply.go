@@ -30,6 +30,7 @@ type writeCtx struct {
 	hasBase bool
 	prior   map[string]protocol.Result // verdicts already given on this push's change ids
 	lost    []protocol.LostValue       // the current change's values that lost (see noteLost)
+	stamp   hlc.Timestamp              // the current change's clock
 	created map[string]bool            // change ids that created their row (for ownEcho); nil: not kept
 }
 
@@ -107,6 +108,7 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 	if err != nil {
 		return reject(protocol.CodeValidationFailed, "%v", err)
 	}
+	w.stamp = ts
 	if !w.server {
 		if ts.Node != w.actor.DeviceID {
 			return reject(protocol.CodeValidationFailed, "hlc node %q is not this device %q", ts.Node, w.actor.DeviceID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 )
 
@@ -309,5 +311,77 @@ func TestLiaisonWritesNoNotesOrFindings(t *testing.T) {
 	both.Roles = []string{"unit_liaison", "inspector"}
 	if r := w.push(t, both, note(uuid.NewString(), both, w.stamp(both, 7), map[string]any{"unit_id": w.unit, "title": "Ghi chép"})); r[0].Status != protocol.StatusApplied {
 		t.Errorf("a liaison who is also an inspector writing a note: %+v", r[0])
+	}
+}
+
+// TestFindingsOpenWhileTheirNoteIs walks every role as the author of a finding
+// on its own note in every status: the finding's text is corrected and the
+// finding deleted only while the note is a draft or sent back for revision
+// (what was handed in is what the reviewer reads); its status (a
+// follow-up) moves whatever the note's; a unit liaison writes none of it.
+// A refused change is forbidden, names its reason, and changes nothing.
+// A correction stamped before the note's hand-in was made while the note
+// was open (offline, it reaches the server with or after the hand-in) and
+// stands in every status.
+func TestFindingsOpenWhileTheirNoteIs(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	roles := map[string]Actor{
+		plan.RoleAdmin: w.admin, plan.RoleInspectionCommittee: w.ic, plan.RoleOffice: w.office, plan.RoleDepartment: w.dept,
+		plan.RoleSecretary: w.sec, plan.RoleInspector: w.leader, plan.RoleUnitLiaison: w.liaison,
+	}
+	// Written apart from specs.go: the statuses in which a note's findings are open.
+	open := map[string]bool{"draft": true, "needs_revision": true}
+	step := time.Duration(0)
+	for _, role := range slices.Sorted(maps.Keys(roles)) {
+		a := roles[role]
+		writes := role != plan.RoleUnitLiaison
+		for _, when := range []struct {
+			name   string
+			offset time.Duration // of the change's clock from the hand-in's
+			open   map[string]bool
+		}{
+			{"after the hand-in", 0, open},
+			{"before the hand-in", -time.Hour, map[string]bool{"draft": true, "submitted": true, "needs_revision": true, "reviewed": true}},
+		} {
+			for _, status := range noteStatuses {
+				for _, try := range []struct {
+					what  string
+					op    protocol.Op
+					field map[string]any
+					want  bool
+				}{
+					{"correct the text", protocol.OpUpsert, map[string]any{"text": "Sửa nội dung"}, writes && when.open[status]},
+					{"change the category", protocol.OpUpsert, map[string]any{"category": "recommendation"}, writes && when.open[status]},
+					{"delete", protocol.OpDelete, nil, writes && when.open[status]},
+					{"move the status", protocol.OpUpsert, map[string]any{"status": "in_progress"}, writes},
+				} {
+					step += time.Millisecond
+					noteID, id := w.noteAt(t, a, status), uuid.NewString()
+					w.serverApply(t, ServerChange{Table: "findings", RowID: id, Fields: map[string]any{
+						"note_id": noteID, "author_id": a.UserID, "unit_id": w.unit, "campaign_id": w.campaign,
+						"category": "shortcoming", "text": "Chưa sơ kết"}})
+					before := w.rowState(t, mustTable("findings"), id)
+					res := w.push(t, a, protocol.Change{ID: uuid.NewString(), Table: "findings", RowID: id, Op: try.op,
+						HLC: w.stamp(a, step+when.offset), Fields: try.field})[0]
+					if got := res.Status == protocol.StatusApplied; got != try.want {
+						t.Errorf("%s on a %s note, %s: %s: %s %s %q, want allowed=%v", role, status, when.name, try.what, res.Status, res.Code, res.Message, try.want)
+						continue
+					}
+					if try.want {
+						continue
+					}
+					if res.Code != protocol.CodeForbidden {
+						t.Errorf("%s on a %s note: %s refused as %s, want forbidden", role, status, try.what, res.Code)
+					}
+					if writes && !containsAll(res.Message, "draft", "sent back") {
+						t.Errorf("%s on a %s note: %s refused with %q, which does not say when a finding may change", role, status, try.what, res.Message)
+					}
+					if after := w.rowState(t, mustTable("findings"), id); after != before {
+						t.Errorf("%s on a %s note: %s refused, yet the finding changed", role, status, try.what)
+					}
+				}
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"dicoso/sync/hlc"
 	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
@@ -229,6 +230,35 @@ var (
 		holds: func(c *change) (bool, error) { return c.stored("status") != "draft", nil }}
 	draftNote = Cond{Name: "a draft", Refused: "only a draft note may be deleted",
 		holds: func(c *change) (bool, error) { return c.stored("status") == "draft", nil }}
+	// findingNoteOpen: the note a finding cites is a draft or sent back
+	// for revision, or was when the change was made: a change stamped
+	// before the note's status was last written was made before that
+	// hand-in (a device's clock moves past every stamp it has seen, its own
+	// hand-in and every pulled one included, so an edit made after seeing
+	// the hand-in is stamped after it). Offline, a phone sends a finding's
+	// corrections with, or after, the hand-in that followed them. A
+	// finding citing no note, or a note deleted since, is its author's
+	// alone and stays open.
+	findingNoteOpen = Cond{Name: "its note a draft or sent back",
+		Refused: "a finding can be corrected or deleted only while its note is a draft or sent back for revision",
+		holds: func(c *change) (bool, error) {
+			id, _ := c.stored("note_id").(string)
+			if id == "" {
+				return true, nil
+			}
+			n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), id)
+			if err != nil || n == nil || n.deleted {
+				return err == nil, err
+			}
+			if s := n.values["status"]; s == "draft" || s == "needs_revision" {
+				return true, nil
+			}
+			handedIn, err := hlc.Parse(n.clocks["status"].H)
+			if err != nil {
+				return false, nil
+			}
+			return c.w.stamp.Compare(handedIn) < 0, nil
+		}}
 )
 
 // Conditions on a place as the server holds it.

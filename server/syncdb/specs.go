@@ -179,12 +179,16 @@ func init() {
 			Create: Rule{Refused: "a unit liaison reads the findings about their unit but does not write them", Grants: []Grant{
 				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
 			}},
+			// Its author corrects or deletes it while its note is open (a
+			// draft or sent back: I.1, what was handed in is what is
+			// reviewed), and moves its status (a follow-up) at any time.
 			Update: Rule{Refused: "you may not change this finding", Grants: []Grant{
-				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, When: findingNoteOpen, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, Fields: []string{"status"}},
 				{Who: headquarter, Fields: []string{"department_id", "status", "due_on", "answer"}},
 				{Who: assignedDepartment, Fields: []string{"status", "answer"}},
 			}},
-			Delete: Rule{Refused: "only the author may delete a finding", Grants: []Grant{{Who: writer}}},
+			Delete: Rule{Refused: "only the author may delete a finding while its note is open", Grants: []Grant{{Who: writer, When: findingNoteOpen}}},
 			// A liaison reads a finding with its note: never on a draft.
 			Read: []Scope{headquartersRead, headquartersOpen, own("author_id"), teamUnits, myClusters, liaisonFollowsNote, departmentAssigned,
 				clusterLeadsRecommendations},
