@@ -7,10 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "266875dde3b14084";
+const VERSION = "c9a32d9b78248e10";
 const PRECACHE = [
-  "/assets/index-BXZjJDWr.js",
-  "/assets/index-DYpGwTw6.css",
+  "/assets/index-CKlh-o33.js",
   "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-caYm70pS.js",
@@ -47,8 +46,16 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
   if (req.mode === 'navigate') {
-    // Every page of the app is the same shell (hash routes).
-    event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    // Every page of the app is the same shell (hash routes), served
+    // without the login form the network's index.html carries for a first
+    // visit: the app opens at once from here, and decides itself whether
+    // to ask for a login.
+    event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then(async (hit) => {
+      if (!hit) return fetch(req);
+      const html = (await hit.text()).replace(/<!--shell-login-->[\s\S]*<!--\/shell-login-->/,
+        '<p style="padding:24px;font:18px system-ui">Đang tải…</p>');
+      return new Response(html, { status: hit.status, statusText: hit.statusText, headers: hit.headers });
+    }));
     return;
   }
   if (url.pathname.startsWith('/assets/console-')) {

@@ -5,10 +5,18 @@ import { render } from 'preact';
 import { registerServiceWorker } from './swreg';
 import { Session } from './sync/session';
 import { claimOwnership } from './tabs';
+import { takeShellLogin } from './shell';
 import { loadLang } from './ui/i18n';
 import { Root } from './ui/root';
-import './ui/style.css';
+// The stylesheet comes with the script rather than as a <link> in
+// index.html: a stylesheet there would hold back the painting of the login
+// form the first response carries until it arrived (a round trip on a weak
+// signal). index.html inlines what that form needs.
+import css from './ui/style.css?inline';
 
+const style = document.createElement('style');
+style.textContent = css;
+document.head.append(style);
 document.documentElement.lang = loadLang();
 
 const updateListeners = new Set<() => void>();
@@ -29,8 +37,9 @@ void sw.ready.then(() => {
 
 const ownership = claimOwnership();
 const root = document.getElementById('app')!;
-root.textContent = ''; // the "loading" text shown before the script ran
+const shellLogin = takeShellLogin();
+root.textContent = ''; // the login form or the "loading" text shown before the script ran
 render(
-  <Root session={new Session()} ownership={ownership} sw={sw} updateReady={updateReady} />,
+  <Root session={new Session()} ownership={ownership} sw={sw} updateReady={updateReady} shellLogin={shellLogin} />,
   root,
 );

@@ -37,8 +37,16 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
   if (req.mode === 'navigate') {
-    // Every page of the app is the same shell (hash routes).
-    event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    // Every page of the app is the same shell (hash routes), served
+    // without the login form the network's index.html carries for a first
+    // visit: the app opens at once from here, and decides itself whether
+    // to ask for a login.
+    event.respondWith(caches.match('/index.html', { cacheName: CACHE }).then(async (hit) => {
+      if (!hit) return fetch(req);
+      const html = (await hit.text()).replace(/<!--shell-login-->[\s\S]*<!--\/shell-login-->/,
+        '<p style="padding:24px;font:18px system-ui">Đang tải…</p>');
+      return new Response(html, { status: hit.status, statusText: hit.statusText, headers: hit.headers });
+    }));
     return;
   }
   if (url.pathname.startsWith('/assets/console-')) {

@@ -59,7 +59,9 @@ func (s *Server) syncPull(c echo.Context) error {
 	if err != nil {
 		return internal(fmt.Errorf("pull: %w", err))
 	}
-	return c.JSON(http.StatusOK, resp)
+	// A page holds up to thousands of rows: written by the protocol's own
+	// encoder, the same document as c.JSON at a fraction of the work.
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, resp.AppendJSON(make([]byte, 0, 512*len(resp.Rows)+256)))
 }
 
 // protocolError maps a malformed push or pull onto the envelope.

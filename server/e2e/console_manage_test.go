@@ -12,7 +12,7 @@ import (
 func (b *browser) loginAs(username, password string) {
 	b.t.Helper()
 	b.navigate(b.base + "/")
-	b.waitJS("login form", `!!document.querySelector('input[name=username]')`)
+	b.waitJS("the app's login form", `!!document.querySelector('#login-submit')`)
 	b.typeInto("input[name=username]", username)
 	b.typeInto("input[name=password]", password)
 	b.click("#login-submit")

@@ -69,6 +69,7 @@ func chromiumPath(t testing.TB) string {
 type server struct {
 	url   string
 	store *store.Store
+	sync  *syncdb.DB
 }
 
 func startServer(t testing.TB) *server {
@@ -116,7 +117,7 @@ func startServerWrapped(t testing.TB, wrap func(http.Handler) http.Handler) *ser
 		sdb.Close()
 		st.Close()
 	})
-	return &server{url: ts.URL, store: st}
+	return &server{url: ts.URL, store: st, sync: sdb}
 }
 
 func (s *server) post(t testing.TB, path, token string, body any, out any) int {

@@ -20,7 +20,7 @@ import (
 func (b *browser) login(username string) {
 	b.t.Helper()
 	b.navigate(b.base + "/")
-	b.waitJS("login form", `!!document.querySelector('input[name=username]')`)
+	b.waitJS("the app's login form", `!!document.querySelector('#login-submit')`)
 	b.typeInto("input[name=username]", username)
 	b.typeInto("input[name=password]", username+"-password")
 	b.click("#login-submit")

@@ -41,7 +41,7 @@ func TestWaitingTabTakesOverWithTheCurrentSession(t *testing.T) {
 	// Tab 1: An logs out, Cường logs in.
 	p.go_("#/sync")
 	p.click("#logout")
-	p.waitJS("login form", `!!document.querySelector('input[name=username]')`)
+	p.waitJS("the app's login form", `!!document.querySelector('#login-submit')`)
 	p.typeInto("input[name=username]", "bithu.cuong")
 	p.typeInto("input[name=password]", "bithu.cuong-password")
 	p.click("#login-submit")

@@ -31,6 +31,7 @@ type writeCtx struct {
 	prior   map[string]protocol.Result // verdicts already given on this push's change ids
 	lost    []protocol.LostValue       // the current change's values that lost (see noteLost)
 	stamp   hlc.Timestamp              // the current change's clock
+	created map[string]bool            // change ids that created their row (for ownEcho); nil: not kept
 }
 
 // fieldClock is the stamp of the write that set one field.
@@ -188,7 +189,13 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 	if ch.Op == protocol.OpDelete {
 		vals["deleted"] = int64(1)
 	}
-	return d.write(ctx, tx, w, t, rowID, ch, ts, cur, vals)
+	if err := d.write(ctx, tx, w, t, rowID, ch, ts, cur, vals); err != nil {
+		return err
+	}
+	if creating && w.created != nil {
+		w.created[ch.ID] = true
+	}
+	return nil
 }
 
 // write merges vals into the row by per-field clocks and records the change.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -72,29 +73,32 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 			return nil
 		}
 		snapshot := req.Cursor == ""
-		rows, err := pullRange(ctx, tx, d.tables.list, a, after.seq, math.MaxInt64, limit+1, snapshot)
-		if err != nil {
-			return err
+		// Rows this device holds already are read like any other, so pages
+		// and the cursor move exactly as without no_echo, and left out below.
+		var own *ownRule
+		if req.NoEcho && !snapshot {
+			own = &ownRule{device: a.DeviceID, db: d}
 		}
 		next := after.seq
-		if len(rows) > limit {
-			resp.HasMore = true
-			end := pageEnd(rows, limit)
-			if end == 0 {
-				// One sequence holds more rows than a page (a finding's
-				// follow-ups, restamped together): send all of it, fetched
-				// without a limit, since the next page starts after it.
-				s := rows[0].seq
-				if rows, err = pullRange(ctx, tx, d.tables.list, a, s-1, s, math.MaxInt, snapshot); err != nil {
-					return err
-				}
-				end = len(rows)
+		// Left-out rows cost no bytes: a page goes on reading past them, up
+		// to ownScan pages' worth, so a device back with a month of its own
+		// writes gets what is new to it in one round trip.
+		for scanned := 0; ; {
+			rows, more, err := d.pullPage(ctx, tx, a, next, limit-len(resp.Rows), snapshot, own)
+			if err != nil {
+				return err
 			}
-			rows = rows[:end]
-		}
-		for _, r := range rows {
-			resp.Rows = append(resp.Rows, r.row)
-			next = r.seq
+			resp.HasMore = more
+			for _, r := range rows {
+				next = r.seq
+				if !r.own {
+					resp.Rows = append(resp.Rows, r.row)
+				}
+			}
+			scanned += len(rows)
+			if !more || own == nil || len(resp.Rows) >= limit || scanned >= ownScan*limit {
+				break
+			}
 		}
 		if !resp.HasMore {
 			// Nothing visible is left: jump to the newest sequence so the
@@ -114,13 +118,38 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	return resp, nil
 }
 
+// ownScan bounds how many pages' worth of rows one pull with no_echo reads
+// while it leaves them out.
+const ownScan = 10
+
+// pullPage reads one page of rows after the sequence from: up to limit
+// rows, never splitting one sequence, and whether more follow.
+func (d *DB) pullPage(ctx context.Context, tx *sql.Tx, a Actor, from int64, limit int, snapshot bool, own *ownRule) ([]pulledRow, bool, error) {
+	rows, err := pullRange(ctx, tx, d.tables.list, a, from, math.MaxInt64, limit+1, snapshot, own)
+	if err != nil || len(rows) <= limit {
+		return rows, false, err
+	}
+	end := pageEnd(rows, limit)
+	if end == 0 {
+		// One sequence holds more rows than a page (a finding's
+		// follow-ups, restamped together): send all of it, fetched
+		// without a limit, since the next page starts after it.
+		s := rows[0].seq
+		if rows, err = pullRange(ctx, tx, d.tables.list, a, s-1, s, math.MaxInt, snapshot, own); err != nil {
+			return nil, false, err
+		}
+		end = len(rows)
+	}
+	return rows[:end], true, nil
+}
+
 // pullRange reads, across every table, up to limit rows per table that the
 // actor may read with after < seq <= until, sorted by seq. Outside a
 // snapshot it includes the rows that departed the actor's scope.
-func pullRange(ctx context.Context, tx *sql.Tx, tables []*schema.Table, a Actor, after, until int64, limit int, snapshot bool) ([]pulledRow, error) {
+func pullRange(ctx context.Context, tx *sql.Tx, tables []*schema.Table, a Actor, after, until int64, limit int, snapshot bool, own *ownRule) ([]pulledRow, error) {
 	var rows []pulledRow
 	for _, t := range tables {
-		got, err := pullTable(ctx, tx, a, t, after, until, limit)
+		got, err := pullTable(ctx, tx, a, t, after, until, limit, own)
 		if err != nil {
 			return nil, err
 		}
@@ -164,17 +193,77 @@ func cmpInt64(a, b int64) int {
 type pulledRow struct {
 	seq int64
 	row protocol.Row
+	own bool // the device holds every value of it already (ownRule): not sent
 }
 
-func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int) ([]pulledRow, error) {
+// ownRule is the rule of a pull with no_echo (docs/protocol.md, "Own
+// writes"): a row is left out when every field of it that any write set
+// was set by this device, the last of them being the row's last change,
+// and every field no write set holds its column default (or nothing). The
+// device holds each of those values, having written it itself and been
+// told by the push answers what the server made of it (computed fields,
+// defaults, versions). A field another writer set, however long ago, sends
+// the row whole: a cursor does not prove the device holds it (a page of a
+// pull gives a row at its last change only); so does a value no write set
+// that is not the default (a row written into the file by other means). A
+// row whose sequence moved without a write of its own (children restamped
+// when their parent moved) and a row that departed the reader's scope are
+// always sent.
+type ownRule struct {
+	device string
+	db     *DB
+}
+
+func (o *ownRule) holds(seq int64, clocks map[string]fieldClock, cols []string, raw []any, defaults map[string]any) bool {
+	last := false
+	for _, fc := range clocks {
+		if nodeOf(fc.H) != o.device {
+			return false
+		}
+		last = last || fc.S == seq
+	}
+	if !last {
+		return false
+	}
+	for i, c := range cols {
+		if _, clocked := clocks[c]; !clocked && raw[i] != nil && !sameValue(normalSQL(raw[i]), normalSQL(defaults[c])) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalSQL makes a scanned value comparable with a column default: text
+// may come as bytes.
+func normalSQL(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int, own *ownRule) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
 	if where == "FALSE" {
 		return nil, nil // nothing of it is theirs to read
 	}
-	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq FROM " + t.Name + " AS r" +
+	clocksCol := ""
+	if own != nil {
+		clocksCol = ", clocks"
+	}
+	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq" + clocksCol + " FROM " + t.Name + " AS r" +
 		" WHERE r.seq > :after AND r.seq <= :until AND (" + where + ") ORDER BY r.seq LIMIT :limit"
 	args = append(args, sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
+	// Read before the rows: PostgreSQL runs a transaction's statements on
+	// one connection, one at a time, so none may start while rows are open.
+	var defaults map[string]any
+	if own != nil {
+		var err error
+		if defaults, err = own.db.columnDefaults(ctx, tx, t); err != nil {
+			return nil, err
+		}
+	}
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", t.Name, err)
@@ -184,15 +273,28 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 	for rs.Next() {
 		raw := make([]any, len(cols))
 		dest := make([]any, 0, len(cols)+4)
-		var id, version string
+		var id, version, clocks string
 		var deleted, seq int64
 		dest = append(dest, &id)
 		for i := range raw {
 			dest = append(dest, &raw[i])
 		}
 		dest = append(dest, &deleted, &version, &seq)
+		if own != nil {
+			dest = append(dest, &clocks)
+		}
 		if err := rs.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", t.Name, err)
+		}
+		if own != nil {
+			var fcs map[string]fieldClock
+			if err := json.Unmarshal([]byte(clocks), &fcs); err != nil {
+				return nil, fmt.Errorf("decode clocks of %s %s: %w", t.Name, id, err)
+			}
+			if own.holds(seq, fcs, cols, raw, defaults) {
+				out = append(out, pulledRow{seq: seq, own: true})
+				continue
+			}
 		}
 		fields := make(map[string]any, len(cols))
 		for i, c := range cols {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"dicoso/server/store"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
@@ -131,51 +135,82 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
 		wt := newWtx(tx, d.st.Dialect())
+		created := make([]map[string]bool, len(batch))
 		for i, job := range batch {
-			results, err := d.applyPush(ctx, wt, job)
+			results, made, err := d.applyPush(ctx, wt, job)
 			if err != nil {
 				return err
 			}
-			outs[i].resp.Results = results
+			outs[i].resp.Results, created[i] = results, made
 		}
-		return wt.flush(ctx)
+		if err := wt.flush(ctx); err != nil {
+			return err
+		}
+		// Answers to pushes sent with no_echo are judged on the rows as
+		// the whole batch left them: applied in any order, they give the
+		// device the same values.
+		for i, job := range batch {
+			if !job.req.NoEcho {
+				continue
+			}
+			reader, _, err := withReach(ctx, tx, job.actor)
+			if err != nil {
+				return err
+			}
+			for j, ch := range job.req.Changes {
+				if r := &outs[i].resp.Results[j]; r.Status != protocol.StatusRejected {
+					if err := d.ownEcho(ctx, wt, job.actor.DeviceID, ch, created[i], r); err != nil {
+						return err
+					}
+					if r.OutOfScope, err = d.outOfScope(ctx, tx, reader, ch); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
 	})
 	return outs, err
 }
 
 // applyPush merges one push's changes in order.
-func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.Result, error) {
+// It returns the verdicts and, for a push sent with no_echo, which of its
+// changes created their row.
+func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.Result, map[string]bool, error) {
 	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
+	if job.req.NoEcho {
+		w.created = map[string]bool{}
+	}
 	if job.req.BaseCursor != "" {
 		if c, err := parseCursor(job.req.BaseCursor); err == nil {
 			w.cursorSeq, w.hasCursor = c.seq, true
 		}
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	prior, err := priorVerdicts(ctx, tx, job.req.Changes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := d.relost(ctx, tx, w, prior); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w.prior = prior
 	results := make([]protocol.Result, 0, len(job.req.Changes))
 	for _, ch := range job.req.Changes {
 		r, err := d.applyChange(ctx, tx, w, ch)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if r.Status == protocol.StatusRejected {
 			if err := keepRejected(ctx, tx, job.actor, ch, r, w.now); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		results = append(results, r)
 	}
-	return results, nil
+	return results, w.created, nil
 }
 
 // priorVerdicts finds which of the changes were judged before, in one
@@ -298,6 +333,172 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 			r.Lost = append(r.Lost, lv)
 		}
 		prior[c.id] = r
+	}
+	return nil
+}
+
+// ownEcho fills, on the answer to an applied or duplicate change of a push
+// sent with no_echo, what the device cannot know from its own write and
+// will not pull back (docs/protocol.md, "Own writes"): the row's version
+// when it is not the change's clock; every value of the change's fields,
+// the table's computed fields and its owner that this device's clock set
+// and that differs from what the change sent; and, on the change that
+// created the row, the value of every field no write has set (a column
+// default, such as a new trip's status). Each is the value once the whole
+// batch is merged. A field another writer holds is left out: its row
+// comes back by pull (see ownRule). created lists the push's changes that
+// created their row; a duplicate is looked up in the change log.
+func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Change, created map[string]bool, r *protocol.Result) error {
+	t, ok := d.tables.lookup(ch.Table)
+	if !ok || !schema.ValidID(ch.RowID) {
+		return nil
+	}
+	rowID := strings.ToLower(ch.RowID)
+	cur, err := loadRow(ctx, tx, t, rowID)
+	if err != nil || cur == nil {
+		return err
+	}
+	if cur.version != ch.HLC {
+		r.Version = cur.version
+	}
+	creation := created[ch.ID]
+	if r.Status == protocol.StatusDuplicate {
+		if creation, err = firstChange(ctx, tx, t, rowID, ch.ID); err != nil {
+			return err
+		}
+	}
+	var defaults map[string]any
+	for _, f := range t.Fields {
+		fc, clocked := cur.clocks[f.Name]
+		sent, wasSent := ch.Fields[f.Name]
+		var v any
+		switch {
+		case clocked && nodeOf(fc.H) != device:
+			continue
+		case clocked && wasSent && fc.H == ch.HLC:
+			continue // set by this change: the value it sent
+		case clocked && (wasSent || f.Computed || f.Name == t.Owner):
+			v = f.FromSQL(cur.field(f.Name))
+			if wasSent {
+				if sv, err := f.ToSQL(sent); err == nil && sameValue(f.FromSQL(sv), v) {
+					continue
+				}
+			}
+		case !clocked && creation:
+			sv, inRow := cur.values[f.Name]
+			if !inRow {
+				// A row this batch inserted holds the columns it wrote;
+				// the others took the table's defaults.
+				if defaults == nil {
+					if defaults, err = d.columnDefaults(ctx, tx.tx, t); err != nil {
+						return err
+					}
+				}
+				sv = defaults[f.Name]
+			}
+			if sv == nil {
+				continue
+			}
+			v = f.FromSQL(sv)
+		default:
+			continue
+		}
+		if r.Fields == nil {
+			r.Fields = map[string]any{}
+		}
+		r.Fields[f.Name] = v
+	}
+	return nil
+}
+
+// outOfScope reports whether the change's row, as merged, is one the
+// pusher cannot read: a pull brings it neither whole nor as departed (it
+// was never theirs to read, as when a row is created outside their scope).
+func (d *DB) outOfScope(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Change) (bool, error) {
+	t, ok := d.tables.lookup(ch.Table)
+	if !ok || !schema.ValidID(ch.RowID) {
+		return false, nil
+	}
+	where, args := scopeClause(a, t)
+	if where == "TRUE" {
+		return false, nil
+	}
+	var n int
+	args = append(args, sql.Named("id", strings.ToLower(ch.RowID)))
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+t.Name+" r WHERE r.id = :id AND ("+where+")", args...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("judge the scope of %s %s: %w", t.Name, ch.RowID, err)
+	}
+	if n == 1 {
+		return false, nil
+	}
+	// A row the server does not hold (a delete of a row it never had) is
+	// no one's: nothing to drop but the device's own copy either way.
+	return true, nil
+}
+
+// firstChange reports whether the change id is the first logged change of
+// the row: the change that created it.
+func firstChange(ctx context.Context, tx *wtx, t *schema.Table, rowID, changeID string) (bool, error) {
+	var first sql.NullString
+	err := tx.tx.QueryRowContext(ctx, `SELECT change_id FROM change_log WHERE tbl = ? AND row_id = ? ORDER BY seq LIMIT 1`,
+		t.Name, rowID).Scan(&first)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("look up the first change of %s %s: %w", t.Name, rowID, err)
+	}
+	return first.String == changeID, nil
+}
+
+// columnDefaults reads the SQL defaults of a synced table's columns (the
+// values of a row's fields no write has set), once per table.
+func (d *DB) columnDefaults(ctx context.Context, tx *sql.Tx, t *schema.Table) (map[string]any, error) {
+	if v, ok := d.defaults.Load(t.Name); ok {
+		return v.(map[string]any), nil
+	}
+	rs, err := tx.QueryContext(ctx, d.st.Dialect().Pick(
+		"SELECT name, dflt_value FROM pragma_table_info(?)",
+		`SELECT column_name, column_default FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = ?`), t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
+	}
+	defer rs.Close()
+	out := map[string]any{}
+	for rs.Next() {
+		var name string
+		var dflt sql.NullString
+		if err := rs.Scan(&name, &dflt); err != nil {
+			return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
+		}
+		if d.st.Dialect() == store.Postgres && dflt.Valid {
+			// PostgreSQL writes a default with its type: 'planned'::text.
+			if i := strings.LastIndex(dflt.String, "::"); i > 0 && !strings.Contains(dflt.String[i:], "'") {
+				dflt.String = dflt.String[:i]
+			}
+		}
+		out[name] = sqlLiteral(dflt)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
+	}
+	d.defaults.Store(t.Name, out)
+	return out, nil
+}
+
+// sqlLiteral is the value of a column default as table_info gives it: a
+// quoted string, a number, or NULL (nil).
+func sqlLiteral(s sql.NullString) any {
+	if !s.Valid || strings.EqualFold(s.String, "null") {
+		return nil
+	}
+	if q := s.String; len(q) >= 2 && q[0] == '\'' && q[len(q)-1] == '\'' {
+		return strings.ReplaceAll(q[1:len(q)-1], "''", "'")
+	}
+	if n, err := strconv.ParseInt(s.String, 10, 64); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(s.String, 64); err == nil {
+		return f
 	}
 	return nil
 }

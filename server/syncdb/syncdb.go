@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,6 +80,8 @@ type DB struct {
 	jobs chan *pushJob
 	stop chan struct{}
 	done chan struct{}
+
+	defaults stdsync.Map // table name → its column defaults (see columnDefaults)
 }
 
 // tableSet is the synced tables of an engine: the registry's (sync/schema),

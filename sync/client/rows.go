@@ -296,6 +296,56 @@ func rebuild(x txn, t *schema.Table, id string) error {
 	return nil
 }
 
+// foldOwn lays an acknowledged change on the kept server state of its row,
+// as the server answered it: the device pushes and pulls with no_echo
+// (docs/protocol.md, "Own writes"), so a row only it wrote never comes back
+// by pull, and its answer is how the device learns the server's state. The
+// change's values go in, except those the answer lists as lost (the
+// server holds another writer's value, which the row pulled brings or
+// brought), then what the answer adds (computed fields, defaults) and the
+// row's version; a row the answer says the device cannot read is none.
+func foldOwn(x txn, e entry, r protocol.Result) error {
+	t, ok := schema.Lookup(e.table)
+	if !ok {
+		return nil
+	}
+	id := strings.ToLower(e.rowID)
+	srv, kept, err := serverRow(x, t, id)
+	if err != nil || !kept {
+		return err
+	}
+	lost := make(map[string]bool, len(r.Lost))
+	for _, l := range r.Lost {
+		lost[l.Field] = true
+	}
+	if !srv.present {
+		srv = rowState{present: true, values: emptyRow(t)}
+	}
+	if e.op == protocol.OpDelete {
+		srv.deleted = srv.deleted || !lost["deleted"]
+	}
+	for name, v := range e.fields {
+		if f, ok := t.Field(name); ok && !lost[name] {
+			srv.values[name] = localValue(f, v)
+		}
+	}
+	for name, v := range r.Fields {
+		if f, ok := t.Field(name); ok {
+			srv.values[name] = localValue(f, v)
+		}
+	}
+	srv.version = e.hlc
+	if r.Version != "" {
+		srv.version = r.Version
+	}
+	if r.OutOfScope {
+		// Not the device's to read: no pull will bring it or drop it, so
+		// the server's state, as this device may hold it, is no row.
+		srv = rowState{}
+	}
+	return keepServerRow(x, t, id, srv)
+}
+
 // departed reports whether a pulled row is the server saying the row left
 // the reader's scope (deleted, with no fields and no version), rather than
 // a tombstone (which carries the row's last fields and the delete's stamp).

@@ -85,7 +85,7 @@ func (d *Device) push(ctx context.Context, rep *Report) error {
 		}
 		group := entries[:n]
 		req := protocol.PushRequest{Protocol: protocol.Version, DeviceID: d.id, BaseCursor: group[0].baseCursor,
-			Changes: make([]protocol.Change, len(group))}
+			NoEcho: true, Changes: make([]protocol.Change, len(group))}
 		for i, e := range group {
 			req.Changes[i] = e.change()
 		}
@@ -148,6 +148,9 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 					return fmt.Errorf("client: acknowledge %s: %w", e.changeID, err)
 				}
 				if err := keepLost(x, e, r.Lost); err != nil {
+					return err
+				}
+				if err := foldOwn(x, e, r); err != nil {
 					return err
 				}
 				counts.Lost += len(r.Lost)
@@ -333,7 +336,7 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 			}
 		}
 		if ahead == nil || ahead.cursor != cursor {
-			resp, err = d.fetchPage(ctx, cursor)
+			resp, err = d.fetchPage(ctx, cursor, !snapshot)
 		}
 		ahead = nil
 		var apiErr *APIError
@@ -360,7 +363,7 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		rep.Pages++
 		rep.Pulled += len(resp.Rows)
 		if resp.HasMore {
-			ahead = d.fetchAhead(aheadCtx, resp.Cursor)
+			ahead = d.fetchAhead(aheadCtx, resp.Cursor, !snapshot)
 		}
 		err = d.inTx(ctx, func(x txn) error {
 			if snapshot {
@@ -410,10 +413,13 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 	}
 }
 
-// fetchPage asks the server for one page after cursor.
-func (d *Device) fetchPage(ctx context.Context, cursor string) (pullPage, error) {
+// fetchPage asks the server for one page after cursor; noEcho leaves out
+// the rows only this device wrote, which its push answers told it about
+// (docs/protocol.md, "No echo"). Every page of a snapshot asks for all:
+// the staged copy replaces the device's rows, its own included.
+func (d *Device) fetchPage(ctx context.Context, cursor string, noEcho bool) (pullPage, error) {
 	var resp pullPage
-	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit}
+	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit, NoEcho: noEcho}
 	err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
 	return resp, err
 }
@@ -427,11 +433,11 @@ type pageAhead struct {
 	done   chan struct{}
 }
 
-func (d *Device) fetchAhead(ctx context.Context, cursor string) *pageAhead {
+func (d *Device) fetchAhead(ctx context.Context, cursor string, noEcho bool) *pageAhead {
 	a := &pageAhead{cursor: cursor, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
-		a.resp, a.err = d.fetchPage(ctx, cursor)
+		a.resp, a.err = d.fetchPage(ctx, cursor, noEcho)
 	}()
 	return a
 }

@@ -70,10 +70,16 @@ type Change struct {
 // cursor the device had when it made these changes. It lets the server tell
 // a concurrent edit (by another device, not yet seen by this one) from a
 // plain overwrite, and list the former as a conflict.
+//
+// NoEcho is an extension too (optional, backward compatible): the device
+// will pull with NoEcho, so each applied or duplicate Result carries what
+// the server holds for the change's row that the device cannot know from
+// its own write (Result.Version and Result.Fields).
 type PushRequest struct {
 	Protocol   int      `json:"protocol"`
 	DeviceID   string   `json:"device_id"`
 	BaseCursor string   `json:"base_cursor,omitempty"`
+	NoEcho     bool     `json:"no_echo,omitempty"`
 	Changes    []Change `json:"changes"`
 }
 
@@ -88,13 +94,27 @@ type PushRequest struct {
 // device's value, and this device without having seen theirs) with a later
 // clock. The device keeps its value for its user to copy back; the row as
 // pulled holds the winner. See docs/protocol.md, "Lost values".
+//
+// Version and Fields answer a push sent with NoEcho, on an applied or
+// duplicate change (docs/protocol.md, "Own writes"): Version is the row's
+// version when it is not the change's own clock (a write ordered after the
+// value it replaced, a later field of the row); Fields holds, for the
+// fields the change sent and those the server computes, each value this
+// device's clock set on the row that differs from what the change sent (a
+// computed field, a later write of the same device).
 type Result struct {
-	ID      string      `json:"id"`
-	Status  string      `json:"status"`
-	Code    string      `json:"code,omitempty"`
-	Message string      `json:"message,omitempty"`
-	Field   string      `json:"field,omitempty"`
-	Lost    []LostValue `json:"lost,omitempty"`
+	ID      string         `json:"id"`
+	Status  string         `json:"status"`
+	Code    string         `json:"code,omitempty"`
+	Message string         `json:"message,omitempty"`
+	Field   string         `json:"field,omitempty"`
+	Lost    []LostValue    `json:"lost,omitempty"`
+	Version string         `json:"version,omitempty"`
+	Fields  map[string]any `json:"fields,omitempty"`
+	// OutOfScope (with NoEcho) says the row, as merged, is not one the
+	// device reads: no pull will bring it or say it left, so the device
+	// drops its copy once nothing of it waits to be sent.
+	OutOfScope bool `json:"out_of_scope,omitempty"`
 }
 
 // LostValue is one pushed field value that lost to a concurrent later write.
@@ -115,11 +135,18 @@ type PushResponse struct {
 }
 
 // PullRequest is the body of POST /api/v1/sync/pull.
+//
+// NoEcho is an extension (optional, backward compatible): on a pull from a
+// cursor, leave out the rows whose every value this device already holds,
+// having written it itself or pulled it before the cursor
+// (docs/protocol.md, "Own writes"). Only a device that pushes with NoEcho,
+// and applies what those answers carry, may ask for it.
 type PullRequest struct {
 	Protocol int    `json:"protocol"`
 	DeviceID string `json:"device_id"`
 	Cursor   string `json:"cursor"`
 	Limit    int    `json:"limit,omitempty"`
+	NoEcho   bool   `json:"no_echo,omitempty"`
 }
 
 // Row is the whole current state of one row.

@@ -86,6 +86,19 @@ export interface Loss {
   values: LostValue[];
 }
 
+/**
+ * What the server made of an applied change beyond what the device sent
+ * (push answer with no_echo): the row's version, when not the change's
+ * clock, and values its clock set that differ from what was sent.
+ */
+export interface Echo {
+  entry: OutboxEntry;
+  version: string;
+  fields: Record<string, unknown>;
+  /** The row is not one this device reads: its copy goes once nothing of it waits. */
+  outOfScope: boolean;
+}
+
 /** A pushed value that lost to a concurrent later write, kept until its user dismisses it. */
 export interface LostNotice {
   id: number;
@@ -338,16 +351,19 @@ export class Store {
    * Records the server's answers for one push, in one transaction: applied
    * and duplicate entries are deleted, rejected ones move to the rejected
    * list, and the values of applied ones that lost to a concurrent later
-   * write become notices. Entries are matched by change id.
+   * write become notices. Entries are matched by change id. What the
+   * server made of an applied change (echoes: computed fields, a version
+   * ordered after the value it replaced) is laid on its row as a pulled
+   * value would be, since the pull no longer sends the row back.
    *
    * A row changed from a read over the API (an entry with a base: the
    * console's decision on a note this device does not pull) is not the
    * device's to keep: once the server has the change, the device drops its
    * partial copy, unless more of its changes wait. Should the row be one
    * the device pulls after all, the next pull brings it whole (the change
-   * moved it past the cursor).
+   * moved it past the cursor, and the row holds other writers' values).
    */
-  settle(done: string[], rejected: Refusal[], lost: Loss[] = []): Promise<void> {
+  settle(done: string[], rejected: Refusal[], lost: Loss[] = [], echoes: Echo[] = []): Promise<void> {
     if (done.length === 0 && rejected.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
       const read = done.length === 0 ? [] : await this.db.query<{ tbl: string; row_id: string }>(
@@ -361,6 +377,10 @@ export class Store {
                 AND NOT EXISTS (SELECT 1 FROM rejected WHERE tbl = ? AND row_id = ?)`,
           bind: [r.row_id, def.name, r.row_id, def.name, r.row_id],
         });
+      }
+      for (const e of echoes) {
+        const st = echoStmt(e);
+        if (st) stmts.push(st);
       }
       const received = nowIso();
       for (const l of lost) {
@@ -608,10 +628,16 @@ export class Store {
    */
   stagePage(rows: PulledRow[], snapshotCursor: string): Promise<void> {
     return this.exclusive(async () => {
-      const stmts: Stmt[] = rows.map((r) => ({
-        sql: 'INSERT OR REPLACE INTO stage(tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)',
-        bind: [r.table, r.row_id, JSON.stringify(r.fields ?? {}), r.deleted ? 1 : 0, r.version ?? ''],
-      }));
+      // The whole page as one JSON text, spread into rows by SQLite in the
+      // worker: one statement for thousands of rows.
+      const stmts: Stmt[] = [{
+        sql: `INSERT OR REPLACE INTO stage(tbl, row_id, fields, deleted, version)
+              SELECT json_extract(value, '$.table'), json_extract(value, '$.row_id'),
+                     COALESCE(json_extract(value, '$.fields'), '{}'), COALESCE(json_extract(value, '$.deleted'), 0),
+                     COALESCE(json_extract(value, '$.version'), '')
+              FROM json_each(?)`,
+        bind: [JSON.stringify(rows)],
+      }];
       stmts.push(stateStmt('snapshot_cursor', snapshotCursor));
       await this.db.tx(stmts);
     });
@@ -636,10 +662,20 @@ export class Store {
    */
   applySnapshot(cursor: string): Promise<boolean> {
     return this.exclusive(async () => {
-      const staged = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
-        'SELECT tbl, row_id, fields, deleted, version FROM stage');
-      const pending = await this.pendingByRow();
+      // Only staged rows that meet a pending local change can hold the
+      // cursor back: those few are judged here; all the others go in with
+      // one INSERT … SELECT per table, inside the worker (a first snapshot
+      // of tens of thousands of rows must not cross to this thread and back).
+      const touched = await this.db.query<{ tbl: string; row_id: string; fields: string; deleted: number; version: string }>(
+        `SELECT s.tbl, s.row_id, s.fields, s.deleted, s.version FROM stage s
+         WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = s.tbl AND o.row_id = s.row_id)`);
+      const pending = touched.length > 0 ? await this.pendingByRow() : new Map<string, PendingRow>();
       let held = false;
+      for (const s of touched) {
+        held ||= overlaysPending({
+          table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
+        }, pending);
+      }
       const stmts: Stmt[] = [];
       for (const t of tableNames()) {
         stmts.push({
@@ -648,14 +684,7 @@ export class Store {
           bind: [t, t],
         });
       }
-      for (const s of staged) {
-        const row: PulledRow = {
-          table: s.tbl, row_id: s.row_id, fields: JSON.parse(s.fields), deleted: s.deleted === 1, version: s.version,
-        };
-        held ||= overlaysPending(row, pending);
-        const st = upsertPulled(row);
-        if (st) stmts.push(st);
-      }
+      for (const def of TABLES) stmts.push(swapStmt(def));
       stmts.push({ sql: 'DELETE FROM stage' });
       stmts.push({ sql: "DELETE FROM sync_state WHERE key = 'snapshot_cursor'" });
       if (!held) stmts.push(stateStmt('cursor', cursor));
@@ -772,6 +801,61 @@ function tableNames(): string[] {
  * value while an outbox entry still holds a change to it: pending local
  * edits stay on top. Rows of tables the device does not know are skipped.
  */
+/**
+ * The statement that lays one table's staged snapshot rows over the local
+ * ones, as upsertPulled does row by row: each field keeps its local value
+ * while an outbox entry still holds a change to it, and a queued delete
+ * keeps the row deleted. A snapshot row carries every field the server
+ * has; a field it lacks (a device newer than its server) is laid as null.
+ * Values come out of the staged JSON as the columns hold them: lists as
+ * JSON text, booleans as 1 and 0.
+ */
+function swapStmt(def: TableDef): Stmt {
+  const names = Object.keys(def.fields);
+  const cols = names.map((n) => `json_extract(s.fields, '$.${n}')`);
+  const sets = names.map((n) => `${n} = CASE WHEN ${pendingFieldSql(def, n)} THEN ${n} ELSE excluded.${n} END`);
+  sets.push(`deleted = CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = ${def.name}.id AND o.op = 'delete') THEN deleted ELSE excluded.deleted END`);
+  sets.push('version = excluded.version');
+  return {
+    sql: `INSERT INTO ${def.name} (id${names.map((n) => ', ' + n).join('')}, deleted, version)
+          SELECT s.row_id${cols.map((c) => ', ' + c).join('')}, s.deleted, s.version FROM stage s WHERE s.tbl = ?
+          ON CONFLICT(id) DO UPDATE SET ${sets.join(', ')}`,
+    bind: [def.name],
+  };
+}
+
+function pendingFieldSql(def: TableDef, n: string): string {
+  return `EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = '${def.name}' AND o.row_id = ${def.name}.id AND json_type(o.fields, '$.${n}') IS NOT NULL)`;
+}
+
+/**
+ * The statement that lays what the server answered for one of this
+ * device's changes on its row: the fields it computed (each kept while a
+ * later local change to it is still queued) and the version, when later
+ * than the row's; a row the device cannot read is dropped unless more of
+ * its changes wait. Run after the entry left the outbox.
+ */
+function echoStmt(e: Echo): Stmt | undefined {
+  const def = tableDef(e.entry.tbl);
+  if (!def) return undefined;
+  if (e.outOfScope) {
+    return {
+      sql: `DELETE FROM ${def.name} WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE tbl = ? AND row_id = ?)
+            AND NOT EXISTS (SELECT 1 FROM rejected WHERE tbl = ? AND row_id = ?)`,
+      bind: [e.entry.row_id, def.name, e.entry.row_id, def.name, e.entry.row_id],
+    };
+  }
+  const names = Object.keys(e.fields).filter((n) => n in def.fields);
+  const sets = names.map((n) => `${n} = CASE WHEN ${pendingFieldSql(def, n)} THEN ${n} ELSE ? END`);
+  const bind: SqlValue[] = names.map((n) => toColumn(def.fields[n]!, e.fields[n]));
+  if (e.version) {
+    sets.push('version = CASE WHEN ? > version THEN ? ELSE version END');
+    bind.push(e.version, e.version);
+  }
+  if (sets.length === 0) return undefined;
+  return { sql: `UPDATE ${def.name} SET ${sets.join(', ')} WHERE id = ?`, bind: [...bind, e.entry.row_id] };
+}
+
 function upsertPulled(r: PulledRow): Stmt | undefined {
   const def = tableDef(r.table);
   if (!def) return undefined;

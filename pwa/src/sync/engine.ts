@@ -9,13 +9,23 @@
 // merge left them. Every answer moves the clock past the server's time and
 // the versions it carries (see Hlc.receive); a pushed value that lost to a
 // concurrent later write is kept as a notice for its user.
-import type { Loss, OutboxEntry, Refusal, Store } from '../store/store';
+import type { Echo, Loss, OutboxEntry, Refusal, Store } from '../store/store';
 import { Store as StoreClass } from '../store/store';
 import type { Hlc } from './hlc';
 import { ApiError, LoginRequired, NetworkError, readError, type Session } from './session';
 import { PROTOCOL, jsonBody, type PullResponse, type PushResponse } from './wire';
 
-const PUSH_BATCH = 100;
+// A push holds at most the server's limit of changes (protocol.MaxBatch)
+// and about PUSH_BYTES of JSON before compression: each push costs a round
+// trip (2 s on a weak signal), so a month of work goes in a few pushes,
+// while one push stays a quarter of the server's default body limit
+// (4 MiB) and, gzipped, a few seconds of upload at 50 kB/s: a dropped
+// connection loses little. A single change larger than the budget still
+// goes, alone.
+const PUSH_MAX_CHANGES = 1000;
+const PUSH_BYTES = 1024 * 1024;
+// Bytes of a change on the wire besides its fields: ids, table, clock, keys.
+const CHANGE_OVERHEAD = 200;
 // The largest page the server gives (protocol.MaxPullLimit): fewer round
 // trips, each 2 s on a weak signal; a page is one transaction, so a dropped
 // connection loses at most one page.
@@ -42,6 +52,12 @@ function attachmentRefs(e: OutboxEntry): string[] {
   if (e.tbl === 'checkins' && typeof f.photo === 'string' && f.photo) out.push(f.photo);
   if (e.tbl === 'visit_notes' && Array.isArray(f.attachments)) out.push(...f.attachments.map(String));
   return out;
+}
+
+const encoder = new TextEncoder();
+
+function utf8Length(s: string): number {
+  return encoder.encode(s).length;
 }
 
 export class SyncEngine {
@@ -186,6 +202,9 @@ export class SyncEngine {
           protocol: PROTOCOL,
           device_id: this.deviceId,
           ...(group[0]!.base_cursor ? { base_cursor: group[0]!.base_cursor } : {}),
+          // The answer says what the server made of these changes, so the
+          // pull need not send them back (docs/protocol.md, "Own writes").
+          no_echo: true,
           changes: group.map(StoreClass.toWireChange),
         });
         if (res.server_time) this.hlc.receive(res.server_time);
@@ -194,11 +213,16 @@ export class SyncEngine {
         const done: string[] = [];
         const rejected: Refusal[] = [];
         const lost: Loss[] = [];
+        const echoes: Echo[] = [];
         for (const r of res.results ?? []) {
           const entry = byId.get(r.id);
           if (!entry) continue;
           if (r.status === 'applied' || r.status === 'duplicate') {
             done.push(r.id);
+            if (r.version) this.hlc.observe(r.version);
+            if (r.version || r.fields || r.out_of_scope) {
+              echoes.push({ entry, version: r.version ?? '', fields: r.fields ?? {}, outOfScope: r.out_of_scope === true });
+            }
             if (Array.isArray(r.lost) && r.lost.length > 0) lost.push({ entry, values: r.lost });
           } else if (r.status === 'rejected' && r.code === 'clock_skew') {
             firstSkewed = Math.min(firstSkewed ?? entry.seq, entry.seq);
@@ -206,7 +230,7 @@ export class SyncEngine {
             rejected.push({ entry, code: r.code ?? 'rejected', message: r.message ?? '', field: r.field ?? null });
           }
         }
-        await this.store.settle(done, rejected, lost);
+        await this.store.settle(done, rejected, lost, echoes);
       } finally {
         this.store.release(group);
       }
@@ -254,7 +278,7 @@ export class SyncEngine {
     return this.store.exclusive(async () => {
       let after = afterSeq;
       for (;;) {
-        const batch = await this.store.outboxBatch(PUSH_BATCH, after);
+        const batch = await this.store.outboxBatch(PUSH_MAX_CHANGES, after);
         if (batch.length === 0) return [];
         const pending = new Set((await this.store.pendingAttachments()).map((a) => a.sha256));
         const ready = batch.filter((e) => !this.store.isHeld(e) && attachmentRefs(e).every((h) => !pending.has(h)));
@@ -263,7 +287,12 @@ export class SyncEngine {
           continue;
         }
         let n = 1;
-        while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) n++;
+        let bytes = utf8Length(ready[0]!.fields) + CHANGE_OVERHEAD;
+        while (n < ready.length && ready[n]!.base_cursor === ready[0]!.base_cursor) {
+          bytes += utf8Length(ready[n]!.fields) + CHANGE_OVERHEAD;
+          if (bytes > PUSH_BYTES) break;
+          n++;
+        }
         const group = ready.slice(0, n);
         this.store.markSending(group);
         return group;
@@ -288,6 +317,10 @@ export class SyncEngine {
           device_id: this.deviceId,
           cursor,
           limit: PULL_LIMIT,
+          // Rows this device wrote and was told the outcome of (push
+          // answers) are not sent back; every page of a snapshot asks for
+          // all, as the staged copy replaces the device's rows.
+          no_echo: !snapshot,
         });
       } catch (e) {
         // A cursor this server did not make (a restored or replaced server):

@@ -39,6 +39,16 @@ export interface PushResult {
    * a concurrent later write (optional, newer servers).
    */
   lost?: LostValue[];
+  /**
+   * On an applied or duplicate change of a push sent with no_echo: the
+   * row's version when it is not the change's clock, and the values this
+   * device's clock set on the row that differ from what it sent (computed
+   * fields). The pull leaves the row out (docs/protocol.md, "Own writes").
+   */
+  version?: string;
+  fields?: Record<string, unknown>;
+  /** With no_echo: the row, as merged, is not one this device reads; no pull will bring or drop it. */
+  out_of_scope?: boolean;
 }
 
 /** A pushed field value that lost to a write this device had not seen, with a later clock. */

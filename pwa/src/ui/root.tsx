@@ -4,6 +4,7 @@ import { DbError } from '../db/client';
 import { openRuntime, type Runtime } from '../runtime';
 import { REGISTER_ROLES } from '../store/plan.gen';
 import { showsFieldTabs } from '../store/records';
+import type { ShellLogin } from '../shell';
 import type { SwControl } from '../swreg';
 import type { Session, SessionData } from '../sync/session';
 import type { Ownership } from '../tabs';
@@ -53,11 +54,13 @@ function useOnline(): boolean {
   return on;
 }
 
-export function Root({ session, ownership, sw, updateReady }: {
+export function Root({ session, ownership, sw, updateReady, shellLogin }: {
   session: Session;
   ownership: Ownership;
   sw: SwControl;
   updateReady: { subscribe: (fn: () => void) => void; ready: boolean };
+  /** What was typed into index.html's login form before the app took over. */
+  shellLogin?: ShellLogin | null;
 }) {
   const [lang, setLangState] = useState<Lang>(loadLang());
   const t = useMemo(() => (k: Key, ...a: (string | number)[]) => translate(lang, k, ...a), [lang]);
@@ -180,7 +183,8 @@ export function Root({ session, ownership, sw, updateReady }: {
     );
   }
   if (phase.k === 'login') {
-    return <Login session={session} t={t} lang={lang} setLang={setLang} onLogin={(s) => void open(s)} />;
+    return <Login session={session} t={t} lang={lang} setLang={setLang} onLogin={(s) => void open(s)}
+      initialUsername={shellLogin?.username} initialPassword={shellLogin?.password} focus={shellLogin?.focus ?? null} />;
   }
   const ctx: Ctx = {
     lang, t, setLang, session, rt: phase.rt, online, persisted,

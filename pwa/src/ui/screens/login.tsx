@@ -1,8 +1,8 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, NetworkError, type Session, type SessionData } from '../../sync/session';
 import type { Key, Lang } from '../i18n';
 
-export function Login({ session, t, lang, setLang, onLogin, notice, initialUsername }: {
+export function Login({ session, t, lang, setLang, onLogin, notice, initialUsername, initialPassword, focus }: {
   session: Session;
   t: (k: Key, ...a: (string | number)[]) => string;
   lang: Lang;
@@ -10,9 +10,20 @@ export function Login({ session, t, lang, setLang, onLogin, notice, initialUsern
   onLogin: (s: SessionData) => void;
   notice?: string;
   initialUsername?: string;
+  initialPassword?: string;
+  /** The field to focus at once, caret at the end (typing goes on there). */
+  focus?: 'username' | 'password' | null;
 }) {
   const [username, setUsername] = useState(initialUsername ?? '');
-  const [password, setPassword] = useState('');
+  const [password, setPassword] = useState(initialPassword ?? '');
+  const userRef = useRef<HTMLInputElement>(null);
+  const passRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const el = focus === 'username' ? userRef.current : focus === 'password' ? passRef.current : null;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const submit = async (e: Event) => {
@@ -40,12 +51,12 @@ export function Login({ session, t, lang, setLang, onLogin, notice, initialUsern
       <form onSubmit={submit} class="stack">
         <label class="field">
           <span class="field-label">{t('username')}</span>
-          <input class="input" name="username" autocomplete="username" autocapitalize="none" required value={username}
+          <input ref={userRef} class="input" name="username" autocomplete="username" autocapitalize="none" required value={username}
             onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
         </label>
         <label class="field">
           <span class="field-label">{t('password')}</span>
-          <input class="input" name="password" type="password" autocomplete="current-password" required value={password}
+          <input ref={passRef} class="input" name="password" type="password" autocomplete="current-password" required value={password}
             onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
         </label>
         {error && <div class="banner banner-error" role="alert">{error}</div>}
