@@ -452,9 +452,11 @@ func newFindingsWorld(t *testing.T) findingsWorld {
 		syncdb.ServerChange{Table: "units", RowID: unitLaiChau, Fields: map[string]any{"cluster_id": w.cluster}},
 	)
 
-	round1 := note(w.lan, campaignRound1, unitLaiChau, "", "submitted")
+	// Written as drafts, a mistaken finding deleted, then handed in: a
+	// finding is deleted only while its note is open.
+	round1 := note(w.lan, campaignRound1, unitLaiChau, "", "draft")
 	round1.Fields["title"] = "Kiểm tra Tỉnh đoàn Lai Châu"
-	thematic := note(w.lan, campaignThematic, unitBacNinh, "", "submitted")
+	thematic := note(w.lan, campaignThematic, unitBacNinh, "", "draft")
 	draft := note(w.lan, campaignRound1, unitTuyenQuang, "", "draft")
 	w.f1, w.f2, w.f3 = uuid.NewString(), uuid.NewString(), uuid.NewString()
 	gone := uuid.NewString()
@@ -472,7 +474,9 @@ func newFindingsWorld(t *testing.T) findingsWorld {
 		finding(uuid.NewString(), draft, "shortcoming", "Chưa gửi: còn là bản nháp", deptPropaganda),
 		finding(gone, round1, "aspiration", "Ghi nhầm", deptPropaganda),
 	)
-	w.lan.push(t, "", remove("findings", gone))
+	w.lan.push(t, "", remove("findings", gone),
+		upsert("visit_notes", round1.RowID, map[string]any{"status": "submitted"}),
+		upsert("visit_notes", thematic.RowID, map[string]any{"status": "submitted"}))
 	// The Office sets a due date and answers; the department follows up.
 	w.office.push(t, "", upsert("findings", w.f1, map[string]any{"due_on": "2021-07-15"}),
 		upsert("findings", w.f2, map[string]any{"answer": "Văn phòng đề xuất bố trí kinh phí trong quý III"}))
