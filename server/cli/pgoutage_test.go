@@ -43,6 +43,11 @@ func TestPostgresOutageUnderPushLoad(t *testing.T) {
 	viaRelay.Host = relay.addr
 	bin := buildBinary(t)
 	srv := startServer(t, bin, t.TempDir(), "DICOSO_DATABASE_URL="+viaRelay.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", srv.stderr)
+		}
+	})
 
 	type batch struct {
 		device string

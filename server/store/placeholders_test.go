@@ -1,7 +1,10 @@
 package store
 
 import (
+	"database/sql"
 	"database/sql/driver"
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -58,5 +61,24 @@ func TestPlaceArguments(t *testing.T) {
 	}
 	if _, err := r.place([]driver.NamedValue{{Ordinal: 1, Value: "p"}}); err == nil {
 		t.Fatal("placed with :a and :b missing, want an error")
+	}
+}
+
+// A connection that broke inside a transaction comes back from database/sql
+// as driver.ErrBadConn (it cannot retry there): the request is answered 503
+// store_unavailable like any other outage, not 500.
+func TestBrokenConnectionInATransactionIsUnavailable(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("push: take the writer lock: %w", driver.ErrBadConn),
+		fmt.Errorf("read user: %w", sql.ErrConnDone),
+	} {
+		if !IsUnavailable(err) {
+			t.Errorf("%v: not taken for the database being away", err)
+		}
+	}
+	for _, err := range []error{nil, errors.New("validation failed"), sql.ErrNoRows} {
+		if IsUnavailable(err) {
+			t.Errorf("%v: taken for the database being away", err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -122,6 +123,8 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &ce) {
 		return true
 	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "conn closed") ||
+	// driver.ErrBadConn: database/sql gives it back as it is when the
+	// connection broke inside a transaction, where it cannot retry.
+	return pgconn.SafeToRetry(err) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || strings.Contains(err.Error(), "conn closed") ||
 		strings.Contains(err.Error(), "unexpected EOF") || strings.Contains(err.Error(), "connection reset")
 }
