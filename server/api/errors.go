@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"dicoso/server/store"
 )
 
 // Error is the one error type handlers return. Status, Code and Message go
@@ -99,6 +101,15 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	ae := toAPIError(err)
+	if ae.Status == http.StatusInternalServerError && store.IsUnavailable(err) {
+		// The database went away (a PostgreSQL restart, a cut connection).
+		// The request may or may not have been committed (a commit whose
+		// answer was lost); sending it again once the database is back is
+		// safe, as a push's change ids make the retry a duplicate.
+		ae = &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Message: "the database is unavailable; retry shortly", Err: err}
+		c.Response().Header().Set("Retry-After", "5")
+	}
 	if ae.Status >= 500 {
 		s.log.ErrorContext(c.Request().Context(), "request failed",
 			"request_id", requestID(c), "code", ae.Code, "err", err)

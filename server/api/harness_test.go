@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,6 +28,7 @@ import (
 	"dicoso/server/config"
 	"dicoso/server/seed"
 	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/server/syncdb"
 	"dicoso/sync/hlc"
 	"dicoso/sync/protocol"
@@ -176,15 +175,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 		ts.clock = &testClock{now: o.clockStart}
 		now = ts.clock.Now
 	}
-	if err := os.WriteFile(cfg.DBPath(), templateStore(t, o.seeds, o.clockStart), 0o600); err != nil {
-		t.Fatalf("copy the template store: %v", err)
-	}
-
-	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.DBPath())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	st := templateStore(t, cfg.DataDir, o.seeds, o.clockStart)
 	log := slog.New(slog.DiscardHandler)
 	if o.log != nil {
 		log = slog.New(slog.NewJSONHandler(o.log, nil))
@@ -204,9 +195,6 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Cleanup(func() {
 		hs.Close()
 		sdb.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
 	})
 	ts.url, ts.st, ts.sdb, ts.svc, ts.srv = hs.URL, st, sdb, svc, srv
 	if o.admin {
@@ -215,12 +203,13 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	return ts
 }
 
-// templates are store files made once per process, one per kind of start
-// (seeds or not, real or test time), and copied into each server: the
-// admin's password hash alone costs tens of milliseconds, the seeds more.
+// templates are stores built once per process (storetest.Template), one
+// per kind of start (seeds or not, real or test time), and copied into each
+// server: the admin's password hash alone costs tens of milliseconds, the
+// seeds more.
 var templates struct {
 	mu    sync.Mutex
-	files map[templateKey]*templateFile
+	built map[templateKey]*storetest.Template
 }
 
 type templateKey struct {
@@ -228,50 +217,29 @@ type templateKey struct {
 	start int64 // the clock's start in Unix nanoseconds; 0 for real time
 }
 
-type templateFile struct {
-	once sync.Once
-	db   []byte
-	err  error
-}
-
-// templateStore is the content of a store file holding the bootstrapped
+// templateStore opens a fresh copy of the store holding the bootstrapped
 // admin, and the seeds when seeds is set, written by a sync engine and an
 // auth service that read the clock the server will read.
-func templateStore(t *testing.T, seeds bool, start time.Time) []byte {
+func templateStore(t *testing.T, dir string, seeds bool, start time.Time) *store.Store {
 	t.Helper()
 	key := templateKey{seeds: seeds}
 	if !start.IsZero() {
 		key.start = start.UnixNano()
 	}
 	templates.mu.Lock()
-	if templates.files == nil {
-		templates.files = map[templateKey]*templateFile{}
+	if templates.built == nil {
+		templates.built = map[templateKey]*storetest.Template{}
 	}
-	f, ok := templates.files[key]
+	tp, ok := templates.built[key]
 	if !ok {
-		f = &templateFile{}
-		templates.files[key] = f
+		tp = storetest.NewTemplate(func(ctx context.Context, st *store.Store) error { return buildTemplate(ctx, st, seeds, start) })
+		templates.built[key] = tp
 	}
 	templates.mu.Unlock()
-	f.once.Do(func() { f.db, f.err = buildTemplate(seeds, start) })
-	if f.err != nil {
-		t.Fatalf("template store: %v", f.err)
-	}
-	return f.db
+	return tp.Open(t, dir)
 }
 
-func buildTemplate(seeds bool, start time.Time) (db []byte, err error) {
-	dir, err := os.MkdirTemp("", "dicoso-api-test-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "build.db"))
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	defer func() { err = errors.Join(err, st.Close()) }()
+func buildTemplate(ctx context.Context, st *store.Store, seeds bool, start time.Time) error {
 	now := time.Now
 	if !start.IsZero() {
 		now = func() time.Time { return start }
@@ -281,18 +249,14 @@ func buildTemplate(seeds bool, start time.Time) (db []byte, err error) {
 	defer sdb.Close()
 	svc := auth.Ephemeral(st, auth.Options{Now: now, Sync: sdb})
 	if created, _, err := svc.BootstrapAdmin(ctx, adminPassword); err != nil || !created {
-		return nil, fmt.Errorf("bootstrap admin: created=%v err=%w", created, err)
+		return fmt.Errorf("bootstrap admin: created=%v err=%w", created, err)
 	}
 	if seeds {
 		if loaded, err := seed.Load(ctx, st, sdb, log); err != nil || !loaded {
-			return nil, fmt.Errorf("load seeds: loaded=%v err=%w", loaded, err)
+			return fmt.Errorf("load seeds: loaded=%v err=%w", loaded, err)
 		}
 	}
-	out := filepath.Join(dir, "template.db")
-	if err := st.Backup(ctx, out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
+	return nil
 }
 
 // testClock is a time that tests move instead of sleeping.
@@ -685,3 +649,5 @@ func wantDocumentedItems(t *testing.T, body []byte, component string) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"dicoso/server/store"
 	"dicoso/sync/schema"
 )
 
@@ -23,7 +23,7 @@ import (
 // The store is migrated before the server starts and never during, so the
 // answer is read once; a failed read is not kept, the next write retries.
 type notNullColumns struct {
-	db *sql.DB
+	st *store.Store
 
 	mu   sync.Mutex
 	cols map[string]map[string]bool // table -> column -> NOT NULL
@@ -36,7 +36,7 @@ func (n *notNullColumns) of(ctx context.Context, table string) (map[string]bool,
 	if n.cols == nil {
 		cols := map[string]map[string]bool{}
 		for _, t := range schema.Tables() {
-			set, err := readNotNull(ctx, n.db, t.Name)
+			set, err := readNotNull(ctx, n.st, t.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -51,8 +51,11 @@ func (n *notNullColumns) of(ctx context.Context, table string) (map[string]bool,
 	return set, nil
 }
 
-func readNotNull(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) WHERE "notnull" = 1`, table)
+func readNotNull(ctx context.Context, st *store.Store, table string) (map[string]bool, error) {
+	rows, err := st.Reader().QueryContext(ctx, st.Dialect().Pick(
+		`SELECT name FROM pragma_table_info(?) WHERE "notnull" = 1`,
+		`SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = ? AND is_nullable = 'NO'`), table)
 	if err != nil {
 		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
 	}

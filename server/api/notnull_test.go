@@ -17,8 +17,10 @@ func (ts *testServer) notNullColumns(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	out := map[string]map[string]bool{}
 	for _, tb := range schema.Tables() {
-		rows, err := ts.st.Reader().QueryContext(context.Background(),
-			`SELECT name FROM pragma_table_info(?) WHERE "notnull" = 1`, tb.Name)
+		rows, err := ts.st.Reader().QueryContext(context.Background(), ts.st.Dialect().Pick(
+			`SELECT name FROM pragma_table_info(?) WHERE "notnull" = 1`,
+			`SELECT column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = ? AND is_nullable = 'NO'`), tb.Name)
 		if err != nil {
 			t.Fatalf("columns of %s: %v", tb.Name, err)
 		}

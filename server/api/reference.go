@@ -352,7 +352,7 @@ func (r reference) filters(params url.Values) (string, []any, error) {
 			if err := json.Unmarshal([]byte(sv.(string)), &items); err != nil || len(items) != 1 {
 				return "", nil, filterError(name, name+" must name one item")
 			}
-			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(r."+f.Name+") WHERE value = ?)")
+			conds = append(conds, "EXISTS (SELECT 1 FROM "+r.s.store.Dialect().JSONEach("r."+f.Name, "j")+" WHERE j.value = ?)")
 			args = append(args, items[0])
 			continue
 		}
@@ -649,7 +649,7 @@ func (r reference) checkUnused(ctx context.Context, tx *sql.Tx, id string) error
 			}
 			cond := "r." + f.Name + " = ?"
 			if f.Type == schema.List {
-				cond = "EXISTS (SELECT 1 FROM json_each(r." + f.Name + ") WHERE value = ?)"
+				cond = "EXISTS (SELECT 1 FROM " + r.s.store.Dialect().JSONEach("r."+f.Name, "j") + " WHERE j.value = ?)"
 			}
 			var n int
 			q := "SELECT COUNT(*) FROM " + t.Name + " AS r WHERE r.deleted = 0 AND r.id <> ? AND " + cond

@@ -28,7 +28,7 @@ func (s *Server) reportActivity(c echo.Context) error {
 	if err := in.err(); err != nil {
 		return err
 	}
-	out, err := report.New(s.store).Activity(c.Request().Context(), user, year, notesViewer(principalFrom(c)))
+	out, err := report.New(s.store).Activity(c.Request().Context(), user, year, s.notesViewer(principalFrom(c)))
 	if err != nil {
 		return internal(err)
 	}
@@ -43,7 +43,7 @@ func (s *Server) reportFollowUps(c echo.Context) error {
 	if !schema.ValidID(id) {
 		return badRequest("validation_failed", "id must be a UUID", []fieldError{{Field: "id", Rule: "uuid"}})
 	}
-	items, err := report.New(s.store).FollowUps(c.Request().Context(), strings.ToLower(id), notesViewer(principalFrom(c)))
+	items, err := report.New(s.store).FollowUps(c.Request().Context(), strings.ToLower(id), s.notesViewer(principalFrom(c)))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no finding " + id + " that you may read")
 	}

@@ -37,7 +37,7 @@ const (
 // and nobody another's draft.
 func (s *Server) reportNotes(c echo.Context) error {
 	p := principalFrom(c)
-	viewer := notesViewer(p)
+	viewer := s.notesViewer(p)
 	in := readReportParams(c)
 	q := report.NotesQuery{
 		CampaignID: in.id("campaign_id"),
@@ -73,9 +73,9 @@ func (s *Server) reportNotes(c echo.Context) error {
 }
 
 // notesViewer is the caller as the read scopes of server/syncdb name them.
-func notesViewer(p principal) report.NotesViewer {
+func (s *Server) notesViewer(p principal) report.NotesViewer {
 	a := syncdb.Actor{UserID: p.UserID, Roles: p.Roles, DepartmentID: p.DepartmentID, UnitID: p.UnitID, DeviceID: p.DeviceID}
-	return report.NotesViewer{UserID: p.UserID, Read: func(table string) (string, []any) { return syncdb.ReadClause(a, table) }}
+	return report.NotesViewer{UserID: p.UserID, Read: func(table string) (string, []any) { return s.sync.ReadClause(a, table) }}
 }
 
 // reportNote: GET /api/v1/reports/notes/{id}. One note for the console's
@@ -88,7 +88,7 @@ func (s *Server) reportNote(c echo.Context) error {
 	if !schema.ValidID(id) {
 		return badRequest("validation_failed", "id must be a UUID", []fieldError{{Field: "id", Rule: "uuid"}})
 	}
-	d, err := report.New(s.store).Note(c.Request().Context(), strings.ToLower(id), notesViewer(principalFrom(c)), syncdb.RowBase)
+	d, err := report.New(s.store).Note(c.Request().Context(), strings.ToLower(id), s.notesViewer(principalFrom(c)), syncdb.RowBase)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no visit note " + id + " that you may read")
 	}

@@ -78,7 +78,7 @@ func New(d Deps) *Server {
 		log:       d.Log,
 		validator: v,
 		metrics:   d.Metrics,
-		notNull:   &notNullColumns{db: d.Store.Reader()},
+		notNull:   &notNullColumns{st: d.Store},
 	}
 	s.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dicoso_login_limiter_keys",

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/server/syncdb"
 )
 
@@ -171,11 +171,7 @@ func TestLimiterKeepsItsCap(t *testing.T) {
 func TestBootstrapAdminOnlyOnAnEmptyStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	sdb := syncdb.New(st, syncdb.Options{})
 	t.Cleanup(sdb.Close)
 	svc := Ephemeral(st, Options{Sync: sdb})
@@ -200,16 +196,12 @@ func TestBootstrapAdminOnlyOnAnEmptyStore(t *testing.T) {
 func TestUserWithoutPasswordCannotLogIn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	sdb := syncdb.New(st, syncdb.Options{})
 	t.Cleanup(sdb.Close)
 	svc := Ephemeral(st, Options{Sync: sdb})
 	// A user as seed data would load one: public part only, no password.
-	err = st.InTx(ctx, func(tx *sql.Tx) error {
+	err := st.InTx(ctx, func(tx *sql.Tx) error {
 		return sdb.ApplyServerTx(ctx, tx, "", []syncdb.ServerChange{{Table: "users", RowID: "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b",
 			Fields: map[string]any{"username": "seeded", "full_name": "Seeded", "roles": []string{RoleSecretary}}}})
 	})

@@ -146,7 +146,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	rows, err := s.store.Reader().QueryContext(ctx, `
 		SELECT `+userColumns+` FROM users
 		WHERE deleted = 0
-		  AND (?1 = '' OR EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?1))
+		  AND (?1 = '' OR EXISTS (SELECT 1 FROM `+s.store.Dialect().JSONEach("users.roles", "r")+` WHERE r.value = ?1))
 		  AND (?2 = '' OR department_id = ?2)
 		  AND (?3 = '' OR unit_id = ?3)
 		ORDER BY username`, f.Role, f.DepartmentID, f.UnitID)
@@ -306,7 +306,7 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, p UserPatc
 		losesAdmin := cur.HasRole(RoleAdmin) && !cur.Disabled &&
 			(disabled || (p.Roles != nil && !slices.Contains(roles, RoleAdmin)))
 		if losesAdmin {
-			if err := checkOtherAdmin(ctx, tx, id); err != nil {
+			if err := checkOtherAdmin(ctx, s.store.Dialect(), tx, id); err != nil {
 				return err
 			}
 		}
@@ -352,7 +352,7 @@ func (s *Service) DeleteUser(ctx context.Context, actorID, id string) error {
 			return err
 		}
 		if cur.HasRole(RoleAdmin) && !cur.Disabled {
-			if err := checkOtherAdmin(ctx, tx, id); err != nil {
+			if err := checkOtherAdmin(ctx, s.store.Dialect(), tx, id); err != nil {
 				return err
 			}
 		}
@@ -369,12 +369,12 @@ func (s *Service) DeleteUser(ctx context.Context, actorID, id string) error {
 
 // checkOtherAdmin returns ErrLastAdmin unless a live, enabled admin other
 // than id exists.
-func checkOtherAdmin(ctx context.Context, tx *sql.Tx, id string) error {
+func checkOtherAdmin(ctx context.Context, dialect store.Dialect, tx *sql.Tx, id string) error {
 	var others int
 	err := tx.QueryRowContext(ctx, `
 		SELECT COUNT(*) FROM users
 		WHERE id != ? AND deleted = 0 AND disabled = 0
-		  AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)`,
+		  AND EXISTS (SELECT 1 FROM `+dialect.JSONEach("users.roles", "r")+` WHERE r.value = ?)`,
 		id, RoleAdmin).Scan(&others)
 	if err != nil {
 		return fmt.Errorf("count admins: %w", err)

@@ -29,6 +29,7 @@ commands:
   migrate          apply pending migrations and exit
   user add         create a user: -username -password -full-name -roles
   backup PATH      write a consistent copy of the live store to PATH
+  store copy       move an SQLite store into an empty PostgreSQL database: --from FILE --to postgres://...
   loadgen          drive a live server with simulated devices and report throughput
   soak             kill this server with SIGKILL mid-push, again and again, and check nothing acknowledged is lost
   healthcheck      exit 0 when the server's /healthz answers (for containers)
@@ -51,6 +52,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "store":
+		return storeCmd(ctx, args, stdout, stderr)
 	case "loadgen":
 		return loadgenCmd(ctx, args, getenv, stdout, stderr)
 	case "soak":
@@ -70,10 +73,15 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// openStore makes the data directory and opens (and migrates) the store.
+// openStore makes the data directory and opens (and migrates) the store:
+// PostgreSQL when a database URL is configured, else the SQLite file in the
+// data directory.
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL)
 	}
 	return store.Open(ctx, cfg.DBPath())
 }
@@ -167,7 +175,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "store %s is at schema version %d\n", cfg.DBPath(), v)
+	fmt.Fprintf(stdout, "store %s is at schema version %d\n", st.Path(), v)
 	return nil
 }
 

@@ -88,10 +88,10 @@ var listeningLine = regexp.MustCompile(`dicoso is listening on (http://\S+)`)
 
 // startServer runs `dicoso serve` on a free loopback port and waits for the
 // line announcing its address.
-func startServer(t *testing.T, bin, dataDir string) *serverProcess {
+func startServer(t *testing.T, bin, dataDir string, env ...string) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0")
-	cmd.Env = testEnv(dataDir)
+	cmd.Env = append(testEnv(dataDir), env...)
 	p := &serverProcess{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()

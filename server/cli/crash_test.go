@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/sync/hlc"
 	"dicoso/sync/protocol"
 )
@@ -28,7 +29,15 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
-	srv := startServer(t, bin, dataDir)
+	// On the store under test: the SQLite file in dataDir, or a PostgreSQL
+	// database (DICOSO_TEST_STORE=postgres).
+	var env []string
+	dbURL := ""
+	if storetest.Postgres() {
+		dbURL = storetest.NewDatabase(t)
+		env = append(env, "DICOSO_DATABASE_URL="+dbURL)
+	}
+	srv := startServer(t, bin, dataDir, env...)
 
 	const devices = 4
 	type batch struct {
@@ -123,7 +132,7 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 
 	// Restart; every device re-sends everything it ever sent, as a client
 	// that never heard back (or did) would.
-	srv2 := startServer(t, bin, dataDir)
+	srv2 := startServer(t, bin, dataDir, env...)
 	tokens := map[string]string{}
 	for _, b := range batches {
 		if tokens[b.device] == "" {
@@ -147,7 +156,13 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dataDir, "dicoso.db"))
+	var st *store.Store
+	var err error
+	if dbURL != "" {
+		st, err = store.OpenPostgres(ctx, dbURL)
+	} else {
+		st, err = store.Open(ctx, filepath.Join(dataDir, "dicoso.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"dicoso/sync/loadgen"
 )
@@ -16,7 +17,8 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := loadgen.Config{AdminUser: "admin", AdminPassword: getenv("DICOSO_ADMIN_PASSWORD")}
-	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "server to load")
+	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080",
+		"server to load; several processes of one server (on one PostgreSQL store) comma-separated, devices spread over them")
 	fs.StringVar(&cfg.AdminUser, "admin", cfg.AdminUser, "admin user that creates the simulated users")
 	fs.IntVar(&cfg.Devices, "devices", 100, "simulated devices (one secretary each)")
 	fs.IntVar(&cfg.Batch, "batch", 100, "changes per push")
@@ -26,6 +28,9 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id on this machine: report its resident memory (Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if urls := strings.Split(cfg.BaseURL, ","); len(urls) > 1 {
+		cfg.BaseURL, cfg.OtherURLs = urls[0], urls[1:]
 	}
 	if cfg.AdminPassword == "" {
 		return fmt.Errorf("loadgen: set DICOSO_ADMIN_PASSWORD to the admin's password")

@@ -17,8 +17,12 @@ import (
 
 // Config is every setting the server reads at start.
 type Config struct {
-	Addr               string        // listen address
-	DataDir            string        // holds dicoso.db, the JWT secret and attachment blobs
+	Addr    string // listen address
+	DataDir string // holds dicoso.db, the JWT secret and attachment blobs
+	// DatabaseURL, when set, is the PostgreSQL database the store lives in
+	// (postgres://user:password@host:port/db?sslmode=...) instead of
+	// DataDir's dicoso.db. DataDir still holds the secret and attachments.
+	DatabaseURL        string
 	AdminPassword      string        // password of the first admin; generated when empty
 	JWTSecret          string        // HMAC key; generated and kept in DataDir when empty
 	MaxBodyBytes       int64         // limit of a JSON request body
@@ -64,6 +68,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}{
 		{"DICOSO_ADDR", func(v string) error { c.Addr = v; return nil }},
 		{"DICOSO_DATA", func(v string) error { c.DataDir = v; return nil }},
+		{"DICOSO_DATABASE_URL", func(v string) error { c.DatabaseURL = v; return nil }},
 		{"DICOSO_ADMIN_PASSWORD", func(v string) error { c.AdminPassword = v; return nil }},
 		{"DICOSO_JWT_SECRET", func(v string) error { c.JWTSecret = v; return nil }},
 		{"DICOSO_MAX_BODY_BYTES", intSetter(&c.MaxBodyBytes)},
@@ -84,6 +89,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.SetOutput(out)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (DICOSO_ADDR)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory: store, secret, attachments (DICOSO_DATA)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL,
+		"PostgreSQL store, postgres://user:password@host:port/db?sslmode=...; empty: the SQLite file in the data directory (DICOSO_DATABASE_URL)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest JSON request body (DICOSO_MAX_BODY_BYTES)")
 	fs.Int64Var(&c.MaxAttachmentBytes, "max-attachment-bytes", c.MaxAttachmentBytes, "largest attachment (DICOSO_MAX_ATTACHMENT_BYTES)")
 	fs.DurationVar(&c.ClockSkew, "clock-skew", c.ClockSkew, "how far ahead of server time a pushed clock may be (DICOSO_CLOCK_SKEW)")
@@ -106,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data directory is empty"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("database URL must start with postgres:// or postgresql://"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max body bytes %d is below 1024", c.MaxBodyBytes))

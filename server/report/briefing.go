@@ -61,7 +61,7 @@ func (r *Reports) Briefing(ctx context.Context, id string) (BriefingReport, erro
 		if err != nil {
 			return fmt.Errorf("read briefing: %w", err)
 		}
-		rs, err := tx.QueryContext(ctx, `SELECT COALESCE(u.name, '') FROM briefings b, json_each(b.unit_ids) bu
+		rs, err := tx.QueryContext(ctx, `SELECT COALESCE(u.name, '') FROM briefings b, `+r.st.Dialect().JSONEach("b.unit_ids", "bu")+`
 			LEFT JOIN units u ON u.id = bu.value WHERE b.id = ? ORDER BY bu.key`, id)
 		if err != nil {
 			return fmt.Errorf("read briefing units: %w", err)
@@ -79,11 +79,13 @@ func (r *Reports) Briefing(ctx context.Context, id string) (BriefingReport, erro
 		if err != nil {
 			return fmt.Errorf("read briefing units: %w", err)
 		}
-		// As raised: the order the server first stored them (rowid), not the
-		// last change (seq), which an answer moves.
+		// As raised: the order the server first stored them (rowid; on
+		// PostgreSQL, which has none, the sequence of each one's first
+		// change), not the last change (seq), which an answer moves.
 		rs, err = tx.QueryContext(ctx, `SELECT COALESCE(u.name, ''), f.text, COALESCE(d.name, ''), f.status, COALESCE(f.due_on, ''), f.answer
 			FROM findings f LEFT JOIN units u ON u.id = f.unit_id LEFT JOIN departments d ON d.id = f.department_id
-			WHERE f.briefing_id = ? AND f.deleted = 0 ORDER BY f.rowid`, id)
+			WHERE f.briefing_id = ? AND f.deleted = 0 ORDER BY `+r.st.Dialect().Pick("f.rowid",
+			"(SELECT MIN(c.seq) FROM change_log c WHERE c.tbl = 'findings' AND c.row_id = f.id), f.id"), id)
 		if err != nil {
 			return fmt.Errorf("read briefing recommendations: %w", err)
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"dicoso/server/store"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,8 +68,9 @@ func (c CampaignReport) Reviewed() int {
 	return n
 }
 
-const reportNotesSQL = `SELECT n.id, n.unit_id, n.title, COALESCE(a.full_name, ''), COALESCE(rv.full_name, ''),
-	COALESCE(` + visitDateSQL + `, ''),
+func reportNotesSQL(d store.Dialect) string {
+	return `SELECT n.id, n.unit_id, n.title, COALESCE(a.full_name, ''), COALESCE(rv.full_name, ''),
+	COALESCE(` + visitDateSQL(d) + `, ''),
 	n.results, n.models, n.shortcomings, n.aspirations, n.recommendations, n.conclusions
 	FROM visit_notes n
 	LEFT JOIN note_index ix ON ix.note_id = n.id
@@ -76,6 +78,7 @@ const reportNotesSQL = `SELECT n.id, n.unit_id, n.title, COALESCE(a.full_name, '
 	LEFT JOIN users rv ON rv.id = n.reviewed_by
 	WHERE n.deleted = 0 AND n.status = 'reviewed' AND n.campaign_id = :campaign
 	ORDER BY 6, ix.first_submitted_at, n.id`
+}
 
 const reportFindingsSQL = `SELECT f.category, f.text, f.status, COALESCE(d.name, ''), n.unit_id, COALESCE(u.name, '')
 	FROM findings f
@@ -108,10 +111,10 @@ func (r *Reports) Campaign(ctx context.Context, id string) (CampaignReport, erro
 		out.Campaign.StartsOn, out.Campaign.EndsOn = nullable(starts), nullable(ends)
 		out.Plan = ReportPlan{Number: number.String, Title: title.String, IssuedOn: issued.String, Year: int(year.Int64)}
 
-		if out.Units, err = reportUnits(ctx, tx, arg); err != nil {
+		if out.Units, err = reportUnits(ctx, r.st.Dialect(), tx, arg); err != nil {
 			return err
 		}
-		notes, err := reportNotes(ctx, tx, arg)
+		notes, err := reportNotes(ctx, r.st.Dialect(), tx, arg)
 		if err != nil {
 			return err
 		}
@@ -129,9 +132,9 @@ func (r *Reports) Campaign(ctx context.Context, id string) (CampaignReport, erro
 	return out, nil
 }
 
-func reportUnits(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) ([]ReportUnit, error) {
+func reportUnits(ctx context.Context, d store.Dialect, tx *sql.Tx, arg sql.NamedArg) ([]ReportUnit, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT cu.value, COALESCE(u.code, ''), COALESCE(u.name, '')
-		FROM campaigns c, json_each(c.unit_ids) cu LEFT JOIN units u ON u.id = cu.value
+		FROM campaigns c, `+d.JSONEach("c.unit_ids", "cu")+` LEFT JOIN units u ON u.id = cu.value
 		WHERE c.id = :campaign ORDER BY cu.key`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("read campaign units: %w", err)
@@ -156,8 +159,8 @@ type unitNote struct {
 	note   ReportNote
 }
 
-func reportNotes(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) ([]unitNote, error) {
-	rs, err := tx.QueryContext(ctx, reportNotesSQL, arg)
+func reportNotes(ctx context.Context, d store.Dialect, tx *sql.Tx, arg sql.NamedArg) ([]unitNote, error) {
+	rs, err := tx.QueryContext(ctx, reportNotesSQL(d), arg)
 	if err != nil {
 		return nil, fmt.Errorf("read reviewed notes: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"dicoso/server/store"
 )
 
 // CoverageQuery selects a coverage report.
@@ -96,12 +98,14 @@ const campaignsSQL = `SELECT id, plan_id, kind, name, starts_on, ends_on FROM ca
 
 // campaignUnitsSQL lists each campaign's units in the campaign's own order
 // (the plan's), with what the report shows of them.
-const campaignUnitsSQL = `SELECT c.id, cu.value, COALESCE(u.code, ''), COALESCE(u.name, ''), u.cluster_id, cl.name
-	FROM campaigns c, json_each(c.unit_ids) cu
+func campaignUnitsSQL(d store.Dialect) string {
+	return `SELECT c.id, cu.value, COALESCE(u.code, ''), COALESCE(u.name, ''), u.cluster_id, cl.name
+	FROM campaigns c, ` + d.JSONEach("c.unit_ids", "cu") + `
 	LEFT JOIN units u ON u.id = cu.value
 	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
 	WHERE c.deleted = 0 AND (:campaign = '' OR c.id = :campaign) AND (:cluster = '' OR u.cluster_id = :cluster)
 	ORDER BY c.id, cu.key`
+}
 
 // inspectingNotesSQL lists the notes that count as an inspection: live,
 // submitted or reviewed, of a campaign, written by the leader or a member
@@ -109,20 +113,22 @@ const campaignUnitsSQL = `SELECT c.id, cu.value, COALESCE(u.code, ''), COALESCE(
 // the teams inspect; a note by anyone else is no inspection); with the day
 // of the visit and the time the note was first submitted (from the change
 // log).
-const inspectingNotesSQL = `SELECT n.id, n.campaign_id, n.unit_id, n.status,
+func inspectingNotesSQL(d store.Dialect) string {
+	return `SELECT n.id, n.campaign_id, n.unit_id, n.status,
 	(SELECT td.day FROM trip_days td JOIN trips t ON t.id = td.trip_id
 		WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND td.day IS NOT NULL
-		ORDER BY (td.unit_id IS n.unit_id) DESC, td.day LIMIT 1),
+		ORDER BY (td.unit_id IS NOT DISTINCT FROM n.unit_id) DESC, td.day LIMIT 1),
 	(SELECT t.starts_on FROM trips t WHERE t.id = n.trip_id AND t.deleted = 0),
 	(SELECT MIN(cl.received_at) FROM change_log cl
 		WHERE cl.tbl = 'visit_notes' AND cl.row_id = n.id
-		AND json_extract(cl.applied, '$.status') IN ('submitted', 'reviewed'))
+		AND ` + d.Pick(`json_extract(cl.applied, '$.status')`, `(cl.applied::jsonb ->> 'status')`) + ` IN ('submitted', 'reviewed'))
 	FROM visit_notes n
 	WHERE n.deleted = 0 AND n.status IN ('submitted', 'reviewed') AND n.campaign_id IS NOT NULL
 	AND n.unit_id IS NOT NULL AND (:campaign = '' OR n.campaign_id = :campaign)
-	AND EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
+	AND EXISTS (SELECT 1 FROM teams t, ` + d.JSONEach("t.unit_ids", "tu") + `
 		WHERE t.deleted = 0 AND t.campaign_id = n.campaign_id AND tu.value = n.unit_id
-		AND (t.leader_id = n.author_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id)))`
+		AND (t.leader_id = n.author_id OR EXISTS (SELECT 1 FROM ` + d.JSONEach("t.member_ids", "m") + ` WHERE m.value = n.author_id)))`
+}
 
 // inspection is one note that inspected a unit.
 type inspection struct {
@@ -154,10 +160,10 @@ func (r *Reports) Coverage(ctx context.Context, q CoverageQuery) (Coverage, erro
 				return fmt.Errorf("read cluster: %w", err)
 			}
 		}
-		if units, err = campaignUnits(ctx, tx, arg, sql.Named("cluster", q.ClusterID)); err != nil {
+		if units, err = campaignUnits(ctx, r.st.Dialect(), tx, arg, sql.Named("cluster", q.ClusterID)); err != nil {
 			return err
 		}
-		if notes, err = inspectingNotes(ctx, tx, arg); err != nil {
+		if notes, err = inspectingNotes(ctx, r.st.Dialect(), tx, arg); err != nil {
 			return err
 		}
 		schedule, err = scheduledVisits(ctx, tx, arg)
@@ -315,8 +321,8 @@ func campaigns(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) ([]CampaignCov
 	return out, nil
 }
 
-func campaignUnits(ctx context.Context, tx *sql.Tx, campaign, cluster sql.NamedArg) (map[string][]UnitCoverage, error) {
-	rs, err := tx.QueryContext(ctx, campaignUnitsSQL, campaign, cluster)
+func campaignUnits(ctx context.Context, d store.Dialect, tx *sql.Tx, campaign, cluster sql.NamedArg) (map[string][]UnitCoverage, error) {
+	rs, err := tx.QueryContext(ctx, campaignUnitsSQL(d), campaign, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("read campaign units: %w", err)
 	}
@@ -338,8 +344,8 @@ func campaignUnits(ctx context.Context, tx *sql.Tx, campaign, cluster sql.NamedA
 	return out, nil
 }
 
-func inspectingNotes(ctx context.Context, tx *sql.Tx, arg sql.NamedArg) (map[[2]string][]inspection, error) {
-	rs, err := tx.QueryContext(ctx, inspectingNotesSQL, arg)
+func inspectingNotes(ctx context.Context, d store.Dialect, tx *sql.Tx, arg sql.NamedArg) (map[[2]string][]inspection, error) {
+	rs, err := tx.QueryContext(ctx, inspectingNotesSQL(d), arg)
 	if err != nil {
 		return nil, fmt.Errorf("read visit notes: %w", err)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"dicoso/server/store"
 	"fmt"
 	"time"
 
@@ -99,10 +100,12 @@ type PeriodDays struct {
 
 // secretariesSQL lists the live users holding the tallied role, or the one
 // named by :user.
-const secretariesSQL = `SELECT u.id, u.username, u.full_name, u.title FROM users u
+func secretariesSQL(d store.Dialect) string {
+	return `SELECT u.id, u.username, u.full_name, u.title FROM users u
 	WHERE u.deleted = 0 AND (:user = '' OR u.id = :user)
-	AND EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value = :role)
+	AND EXISTS (SELECT 1 FROM ` + d.JSONEach("u.roles", "r") + ` WHERE r.value = :role)
 	ORDER BY u.full_name, u.username`
+}
 
 // FieldDays tallies the secretaries' field days of q.Year as of q.AsOf by
 // the rules of sync/plan, the same the phones apply to their own copy. A
@@ -117,13 +120,17 @@ func (r *Reports) FieldDays(ctx context.Context, q FieldDaysQuery) (FieldDays, e
 	var t plan.Tally
 	err := r.read(ctx, "field days", func(tx *sql.Tx) error {
 		var err error
-		if secs, err = secretaries(ctx, tx, q.UserID); err != nil {
+		if secs, err = secretaries(ctx, r.st.Dialect(), tx, q.UserID); err != nil {
 			return err
 		}
 		if q.UserID != "" && len(secs) == 0 {
 			return notFound("secretary " + q.UserID)
 		}
-		t, err = plan.Compute(ctx, tx, q.Year, q.AsOf, q.UserID)
+		qs := plan.SQLiteQueries()
+		if r.st.Dialect() == store.Postgres {
+			qs = plan.PostgresQueries()
+		}
+		t, err = plan.ComputeWith(ctx, tx, qs, q.Year, q.AsOf, q.UserID)
 		return err
 	})
 	if err != nil {
@@ -163,8 +170,8 @@ func (r *Reports) FieldDays(ctx context.Context, q FieldDaysQuery) (FieldDays, e
 	return out, nil
 }
 
-func secretaries(ctx context.Context, tx *sql.Tx, userID string) ([]SecretaryDays, error) {
-	rs, err := tx.QueryContext(ctx, secretariesSQL, sql.Named("user", userID), sql.Named("role", plan.TalliedRole))
+func secretaries(ctx context.Context, d store.Dialect, tx *sql.Tx, userID string) ([]SecretaryDays, error) {
+	rs, err := tx.QueryContext(ctx, secretariesSQL(d), sql.Named("user", userID), sql.Named("role", plan.TalliedRole))
 	if err != nil {
 		return nil, fmt.Errorf("read secretaries: %w", err)
 	}

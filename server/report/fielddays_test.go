@@ -16,7 +16,7 @@ import (
 	"dicoso/server/auth"
 	"dicoso/server/config"
 	"dicoso/server/report"
-	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/server/syncdb"
 	"dicoso/sync/client"
 	"dicoso/sync/plan"
@@ -107,10 +107,7 @@ func TestPhoneTallyAgreesWithTheReport(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	st, err := store.Open(ctx, cfg.DBPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew})
 	authSvc := auth.Ephemeral(st, auth.Options{Sync: sdb})
 	hs := httptest.NewServer(api.New(api.Deps{Config: cfg, Store: st, Log: slog.New(slog.DiscardHandler), Auth: authSvc, Sync: sdb}).Handler())

@@ -154,7 +154,7 @@ const findingsSQL = `SELECT f.id, f.category, f.text, f.status, f.due_on, f.answ
 	AND (:unit = '' OR COALESCE(f.unit_id, n.unit_id) = :unit)
 	AND (:category = '' OR f.category = :category)
 	AND (:status = '' OR f.status = :status)
-	AND (:department = '' AND NOT :department_only OR f.department_id = :department)`
+	AND (:department = '' AND :department_only = 0 OR f.department_id = :department)`
 
 // Findings lists the register, ordered as the compiled report reads: by
 // campaign (in time), unit (in Vietnamese alphabetical order), category,

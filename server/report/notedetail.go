@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"dicoso/server/store"
 )
 
 // NoteDetail is one note as the console's two-pane view shows it: what the
@@ -86,7 +88,7 @@ func (r *Reports) Note(ctx context.Context, id string, v NotesViewer, base RowBa
 	var out NoteDetail
 	err := r.read(ctx, "note", func(tx *sql.Tx) error {
 		one := func(fn func(tx *sql.Tx) error) error { return fn(tx) }
-		page, err := notesIn(ctx, NotesQuery{id: id, Limit: 1, Viewer: v}, one)
+		page, err := notesIn(ctx, r.st.Dialect(), NotesQuery{id: id, Limit: 1, Viewer: v}, one)
 		if err != nil {
 			return err
 		}
@@ -116,13 +118,13 @@ func (r *Reports) Note(ctx context.Context, id string, v NotesViewer, base RowBa
 		if reviewedBy.Valid && reviewedBy.String != "" {
 			out.ReviewedBy = &Person{ID: reviewedBy.String, FullName: reviewerName.String}
 		}
-		if out.Findings, err = noteFindings(ctx, tx, id, v, base); err != nil {
+		if out.Findings, err = noteFindings(ctx, r.st.Dialect(), tx, id, v, base); err != nil {
 			return err
 		}
 		if out.Reviews, err = noteReviews(ctx, tx, id, v); err != nil {
 			return err
 		}
-		if out.HandedIn, err = handIns(ctx, tx, id); err != nil {
+		if out.HandedIn, err = handIns(ctx, r.st.Dialect(), tx, id); err != nil {
 			return err
 		}
 		out.CheckinPhotos, err = checkinPhotos(ctx, tx, out.Note, v)
@@ -131,12 +133,13 @@ func (r *Reports) Note(ctx context.Context, id string, v NotesViewer, base RowBa
 	return out, err
 }
 
-func noteFindings(ctx context.Context, tx *sql.Tx, id string, v NotesViewer, base RowBase) ([]NoteFinding, error) {
+func noteFindings(ctx context.Context, d store.Dialect, tx *sql.Tx, id string, v NotesViewer, base RowBase) ([]NoteFinding, error) {
 	read, args := v.Read("findings")
 	rs, err := tx.QueryContext(ctx, `SELECT r.id, COALESCE(r.category, ''), COALESCE(r.text, ''), COALESCE(r.status, 'open'),
 		r.department_id, d.name, r.due_on, COALESCE(r.answer, ''), r.seq
 		FROM findings r LEFT JOIN departments d ON d.id = r.department_id
-		WHERE r.note_id = :note_id AND r.deleted = 0 AND (`+read+`) ORDER BY r.rowid`,
+		WHERE r.note_id = :note_id AND r.deleted = 0 AND (`+read+`) ORDER BY `+d.Pick("r.rowid",
+		"(SELECT MIN(c.seq) FROM change_log c WHERE c.tbl = 'findings' AND c.row_id = r.id), r.id"),
 		append(slices.Clone(args), sql.Named("note_id", id))...)
 	if err != nil {
 		return nil, fmt.Errorf("read findings of note %s: %w", id, err)
@@ -180,10 +183,11 @@ func noteReviews(ctx context.Context, tx *sql.Tx, id string, v NotesViewer) ([]N
 
 // handIns are the changes that set the note submitted, oldest first, from
 // the change log (every applied change is kept there).
-func handIns(ctx context.Context, tx *sql.Tx, id string) ([]HandIn, error) {
+func handIns(ctx context.Context, d store.Dialect, tx *sql.Tx, id string) ([]HandIn, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT c.received_at, COALESCE(c.user_id, ''), COALESCE(u.full_name, u.username, '')
 		FROM change_log c LEFT JOIN users u ON u.id = c.user_id
-		WHERE c.tbl = 'visit_notes' AND c.row_id = ? AND json_extract(c.applied, '$.status') = 'submitted' ORDER BY c.seq`, id)
+		WHERE c.tbl = 'visit_notes' AND c.row_id = ? AND `+d.Pick(`json_extract(c.applied, '$.status')`, `(c.applied::jsonb ->> 'status')`)+` = 'submitted'
+		ORDER BY c.seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read hand-ins of note %s: %w", id, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"dicoso/server/store"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -52,7 +53,7 @@ type NotesQuery struct {
 type NotesViewer struct {
 	UserID string
 	// Read is, for a synced table, the SQL condition over its row aliased
-	// r selecting what the viewer may read ("1": every row), with its named
+	// r selecting what the viewer may read ("TRUE": every row), with its named
 	// arguments (:me, :dept, :unit).
 	Read func(table string) (string, []any)
 }
@@ -147,27 +148,32 @@ type NoteCount struct {
 // ix), as coverage reads it: the earliest day of the note's trip (at the
 // note's unit when the trip logged one there), else the trip's start, else
 // the Vietnamese date the note was first submitted.
-const visitDateSQL = `COALESCE(
+func visitDateSQL(d store.Dialect) string {
+	return `COALESCE(
 		(SELECT NULLIF(td.day, '') FROM trip_days td JOIN trips t ON t.id = td.trip_id
 			WHERE td.trip_id = n.trip_id AND td.deleted = 0 AND t.deleted = 0 AND NULLIF(td.day, '') IS NOT NULL
-			ORDER BY (td.unit_id IS n.unit_id) DESC, td.day LIMIT 1),
+			ORDER BY (td.unit_id IS NOT DISTINCT FROM n.unit_id) DESC, td.day LIMIT 1),
 		(SELECT NULLIF(t.starts_on, '') FROM trips t WHERE t.id = n.trip_id AND t.deleted = 0),
-		date(ix.first_submitted_at, '+7 hours'))`
+		` + d.Pick(`date(ix.first_submitted_at, '+7 hours')`,
+		`to_char(ix.first_submitted_at::timestamptz AT TIME ZONE 'UTC' + interval '7 hours', 'YYYY-MM-DD')`) + `)`
+}
 
 // notesSQL is every note the viewer may see, with what the list shows and
 // sorts by; the filters are appended to its WHERE as constant clauses
 // (notesFilter), and visibleNotes wraps it.
-const notesSQL = `SELECT n.id AS id, n.title AS title, n.status AS status, n.kind AS kind,
+func notesSQL(d store.Dialect) string {
+	return `SELECT n.id AS id, n.title AS title, n.status AS status, n.kind AS kind,
 	n.unit_id AS unit_id, u.name AS unit_name, u.cluster_id AS cluster_id, cl.name AS cluster_name,
 	n.campaign_id AS campaign_id, c.name AS campaign_name, c.kind AS campaign_kind,
 	c.starts_on AS campaign_starts, c.ends_on AS campaign_ends,
 	n.author_id AS author_id, a.full_name AS author_name,
-	(SELECT t.id FROM teams t, json_each(t.unit_ids) tu
+	(SELECT t.id FROM teams t, ` + d.JSONEach("t.unit_ids", "tu") + `
 		WHERE t.deleted = 0 AND t.campaign_id = n.campaign_id AND tu.value = n.unit_id
-		ORDER BY (t.leader_id IS n.author_id OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = n.author_id)) DESC,
+		ORDER BY (t.leader_id IS NOT DISTINCT FROM n.author_id
+			OR EXISTS (SELECT 1 FROM ` + d.JSONEach("t.member_ids", "m") + ` WHERE m.value = n.author_id)) DESC,
 		t.name, t.id LIMIT 1) AS team_id,
 	(SELECT COUNT(*) FROM findings f WHERE f.note_id = n.id AND f.deleted = 0) AS findings,
-	` + visitDateSQL + ` AS visit_date,
+	` + visitDateSQL(d) + ` AS visit_date,
 	ix.submitted_at AS submitted_at, ix.updated_at AS updated_at
 	FROM visit_notes n
 	LEFT JOIN note_index ix ON ix.note_id = n.id
@@ -176,19 +182,21 @@ const notesSQL = `SELECT n.id AS id, n.title AS title, n.status AS status, n.kin
 	LEFT JOIN campaigns c ON c.id = n.campaign_id
 	LEFT JOIN users a ON a.id = n.author_id
 	WHERE n.deleted = 0 AND (n.status <> 'draft' OR n.author_id = :me)`
+}
 
 // notesFilter is the selection as SQL: the clauses of the inner query
 // (over visit_notes n), those of the outer one (over its computed columns)
 // and the named values they use.
 type notesFilter struct {
+	dialect      store.Dialect
 	inner, outer []string
 	args         []any
 }
 
-func newNotesFilter(q NotesQuery) (notesFilter, error) {
+func newNotesFilter(d store.Dialect, q NotesQuery) (notesFilter, error) {
 	read, args := q.Viewer.Read("visit_notes")
-	f := notesFilter{args: slices.Clone(args)}
-	if read != "1" {
+	f := notesFilter{dialect: d, args: slices.Clone(args)}
+	if read != "TRUE" {
 		f.inner = append(f.inner, `n.id IN (SELECT r.id FROM visit_notes r WHERE `+read+`)`)
 	}
 	add := func(where *[]string, value, clause, name string) {
@@ -208,15 +216,23 @@ func newNotesFilter(q NotesQuery) (notesFilter, error) {
 		if err != nil {
 			return f, err
 		}
-		add(&f.inner, string(js), `n.status IN (SELECT value FROM json_each(:statuses))`, "statuses")
+		add(&f.inner, string(js), `n.status IN (SELECT s.value FROM `+d.JSONEach(":statuses", "s")+`)`, "statuses")
 	}
 	if q.Search != "" {
-		expr := matchExpr(q.Search)
-		if expr == "" {
-			// Only punctuation: nothing can match it.
-			f.inner = append(f.inner, `0`)
+		if d == store.Postgres {
+			expr := tsQuery(q.Search)
+			if expr == "" {
+				f.inner = append(f.inner, `FALSE`)
+			}
+			add(&f.inner, expr, `ix.search @@ to_tsquery('simple', :match)`, "match")
+		} else {
+			expr := matchExpr(q.Search)
+			if expr == "" {
+				// Only punctuation: nothing can match it.
+				f.inner = append(f.inner, `FALSE`)
+			}
+			add(&f.inner, expr, `ix.doc IN (SELECT rowid FROM note_search WHERE note_search MATCH :match)`, "match")
 		}
-		add(&f.inner, expr, `ix.doc IN (SELECT rowid FROM note_search WHERE note_search MATCH :match)`, "match")
 	}
 	add(&f.outer, q.TeamID, `team_id = :team`, "team")
 	add(&f.outer, q.From, `visit_date >= :from`, "from")
@@ -227,11 +243,11 @@ func newNotesFilter(q NotesQuery) (notesFilter, error) {
 // sql is the selection: notesSQL narrowed by the filter, as a subquery
 // whose columns the outer clauses and the paging read.
 func (f notesFilter) sql() string {
-	inner := notesSQL
+	inner := notesSQL(f.dialect)
 	for _, c := range f.inner {
 		inner += "\n\tAND (" + c + ")"
 	}
-	outer := "SELECT * FROM (" + inner + ")"
+	outer := "SELECT * FROM (" + inner + ") AS visible"
 	if len(f.outer) > 0 {
 		outer += " WHERE " + strings.Join(f.outer, " AND ")
 	}
@@ -281,12 +297,12 @@ func (q NotesQuery) fingerprint() string {
 // all read in one snapshot. It returns ErrBadCursor for a cursor that does
 // not continue this listing.
 func (r *Reports) Notes(ctx context.Context, q NotesQuery) (NotePage, error) {
-	return notesIn(ctx, q, func(fn func(tx *sql.Tx) error) error { return r.read(ctx, "notes", fn) })
+	return notesIn(ctx, r.st.Dialect(), q, func(fn func(tx *sql.Tx) error) error { return r.read(ctx, "notes", fn) })
 }
 
 // notesIn is Notes, reading through read (one read transaction, or part
 // of a larger one).
-func notesIn(ctx context.Context, q NotesQuery, read func(func(tx *sql.Tx) error) error) (NotePage, error) {
+func notesIn(ctx context.Context, d store.Dialect, q NotesQuery, read func(func(tx *sql.Tx) error) error) (NotePage, error) {
 	if q.Sort == "" {
 		q.Sort = DefaultNoteSort
 	}
@@ -295,7 +311,7 @@ func notesIn(ctx context.Context, q NotesQuery, read func(func(tx *sql.Tx) error
 		return NotePage{}, fmt.Errorf("report notes: unknown sort %q", q.Sort)
 	}
 	desc := strings.HasPrefix(q.Sort, "-")
-	f, err := newNotesFilter(q)
+	f, err := newNotesFilter(d, q)
 	if err != nil {
 		return NotePage{}, fmt.Errorf("report notes: %w", err)
 	}
@@ -318,8 +334,8 @@ func notesIn(ctx context.Context, q NotesQuery, read func(func(tx *sql.Tx) error
 		dir, cmpOp = "DESC", "<"
 	}
 	keyed := "SELECT s.*, (SELECT t.name FROM teams t WHERE t.id = s.team_id) AS team_name, " +
-		"s." + col + " IS NULL AS key_null, COALESCE(s." + col + ", '') AS key FROM (" + f.sql() + ") s"
-	page := "SELECT * FROM (" + keyed + ")"
+		"CASE WHEN s." + col + " IS NULL THEN 1 ELSE 0 END AS key_null, COALESCE(s." + col + ", '') AS key FROM (" + f.sql() + ") s"
+	page := "SELECT * FROM (" + keyed + ") AS keyed"
 	args := slices.Clone(f.args)
 	if after != nil {
 		page += ` WHERE key_null > :after_null OR (key_null = :after_null AND (key ` + cmpOp + ` :after_key OR (key = :after_key AND id ` + cmpOp + ` :after_id)))`
@@ -354,6 +370,9 @@ func notesIn(ctx context.Context, q NotesQuery, read func(func(tx *sql.Tx) error
 		if err := rs.Err(); err != nil {
 			return fmt.Errorf("read notes: %w", err)
 		}
+		// The page may have stopped early: close it before the next query,
+		// which PostgreSQL runs on the same connection.
+		rs.Close()
 		if q.id != "" {
 			return nil // one note: no counts
 		}
@@ -403,11 +422,11 @@ func scanNote(rs *sql.Rows) (NoteItem, noteCursor, error) {
 func noteCounts(ctx context.Context, tx *sql.Tx, f notesFilter) (NoteCounts, error) {
 	q := `SELECT 'campaign', s.campaign_id, c.name, COALESCE(c.starts_on, ''), COUNT(*)
 		FROM (` + f.sql() + `) s LEFT JOIN campaigns c ON c.id = s.campaign_id
-		GROUP BY s.campaign_id
+		GROUP BY s.campaign_id, c.name, c.starts_on
 		UNION ALL
 		SELECT 'unit', s.unit_id, u.name, '', COUNT(*)
 		FROM (` + f.sql() + `) s LEFT JOIN units u ON u.id = s.unit_id
-		GROUP BY s.unit_id`
+		GROUP BY s.unit_id, u.name`
 	out := NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}
 	rs, err := tx.QueryContext(ctx, q, f.args...)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"dicoso/server/store"
 )
 
 // NoticeReport is the notice establishing the inspection teams of a
@@ -72,7 +74,7 @@ func (r *Reports) Notice(ctx context.Context, id string) (NoticeReport, error) {
 		out.Revision = max(1, int(rev.Int64))
 		out.Campaign.StartsOn, out.Campaign.EndsOn = nullable(starts), nullable(ends)
 		out.Plan = ReportPlan{Number: number.String, Title: title.String, IssuedOn: issued.String, Year: int(year.Int64)}
-		out.Teams, err = noticeTeams(ctx, tx, out.Campaign.ID, team.String)
+		out.Teams, err = noticeTeams(ctx, r.st.Dialect(), tx, out.Campaign.ID, team.String)
 		return err
 	})
 	if err != nil {
@@ -83,7 +85,7 @@ func (r *Reports) Notice(ctx context.Context, id string) (NoticeReport, error) {
 
 // noticeTeams are team (or, when "", every live team of campaign, by
 // name) with their people and schedule.
-func noticeTeams(ctx context.Context, tx *sql.Tx, campaign, team string) ([]NoticeTeam, error) {
+func noticeTeams(ctx context.Context, d store.Dialect, tx *sql.Tx, campaign, team string) ([]NoticeTeam, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT t.id, t.name, COALESCE(l.full_name, ''), COALESCE(l.title, '')
 		FROM teams t LEFT JOIN users l ON l.id = t.leader_id
 		WHERE t.deleted = 0 AND t.campaign_id = :campaign AND (:team = '' OR t.id = :team)
@@ -106,20 +108,20 @@ func noticeTeams(ctx context.Context, tx *sql.Tx, campaign, team string) ([]Noti
 		return nil, fmt.Errorf("read notice teams: %w", err)
 	}
 	for i := range out {
-		if out[i].Members, err = teamMembers(ctx, tx, out[i].ID); err != nil {
+		if out[i].Members, err = teamMembers(ctx, d, tx, out[i].ID); err != nil {
 			return nil, err
 		}
-		if out[i].Visits, err = teamVisits(ctx, tx, out[i].ID); err != nil {
+		if out[i].Visits, err = teamVisits(ctx, d, tx, out[i].ID); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func teamMembers(ctx context.Context, tx *sql.Tx, team string) ([]NoticePerson, error) {
+func teamMembers(ctx context.Context, d store.Dialect, tx *sql.Tx, team string) ([]NoticePerson, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT COALESCE(NULLIF(u.full_name, ''), u.username, ''), COALESCE(u.title, '')
-		FROM teams t, json_each(t.member_ids) m LEFT JOIN users u ON u.id = m.value
-		WHERE t.id = ? AND m.value IS NOT t.leader_id ORDER BY m.key`, team)
+		FROM teams t, `+d.JSONEach("t.member_ids", "m")+` LEFT JOIN users u ON u.id = m.value
+		WHERE t.id = ? AND m.value IS DISTINCT FROM t.leader_id ORDER BY m.key`, team)
 	if err != nil {
 		return nil, fmt.Errorf("read team members: %w", err)
 	}
@@ -141,10 +143,10 @@ func teamMembers(ctx context.Context, tx *sql.Tx, team string) ([]NoticePerson, 
 // teamVisits are the team's units with their scheduled visits: every
 // schedule row of a unit of the team by its first day, then the team's
 // units without one, in the team's order.
-func teamVisits(ctx context.Context, tx *sql.Tx, team string) ([]NoticeVisit, error) {
+func teamVisits(ctx context.Context, d store.Dialect, tx *sql.Tx, team string) ([]NoticeVisit, error) {
 	rs, err := tx.QueryContext(ctx, `SELECT tu.value, COALESCE(u.name, ''), COALESCE(v.starts_on, ''), COALESCE(v.ends_on, ''),
 		COALESCE(v.place, ''), COALESCE(v.contact, '')
-		FROM teams t, json_each(t.unit_ids) tu
+		FROM teams t CROSS JOIN `+d.JSONEach("t.unit_ids", "tu")+`
 		LEFT JOIN units u ON u.id = tu.value
 		LEFT JOIN team_visits v ON v.team_id = t.id AND v.unit_id = tu.value AND v.deleted = 0
 		WHERE t.id = ?

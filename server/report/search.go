@@ -39,6 +39,17 @@ func searchTerms(q string) []string {
 	return words
 }
 
+// tsQuery is matchExpr for PostgreSQL's index (migration 0007's twin): a
+// to_tsquery text where every word must occur, the last one as a prefix.
+// Words hold only letters and digits, so none is read as tsquery syntax.
+func tsQuery(q string) string {
+	words := searchTerms(q)
+	if len(words) > 0 {
+		words[len(words)-1] += ":*"
+	}
+	return strings.Join(words, " & ")
+}
+
 // matchExpr is the FTS5 query for a search typed by a person: every word
 // must occur, the last one as a prefix, since it may still be being typed
 // ("lai ch" finds "Lai Châu"). Each word is quoted, so nothing a person

@@ -6,14 +6,24 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-//go:embed migrations/*.sql
+// migrations/ holds SQLite's files, migrations/postgres/ PostgreSQL's: the
+// same numbers and names, each the schema of its dialect (a test holds the
+// two sets to the same list).
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
+
+// migrationDir is where a dialect's migrations are embedded.
+func migrationDir(d Dialect) string {
+	return d.Pick("migrations", "migrations/postgres")
+}
 
 // migration is one numbered SQL file. Files are append-only: a shipped
 // migration is never edited, a change gets a new number.
@@ -23,13 +33,17 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+func loadMigrations(d Dialect) ([]migration, error) {
+	dir := migrationDir(d)
+	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
 	var out []migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		name := e.Name()
 		num, _, ok := strings.Cut(name, "_")
 		if !ok {
@@ -39,7 +53,7 @@ func loadMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("migration %q: %w", name, err)
 		}
-		body, err := migrationFS.ReadFile("migrations/" + name)
+		body, err := migrationFS.ReadFile(dir + "/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("read migration %q: %w", name, err)
 		}
@@ -56,17 +70,47 @@ func loadMigrations() ([]migration, error) {
 
 // Migrate applies every migration not yet recorded in schema_migrations,
 // each in its own transaction together with its record, so a crash leaves
-// the schema either before or after a migration, never in between.
+// the schema either before or after a migration, never in between. Write
+// transactions queue (InTx), so processes starting together on one
+// PostgreSQL apply each migration once.
+//
+// It refuses, before changing anything, a database that holds tables but
+// no schema_migrations (someone else's schema) and a store whose schema is
+// newer than this binary's migrations (a rollback to an older binary).
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(s.dialect)
 	if err != nil {
 		return err
 	}
-	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		tables, err := s.tableNames(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(tables) > 0 && !slices.Contains(tables, "schema_migrations") {
+			if len(tables) > 5 {
+				tables = append(tables[:5], "…")
+			}
+			return fmt.Errorf("%s holds tables that are not a dicoso store (%s): use an empty database", s.path, strings.Join(tables, ", "))
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var newest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&newest); err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		if int(newest.Int64) > len(ms) {
+			return fmt.Errorf("%s is at schema version %d, newer than this binary's %d: run the dicoso release that wrote it, or a later one",
+				s.path, newest.Int64, len(ms))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, m := range ms {
 		err := s.InTx(ctx, func(tx *sql.Tx) error {
@@ -91,6 +135,27 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// tableNames lists the tables of the store's schema, sorted.
+func (s *Store) tableNames(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	q := s.dialect.Pick(
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+		`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`)
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
 }
 
 // SchemaVersion is the highest applied migration.

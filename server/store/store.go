@@ -1,9 +1,13 @@
-// Package store owns the central SQLite database: opening it with the right
-// pragmas, its embedded migrations, transactions and online backups.
+// Package store owns the central database: the embedded SQLite file (the
+// default) or a PostgreSQL database (docs/postgres.md). It opens either with
+// the right settings, applies its embedded migrations (one set per dialect),
+// and runs transactions and online backups.
 //
 // SQLite allows one writer at a time. The store keeps a single writer
 // connection (so writers queue in Go, not in busy-wait loops inside SQLite)
 // and a pool of read-only connections that WAL lets run beside it.
+// PostgreSQL has one pool; its write transactions queue on an advisory lock
+// instead (InTx), across every process sharing the database.
 package store
 
 import (
@@ -23,10 +27,15 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the central database.
 type Store struct {
-	path   string
-	writer *sql.DB
-	reader *sql.DB
+	dialect Dialect
+	path    string // the SQLite file; the URL without its password on PostgreSQL
+	writer  *sql.DB
+	reader  *sql.DB
 }
+
+// Dialect is which database the store is; the code asks it where SQL
+// differs (dialect.go).
+func (s *Store) Dialect() Dialect { return s.dialect }
 
 // dsn builds the connection string. The pragmas run on every new connection,
 // in this order:
@@ -98,7 +107,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.NumCPU()*2)
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	s := &Store{path: path, writer: writer, reader: reader}
+	s := &Store{dialect: SQLite, path: path, writer: writer, reader: reader}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -106,7 +115,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// Path is the database file's path.
+// Path is the database file's path (SQLite), or the database's URL without
+// its password (PostgreSQL).
 func (s *Store) Path() string { return s.path }
 
 // Writer is the single read-write connection pool (of one). Prefer InTx.
@@ -117,6 +127,9 @@ func (s *Store) Reader() *sql.DB { return s.reader }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.reader == s.writer {
+		return s.writer.Close()
+	}
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -133,14 +146,26 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // InTx runs fn in a write transaction: committed if fn returns nil, rolled
-// back otherwise (and on panic). With synchronous=FULL, a nil return means
-// the change is on disk.
+// back otherwise (and on panic). With synchronous=FULL (SQLite) or
+// synchronous_commit=on (PostgreSQL), a nil return means the change is on
+// disk.
+//
+// Write transactions run one at a time, as SQLite's single writer does: on
+// PostgreSQL each first takes the store's transaction-level advisory lock,
+// held until its commit is visible, so change_log sequences are taken in
+// commit order by every process (docs/postgres.md, "No pull skips a
+// commit").
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, takeWriterLock); err != nil {
+			return fmt.Errorf("take the writer lock: %w", err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -152,8 +177,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // ReadTx runs fn in a read transaction on the reader pool, so every statement
 // in fn sees the same snapshot of the database.
+//
+// On PostgreSQL the transaction is REPEATABLE READ (one snapshot for all its
+// statements, as SQLite's read transaction); READ COMMITTED would take a
+// new snapshot per statement.
 func (s *Store) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.reader.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
@@ -163,7 +196,11 @@ func (s *Store) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // Backup writes a consistent copy of the live database to dest (which must
 // not exist) without stopping writers: VACUUM INTO reads one snapshot.
+// On PostgreSQL, backups are pg_dump's (README, "PostgreSQL").
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	if s.dialect == Postgres {
+		return errors.New("backup: this store is PostgreSQL; back it up with pg_dump (README)")
+	}
 	if _, err := s.writer.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return fmt.Errorf("backup to %s: %w", dest, err)
 	}

@@ -31,7 +31,7 @@ func TestMigrationsOnFileStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,29 @@ func TestPathWithURIDelimitersOpensThatFile(t *testing.T) {
 				names = append(names, e.Name())
 			}
 			t.Fatalf("%q: stray files beside the data directory: %v", path, names)
+		}
+	}
+}
+
+// Every migration has its PostgreSQL twin, of the same number and name,
+// and no twin stands alone: a migration added for one dialect only fails
+// here.
+func TestMigrationsHaveTwins(t *testing.T) {
+	t.Parallel()
+	lite, err := loadMigrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := loadMigrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) != len(pg) {
+		t.Errorf("%d SQLite migrations, %d PostgreSQL ones", len(lite), len(pg))
+	}
+	for i := range min(len(lite), len(pg)) {
+		if lite[i].name != pg[i].name {
+			t.Errorf("migration %d: SQLite %s, PostgreSQL %s", i+1, lite[i].name, pg[i].name)
 		}
 	}
 }

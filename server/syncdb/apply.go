@@ -375,7 +375,7 @@ func pullServes(ctx context.Context, tx *wtx, a Actor, t *schema.Table, cur *row
 	if cur == nil {
 		return true, nil
 	}
-	if pulled, _ := scopeClause(a, t); pulled == "1" {
+	if pulled, _ := scopeClause(a, t); pulled == "TRUE" {
 		return true, nil
 	}
 	read, _ := scopeClauseWith(a, t, false, true)
@@ -574,15 +574,15 @@ func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID
 	if w.actor.UserID != "" {
 		user = w.actor.UserID
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO change_log
+	// The sequence is the change_log key the store assigns; both stores
+	// return it with RETURNING. On PostgreSQL it is taken under the writer
+	// lock (store.InTx), so in commit order (docs/postgres.md).
+	var seq int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO change_log
 		(change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		ch.ID, t.Name, rowID, string(ch.Op), ch.HLC, user, w.actor.DeviceID,
-		w.now.Format(time.RFC3339Nano), applied, prev, lostJS)
-	if err != nil {
-		return 0, fmt.Errorf("log change %s: %w", ch.ID, err)
-	}
-	seq, err := res.LastInsertId()
+		w.now.Format(time.RFC3339Nano), applied, prev, lostJS).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("log change %s: %w", ch.ID, err)
 	}

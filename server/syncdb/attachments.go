@@ -36,8 +36,8 @@ func (d *DB) RecordAttachment(ctx context.Context, a Attachment) (created bool, 
 		by = a.UploadedBy
 	}
 	err = d.st.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attachments (sha256, size, mime, uploaded_by, created_at)
-			VALUES (?, ?, ?, ?, ?)`, a.SHA256, a.Size, a.MIME, by, a.CreatedAt)
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (sha256, size, mime, uploaded_by, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, a.SHA256, a.Size, a.MIME, by, a.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("record attachment %s: %w", a.SHA256, err)
 		}
@@ -49,8 +49,8 @@ func (d *DB) RecordAttachment(ctx context.Context, a Attachment) (created bool, 
 		if a.UploadedBy == "" {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attachment_uploads (sha256, user_id, uploaded_at)
-			VALUES (?, ?, ?)`, a.SHA256, a.UploadedBy, a.CreatedAt); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_uploads (sha256, user_id, uploaded_at)
+			VALUES (?, ?, ?) ON CONFLICT (sha256, user_id) DO NOTHING`, a.SHA256, a.UploadedBy, a.CreatedAt); err != nil {
 			return fmt.Errorf("record upload of %s: %w", a.SHA256, err)
 		}
 		return nil
@@ -81,6 +81,7 @@ func (d *DB) GetAttachment(ctx context.Context, sha string) (Attachment, error) 
 // note's attachments). The scope is the pull's SQL, so the two cannot
 // disagree.
 func (d *DB) MayReadAttachment(ctx context.Context, a Actor, sha string) (bool, error) {
+	a.dialect = d.st.Dialect()
 	q, args := mayReadAttachmentSQL(a, sha)
 	var ok bool
 	if err := d.st.Reader().QueryRowContext(ctx, q, args...).Scan(&ok); err != nil {
@@ -101,7 +102,7 @@ func mayReadAttachmentSQL(a Actor, sha string) (string, []any) {
 		f, _ := t.Field(sp.Attachments)
 		names := "r." + f.Name + " = :sha"
 		if f.Type == schema.List {
-			names = "EXISTS (SELECT 1 FROM json_each(r." + f.Name + ") j WHERE j.value = :sha)"
+			names = "EXISTS (SELECT 1 FROM " + a.dialect.JSONEach("r."+f.Name, "j") + " WHERE j.value = :sha)"
 		}
 		or = append(or, "EXISTS (SELECT 1 FROM "+t.Name+" r WHERE r.deleted = 0 AND "+names+" AND ("+scope+"))")
 	}

@@ -96,7 +96,7 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 	if sp, ok := specs[t.Name]; !ok || len(sp.Moves) == 0 {
 		return nil, nil
 	}
-	if where, _ := scopeClause(a, t); where == "1" {
+	if where, _ := scopeClause(a, t); where == "TRUE" {
 		return nil, nil // reads every row: none departs
 	}
 	// The moved rows' former states, shaped like the table (alias r) so the
@@ -105,7 +105,7 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 	proj := make([]string, 0, len(cols)+2)
 	proj = append(proj, "m.seq AS seq", "m.row_id AS id")
 	for _, c := range cols {
-		proj = append(proj, "json_extract(m.before, '$."+c+"') AS "+c)
+		proj = append(proj, a.dialect.Pick("json_extract(m.before, '$."+c+"')", "(m.before::jsonb ->> '"+c+"')")+" AS "+c)
 	}
 	where, args := scopeClause(a, t)
 	q := "WITH r AS (SELECT " + strings.Join(proj, ", ") + " FROM scope_moves m WHERE m.tbl = :tbl AND m.seq > :after AND m.seq <= :until)" +
@@ -142,7 +142,7 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 	}
 	where, args = scopeClause(a, t)
 	args = append(args, sql.Named("ids", string(list)))
-	rs, err = tx.QueryContext(ctx, "SELECT r.id FROM "+t.Name+" r WHERE r.id IN (SELECT value FROM json_each(:ids)) AND ("+where+")", args...)
+	rs, err = tx.QueryContext(ctx, "SELECT r.id FROM "+t.Name+" r WHERE r.id IN (SELECT i.value FROM "+a.dialect.JSONEach(":ids", "i")+") AND ("+where+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
 	}

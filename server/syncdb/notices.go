@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"dicoso/server/store"
 	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 )
@@ -91,7 +92,7 @@ func visitOfTeamUnit(c *change) error {
 	team, _ := c.value("team_id").(string)
 	unit, _ := c.value("unit_id").(string)
 	var ok bool
-	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, `+c.tx.dialect.JSONEach("t.unit_ids", "u")+`
 		WHERE t.id = ? AND t.deleted = 0 AND u.value = ?)`, team, unit).Scan(&ok)
 	if err != nil {
 		return fmt.Errorf("check team unit: %w", err)
@@ -197,6 +198,8 @@ func revisionOf(v any) int64 {
 const (
 	// inMyTeam: the reader leads team t or belongs to it.
 	inMyTeam = `(t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))`
+	// inMyTeamPG is inMyTeam on PostgreSQL.
+	inMyTeamPG = `(t.leader_id = :me OR t.member_ids::jsonb @> jsonb_build_array(:me::text))`
 	// teamOfNotice: team t is the notice n's team, or one of its campaign's
 	// when the notice is for the whole campaign.
 	teamOfNotice = `(t.id = n.team_id OR (n.team_id IS NULL AND t.campaign_id = n.campaign_id))`
@@ -205,7 +208,8 @@ const (
 var (
 	// A team's leader and members read their team's schedule.
 	myTeamsVisits = Scope{Name: "a team's leader and members: the team's schedule", needs: inTeam,
-		SQL: `EXISTS (SELECT 1 FROM teams t WHERE t.id = r.team_id AND t.deleted = 0 AND ` + inMyTeam + `)`}
+		SQL: `EXISTS (SELECT 1 FROM teams t WHERE t.id = r.team_id AND t.deleted = 0 AND ` + inMyTeam + `)`,
+		PG:  `EXISTS (SELECT 1 FROM teams t WHERE t.id = r.team_id AND t.deleted = 0 AND ` + inMyTeamPG + `)`}
 	// A liaison reads the visits to their unit once a notice announcing
 	// the team is issued.
 	liaisonAnnouncedVisits = Scope{Name: "a unit liaison: visits to their unit, once announced", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
@@ -214,10 +218,13 @@ var (
 	// Issued notices reach the teams they establish and the liaisons of
 	// those teams' units.
 	myTeamsNotices = Scope{Name: "a team's leader and members: the issued notices of their team", needs: inTeam,
-		SQL: `r.status = 'issued' AND EXISTS (SELECT 1 FROM teams t, notices n WHERE n.id = r.id AND t.deleted = 0 AND ` + teamOfNotice + ` AND ` + inMyTeam + `)`}
+		SQL: `r.status = 'issued' AND EXISTS (SELECT 1 FROM teams t, notices n WHERE n.id = r.id AND t.deleted = 0 AND ` + teamOfNotice + ` AND ` + inMyTeam + `)`,
+		PG:  `r.status = 'issued' AND EXISTS (SELECT 1 FROM teams t, notices n WHERE n.id = r.id AND t.deleted = 0 AND ` + teamOfNotice + ` AND ` + inMyTeamPG + `)`}
 	liaisonNotices = Scope{Name: "a unit liaison: issued notices of teams visiting their unit", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
 		SQL: `r.status = 'issued' AND EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu, notices n
-		WHERE n.id = r.id AND t.deleted = 0 AND tu.value = :unit AND ` + teamOfNotice + `)`}
+		WHERE n.id = r.id AND t.deleted = 0 AND tu.value = :unit AND ` + teamOfNotice + `)`,
+		PG: `r.status = 'issued' AND EXISTS (SELECT 1 FROM teams t, notices n
+		WHERE n.id = r.id AND t.deleted = 0 AND t.unit_ids::jsonb @> jsonb_build_array(:unit::text) AND ` + teamOfNotice + `)`}
 	// A briefing is read by the secretary and the department leading its
 	// cluster, and by the liaisons of the units that host or attend it.
 	clusterLeadsBriefings = Scope{Name: "a cluster's leading secretary and department: its briefings",
@@ -232,7 +239,8 @@ var (
 		SQL: `r.briefing_id IN (SELECT b.id FROM briefings b JOIN clusters c ON c.id = b.cluster_id
 		WHERE b.deleted = 0 AND c.deleted = 0 AND (c.lead_secretary_id = :me OR (:dept != '' AND c.lead_department_id = :dept)))`}
 	liaisonBriefings = Scope{Name: "a unit liaison: briefings their unit hosts or attends", Roles: []string{plan.RoleUnitLiaison}, needs: hasUnit,
-		SQL: `(r.host_unit_id = :unit OR EXISTS (SELECT 1 FROM json_each(r.unit_ids) bu WHERE bu.value = :unit))`}
+		SQL: `(r.host_unit_id = :unit OR EXISTS (SELECT 1 FROM json_each(r.unit_ids) bu WHERE bu.value = :unit))`,
+		PG:  `(r.host_unit_id = :unit OR r.unit_ids::jsonb @> jsonb_build_array(:unit::text))`}
 )
 
 // scheduleReach is the part of the read scope that moves when a notice is
@@ -240,13 +248,15 @@ var (
 // liaison's unit whose notice is out. Issuing one changes the cursor's
 // fingerprint, and the liaison's devices pull again (docs/protocol.md,
 // Reset). The clusters a department leads are in it for the same reason.
-const scheduleReach = `
+func scheduleReach(d store.Dialect) string {
+	return `
 	UNION ALL
-	SELECT 'announced', t.id FROM teams t, json_each(t.unit_ids) tu
+	SELECT 'announced', t.id FROM teams t, ` + d.JSONEach("t.unit_ids", "tu") + `
 	WHERE :is_liaison = 1 AND t.deleted = 0 AND tu.value = :unit AND EXISTS (SELECT 1 FROM notices n
 		WHERE n.deleted = 0 AND n.status = 'issued' AND ` + teamOfNotice + `)
 	UNION ALL
 	SELECT 'dept cluster', c.id FROM clusters c WHERE :in_dept = 1 AND c.deleted = 0 AND c.lead_department_id = :dept`
+}
 
 // isLiaison is 1 when a reads as a unit liaison attached to a unit.
 func isLiaison(a Actor) int {

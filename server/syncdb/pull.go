@@ -59,6 +59,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	if limit <= 0 {
 		limit = protocol.DefaultPullLimit
 	}
+	a.dialect = d.st.Dialect()
 	resp := protocol.PullResponse{Rows: []protocol.Row{}}
 	err := d.st.ReadTx(ctx, func(tx *sql.Tx) error {
 		var scope string
@@ -244,7 +245,7 @@ func normalSQL(v any) any {
 func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after, until int64, limit int, own *ownRule) ([]pulledRow, error) {
 	cols := t.Columns()
 	where, args := scopeClause(a, t)
-	if where == "0" {
+	if where == "FALSE" {
 		return nil, nil // nothing of it is theirs to read
 	}
 	clocksCol := ""
@@ -254,6 +255,15 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 	q := "SELECT id, " + strings.Join(cols, ", ") + ", deleted, version, seq" + clocksCol + " FROM " + t.Name + " AS r" +
 		" WHERE r.seq > :after AND r.seq <= :until AND (" + where + ") ORDER BY r.seq LIMIT :limit"
 	args = append(args, sql.Named("after", after), sql.Named("until", until), sql.Named("limit", limit))
+	// Read before the rows: PostgreSQL runs a transaction's statements on
+	// one connection, one at a time, so none may start while rows are open.
+	var defaults map[string]any
+	if own != nil {
+		var err error
+		if defaults, err = own.db.columnDefaults(ctx, tx, t); err != nil {
+			return nil, err
+		}
+	}
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", t.Name, err)
@@ -281,10 +291,6 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 			if err := json.Unmarshal([]byte(clocks), &fcs); err != nil {
 				return nil, fmt.Errorf("decode clocks of %s %s: %w", t.Name, id, err)
 			}
-			defaults, err := own.db.columnDefaults(ctx, tx, t)
-			if err != nil {
-				return nil, err
-			}
 			if own.holds(seq, fcs, cols, raw, defaults) {
 				out = append(out, pulledRow{seq: seq, own: true})
 				continue
@@ -307,8 +313,9 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 
 // scopeClause is the WHERE condition, over the row aliased r, limiting
 // table t to what a device of a pulls: the union of the spec's read scopes
-// a matches (specs.go), leaving out those read over the API only; "0" when
-// none does or t has no spec.
+// a matches (specs.go), leaving out those read over the API only; "FALSE"
+// when none does or t has no spec, "TRUE" when one reads every row. Its
+// dialect is the actor's store's.
 func scopeClause(a Actor, t *schema.Table) (string, []any) {
 	return scopeClauseWith(a, t, false, false)
 }
@@ -318,11 +325,17 @@ func scopeClause(a Actor, t *schema.Table) (string, []any) {
 // the API only (Scope.API: headquarters read every row in the console). A
 // report or list of synced rows filters by it, so that each role sees
 // exactly what the specs let it read. Its arguments are named :me, :dept
-// and :unit. An unknown table reads "0".
-func ReadClause(a Actor, table string) (string, []any) {
+// and :unit; it is SQL of the engine's store's dialect. An unknown table
+// reads "FALSE", a table read whole "TRUE".
+func (d *DB) ReadClause(a Actor, table string) (string, []any) {
+	a.dialect = d.st.Dialect()
+	return readClause(a, table)
+}
+
+func readClause(a Actor, table string) (string, []any) {
 	t, ok := schema.Lookup(table)
 	if !ok {
-		return "0", scopeArgs(a)
+		return "FALSE", scopeArgs(a)
 	}
 	return scopeClauseWith(a, t, false, true)
 }
@@ -335,7 +348,7 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable, api bool) (string
 	args := scopeArgs(a)
 	sp, ok := specs[t.Name]
 	if !ok {
-		return "0", args
+		return "FALSE", args
 	}
 	var or []string
 	for _, s := range sp.Read {
@@ -343,18 +356,18 @@ func scopeClauseWith(a Actor, t *schema.Table, parentReadable, api bool) (string
 			continue
 		}
 		if !s.WithParent || parentReadable {
-			if s.SQL == "1" {
-				return "1", args
+			if s.SQL == "TRUE" {
+				return "TRUE", args
 			}
-			or = append(or, "("+s.SQL+")")
+			or = append(or, "("+s.sql(a.dialect)+")")
 			continue
 		}
 		p := sp.Parent
 		inner, _ := scopeClauseWith(a, mustTable(p.Table), false, api)
-		or = append(or, "(("+s.SQL+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
+		or = append(or, "(("+s.sql(a.dialect)+") AND (r."+p.Field+" IS NULL OR r."+p.Field+" IN (SELECT r.id FROM "+p.Table+" r WHERE "+inner+")))")
 	}
 	if len(or) == 0 {
-		return "0", args
+		return "FALSE", args
 	}
 	return strings.Join(or, " OR "), args
 }
@@ -395,13 +408,15 @@ func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) 
 	r := &reach{}
 	{
 		q := `SELECT 'team', t.id || ':' || COALESCE(t.campaign_id, '') || ':' || t.unit_ids FROM teams t
-			WHERE t.deleted = 0 AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me))
+			WHERE t.deleted = 0 AND (t.leader_id = :me OR ` + a.dialect.Pick(
+			`EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)`,
+			`t.member_ids::jsonb @> jsonb_build_array(:me::text)`) + `)
 			UNION ALL
 			SELECT 'cluster', u.id FROM units u JOIN clusters c ON c.id = u.cluster_id
 			WHERE c.deleted = 0 AND c.lead_secretary_id = :me
 			UNION ALL
 			SELECT 'finding', f.id || ':' || COALESCE(f.note_id, '') FROM findings f
-			WHERE :in_dept = 1 AND f.deleted = 0 AND f.department_id = :dept` + scheduleReach + `
+			WHERE :in_dept = 1 AND f.deleted = 0 AND f.department_id = :dept` + scheduleReach(a.dialect) + `
 			ORDER BY 1, 2`
 		// A department reads the notes and follow-ups of the findings
 		// assigned to it: they enter or leave its scope when a finding

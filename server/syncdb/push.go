@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"dicoso/server/store"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
 )
@@ -41,6 +42,7 @@ type pushOutcome struct {
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
 	actor.DeviceID = req.DeviceID
+	actor.dialect = d.st.Dialect()
 	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
 	select {
 	case d.jobs <- job:
@@ -132,7 +134,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	// other pushes share this transaction.
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
-		wt := newWtx(tx)
+		wt := newWtx(tx, d.st.Dialect())
 		created := make([]map[string]bool, len(batch))
 		for i, job := range batch {
 			results, made, err := d.applyPush(ctx, wt, job)
@@ -218,19 +220,20 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 // replay must not apply it behind their back. clock_skew is the exception,
 // as the device re-sends that change, restamped, under the same id.
 func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]protocol.Result, error) {
-	ids := make([]string, len(changes))
+	idList := make([]string, len(changes))
 	for i, ch := range changes {
-		ids[i] = ch.ID
+		idList[i] = ch.ID
 	}
-	list, err := json.Marshal(ids)
+	list, err := json.Marshal(idList)
 	if err != nil {
 		return nil, fmt.Errorf("encode change ids: %w", err)
 	}
+	ids := tx.dialect.JSONEach(":ids", "i")
 	rows, err := tx.tx.QueryContext(ctx, `
-		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT value FROM json_each(:ids))
+		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
 		UNION ALL
 		SELECT change_id, code, message, field FROM rejected_changes
-		WHERE change_id IN (SELECT value FROM json_each(:ids)) AND code != :skew`,
+		WHERE change_id IN (SELECT i.value FROM `+ids+`) AND code != :skew`,
 		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
 	if err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
@@ -274,7 +277,7 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 		return fmt.Errorf("encode change ids: %w", err)
 	}
 	rows, err := tx.tx.QueryContext(ctx, `SELECT change_id, tbl, row_id, lost FROM change_log
-		WHERE change_id IN (SELECT value FROM json_each(?)) AND lost != '{}'`, string(list))
+		WHERE change_id IN (SELECT i.value FROM `+tx.dialect.JSONEach("?", "i")+`) AND lost != '{}'`, string(list))
 	if err != nil {
 		return fmt.Errorf("look up lost values: %w", err)
 	}
@@ -417,7 +420,7 @@ func (d *DB) outOfScope(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Ch
 		return false, nil
 	}
 	where, args := scopeClause(a, t)
-	if where == "1" {
+	if where == "TRUE" {
 		return false, nil
 	}
 	var n int
@@ -452,7 +455,10 @@ func (d *DB) columnDefaults(ctx context.Context, tx *sql.Tx, t *schema.Table) (m
 	if v, ok := d.defaults.Load(t.Name); ok {
 		return v.(map[string]any), nil
 	}
-	rs, err := tx.QueryContext(ctx, "SELECT name, dflt_value FROM pragma_table_info(?)", t.Name)
+	rs, err := tx.QueryContext(ctx, d.st.Dialect().Pick(
+		"SELECT name, dflt_value FROM pragma_table_info(?)",
+		`SELECT column_name, column_default FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = ?`), t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
 	}
@@ -463,6 +469,12 @@ func (d *DB) columnDefaults(ctx context.Context, tx *sql.Tx, t *schema.Table) (m
 		var dflt sql.NullString
 		if err := rs.Scan(&name, &dflt); err != nil {
 			return nil, fmt.Errorf("read the defaults of %s: %w", t.Name, err)
+		}
+		if d.st.Dialect() == store.Postgres && dflt.Valid {
+			// PostgreSQL writes a default with its type: 'planned'::text.
+			if i := strings.LastIndex(dflt.String, "::"); i > 0 && !strings.Contains(dflt.String[i:], "'") {
+				dflt.String = dflt.String[:i]
+			}
 		}
 		out[name] = sqlLiteral(dflt)
 	}
@@ -508,9 +520,13 @@ func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r p
 	if err != nil {
 		return fmt.Errorf("encode rejected change: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejected_changes
+	// An upsert on both stores (SQLite's INSERT OR REPLACE is its own).
+	_, err = tx.ExecContext(ctx, `INSERT INTO rejected_changes
 		(change_id, tbl, row_id, user_id, device_id, code, message, field, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (change_id) DO UPDATE SET tbl = excluded.tbl, row_id = excluded.row_id, user_id = excluded.user_id,
+			device_id = excluded.device_id, code = excluded.code, message = excluded.message, field = excluded.field,
+			body = excluded.body, received_at = excluded.received_at`,
 		ch.ID, ch.Table, ch.RowID, a.UserID, a.DeviceID, r.Code, r.Message, r.Field, string(body), now.Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("keep rejected change %s: %w", ch.ID, err)

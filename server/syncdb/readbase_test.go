@@ -217,7 +217,7 @@ func TestHeadquartersPullWhatWaitsOnThem(t *testing.T) {
 			if tb.Reference {
 				continue
 			}
-			if where, _ := ReadClause(hq, tb.Name); where != "1" {
+			if where, _ := readClause(hq, tb.Name); where != "TRUE" {
 				t.Errorf("%s reads %s over the API by %q, want every row", name, tb.Name, where)
 			}
 		}

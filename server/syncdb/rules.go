@@ -147,7 +147,7 @@ func both(x, y Who) Who {
 // covering unit.
 func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
 	var ok bool
-	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) u
+	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, `+c.tx.dialect.JSONEach("t.unit_ids", "u")+`
 		WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
 		c.actor().UserID, campaign, unit).Scan(&ok)
 	if err != nil {
@@ -472,10 +472,10 @@ var (
 	// headquarters browser never needs the national dataset on the device
 	// (issue 8), so their devices pull only the other scopes they match
 	// (their own rows, or a field role's).
-	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "1", API: true}
+	headquartersRead = Scope{Name: "headquarters read every row (over the API)", Roles: headquarters, SQL: "TRUE", API: true}
 	// Headquarters' own planning records (team schedules, notices,
 	// briefings) are few and written on their devices: they pull them all.
-	headquartersPlans = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "1"}
+	headquartersPlans = Scope{Name: "headquarters read every row", Roles: headquarters, SQL: "TRUE"}
 	// What waits on headquarters their devices do pull, so that a reviewer
 	// or the Office can work on a phone too: the notes in review (handed in
 	// and not yet accepted, a note sent back included, as it comes back to
@@ -491,19 +491,30 @@ var (
 		SQL: `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
 		WHERE t.deleted = 0 AND tu.value = r.unit_id
 		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`,
+		PG: `EXISTS (SELECT 1 FROM teams t, jsonb_array_elements_text(t.unit_ids::jsonb) tu(value)
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
+		AND (t.leader_id = :me OR t.member_ids::jsonb @> jsonb_build_array(:me::text)))`}
 	teamUnitsAnyCampaign = Scope{Name: "a team's leader and members: the team's units", needs: inTeam,
 		SQL: `EXISTS (SELECT 1 FROM teams t, json_each(t.unit_ids) tu
 		WHERE t.deleted = 0 AND tu.value = r.unit_id
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`,
+		PG: `EXISTS (SELECT 1 FROM teams t, jsonb_array_elements_text(t.unit_ids::jsonb) tu(value)
+		WHERE t.deleted = 0 AND tu.value = r.unit_id
+		AND (t.leader_id = :me OR t.member_ids::jsonb @> jsonb_build_array(:me::text)))`}
 	tripsOfMyCampaigns = Scope{Name: "a team's leader and members: trips of the team's campaign", needs: inTeam,
 		SQL: `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
-		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`}
+		AND (t.leader_id = :me OR EXISTS (SELECT 1 FROM json_each(t.member_ids) m WHERE m.value = :me)))`,
+		PG: `r.campaign_id IN (SELECT t.campaign_id FROM teams t WHERE t.deleted = 0
+		AND (t.leader_id = :me OR t.member_ids::jsonb @> jsonb_build_array(:me::text)))`}
 	// A secretary reads the field data of the units of the clusters they lead.
 	myClusters = Scope{Name: "a secretary: the units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
 		SQL: clusterUnit}
 	tripsToMyClusters = Scope{Name: "a secretary: trips to units of the clusters they lead", Roles: []string{plan.RoleSecretary}, needs: leadCluster,
 		SQL: `EXISTS (SELECT 1 FROM json_each(r.unit_ids) tu JOIN units u ON u.id = tu.value
+		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`,
+		PG: `EXISTS (SELECT 1 FROM jsonb_array_elements_text(r.unit_ids::jsonb) tu(value) JOIN units u ON u.id = tu.value
 		JOIN clusters c ON c.id = u.cluster_id WHERE c.deleted = 0 AND c.lead_secretary_id = :me)`}
 	// A liaison reads what concerns their unit: check-ins, the notes once
 	// handed in, their findings with them.
@@ -518,8 +529,8 @@ var (
 	departmentCited = Scope{Name: "a department: handed-in notes its findings cite", Roles: []string{plan.RoleDepartment}, needs: hasDept,
 		SQL: `EXISTS (SELECT 1 FROM findings f WHERE f.note_id = r.id AND f.deleted = 0 AND f.department_id = :dept) AND ` + handedIn}
 	// A follow-up is read with its finding.
-	withItsFinding = Scope{Name: "whoever reads its finding", SQL: "1", WithParent: true}
-	withItsNote    = Scope{Name: "whoever reads its note", SQL: "1", WithParent: true}
+	withItsFinding = Scope{Name: "whoever reads its finding", SQL: "TRUE", WithParent: true}
+	withItsNote    = Scope{Name: "whoever reads its note", SQL: "TRUE", WithParent: true}
 )
 
 // own is the author's scope: rows whose owner field names the reader.
@@ -580,9 +591,13 @@ func seenValue(ctx context.Context, tx *wtx, d *DB, w *writeCtx, cur *rowState, 
 		return held, nil
 	}
 	var seen sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT json_extract(applied, '$.' || :field) FROM change_log
+	err := tx.QueryRowContext(ctx, tx.dialect.Pick(
+		`SELECT json_extract(applied, '$.' || :field) FROM change_log
 		WHERE tbl = :tbl AND row_id = :row AND seq <= :base AND json_type(applied, '$.' || :field) IS NOT NULL
 		ORDER BY seq DESC LIMIT 1`,
+		`SELECT applied::jsonb ->> :field::text FROM change_log
+		WHERE tbl = :tbl AND row_id = :row AND seq <= :base AND (applied::jsonb -> :field::text) IS NOT NULL
+		ORDER BY seq DESC LIMIT 1`),
 		sql.Named("field", field), sql.Named("tbl", cur.table.Name), sql.Named("row", cur.id), sql.Named("base", w.baseSeq)).Scan(&seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

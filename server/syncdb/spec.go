@@ -2,6 +2,7 @@ package syncdb
 
 import (
 	"context"
+	"dicoso/server/store"
 	"fmt"
 	"slices"
 	"strings"
@@ -95,16 +96,28 @@ type Check func(c *change) error
 // a condition over the row aliased r with :me, :dept and :unit bound to
 // the reader. WithParent also requires the row's parent to be readable.
 type Scope struct {
-	Name       string
-	Roles      []string
-	needs      need
-	SQL        string
+	Name  string
+	Roles []string
+	needs need
+	SQL   string
+	// PG is SQL's PostgreSQL twin, where the two differ (JSON lists are
+	// read with json_each on SQLite, jsonb_array_elements_text on
+	// PostgreSQL); empty when SQL reads the same on both.
+	PG         string
 	WithParent bool
 	// API: the reader reads these rows over the API (the console's reports
 	// and lists, attachments) but their devices do not pull them. The pull
 	// serves the other scopes only, and a push vouches by its base_cursor
 	// only for rows the pull serves (docs/protocol.md, "Merge").
 	API bool
+}
+
+// sql is the scope's condition in the dialect d.
+func (s Scope) sql(d store.Dialect) string {
+	if d == store.Postgres && s.PG != "" {
+		return s.PG
+	}
+	return s.SQL
 }
 
 // Parent names the row a row is read with: Field holds its id in Table. A

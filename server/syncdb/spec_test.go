@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/sync/plan"
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
@@ -280,11 +279,7 @@ func (w *reviewWorld) referenceAttempt(table *schema.Table, op string) protocol.
 func TestTableWithoutSpecIsRefusedEverything(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	if _, err := st.Writer().ExecContext(ctx, `CREATE TABLE scratch_notes (id TEXT PRIMARY KEY, user_id TEXT, text TEXT NOT NULL DEFAULT '',
 		deleted INTEGER NOT NULL DEFAULT 0, version TEXT NOT NULL DEFAULT '', clocks TEXT NOT NULL DEFAULT '{}', seq INTEGER NOT NULL DEFAULT 0)`); err != nil {
 		t.Fatal(err)
@@ -303,7 +298,7 @@ func TestTableWithoutSpecIsRefusedEverything(t *testing.T) {
 	alice := Actor{UserID: uuid.NewString(), Roles: []string{"secretary"}, DeviceID: "dev-alice"}
 	admin := Actor{UserID: uuid.NewString(), Roles: []string{"admin"}, DeviceID: "dev-admin"}
 	own := uuid.NewString()
-	err = st.InTx(ctx, func(tx *sql.Tx) error {
+	err := st.InTx(ctx, func(tx *sql.Tx) error {
 		return db.ApplyServerTx(ctx, tx, "", []ServerChange{
 			{Table: "users", RowID: alice.UserID, Fields: map[string]any{"username": "alice", "roles": alice.Roles}},
 			{Table: "users", RowID: admin.UserID, Fields: map[string]any{"username": "admin", "roles": admin.Roles}},

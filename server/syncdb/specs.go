@@ -286,7 +286,7 @@ var reviewFields = []string{"reviewed_by", "review_comment"}
 var voiding = []string{"voided", "void_reason"}
 
 // Reference data: everyone logged in reads all of it.
-var everyoneReads = []Scope{{Name: "everyone", SQL: "1"}}
+var everyoneReads = []Scope{{Name: "everyone", SQL: "TRUE"}}
 
 func by(roles ...string) Access { return Access{Roles: roles} }
 

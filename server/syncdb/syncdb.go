@@ -47,6 +47,9 @@ type Actor struct {
 	// reach is filled by the pull from the store; nil means unknown, and
 	// the read scope then keeps every clause the roles allow.
 	reach *reach
+	// dialect is the store's the actor reads and writes, set by the
+	// engine's entry points (Push, Pull, ...): read scopes are SQL in it.
+	dialect store.Dialect
 }
 
 // Has reports whether the actor holds role.
@@ -194,7 +197,7 @@ func (e *RejectedError) Error() string {
 // transaction should roll back.
 func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, changes []ServerChange) error {
 	now := d.now().UTC()
-	wt := newWtx(tx)
+	wt := newWtx(tx, d.st.Dialect())
 	for _, sc := range changes {
 		op := protocol.OpUpsert
 		if sc.Delete {
@@ -208,7 +211,7 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 			HLC:    d.clock.Now().String(),
 			Fields: sc.Fields,
 		}
-		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: d.clock.Node()}, server: true, now: now}
+		w := &writeCtx{actor: Actor{UserID: actorUserID, DeviceID: d.clock.Node(), dialect: d.st.Dialect()}, server: true, now: now}
 		// A server change skips applyChange's idempotency check (its change
 		// id is fresh), so merge directly and keep the rejection's field.
 		err := d.merge(ctx, wt, w, ch)
@@ -237,8 +240,9 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 // *RejectedError; any other error means the caller's transaction should
 // roll back.
 func (d *DB) ApplyJudgedTx(ctx context.Context, tx *sql.Tx, actor Actor, sc ServerChange) error {
-	wt := newWtx(tx)
+	wt := newWtx(tx, d.st.Dialect())
 	actor.DeviceID = d.clock.Node()
+	actor.dialect = d.st.Dialect()
 	actor.reach = nil
 	op := protocol.OpUpsert
 	if sc.Delete {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/sync/hlc"
 	"dicoso/sync/protocol"
 )
@@ -28,10 +28,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dicoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	f := &fixture{st: st, now: time.Date(2021, 6, 3, 9, 0, 0, 0, time.UTC)}
 	f.db = New(st, Options{Now: func() time.Time { return f.now }})
 	t.Cleanup(func() { f.db.Close(); st.Close() })
@@ -39,7 +36,7 @@ func newFixture(t testing.TB) *fixture {
 	f.alice = Actor{UserID: uuid.NewString(), Roles: []string{"secretary"}, DeviceID: "dev-alice"}
 	f.bob = Actor{UserID: uuid.NewString(), Roles: []string{"inspector"}, DeviceID: "dev-bob"}
 	f.admin = Actor{UserID: uuid.NewString(), Roles: []string{"admin"}, DeviceID: "dev-admin"}
-	err = st.InTx(ctx, func(tx *sql.Tx) error {
+	err := st.InTx(ctx, func(tx *sql.Tx) error {
 		changes := []ServerChange{{Table: "units", RowID: f.unit, Fields: map[string]any{
 			"name": "Lai Châu", "kind": "province", "code": "12", "lat": 22.3964, "lng": 103.4582}}}
 		for i, a := range []Actor{f.alice, f.bob, f.admin} {
@@ -215,12 +212,7 @@ func TestRejectionIsFinalForItsChangeID(t *testing.T) {
 func TestServerClockResumesPastStoredStamps(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dicoso.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	dept := uuid.NewString()
 	write := func(now time.Time, name string) {
 		t.Helper()

@@ -3,6 +3,8 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+
+	"dicoso/server/store"
 )
 
 // wtx is a write transaction of the merge.
@@ -17,8 +19,9 @@ import (
 // while offline is forty change-log entries but one row write. Everything
 // in the merge reads rows through loadRow, which sees these pending states.
 type wtx struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx      *sql.Tx
+	dialect store.Dialect
+	stmts   map[string]*sql.Stmt
 	// exists remembers rows found by reference checks. Rows are never
 	// removed (deletion is a tombstone), so a row seen once stays found.
 	exists map[string]struct{}
@@ -26,8 +29,8 @@ type wtx struct {
 	dirty  []*rowState          // rows to write at flush, in first-change order
 }
 
-func newWtx(tx *sql.Tx) *wtx {
-	return &wtx{tx: tx, stmts: map[string]*sql.Stmt{}, exists: map[string]struct{}{}, rows: map[string]*rowState{}}
+func newWtx(tx *sql.Tx, d store.Dialect) *wtx {
+	return &wtx{tx: tx, dialect: d, stmts: map[string]*sql.Stmt{}, exists: map[string]struct{}{}, rows: map[string]*rowState{}}
 }
 
 // changed records that fields of r were merged and must be written.

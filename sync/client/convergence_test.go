@@ -690,7 +690,7 @@ func (s *sim) check() runStats {
 		}
 	}
 	var doubled int
-	if err := w.st.Reader().QueryRow(`SELECT COUNT(*) FROM (SELECT change_id FROM change_log GROUP BY change_id HAVING COUNT(*) > 1)`).Scan(&doubled); err != nil {
+	if err := w.st.Reader().QueryRow(`SELECT COUNT(*) FROM (SELECT change_id FROM change_log GROUP BY change_id HAVING COUNT(*) > 1) AS twice`).Scan(&doubled); err != nil {
 		t.Fatal(err)
 	}
 	if doubled != 0 {

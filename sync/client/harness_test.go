@@ -29,6 +29,7 @@ import (
 	"dicoso/server/auth"
 	"dicoso/server/config"
 	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/server/syncdb"
 	"dicoso/sync/client"
 	"dicoso/sync/protocol"
@@ -83,11 +84,12 @@ type worldOptions struct {
 // every password hash costs about half a second on a small machine, so
 // each world starts from a copy of it instead of creating its users anew.
 var template struct {
-	once sync.Once
-	dir  string
-	path string
-	ref  refData
-	err  error
+	once   sync.Once
+	dir    string
+	path   string // SQLite: the template file
+	dbName string // PostgreSQL: the template database
+	ref    refData
+	err    error
 }
 
 func TestMain(m *testing.M) {
@@ -101,7 +103,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	template.dir = dir
-	code := m.Run()
+	code := storetest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -110,12 +112,23 @@ func templateStore(t *testing.T) (string, refData) {
 	t.Helper()
 	template.once.Do(func() {
 		ok := t.Run("template", func(t *testing.T) {
-			w := openWorld(t, t.TempDir(), worldOptions{})
+			dataDir := t.TempDir()
+			var st *store.Store
+			if storetest.Postgres() {
+				var u string
+				template.dbName, u = storetest.TemplateDatabase(t)
+				st = openPostgres(t, u)
+			} else {
+				st = openSQLite(t, dataDir)
+			}
+			w := openWorld(t, dataDir, st, worldOptions{})
 			w.admin = w.rawLogin(t, "admin", adminPassword, "setup-admin")
 			w.seed(t)
-			template.path = filepath.Join(template.dir, "template.db")
-			if err := w.st.Backup(context.Background(), template.path); err != nil {
-				t.Fatalf("backup: %v", err)
+			if !storetest.Postgres() {
+				template.path = filepath.Join(template.dir, "template.db")
+				if err := w.st.Backup(context.Background(), template.path); err != nil {
+					t.Fatalf("backup: %v", err)
+				}
 			}
 			template.ref = w.refData
 		})
@@ -131,32 +144,54 @@ func templateStore(t *testing.T) (string, refData) {
 	return template.path, ref
 }
 
+func openSQLite(t *testing.T, dataDir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(dataDir, "dicoso.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return st
+}
+
+func openPostgres(t *testing.T, url string) *store.Store {
+	t.Helper()
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return st
+}
+
 // newWorld is a server over a fresh copy of the template store.
 func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	path, ref := templateStore(t)
 	dataDir := t.TempDir()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	var st *store.Store
+	if storetest.Postgres() {
+		st = openPostgres(t, storetest.NewDatabaseFrom(t, template.dbName))
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, "dicoso.db"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st = openSQLite(t, dataDir)
 	}
-	if err := os.WriteFile(filepath.Join(dataDir, "dicoso.db"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w := openWorld(t, dataDir, o)
+	w := openWorld(t, dataDir, st, o)
 	w.refData = ref
 	return w
 }
 
-func openWorld(t *testing.T, dataDir string, o worldOptions) *world {
+// openWorld serves st (closed when the test ends) with its attachments
+// under dataDir.
+func openWorld(t *testing.T, dataDir string, st *store.Store, o worldOptions) *world {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
-	st, err := store.Open(ctx, cfg.DBPath())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
 	sdb := syncdb.New(st, syncdb.Options{ClockSkew: cfg.ClockSkew})
 	authSvc := auth.Ephemeral(st, auth.Options{Sync: sdb, Now: o.authNow, AccessTTL: o.access})
 	if _, _, err := authSvc.BootstrapAdmin(ctx, adminPassword); err != nil {

@@ -133,7 +133,7 @@ func TestDeviceSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	var doubled int
-	if err := w.st.Reader().QueryRow(`SELECT COUNT(*) FROM (SELECT change_id FROM change_log GROUP BY change_id HAVING COUNT(*) > 1)`).Scan(&doubled); err != nil || doubled != 0 {
+	if err := w.st.Reader().QueryRow(`SELECT COUNT(*) FROM (SELECT change_id FROM change_log GROUP BY change_id HAVING COUNT(*) > 1) AS twice`).Scan(&doubled); err != nil || doubled != 0 {
 		t.Fatalf("%d change ids logged twice (%v)", doubled, err)
 	}
 	w.compareDevice(t, name, d, w.actor(w.users["hoa"], name))

@@ -50,6 +50,11 @@ type Config struct {
 	// with its peak in between.
 	ServerPID int
 	Log       *slog.Logger
+
+	// OtherURLs are more processes of the same server (one PostgreSQL
+	// store): device i talks to the i-th of BaseURL and these, modulo their
+	// number, as a load balancer keeping each device on one process would.
+	OtherURLs []string
 }
 
 // Result is what a run measured.
@@ -234,8 +239,9 @@ func setUp(ctx context.Context, cfg Config, hc *http.Client, run string) ([]*cli
 		if err := createUser(ctx, hc, cfg.BaseURL, token, name, password); err != nil {
 			return devs, err
 		}
+		urls := append([]string{cfg.BaseURL}, cfg.OtherURLs...)
 		d, err := client.Open(ctx, filepath.Join(cfg.Dir, name+".db"), client.Options{
-			BaseURL: cfg.BaseURL, HTTP: hc, DeviceName: name, PushBatch: cfg.Batch, RelaxedDurability: true})
+			BaseURL: urls[i%len(urls)], HTTP: hc, DeviceName: name, PushBatch: cfg.Batch, RelaxedDurability: true})
 		if err != nil {
 			return devs, err
 		}

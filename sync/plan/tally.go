@@ -219,12 +219,17 @@ func (t *Tally) User(id string) UserDays {
 	return out
 }
 
-// Compute runs the tally of year as of asOf (YYYY-MM-DD) over db, for one
-// user or, with userID "", for every user who logged a day. Run it in one
-// read transaction for a consistent answer.
+// Compute runs the tally of year as of asOf (YYYY-MM-DD) over db, an
+// SQLite database, for one user or, with userID "", for every user who
+// logged a day. Run it in one read transaction for a consistent answer.
 func Compute(ctx context.Context, db Querier, year int, asOf, userID string) (Tally, error) {
+	return ComputeWith(ctx, db, SQLiteQueries(), year, asOf, userID)
+}
+
+// ComputeWith is Compute with the queries of db's dialect.
+func ComputeWith(ctx context.Context, db Querier, qs Queries, year int, asOf, userID string) (Tally, error) {
 	out := Tally{Year: year, AsOf: asOf, Periods: []Period{}, users: map[string]*UserDays{}}
-	pq := PlanQuery()
+	pq := qs.Plan
 	var planID, number, title sql.NullString
 	err := queryRows(ctx, db, pq, map[string]any{"year": year, "as_of": asOf}, func(rs *sql.Rows) error {
 		return rs.Scan(&planID, &number, &title, &out.MinFieldDays, &out.DaysInYear, &out.ElapsedDays,
@@ -238,7 +243,7 @@ func Compute(ctx context.Context, db Querier, year int, asOf, userID string) (Ta
 		out.Plan = &PlanRef{ID: planID.String, Number: number.String, Title: title.String}
 		plan = planID.String
 	}
-	err = queryRows(ctx, db, PeriodsQuery(), map[string]any{"plan_id": plan}, func(rs *sql.Rows) error {
+	err = queryRows(ctx, db, qs.Periods, map[string]any{"plan_id": plan}, func(rs *sql.Rows) error {
 		var p Period
 		var starts, ends sql.NullString
 		if err := rs.Scan(&p.ID, &p.Name, &starts, &ends); err != nil {
@@ -252,7 +257,7 @@ func Compute(ctx context.Context, db Querier, year int, asOf, userID string) (Ta
 		return Tally{}, fmt.Errorf("special periods: %w", err)
 	}
 	args := map[string]any{"year": year, "as_of": asOf, "user_id": userID, "plan_id": plan}
-	err = queryRows(ctx, db, TallyQuery(), args, func(rs *sql.Rows) error {
+	err = queryRows(ctx, db, qs.Tally, args, func(rs *sql.Rows) error {
 		var user, kind, key string
 		var d Days
 		var verified sql.NullInt64
