@@ -692,11 +692,10 @@ func TestClockCorrectionFollowsAFixedDate(t *testing.T) {
 	}
 }
 
-// TestSnapshotStagesPagesOfEverySize: a snapshot page is staged in
-// statements of a fixed number of rows (stageBatch, 100), the last one
-// shorter. Whatever the page size against that number (smaller, equal,
-// one more, many times over with a remainder), every row the user may read
-// arrives as the server holds it, deleted rows included, and nothing else.
+// TestSnapshotStagesPagesOfEverySize: whatever the page size (one page
+// for the whole snapshot, pages of 100 give or take one, small pages), every
+// row the user may read arrives as the server holds it, deleted rows
+// included, and nothing else.
 func TestSnapshotStagesPagesOfEverySize(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})

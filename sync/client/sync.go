@@ -486,24 +486,7 @@ func (r pulledRow) decode() (protocol.Row, error) {
 	return out, nil
 }
 
-// stageRows stages a snapshot page, stageBatch rows to a statement, the
-// fields as the JSON text the server sent. A statement per row cost the
-// database/sql and driver round trip of each row, the larger part of a
-// snapshot's time on the device; handing SQLite the page as one JSON array
-// (json_each) cost as much again in SQLite's JSON functions.
 func stageRows(x txn, rows []pulledRow) error {
-	args := make([]any, 0, 5*stageBatch)
-	flush := func() error {
-		n := len(args) / 5
-		if n == 0 {
-			return nil
-		}
-		if _, err := x.exec(stageSQL(n), args...); err != nil {
-			return fmt.Errorf("client: stage %d snapshot rows: %w", n, err)
-		}
-		args = args[:0]
-		return nil
-	}
 	for _, raw := range rows {
 		if _, ok := schema.Lookup(raw.Table); !ok {
 			continue
@@ -514,10 +497,7 @@ func stageRows(x txn, rows []pulledRow) error {
 			if err != nil {
 				return err
 			}
-			if departed(r) { // staged by an earlier page (or earlier in this one), out of scope since
-				if err := flush(); err != nil {
-					return err
-				}
+			if departed(r) { // staged by an earlier page, out of scope since
 				if _, err := x.exec("DELETE FROM snapshot_rows WHERE tbl = ? AND row_id = ?", r.Table, id); err != nil {
 					return fmt.Errorf("client: unstage %s %s: %w", r.Table, r.RowID, err)
 				}
@@ -532,14 +512,11 @@ func stageRows(x txn, rows []pulledRow) error {
 		if raw.Deleted {
 			deleted = 1
 		}
-		args = append(args, raw.Table, id, fields, deleted, raw.Version)
-		if len(args) == 5*stageBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if _, err := x.exec(qStage, raw.Table, id, fields, deleted, raw.Version); err != nil {
+			return fmt.Errorf("client: stage %s %s: %w", raw.Table, raw.RowID, err)
 		}
 	}
-	return flush()
+	return nil
 }
 
 // swapSnapshot replaces the pulled copy with the complete staged snapshot;

@@ -72,6 +72,7 @@ const (
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	qAck            = "UPDATE outbox SET acked_at = ? WHERE change_id = ?"
+	qStage          = "INSERT OR REPLACE INTO snapshot_rows (tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)"
 	qStagedRow      = "SELECT fields, deleted, version FROM snapshot_rows WHERE tbl = ? AND row_id = ?"
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"
 )
@@ -84,23 +85,6 @@ func writeRowSQL(t *schema.Table) string {
 	cols := t.Columns()
 	return "INSERT OR REPLACE INTO " + t.Name + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES (?" +
 		strings.Repeat(", ?", len(cols)+2) + ")"
-}
-
-// stageBatch is how many snapshot rows one prepared statement stages.
-const stageBatch = 100
-
-// stageSQL stages n snapshot rows with one statement (five arguments a
-// row, in the order of the rows: a row staged twice keeps the later).
-func stageSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT OR REPLACE INTO snapshot_rows (tbl, row_id, fields, deleted, version) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?)")
-	}
-	return b.String()
 }
 
 // swapRowsSQL copies a table's staged snapshot rows into it in one
@@ -129,7 +113,7 @@ func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " W
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
 	queries := []string{qState, qSetState, qServerRow, qKeepServerRow, qDropServerRow, qRowEntries, qQueue, qAck,
-		stageSQL(stageBatch), qStagedRow, qPendingEntries}
+		qStage, qStagedRow, qPendingEntries}
 	for _, t := range schema.Tables() {
 		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), swapRowsSQL(t))
 	}
