@@ -18,9 +18,12 @@ import (
 const compressMinBytes = 1024
 
 // gzipWriters keeps gzip writers for reuse: each holds about 800 KB of
-// compressor state, too much to allocate per answer.
+// compressor state, too much to allocate per answer. They run at
+// BestSpeed: a 279-row pull page is 13.3 KB against 12.1 KB at the default
+// level (a tenth more on the wire) for a third to a half less gzip CPU
+// while a snapshot is served (README, "Performance").
 var gzipWriters = stdsync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return zw
 }}
 

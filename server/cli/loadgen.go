@@ -25,6 +25,7 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.IntVar(&cfg.Rounds, "rounds", 10, "pushes per device")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "open load: each device pushes one batch every interval (0: back to back)")
 	fs.StringVar(&cfg.Dir, "dir", filepath.Join(os.TempDir(), "dicoso-loadgen"), "device files and the raw-insert file (the disk measured)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id on this machine: report its resident memory (Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -688,5 +689,37 @@ func TestClockCorrectionFollowsAFixedDate(t *testing.T) {
 	mustSync(t, phone)
 	if srv, _ := w.serverRow(t, "trips", trip); srv.Fields["title"] != "điện thoại (sau)" {
 		t.Fatalf("server title %q: the later edit lost", srv.Fields["title"])
+	}
+}
+
+// TestSnapshotStagesPagesOfEverySize: whatever the page size (one page
+// for the whole snapshot, pages of 100 give or take one, small pages), every
+// row the user may read arrives as the server holds it, deleted rows
+// included, and nothing else.
+func TestSnapshotStagesPagesOfEverySize(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	var units []syncdb.ServerChange
+	for i := range 257 {
+		units = append(units, syncdb.ServerChange{Table: "units", RowID: uuid.NewString(), Fields: map[string]any{
+			"name": fmt.Sprintf("Chi đoàn thôn %d", i), "kind": "province", "code": fmt.Sprintf("S%03d", i),
+			"lat": 10 + float64(i)/97, "lng": 103 + float64(i)/83}})
+	}
+	w.server(t, units...)
+	var gone []syncdb.ServerChange
+	for _, u := range units[:13] {
+		gone = append(gone, syncdb.ServerChange{Table: "units", RowID: u.RowID, Delete: true})
+	}
+	w.server(t, gone...)
+	for _, limit := range []int{7, 99, 100, 101, 1000} {
+		name := fmt.Sprintf("hoa-%d", limit)
+		d := w.device(t, name, "hoa", nil, func(o *client.Options) { o.PullLimit = limit })
+		rep := mustSync(t, d)
+		if !rep.Snapshot || rep.Pulled < len(units) {
+			t.Fatalf("page size %d: report %+v, want a snapshot of at least %d rows", limit, rep, len(units))
+		}
+		if stale := w.compareDevice(t, name, d, w.actor(w.users["hoa"], name)); stale != 0 {
+			t.Fatalf("page size %d: %d rows the user may not read", limit, stale)
+		}
 	}
 }

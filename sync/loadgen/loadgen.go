@@ -45,7 +45,11 @@ type Config struct {
 	// rather than with every device pushing back to back.
 	Interval time.Duration
 	Dir      string // device files and the raw-insert file: put it on the disk to measure
-	Log      *slog.Logger
+	// ServerPID, when set, is the server's process on this machine (Linux):
+	// its resident memory is read before the pushes and after the pulls,
+	// with its peak in between.
+	ServerPID int
+	Log       *slog.Logger
 
 	// OtherURLs are more processes of the same server (one PostgreSQL
 	// store): device i talks to the i-th of BaseURL and these, modulo their
@@ -69,6 +73,11 @@ type Result struct {
 	BytesPerChange, BodyBytesPerChange float64
 	RawInsertsPerSec                   float64
 	Ratio                              float64 // ChangesPerSec / RawInsertsPerSec
+	// ServerBefore is the server's memory before the pushes, ServerAfter
+	// after the pulls; ServerAfter.Peak is the peak during them when
+	// PeakReset, else over the server's life (zero without Config.ServerPID).
+	ServerBefore, ServerAfter Memory
+	PeakReset                 bool
 }
 
 // Percentiles of one kind of request.
@@ -132,6 +141,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, firstErr
 	}
 
+	if cfg.ServerPID > 0 {
+		if res.ServerBefore, err = readMemory(cfg.ServerPID); err != nil {
+			return res, err
+		}
+		res.PeakReset = resetPeak(cfg.ServerPID)
+	}
 	counter.reset()
 	start := time.Now()
 	for i, d := range devs {
@@ -179,6 +194,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, firstErr
 	}
 
+	if cfg.ServerPID > 0 {
+		if res.ServerAfter, err = readMemory(cfg.ServerPID); err != nil {
+			return res, err
+		}
+	}
 	_, pullLat := counter.latencies()
 	res.Applied, res.Rejected = applied.Load(), rejected.Load()
 	res.ChangesPerSec = float64(res.Applied) / res.Elapsed.Seconds()
@@ -373,8 +393,18 @@ func (r Result) String() string {
 		r.BytesPerChange, r.BodyBytesPerChange)
 	fmt.Fprintf(&b, "raw ceiling:   %.0f inserts/s (batched SQLite inserts, same disk)\n", r.RawInsertsPerSec)
 	fmt.Fprintf(&b, "ratio:         %.2f of the raw ceiling\n", r.Ratio)
+	if r.ServerAfter.RSS > 0 {
+		peak := "peak during the run"
+		if !r.PeakReset {
+			peak = "peak over the server's life"
+		}
+		fmt.Fprintf(&b, "server memory: resident %.0f MB before the pushes, %.0f MB after the pulls, %s %.0f MB\n",
+			mb(r.ServerBefore.RSS), mb(r.ServerAfter.RSS), peak, mb(r.ServerAfter.Peak))
+	}
 	return b.String()
 }
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
 
 func adminToken(ctx context.Context, hc *http.Client, cfg Config, device string) (string, error) {
 	body, _ := json.Marshal(map[string]any{"username": cfg.AdminUser, "password": cfg.AdminPassword,
