@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +299,42 @@ func TestNoEchoSendsARowWithValuesNoWriteSet(t *testing.T) {
 	phone.sync(t, f)
 	if got := phone.rows["visit_notes/"+id]["title"]; got != "Nhập từ sổ" {
 		t.Fatalf("the phone holds title %v after editing a row it never pulled, want the row sent whole", got)
+	}
+}
+
+// TestNoEchoAnswersWhatLeavesThePushersScope: a headquarters device holds
+// the findings still open; the Office closing two of them in one push is
+// told, for those two, that its device no longer reads them (it drops its
+// copy), and not for the one it only dated, nor for a rejected change.
+func TestNoEchoAnswersWhatLeavesThePushersScope(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	note := w.noteAt(t, w.leader, "submitted")
+	var ids []string
+	for range 3 {
+		id := uuid.NewString()
+		w.serverApply(t, ServerChange{Table: "findings", RowID: id, Fields: map[string]any{
+			"note_id": note, "author_id": w.leader.UserID, "unit_id": w.unit, "campaign_id": w.campaign,
+			"category": "recommendation", "text": "Đề nghị hỗ trợ"}})
+		ids = append(ids, id)
+	}
+	changes := []protocol.Change{
+		{ID: uuid.NewString(), Table: "findings", RowID: ids[0], Op: protocol.OpUpsert, HLC: w.stamp(w.office, time.Millisecond), Fields: map[string]any{"status": "resolved"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: ids[1], Op: protocol.OpUpsert, HLC: w.stamp(w.office, 2*time.Millisecond), Fields: map[string]any{"due_on": "2021-08-01"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: strings.ToUpper(ids[2]), Op: protocol.OpUpsert, HLC: w.stamp(w.office, 3*time.Millisecond), Fields: map[string]any{"status": "resolved"}},
+		{ID: uuid.NewString(), Table: "findings", RowID: ids[1], Op: protocol.OpUpsert, HLC: w.stamp(w.office, 4*time.Millisecond), Fields: map[string]any{"text": "not theirs"}},
+	}
+	resp, err := w.db.Push(context.Background(), w.office, protocol.PushRequest{Protocol: 1, DeviceID: w.office.DeviceID, NoEcho: true, Changes: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		status string
+		out    bool
+	}{{protocol.StatusApplied, true}, {protocol.StatusApplied, false}, {protocol.StatusApplied, true}, {protocol.StatusRejected, false}}
+	for i, r := range resp.Results {
+		if r.Status != want[i].status || r.OutOfScope != want[i].out {
+			t.Errorf("change %d: %s out_of_scope=%v, want %s out_of_scope=%v", i, r.Status, r.OutOfScope, want[i].status, want[i].out)
+		}
 	}
 }

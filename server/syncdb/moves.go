@@ -136,26 +136,8 @@ func pullDeparted(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, aft
 		return nil, nil
 	}
 	// Rows still readable now come with the ordinary pull instead.
-	list, err := json.Marshal(ids)
+	stay, err := readableIDs(ctx, tx, a, t, ids)
 	if err != nil {
-		return nil, fmt.Errorf("encode moved ids: %w", err)
-	}
-	where, args = scopeClause(a, t)
-	args = append(args, sql.Named("ids", string(list)))
-	rs, err = tx.QueryContext(ctx, "SELECT r.id FROM "+t.Name+" r WHERE r.id IN (SELECT i.value FROM "+a.dialect.JSONEach(":ids", "i")+") AND ("+where+")", args...)
-	if err != nil {
-		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
-	}
-	defer rs.Close()
-	stay := map[string]bool{}
-	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
-			return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
-		}
-		stay[id] = true
-	}
-	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("pull moves of %s: %w", t.Name, err)
 	}
 	moved = slices.DeleteFunc(moved, func(p pulledRow) bool { return stay[p.row.RowID] })
@@ -213,4 +195,33 @@ func children(t *schema.Table) []*schema.Table {
 		}
 	}
 	return out
+}
+
+// readableIDs is which of the rows ids of t the actor (with their reach,
+// see withReach) may read now, in one query: a pull's departed rows and a
+// push's out-of-scope answers ask it of many rows at once.
+func readableIDs(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, ids []string) (map[string]bool, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("encode ids: %w", err)
+	}
+	where, args := scopeClause(a, t)
+	args = append(args, sql.Named("ids", string(list)))
+	rs, err := tx.QueryContext(ctx, "SELECT r.id FROM "+t.Name+" r WHERE r.id IN (SELECT i.value FROM "+a.dialect.JSONEach(":ids", "i")+") AND ("+where+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("which %s rows are readable: %w", t.Name, err)
+	}
+	defer rs.Close()
+	readable := make(map[string]bool, len(ids))
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("which %s rows are readable: %w", t.Name, err)
+		}
+		readable[id] = true
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("which %s rows are readable: %w", t.Name, err)
+	}
+	return readable, nil
 }

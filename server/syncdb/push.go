@@ -162,10 +162,10 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 					if err := d.ownEcho(ctx, wt, job.actor.DeviceID, ch, created[i], r); err != nil {
 						return err
 					}
-					if r.OutOfScope, err = d.outOfScope(ctx, tx, reader, ch); err != nil {
-						return err
-					}
 				}
+			}
+			if err := d.markOutOfScope(ctx, tx, reader, job.req.Changes, outs[i].resp.Results); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -411,30 +411,45 @@ func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Ch
 	return nil
 }
 
-// outOfScope reports whether the change's row, as merged, is one the
-// pusher cannot read: a pull brings it neither whole nor as departed (it
-// was never theirs to read, as when a row is created outside their scope).
-func (d *DB) outOfScope(ctx context.Context, tx *sql.Tx, a Actor, ch protocol.Change) (bool, error) {
-	t, ok := d.tables.lookup(ch.Table)
-	if !ok || !schema.ValidID(ch.RowID) {
-		return false, nil
+// markOutOfScope sets OutOfScope on the answers to changes (applied or
+// duplicate) whose row the pusher, with their reach, may not read as the
+// batch left it: the device drops its copy. One query per table written.
+// A row the server does not hold (a delete of a row it never had) is no
+// one's: nothing to drop but the device's own copy either way.
+func (d *DB) markOutOfScope(ctx context.Context, tx *sql.Tx, a Actor, changes []protocol.Change, results []protocol.Result) error {
+	byTable := map[*schema.Table][]string{}
+	for j, ch := range changes {
+		if results[j].Status == protocol.StatusRejected || !schema.ValidID(ch.RowID) {
+			continue
+		}
+		if t, ok := d.tables.lookup(ch.Table); ok {
+			byTable[t] = append(byTable[t], strings.ToLower(ch.RowID))
+		}
 	}
-	where, args := scopeClause(a, t)
-	if where == "TRUE" {
-		return false, nil
+	readable := map[*schema.Table]map[string]bool{}
+	for t, ids := range byTable {
+		if where, _ := scopeClause(a, t); where == "TRUE" {
+			continue
+		}
+		r, err := readableIDs(ctx, tx, a, t, ids)
+		if err != nil {
+			return err
+		}
+		readable[t] = r
 	}
-	var n int
-	args = append(args, sql.Named("id", strings.ToLower(ch.RowID)))
-	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+t.Name+" r WHERE r.id = :id AND ("+where+")", args...).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("judge the scope of %s %s: %w", t.Name, ch.RowID, err)
+	for j, ch := range changes {
+		if results[j].Status == protocol.StatusRejected || !schema.ValidID(ch.RowID) {
+			continue
+		}
+		t, ok := d.tables.lookup(ch.Table)
+		if !ok {
+			continue
+		}
+		if r, judged := readable[t]; judged {
+			results[j].OutOfScope = !r[strings.ToLower(ch.RowID)]
+		}
 	}
-	if n == 1 {
-		return false, nil
-	}
-	// A row the server does not hold (a delete of a row it never had) is
-	// no one's: nothing to drop but the device's own copy either way.
-	return true, nil
+	return nil
 }
 
 // firstChange reports whether the change id is the first logged change of
