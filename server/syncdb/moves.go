@@ -207,7 +207,10 @@ func readableIDs(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, ids 
 	}
 	where, args := scopeClause(a, t)
 	args = append(args, sql.Named("ids", string(list)))
-	rs, err := tx.QueryContext(ctx, "SELECT r.id FROM "+t.Name+" r WHERE r.id IN (SELECT i.value FROM "+a.dialect.JSONEach(":ids", "i")+") AND ("+where+")", args...)
+	// The ids lead and each finds its row by key (SQLite's CROSS JOIN keeps
+	// that order): the scope's EXISTS clauses then run for these rows only.
+	rs, err := tx.QueryContext(ctx, "SELECT r.id FROM "+a.dialect.JSONEach(":ids", "i")+a.dialect.Pick(" CROSS JOIN ", " JOIN ")+
+		t.Name+" r ON r.id = i.value WHERE ("+where+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("which %s rows are readable: %w", t.Name, err)
 	}
