@@ -417,36 +417,29 @@ func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Ch
 // A row the server does not hold (a delete of a row it never had) is no
 // one's: nothing to drop but the device's own copy either way.
 func (d *DB) markOutOfScope(ctx context.Context, tx *sql.Tx, a Actor, changes []protocol.Change, results []protocol.Result) error {
-	byTable := map[*schema.Table][]string{}
+	byTable := map[*schema.Table][]int{} // positions of the answered changes, by table
 	for j, ch := range changes {
 		if results[j].Status == protocol.StatusRejected || !schema.ValidID(ch.RowID) {
 			continue
 		}
 		if t, ok := d.tables.lookup(ch.Table); ok {
-			byTable[t] = append(byTable[t], strings.ToLower(ch.RowID))
+			byTable[t] = append(byTable[t], j)
 		}
 	}
-	readable := map[*schema.Table]map[string]bool{}
-	for t, ids := range byTable {
-		if where, _ := scopeClause(a, t); where == "TRUE" {
-			continue
+	for t, js := range byTable {
+		ids := make([]string, len(js))
+		for k, j := range js {
+			ids[k] = strings.ToLower(changes[j].RowID)
 		}
-		r, err := readableIDs(ctx, tx, a, t, ids)
+		readable, err := readableIDs(ctx, tx, a, t, ids)
 		if err != nil {
 			return err
 		}
-		readable[t] = r
-	}
-	for j, ch := range changes {
-		if results[j].Status == protocol.StatusRejected || !schema.ValidID(ch.RowID) {
-			continue
+		if readable == nil {
+			continue // a reads every row of t
 		}
-		t, ok := d.tables.lookup(ch.Table)
-		if !ok {
-			continue
-		}
-		if r, judged := readable[t]; judged {
-			results[j].OutOfScope = !r[strings.ToLower(ch.RowID)]
+		for k, j := range js {
+			results[j].OutOfScope = !readable[ids[k]]
 		}
 	}
 	return nil
