@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "c9a32d9b78248e10";
+const VERSION = "bf2a59f5c1406e70";
 const PRECACHE = [
-  "/assets/index-CKlh-o33.js",
+  "/assets/index-Q3hrYxF4.js",
   "/assets/jsxRuntime-d_4aw77E.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-caYm70pS.js",

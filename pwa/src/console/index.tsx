@@ -29,7 +29,10 @@ export function Console({ hash }: { hash: string }) {
   const roles = rt.user.roles ?? [];
   const { id, path, params } = parseHash(hash);
   useEffect(() => {
-    if (!id) location.replace('#/console/' + landing(roles));
+    // Effects run after paint: by then the user (or a link) may have gone
+    // elsewhere, and sending them back to the landing page would undo it.
+    const live = location.hash;
+    if (!id && live.startsWith('#/console') && !parseHash(live).id) location.replace('#/console/' + landing(roles));
   }, [id]);
   const route = ROUTES.find((r) => r.id === id);
   useEffect(() => {

@@ -34,6 +34,7 @@ function useHash(): string {
   useEffect(() => {
     const on = () => setH(location.hash || '#/home');
     window.addEventListener('hashchange', on);
+    on(); // a change between the first render and this effect
     return () => window.removeEventListener('hashchange', on);
   }, []);
   return h;
