@@ -14,8 +14,9 @@
 //     next complete pull shows the server's verdict, so a confirmed edit does
 //     not flicker back between push and pull;
 //   - a full snapshot (an empty cursor: first sync, or after a reset) is
-//     staged in snapshot_rows and swapped in with one transaction when its
-//     last page arrives, so a half snapshot is never visible;
+//     staged in shadow tables (snapshot_<table>) and swapped in with one
+//     transaction when its last page arrives, so a half snapshot is never
+//     visible (snapshot.go);
 //   - sync_state holds the pull cursor, the device id, the clock offset, the
 //     tokens and the snapshot's progress.
 //
@@ -127,16 +128,17 @@ var (
 
 // sync_state keys.
 const (
-	keyDeviceID   = "device_id"
-	keyCursor     = "cursor"          // committed pull cursor; "" until the first snapshot is complete
-	keySnapCursor = "snapshot_cursor" // cursor of the snapshot pages staged so far
-	keyOffset     = "clock_offset_ms" // added to the physical clock
-	keyHLC        = "hlc_last"        // last stamp issued, so a restart never goes back
-	keyAccess     = "access_token"
-	keyRefresh    = "refresh_token"
-	keyUserID     = "user_id"
-	keyRoles      = "roles"
-	keyFieldSet   = "field_set" // schema.FieldSet of the build whose pulls the synced tables hold
+	keyDeviceID      = "device_id"
+	keyCursor        = "cursor"          // committed pull cursor; "" until the first snapshot is complete
+	keyStagedCursor  = "staged_cursor"   // cursor of the snapshot pages staged so far (snapshot.go)
+	keyOldSnapCursor = "snapshot_cursor" // the same, of builds before the shadow tables
+	keyOffset        = "clock_offset_ms" // added to the physical clock
+	keyHLC           = "hlc_last"        // last stamp issued, so a restart never goes back
+	keyAccess        = "access_token"
+	keyRefresh       = "refresh_token"
+	keyUserID        = "user_id"
+	keyRoles         = "roles"
+	keyFieldSet      = "field_set" // schema.FieldSet of the build whose pulls the synced tables hold
 )
 
 // dsn: WAL so reads run beside the writer, synchronous FULL so a committed
@@ -244,6 +246,10 @@ func (d *Device) init(ctx context.Context) error {
 	if err := createSchema(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("client: create schema: %w", err)
+	}
+	if err := dropOldStaging(txn{ctx: ctx, tx: tx, db: d.db}); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := followFieldSet(txn{ctx: ctx, tx: tx, db: d.db}); err != nil {
 		_ = tx.Rollback()
@@ -416,23 +422,10 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 			version TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (tbl, row_id)
 		)`,
-		// Pages of a full snapshot not yet complete.
-		`CREATE TABLE IF NOT EXISTS snapshot_rows (
-			tbl     TEXT NOT NULL,
-			row_id  TEXT NOT NULL,
-			fields  TEXT NOT NULL DEFAULT '{}',
-			deleted INTEGER NOT NULL DEFAULT 0,
-			version TEXT NOT NULL DEFAULT '',
-			PRIMARY KEY (tbl, row_id)
-		)`,
 	}
+	// Each synced table, and its shadow where a snapshot is staged.
 	for _, t := range schema.Tables() {
-		cols := []string{"id TEXT PRIMARY KEY"}
-		for _, f := range t.Fields {
-			cols = append(cols, f.Name+" "+sqlType(f.Type))
-		}
-		cols = append(cols, "deleted INTEGER NOT NULL DEFAULT 0", "version TEXT NOT NULL DEFAULT ''")
-		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+t.Name+" ("+strings.Join(cols, ", ")+")")
+		stmts = append(stmts, createTableSQL(t.Name, t), createTableSQL(stagedTable(t), t))
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -440,16 +433,18 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	for _, t := range schema.Tables() {
-		have, err := columnsOf(ctx, tx, t.Name)
-		if err != nil {
-			return err
-		}
-		for _, f := range t.Fields {
-			if have[f.Name] {
-				continue
+		for _, name := range []string{t.Name, stagedTable(t)} {
+			have, err := columnsOf(ctx, tx, name)
+			if err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.Name+" ADD COLUMN "+f.Name+" "+sqlType(f.Type)); err != nil {
-				return fmt.Errorf("add %s.%s: %w", t.Name, f.Name, err)
+			for _, f := range t.Fields {
+				if have[f.Name] {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "ALTER TABLE "+name+" ADD COLUMN "+f.Name+" "+sqlType(f.Type)); err != nil {
+					return fmt.Errorf("add %s.%s: %w", name, f.Name, err)
+				}
 			}
 		}
 	}

@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"dicoso/sync/hlc"
@@ -319,14 +317,14 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		}
 	}()
 	for {
-		st, err := state(d.reader(ctx), keyCursor, keySnapCursor)
+		st, err := state(d.reader(ctx), keyCursor, keyStagedCursor)
 		if err != nil {
 			return err
 		}
 		snapshot := st[keyCursor] == ""
 		cursor := st[keyCursor]
 		if snapshot {
-			cursor = st[keySnapCursor]
+			cursor = st[keyStagedCursor]
 		}
 		var resp pullPage
 		if ahead != nil {
@@ -336,7 +334,7 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 			}
 		}
 		if ahead == nil || ahead.cursor != cursor {
-			resp, err = d.fetchPage(ctx, cursor, !snapshot)
+			resp, err = d.fetchPage(ctx, cursor, snapshot)
 		}
 		ahead = nil
 		var apiErr *APIError
@@ -363,14 +361,14 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		rep.Pages++
 		rep.Pulled += len(resp.Rows)
 		if resp.HasMore {
-			ahead = d.fetchAhead(aheadCtx, resp.Cursor, !snapshot)
+			ahead = d.fetchAhead(aheadCtx, resp.Cursor, snapshot)
 		}
 		err = d.inTx(ctx, func(x txn) error {
 			if snapshot {
-				if err := stageRows(x, resp.Rows); err != nil {
+				if err := stageRows(x, resp.staged); err != nil {
 					return err
 				}
-				if err := setState(x, keySnapCursor, resp.Cursor); err != nil {
+				if err := setState(x, keyStagedCursor, resp.Cursor); err != nil {
 					return err
 				}
 				if resp.HasMore {
@@ -413,15 +411,23 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 	}
 }
 
-// fetchPage asks the server for one page after cursor; noEcho leaves out
-// the rows only this device wrote, which its push answers told it about
-// (docs/protocol.md, "No echo"). Every page of a snapshot asks for all:
-// the staged copy replaces the device's rows, its own included.
-func (d *Device) fetchPage(ctx context.Context, cursor string, noEcho bool) (pullPage, error) {
+// fetchPage asks the server for one page after cursor. Outside a snapshot
+// it asks with no_echo, which leaves out the rows only this device wrote,
+// which its push answers told it about (docs/protocol.md, "No echo");
+// every page of a snapshot asks for all, since the staged copy replaces
+// the device's rows, its own included, and comes converted for staging.
+func (d *Device) fetchPage(ctx context.Context, cursor string, snapshot bool) (pullPage, error) {
 	var resp pullPage
-	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit, NoEcho: noEcho}
-	err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
-	return resp, err
+	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit, NoEcho: !snapshot}
+	if err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true); err != nil || !snapshot || resp.Reset {
+		return resp, err
+	}
+	staged, err := stageable(resp.Rows)
+	if err != nil {
+		return pullPage{}, err
+	}
+	resp.staged = staged
+	return resp, nil
 }
 
 // pageAhead is a page requested before the one before it was stored; done
@@ -433,38 +439,26 @@ type pageAhead struct {
 	done   chan struct{}
 }
 
-func (d *Device) fetchAhead(ctx context.Context, cursor string, noEcho bool) *pageAhead {
+func (d *Device) fetchAhead(ctx context.Context, cursor string, snapshot bool) *pageAhead {
 	a := &pageAhead{cursor: cursor, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
-		a.resp, a.err = d.fetchPage(ctx, cursor, noEcho)
+		a.resp, a.err = d.fetchPage(ctx, cursor, snapshot)
 	}()
 	return a
 }
 
-// restartSnapshot starts a full snapshot over. The rows the device holds
-// stay visible until the new snapshot is complete and swapped in (which
-// replaces them all, rows with pending edits rebuilt on top), so a reset
-// interrupted by a weak network never leaves the user with an empty phone.
-func restartSnapshot(x txn) error {
-	if _, err := x.exec("DELETE FROM snapshot_rows"); err != nil {
-		return fmt.Errorf("client: drop snapshot: %w", err)
-	}
-	if err := setState(x, keyCursor, ""); err != nil {
-		return err
-	}
-	return setState(x, keySnapCursor, "")
-}
-
 // pullPage is a pull answer (protocol.PullResponse) with each row's fields
-// left as the JSON the server sent: a snapshot page stages that text as it
-// is, without decoding it into maps and encoding it again.
+// left as the JSON the server sent: a snapshot page reads them straight
+// into the values it stages (stageable), without decoding them into maps.
 type pullPage struct {
 	Rows       []pulledRow `json:"rows"`
 	Cursor     string      `json:"cursor"`
 	HasMore    bool        `json:"has_more"`
 	Reset      bool        `json:"reset"`
 	ServerTime string      `json:"server_time,omitempty"`
+
+	staged []stagedRow // a snapshot page's rows, ready to stage
 }
 
 type pulledRow struct {
@@ -484,98 +478,6 @@ func (r pulledRow) decode() (protocol.Row, error) {
 		}
 	}
 	return out, nil
-}
-
-func stageRows(x txn, rows []pulledRow) error {
-	for _, raw := range rows {
-		if _, ok := schema.Lookup(raw.Table); !ok {
-			continue
-		}
-		id := strings.ToLower(raw.RowID)
-		if raw.Deleted && raw.Version == "" { // perhaps departed: the rare path decodes
-			r, err := raw.decode()
-			if err != nil {
-				return err
-			}
-			if departed(r) { // staged by an earlier page, out of scope since
-				if _, err := x.exec("DELETE FROM snapshot_rows WHERE tbl = ? AND row_id = ?", r.Table, id); err != nil {
-					return fmt.Errorf("client: unstage %s %s: %w", r.Table, r.RowID, err)
-				}
-				continue
-			}
-		}
-		fields := string(raw.Fields)
-		if fields == "" || fields == "null" {
-			fields = "{}"
-		}
-		deleted := 0
-		if raw.Deleted {
-			deleted = 1
-		}
-		if _, err := x.exec(qStage, raw.Table, id, fields, deleted, raw.Version); err != nil {
-			return fmt.Errorf("client: stage %s %s: %w", raw.Table, raw.RowID, err)
-		}
-	}
-	return nil
-}
-
-// swapSnapshot replaces the pulled copy with the complete staged snapshot;
-// rows with outbox entries get the snapshot as their server state, with the
-// entries still on top.
-func swapSnapshot(x txn, cursor string) error {
-	for _, t := range schema.Tables() {
-		if _, err := x.exec("DELETE FROM " + t.Name); err != nil {
-			return fmt.Errorf("client: clear %s: %w", t.Name, err)
-		}
-		if _, err := x.exec(swapRowsSQL(t), t.Name); err != nil {
-			return fmt.Errorf("client: swap in %s: %w", t.Name, err)
-		}
-	}
-	kept, err := rowKeys(x, "SELECT tbl, row_id FROM server_rows")
-	if err != nil {
-		return err
-	}
-	for _, k := range kept {
-		t, ok := schema.Lookup(k.table)
-		if !ok {
-			continue
-		}
-		srv, err := stagedRow(x, t, k.id)
-		if err != nil {
-			return err
-		}
-		if err := keepServerRow(x, t, k.id, srv); err != nil {
-			return err
-		}
-		if err := rebuild(x, t, k.id); err != nil {
-			return err
-		}
-	}
-	if _, err := x.exec("DELETE FROM snapshot_rows"); err != nil {
-		return fmt.Errorf("client: clear snapshot: %w", err)
-	}
-	if err := setState(x, keySnapCursor, ""); err != nil {
-		return err
-	}
-	return setState(x, keyCursor, cursor)
-}
-
-// stagedRow is one row of the snapshot (absent when the snapshot lacks it).
-func stagedRow(x txn, t *schema.Table, id string) (rowState, error) {
-	var fields, version string
-	var deleted int64
-	err := x.queryRow(qStagedRow, t.Name, id).Scan(&fields, &deleted, &version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rowState{}, nil
-	}
-	if err != nil {
-		return rowState{}, fmt.Errorf("client: read snapshot row %s %s: %w", t.Name, id, err)
-	}
-	var wire map[string]any
-	if err := json.Unmarshal([]byte(fields), &wire); err != nil {
-		return rowState{}, fmt.Errorf("client: decode snapshot row %s %s: %w", t.Name, id, err)
-	}
-	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, nil
 }
 
 type rowKey struct{ table, id string }

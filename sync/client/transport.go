@@ -185,12 +185,14 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped 
 		d.sawServerTime(date)
 	}
 	if out != nil {
-		if !json.Valid(raw) {
+		// Unmarshal checks the whole answer before it sets anything: a
+		// syntax error leaves out untouched.
+		var syntax *json.SyntaxError
+		if err := json.Unmarshal(raw, out); errors.As(err, &syntax) {
 			// A cut answer: the request may have been applied, and sending
-			// it again is safe. out is untouched for the next try.
+			// it again is safe.
 			return &attemptError{err: fmt.Errorf("client: answer of %s is not whole JSON", path), retry: true}
-		}
-		if err := json.Unmarshal(raw, out); err != nil {
+		} else if err != nil {
 			return &attemptError{err: fmt.Errorf("client: decode answer of %s: %w", path, err)}
 		}
 	}

@@ -72,8 +72,6 @@ const (
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	qAck            = "UPDATE outbox SET acked_at = ? WHERE change_id = ?"
-	qStage          = "INSERT OR REPLACE INTO snapshot_rows (tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)"
-	qStagedRow      = "SELECT fields, deleted, version FROM snapshot_rows WHERE tbl = ? AND row_id = ?"
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"
 )
 
@@ -87,35 +85,14 @@ func writeRowSQL(t *schema.Table) string {
 		strings.Repeat(", ?", len(cols)+2) + ")"
 }
 
-// swapRowsSQL copies a table's staged snapshot rows into it in one
-// statement, the fields converted by SQLite's JSON functions as fromWire
-// converts them in Go: a missing or null field is NULL (a list's is "[]"),
-// true and false are 1 and 0, numbers take the column's affinity (an INTEGER
-// or REAL column), a list is its JSON text. Reading 100,000 staged rows
-// into Go and writing them back one by one was most of a snapshot's time,
-// and held the whole table in memory at once.
-func swapRowsSQL(t *schema.Table) string {
-	cols := t.Columns()
-	exprs := make([]string, len(t.Fields))
-	for i, f := range t.Fields {
-		e := "json_extract(fields, '$." + f.Name + "')"
-		if f.Type == schema.List {
-			e = "coalesce(" + e + ", '[]')"
-		}
-		exprs[i] = e
-	}
-	return "INSERT INTO " + t.Name + " (id, " + strings.Join(cols, ", ") + ", deleted, version) SELECT row_id, " +
-		strings.Join(exprs, ", ") + ", deleted, version FROM snapshot_rows WHERE tbl = ?"
-}
-
 func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " WHERE id = ?" }
 
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
 	queries := []string{qState, qSetState, qServerRow, qKeepServerRow, qDropServerRow, qRowEntries, qQueue, qAck,
-		qStage, qStagedRow, qPendingEntries}
+		qPendingEntries}
 	for _, t := range schema.Tables() {
-		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), swapRowsSQL(t))
+		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), unstageRowSQL(t))
 	}
 	ps := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {
