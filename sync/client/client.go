@@ -131,6 +131,7 @@ const (
 	keyDeviceID      = "device_id"
 	keyCursor        = "cursor"          // committed pull cursor; "" until the first snapshot is complete
 	keyStagedCursor  = "staged_cursor"   // cursor of the snapshot pages staged so far (snapshot.go)
+	keyStagedLeft    = "staged_left"     // tables some staged row left, space-separated
 	keyOldSnapCursor = "snapshot_cursor" // the same, of builds before the shadow tables
 	keyOffset        = "clock_offset_ms" // added to the physical clock
 	keyHLC           = "hlc_last"        // last stamp issued, so a restart never goes back
@@ -425,7 +426,7 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 	}
 	// Each synced table, and its shadow where a snapshot is staged.
 	for _, t := range schema.Tables() {
-		stmts = append(stmts, createTableSQL(t.Name, t), createTableSQL(stagedTable(t), t))
+		stmts = append(stmts, createTableSQL(t, false), createTableSQL(t, true))
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {

@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"dicoso/sync/schema"
 )
@@ -17,10 +21,19 @@ import (
 // A full snapshot (an empty cursor) is staged, page by page, in a shadow
 // of each synced table (snapshot_<table>, the same columns), each page in a
 // transaction of its own with the staged cursor. The last page swaps the
-// shadows in: each synced table is dropped and its shadow renamed to it,
-// in one transaction, so the swap costs the same for 100 rows as for
-// 100,000 (copying the staged rows over was a third of a snapshot's time),
-// and a snapshot interrupted halfway leaves the synced tables untouched.
+// shadows in, in one transaction: each synced table is dropped, its shadow
+// renamed to it and given its unique index on id. A snapshot interrupted
+// halfway leaves the synced tables untouched.
+//
+// A shadow has no index while rows are staged: each row is appended, in
+// the order the pages bring them. An index on the rows' random ids,
+// kept up as they arrive, touched most of its pages with every page
+// staged once there were tens of thousands of rows, and rewrote them with
+// every commit; built once at the swap it is one sort. A row the pages
+// bring twice (it changed while the snapshot was being pulled) is staged
+// twice, a row that left the reader's scope is staged as such (deleted,
+// no fields, no version, as the server sends it); the swap keeps the last
+// staging of each row, and drops those that left.
 //
 // Files staged by builds before this layout kept the staged rows as JSON
 // in snapshot_rows, under the sync_state key snapshot_cursor: such a file
@@ -31,9 +44,15 @@ import (
 // stagedTable is the shadow a snapshot's rows of t are staged in.
 func stagedTable(t *schema.Table) string { return "snapshot_" + t.Name }
 
-// createTableSQL creates a table with the columns of the synced table t.
-func createTableSQL(name string, t *schema.Table) string {
-	cols := []string{"id TEXT PRIMARY KEY"}
+// createTableSQL creates the synced table t, with its id as primary key,
+// or with shadow, its shadow, whose ids are not unique until the swap (see
+// above; a swapped-in table has a unique index on id instead of the key,
+// which every statement of the device uses the same way).
+func createTableSQL(t *schema.Table, shadow bool) string {
+	name, cols := t.Name, []string{"id TEXT PRIMARY KEY"}
+	if shadow {
+		name, cols = stagedTable(t), []string{"id TEXT NOT NULL"}
+	}
 	for _, f := range t.Fields {
 		cols = append(cols, f.Name+" "+sqlType(f.Type))
 	}
@@ -43,15 +62,18 @@ func createTableSQL(name string, t *schema.Table) string {
 
 func stageRowSQL(t *schema.Table) string {
 	cols := t.Columns()
-	return "INSERT OR REPLACE INTO " + stagedTable(t) + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES (?" +
+	return "INSERT INTO " + stagedTable(t) + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES (?" +
 		strings.Repeat(", ?", len(cols)+2) + ")"
 }
 
-func unstageRowSQL(t *schema.Table) string { return "DELETE FROM " + stagedTable(t) + " WHERE id = ?" }
+// stageDepartedSQL stages a row that left the reader's scope.
+func stageDepartedSQL(t *schema.Table) string {
+	return "INSERT INTO " + stagedTable(t) + " (id, deleted, version) VALUES (?, 1, '')"
+}
 
 // stagedRow is a pulled row of a snapshot page as it is staged: the
 // arguments of stageRowSQL (the id, the fields in the table's order as SQL
-// values, deleted, version), or, for a departed row, the id to unstage.
+// values, deleted, version), or, for a departed row, of stageDepartedSQL.
 type stagedRow struct {
 	table    *schema.Table
 	args     []any
@@ -75,43 +97,60 @@ func stageable(rows []pulledRow) ([]stagedRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("client: decode pulled row %s %s: %w", r.Table, r.RowID, err)
 		}
+		if r.Deleted && r.Version == "" && keys == 0 {
+			// Departed: deleted, with no fields and no version.
+			out = append(out, stagedRow{table: t, args: args[:1], departed: true})
+			continue
+		}
 		deleted := int64(0)
 		if r.Deleted {
 			deleted = 1
 		}
 		args[n+1], args[n+2] = deleted, r.Version
-		// A departed row (deleted, no fields, no version) was staged by an
-		// earlier page and has left the reader's scope since.
-		out = append(out, stagedRow{table: t, args: args, departed: r.Deleted && r.Version == "" && keys == 0})
+		out = append(out, stagedRow{table: t, args: args})
 	}
 	return out, nil
 }
 
-// stageRows writes a page's rows into the shadow tables.
+// stageRows appends a page's rows to the shadow tables, and notes in
+// sync_state the tables some row left (for the swap to drop).
 func stageRows(x txn, rows []stagedRow) error {
-	type stmts struct{ stage, unstage *sql.Stmt }
+	type stmts struct{ stage, departed *sql.Stmt }
 	byTable := map[*schema.Table]stmts{}
+	var left []string
 	for _, r := range rows {
 		s, ok := byTable[r.table]
 		if !ok {
 			// Bound to the transaction once per page, not once per row.
-			s = stmts{stage: x.stmt(stageRowSQL(r.table)), unstage: x.stmt(unstageRowSQL(r.table))}
-			if s.stage == nil || s.unstage == nil {
+			s = stmts{stage: x.stmt(stageRowSQL(r.table)), departed: x.stmt(stageDepartedSQL(r.table))}
+			if s.stage == nil || s.departed == nil {
 				return fmt.Errorf("client: stage %s: statements not prepared", r.table.Name)
 			}
 			byTable[r.table] = s
 		}
+		st := s.stage
 		if r.departed {
-			if _, err := s.unstage.ExecContext(x.ctx, r.args[0]); err != nil {
-				return fmt.Errorf("client: unstage %s %s: %w", r.table.Name, r.args[0], err)
-			}
-			continue
+			st = s.departed
+			left = append(left, r.table.Name)
 		}
-		if _, err := s.stage.ExecContext(x.ctx, r.args...); err != nil {
+		if _, err := st.ExecContext(x.ctx, r.args...); err != nil {
 			return fmt.Errorf("client: stage %s %s: %w", r.table.Name, r.args[0], err)
 		}
 	}
-	return nil
+	if len(left) == 0 {
+		return nil
+	}
+	st, err := state(x, keyStagedLeft)
+	if err != nil {
+		return err
+	}
+	have := strings.Fields(st[keyStagedLeft])
+	for _, name := range left {
+		if !slices.Contains(have, name) {
+			have = append(have, name)
+		}
+	}
+	return setState(x, keyStagedLeft, strings.Join(have, " "))
 }
 
 // swapSnapshot replaces the pulled copy with the complete staged snapshot:
@@ -119,15 +158,23 @@ func stageRows(x txn, rows []stagedRow) error {
 // Rows with outbox entries get the snapshot as their server state, with
 // the entries still on top.
 func swapSnapshot(x txn, cursor string) error {
+	st, err := state(x, keyStagedLeft)
+	if err != nil {
+		return err
+	}
+	left := strings.Fields(st[keyStagedLeft])
 	for _, t := range schema.Tables() {
 		for _, q := range []string{
 			"DROP TABLE " + t.Name,
 			"ALTER TABLE " + stagedTable(t) + " RENAME TO " + t.Name,
-			createTableSQL(stagedTable(t), t),
+			createTableSQL(t, true),
 		} {
 			if _, err := x.exec(q); err != nil {
 				return fmt.Errorf("client: swap in %s: %w", t.Name, err)
 			}
+		}
+		if err := uniqueRows(x, t, slices.Contains(left, t.Name)); err != nil {
+			return err
 		}
 	}
 	kept, err := rowKeys(x, "SELECT tbl, row_id FROM server_rows")
@@ -153,7 +200,47 @@ func swapSnapshot(x txn, cursor string) error {
 	if err := setState(x, keyStagedCursor, ""); err != nil {
 		return err
 	}
+	if err := setState(x, keyStagedLeft, ""); err != nil {
+		return err
+	}
 	return setState(x, keyCursor, cursor)
+}
+
+// uniqueRows makes the swapped-in table t hold each row once, as last
+// staged, without the rows that left the reader's scope, and gives it its
+// unique index on id. Rows staged twice are rare (a row that changed while
+// the snapshot was pulled): they are looked for only when the index cannot
+// be built, or when some row of t left.
+func uniqueRows(x txn, t *schema.Table, someLeft bool) error {
+	dedupe := func() error {
+		for _, q := range []string{
+			"DELETE FROM " + t.Name + " WHERE rowid NOT IN (SELECT max(rowid) FROM " + t.Name + " GROUP BY id)",
+			"DELETE FROM " + t.Name + " WHERE deleted = 1 AND version = ''",
+		} {
+			if _, err := x.exec(q); err != nil {
+				return fmt.Errorf("client: swap in %s: %w", t.Name, err)
+			}
+		}
+		return nil
+	}
+	if someLeft {
+		if err := dedupe(); err != nil {
+			return err
+		}
+	}
+	index := "CREATE UNIQUE INDEX " + t.Name + "_by_id ON " + t.Name + " (id)"
+	_, err := x.exec(index)
+	var se *sqlite.Error
+	if err != nil && !someLeft && errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		if err = dedupe(); err != nil {
+			return err
+		}
+		_, err = x.exec(index)
+	}
+	if err != nil {
+		return fmt.Errorf("client: index %s: %w", t.Name, err)
+	}
+	return nil
 }
 
 // restartSnapshot starts a full snapshot over. The rows the device holds
@@ -166,10 +253,12 @@ func restartSnapshot(x txn) error {
 			return fmt.Errorf("client: drop snapshot: %w", err)
 		}
 	}
-	if err := setState(x, keyCursor, ""); err != nil {
-		return err
+	for _, k := range []string{keyCursor, keyStagedCursor, keyStagedLeft} {
+		if err := setState(x, k, ""); err != nil {
+			return err
+		}
 	}
-	return setState(x, keyStagedCursor, "")
+	return nil
 }
 
 // dropOldStaging drops the staging table of builds before the shadow

@@ -14,24 +14,32 @@ import (
 	"dicoso/sync/protocol"
 )
 
-// A snapshot interrupted halfway, after which the user's scope shrinks:
-// the server answers the resumed snapshot with a reset, and the rows staged
-// before it, which the user may no longer read, must not be swapped in
-// with the new snapshot.
-func TestRestartedSnapshotForgetsWhatWasStaged(t *testing.T) {
-	t.Parallel()
+// halfStaged is a world where lan's three trips, on her team's campaign,
+// are followed by more rows, and hoa's laptop has staged its snapshot up
+// to the trips when its network goes (pages of 5).
+type halfStaged struct {
+	w      *world
+	lan    *client.Device
+	trips  []string
+	laptop *client.Device
+	nw     *netSim
+	actor  syncdb.Actor
+}
+
+func newHalfStaged(t *testing.T) *halfStaged {
+	t.Helper()
 	w := newWorld(t, worldOptions{})
 	ctx := context.Background()
-	lan := w.device(t, "lan-phone", "lan", nil, nil)
-	trips := map[string]bool{}
+	h := &halfStaged{w: w, lan: w.device(t, "lan-phone", "lan", nil, nil), actor: w.actor(w.users["hoa"], "hoa-laptop")}
+	isTrip := map[string]bool{}
 	for i := range 3 {
 		id := uuid.NewString()
-		trips[id] = true
-		mustUpsert(t, lan, "trips", id, map[string]any{"purpose": "inspection", "starts_on": "2021-06-01",
+		h.trips = append(h.trips, id)
+		isTrip[id] = true
+		mustUpsert(t, h.lan, "trips", id, map[string]any{"purpose": "inspection", "starts_on": "2021-06-01",
 			"campaign_id": w.campaign, "title": fmt.Sprintf("Đoàn 1, chuyến %d", i+1)})
 	}
-	mustSync(t, lan)
-	// More rows after the trips, so the snapshot goes on after them.
+	mustSync(t, h.lan)
 	var units []syncdb.ServerChange
 	for i := range 20 {
 		units = append(units, syncdb.ServerChange{Table: "units", RowID: uuid.NewString(), Fields: map[string]any{
@@ -39,19 +47,18 @@ func TestRestartedSnapshotForgetsWhatWasStaged(t *testing.T) {
 	}
 	w.server(t, units...)
 
-	// The page of hoa's snapshot that brings lan's trips (hoa is on their
-	// team), as the server pages it.
+	// The page of hoa's snapshot that brings the last of the trips, as the
+	// server pages it.
 	const limit = 5
-	hoaActor := w.actor(w.users["hoa"], "hoa-laptop")
 	page, cursor := 0, ""
-	for found := 0; found < len(trips); {
-		resp, err := w.sdb.Pull(ctx, hoaActor, protocol.PullRequest{Protocol: 1, DeviceID: "hoa-laptop", Cursor: cursor, Limit: limit})
+	for found := 0; found < len(h.trips); {
+		resp, err := w.sdb.Pull(ctx, h.actor, protocol.PullRequest{Protocol: 1, DeviceID: "hoa-laptop", Cursor: cursor, Limit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
 		page++
 		for _, r := range resp.Rows {
-			if trips[r.RowID] {
+			if isTrip[r.RowID] {
 				found++
 			}
 		}
@@ -60,35 +67,98 @@ func TestRestartedSnapshotForgetsWhatWasStaged(t *testing.T) {
 		}
 		cursor = resp.Cursor
 	}
-
-	// hoa's laptop stages the trips, then the network goes.
-	nw := newNet(w, 3)
-	nw.set(func(n *netSim) { n.failPullFrom = page + 1 })
-	small := func(o *client.Options) { o.PullLimit = limit }
-	laptop := w.device(t, "hoa-laptop", "hoa", nw, small)
-	if _, err := laptop.Sync(ctx); err == nil {
+	h.nw = newNet(w, 3)
+	h.nw.set(func(n *netSim) { n.failPullFrom = page + 1 })
+	h.laptop = w.device(t, "hoa-laptop", "hoa", h.nw, func(o *client.Options) { o.PullLimit = limit })
+	if _, err := h.laptop.Sync(ctx); err == nil {
 		t.Fatal("sync with a failing pull: no error")
 	}
-	for id := range trips {
-		if _, ok, _ := laptop.Get(ctx, "trips", id); ok {
+	for _, id := range h.trips {
+		if _, ok, _ := h.laptop.Get(ctx, "trips", id); ok {
 			t.Fatal("a trip of a half snapshot is visible")
 		}
 	}
+	h.nw.set(func(n *netSim) { n.failPullFrom = 0 })
+	return h
+}
 
+// A snapshot interrupted halfway, after which the user's scope shrinks:
+// the server answers the resumed snapshot with a reset, and the rows staged
+// before it, which the user may no longer read, must not be swapped in
+// with the new snapshot.
+func TestRestartedSnapshotForgetsWhatWasStaged(t *testing.T) {
+	t.Parallel()
+	h := newHalfStaged(t)
 	// hoa leaves the team: lan's trips leave her scope.
-	w.server(t, syncdb.ServerChange{Table: "teams", RowID: w.team1, Fields: map[string]any{"member_ids": []string{w.users["lan"].id}}})
-	nw.set(func(n *netSim) { n.failPullFrom = 0 })
-	rep := mustSync(t, laptop)
+	h.w.server(t, syncdb.ServerChange{Table: "teams", RowID: h.w.team1, Fields: map[string]any{"member_ids": []string{h.w.users["lan"].id}}})
+	rep := mustSync(t, h.laptop)
 	if !rep.Reset || !rep.Snapshot {
 		t.Fatalf("report %+v, want a reset and a complete snapshot", rep)
 	}
-	for id := range trips {
-		if _, ok, _ := laptop.Get(ctx, "trips", id); ok {
+	for _, id := range h.trips {
+		if _, ok, _ := h.laptop.Get(context.Background(), "trips", id); ok {
 			t.Error("a trip staged before the reset, out of hoa's scope since, is on her laptop")
 		}
 	}
-	if stale := w.compareDevice(t, "hoa-laptop", laptop, hoaActor); stale != 0 {
+	if stale := h.w.compareDevice(t, "hoa-laptop", h.laptop, h.actor); stale != 0 {
 		t.Fatalf("%d rows hoa may not read are on her laptop", stale)
+	}
+}
+
+// Rows staged by a snapshot that change before it ends come again in a
+// later page: one edited comes whole (the device keeps the later state,
+// once), one that left the reader's scope comes as departed (the device
+// drops it), one that left and came back comes whole.
+func TestSnapshotKeepsTheLastOfARowPulledTwice(t *testing.T) {
+	t.Parallel()
+	h := newHalfStaged(t)
+	ctx := context.Background()
+	edited, left, back := h.trips[0], h.trips[1], h.trips[2]
+	mustUpsert(t, h.lan, "trips", edited, map[string]any{"title": "sửa sau khi hoa đã nhận"})
+	mustUpsert(t, h.lan, "trips", left, map[string]any{"campaign_id": nil})
+	mustUpsert(t, h.lan, "trips", back, map[string]any{"campaign_id": nil})
+	mustSync(t, h.lan)
+	mustUpsert(t, h.lan, "trips", back, map[string]any{"campaign_id": h.w.campaign, "title": "trở lại"})
+	mustSync(t, h.lan)
+
+	rep := mustSync(t, h.laptop)
+	if rep.Reset || !rep.Snapshot {
+		t.Fatalf("report %+v, want the snapshot completed without a reset", rep)
+	}
+	if got := mustGet(t, h.laptop, "trips", edited)["title"]; got != "sửa sau khi hoa đã nhận" {
+		t.Errorf("the edited trip's title is %v, want the later one", got)
+	}
+	if _, ok, _ := h.laptop.Get(ctx, "trips", left); ok {
+		t.Error("the trip that left hoa's scope while her snapshot was staged is on her laptop")
+	}
+	if got := mustGet(t, h.laptop, "trips", back)["title"]; got != "trở lại" {
+		t.Errorf("the trip that came back has title %v", got)
+	}
+	rows, err := h.laptop.Rows(ctx, "trips")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		if seen[r.ID]++; seen[r.ID] > 1 {
+			t.Errorf("trip %s is on the laptop %d times", r.ID, seen[r.ID])
+		}
+		if r.ID == left {
+			t.Errorf("the laptop keeps the trip that left, as %+v", r)
+		}
+	}
+	if stale := h.w.compareDevice(t, "hoa-laptop", h.laptop, h.actor); stale != 0 {
+		t.Fatalf("%d rows hoa may not read are on her laptop", stale)
+	}
+	// The swapped-in table still takes a row once: a later pull replaces it.
+	mustUpsert(t, h.lan, "trips", edited, map[string]any{"title": "lần ba"})
+	mustSync(t, h.lan)
+	mustSync(t, h.laptop)
+	if got := mustGet(t, h.laptop, "trips", edited)["title"]; got != "lần ba" {
+		t.Errorf("after a later pull the title is %v", got)
+	}
+	if stale := h.w.compareDevice(t, "hoa-laptop", h.laptop, h.actor); stale != 0 {
+		t.Fatalf("%d stale rows after a later pull", stale)
 	}
 }
 
@@ -146,6 +216,39 @@ func TestSnapshotStagedByAnEarlierBuildStartsOver(t *testing.T) {
 		t.Fatalf("report %+v, want the whole snapshot pulled again", rep)
 	}
 	if stale := w.compareDevice(t, name, d, actor); stale != 0 {
+		t.Fatalf("%d stale rows", stale)
+	}
+}
+
+// A row that came into the reader's scope and left it again while a
+// snapshot was interrupted comes as departed only, for a row the device
+// never staged: the device must not keep it, not even as a tombstone.
+func TestSnapshotDropsARowThatCameAndLeft(t *testing.T) {
+	t.Parallel()
+	h := newHalfStaged(t)
+	ctx := context.Background()
+	passing := uuid.NewString()
+	mustUpsert(t, h.lan, "trips", passing, map[string]any{"purpose": "meeting", "starts_on": "2021-06-02", "campaign_id": h.w.campaign})
+	mustSync(t, h.lan)
+	mustUpsert(t, h.lan, "trips", passing, map[string]any{"campaign_id": nil})
+	mustSync(t, h.lan)
+
+	if rep := mustSync(t, h.laptop); rep.Reset || !rep.Snapshot {
+		t.Fatalf("report %+v, want the snapshot completed without a reset", rep)
+	}
+	rows, err := h.laptop.Rows(ctx, "trips")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.ID == passing {
+			t.Errorf("the laptop keeps the trip that came and left, as %+v", r)
+		}
+	}
+	if len(rows) != len(h.trips) {
+		t.Errorf("%d trips on the laptop, want lan's %d", len(rows), len(h.trips))
+	}
+	if stale := h.w.compareDevice(t, "hoa-laptop", h.laptop, h.actor); stale != 0 {
 		t.Fatalf("%d stale rows", stale)
 	}
 }

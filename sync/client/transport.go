@@ -185,10 +185,20 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped 
 		d.sawServerTime(date)
 	}
 	if out != nil {
-		// Unmarshal checks the whole answer before it sets anything: a
-		// syntax error leaves out untouched.
+		// Both decoders check the whole answer's syntax before they report
+		// a value of the wrong type, and out is set only by a whole answer.
+		var err error
+		if page, ok := out.(*pullPage); ok {
+			var read pullPage
+			if err = decodePage(raw, &read); err == nil {
+				*page = read
+			}
+		} else {
+			err = json.Unmarshal(raw, out)
+		}
 		var syntax *json.SyntaxError
-		if err := json.Unmarshal(raw, out); errors.As(err, &syntax) {
+		var pageSyntax *errSyntax
+		if errors.As(err, &syntax) || errors.As(err, &pageSyntax) {
 			// A cut answer: the request may have been applied, and sending
 			// it again is safe.
 			return &attemptError{err: fmt.Errorf("client: answer of %s is not whole JSON", path), retry: true}
