@@ -302,20 +302,15 @@ const maxResets = 3
 // (first sync, or after a reset) the pages are a full snapshot: they are
 // staged and swapped in with the last page, in one transaction.
 //
-// While a page is being stored, the next one is already requested (its
-// cursor is the stored page's): the server answering and the device
-// writing overlap, instead of each waiting for the other. The page fetched
-// ahead is used only if the stored cursor is the one it was asked with.
+// Pages come from a stream (streamPages) that asks for each page as soon
+// as the one before is read, while the device converts and stores those:
+// the server answering, the device reading and the device writing
+// overlap, instead of each waiting for the others. A page of the stream is
+// used only if the stored cursor is the one it was asked with.
 func (d *Device) pull(ctx context.Context, rep *Report) error {
 	resets := 0
-	aheadCtx, cancel := context.WithCancel(ctx)
-	var ahead *pageAhead
-	defer func() {
-		cancel()
-		if ahead != nil {
-			<-ahead.done
-		}
-	}()
+	var stream *pageStream
+	defer func() { stream.close() }()
 	for {
 		st, err := state(d.reader(ctx), keyCursor, keyStagedCursor)
 		if err != nil {
@@ -326,17 +321,16 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		if snapshot {
 			cursor = st[keyStagedCursor]
 		}
-		var resp pullPage
-		if ahead != nil {
-			<-ahead.done
-			if ahead.cursor == cursor {
-				resp, err = ahead.resp, ahead.err
-			}
+		if !stream.continues(cursor, snapshot) {
+			stream.close()
+			stream = d.streamPages(ctx, cursor, snapshot)
 		}
-		if ahead == nil || ahead.cursor != cursor {
-			resp, err = d.fetchPage(ctx, cursor, snapshot)
+		f, ok := <-stream.out
+		if !ok { // only a stopped stream ends without its last page
+			return errors.New("client: pull: the page stream stopped")
 		}
-		ahead = nil
+		stream.delivered(f)
+		resp, err := f.page, f.err
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.Code == "invalid_cursor" {
 			resp, err = pullPage{Reset: true}, nil
@@ -360,9 +354,6 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 		}
 		rep.Pages++
 		rep.Pulled += len(resp.Rows)
-		if resp.HasMore {
-			ahead = d.fetchAhead(aheadCtx, resp.Cursor, snapshot)
-		}
 		err = d.inTx(ctx, func(x txn) error {
 			if snapshot {
 				if err := stageRows(x, resp.staged); err != nil {
@@ -415,37 +406,96 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 // it asks with no_echo, which leaves out the rows only this device wrote,
 // which its push answers told it about (docs/protocol.md, "No echo");
 // every page of a snapshot asks for all, since the staged copy replaces
-// the device's rows, its own included, and comes converted for staging.
+// the device's rows, its own included.
 func (d *Device) fetchPage(ctx context.Context, cursor string, snapshot bool) (pullPage, error) {
 	var resp pullPage
 	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit, NoEcho: !snapshot}
-	if err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true); err != nil || !snapshot || resp.Reset {
-		return resp, err
-	}
-	staged, err := stageable(resp.Rows)
-	if err != nil {
-		return pullPage{}, err
-	}
-	resp.staged = staged
-	return resp, nil
+	err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
+	return resp, err
 }
 
-// pageAhead is a page requested before the one before it was stored; done
-// is closed when resp and err are set.
-type pageAhead struct {
-	cursor string
-	resp   pullPage
-	err    error
-	done   chan struct{}
+// pageStream delivers the pages of a pull in order, from the cursor it was
+// started at: one goroutine asks for each page with the cursor of the page
+// before as soon as it has read that one, another converts a snapshot's
+// pages for staging. Its channels hold no page: at most two pages wait
+// ahead of the one being stored (one converted, one read), and one is
+// being asked for.
+type pageStream struct {
+	snapshot bool
+	next     string // the cursor the next page is asked with
+	ended    bool   // the last page (or an error) was delivered
+	out      chan fetchedPage
+	stop     context.CancelFunc
+	done     chan struct{} // closed when both goroutines have returned
 }
 
-func (d *Device) fetchAhead(ctx context.Context, cursor string, snapshot bool) *pageAhead {
-	a := &pageAhead{cursor: cursor, done: make(chan struct{})}
+type fetchedPage struct {
+	page pullPage
+	err  error
+}
+
+func (d *Device) streamPages(ctx context.Context, cursor string, snapshot bool) *pageStream {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &pageStream{snapshot: snapshot, next: cursor, out: make(chan fetchedPage), stop: cancel, done: make(chan struct{})}
+	read := make(chan fetchedPage)
+	converted := make(chan struct{})
 	go func() {
-		defer close(a.done)
-		a.resp, a.err = d.fetchPage(ctx, cursor, snapshot)
+		defer close(read)
+		for {
+			page, err := d.fetchPage(ctx, cursor, snapshot)
+			select {
+			case read <- fetchedPage{page: page, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || page.Reset || !page.HasMore {
+				return
+			}
+			cursor = page.Cursor
+		}
 	}()
-	return a
+	go func() {
+		defer close(converted)
+		defer close(s.out)
+		for f := range read {
+			if snapshot && f.err == nil && !f.page.Reset {
+				f.page.staged, f.err = stageable(f.page.Rows)
+			}
+			select {
+			case s.out <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		<-converted
+		for range read { // the reader may be blocked on a send
+		}
+		close(s.done)
+	}()
+	return s
+}
+
+// continues reports whether the stream's next page is the one after
+// cursor, of the same kind of pull.
+func (s *pageStream) continues(cursor string, snapshot bool) bool {
+	return s != nil && !s.ended && s.snapshot == snapshot && s.next == cursor
+}
+
+// delivered notes the page taken from the stream.
+func (s *pageStream) delivered(f fetchedPage) {
+	s.next = f.page.Cursor
+	s.ended = f.err != nil || f.page.Reset || !f.page.HasMore
+}
+
+// close stops the stream and waits for its goroutines.
+func (s *pageStream) close() {
+	if s == nil {
+		return
+	}
+	s.stop()
+	<-s.done
 }
 
 // pullPage is a pull answer (protocol.PullResponse) with each row's fields
