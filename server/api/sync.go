@@ -61,7 +61,20 @@ func (s *Server) syncPull(c echo.Context) error {
 	}
 	// A page holds up to thousands of rows: written by the protocol's own
 	// encoder, the same document as c.JSON at a fraction of the work.
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, resp.AppendJSON(make([]byte, 0, 512*len(resp.Rows)+256)))
+	if !resp.HasMore {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, resp.AppendJSON(make([]byte, 0, 512*len(resp.Rows)+256)))
+	}
+	// More pages follow: the cursor goes ahead of the body, in the
+	// Pull-Cursor header, sent at once, so that a device may ask for the
+	// next page while this one is encoded, compressed and read (an
+	// extension: docs/protocol.md, "Pull").
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	res.Header().Set(protocol.HeaderPullCursor, resp.Cursor)
+	res.WriteHeader(http.StatusOK)
+	res.Flush()
+	_, err = res.Write(resp.AppendJSON(make([]byte, 0, 512*len(resp.Rows)+256)))
+	return err
 }
 
 // protocolError maps a malformed push or pull onto the envelope.

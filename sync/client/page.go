@@ -3,7 +3,10 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	stdsync "sync"
 	"unicode/utf8"
+
+	"dicoso/sync/schema"
 )
 
 // A pull answer is read by the scanner below, in one pass, instead of by
@@ -76,11 +79,32 @@ func (s *scanner) wrongType(key string, start int) {
 	}
 }
 
-// str reads a string token; its value is decoded by encoding/json when it
-// holds escapes or bytes that are not UTF-8 (which become U+FFFD).
+// str reads a string token.
 func (s *scanner) str() (string, error) {
+	b, v, err := s.strBytes()
+	if b != nil {
+		return string(b), err
+	}
+	return v, err
+}
+
+// key reads a string token as the bytes of its value, within the input
+// when the string is plain.
+func (s *scanner) key() ([]byte, error) {
+	b, v, err := s.strBytes()
+	if b == nil && err == nil {
+		b = []byte(v)
+	}
+	return b, err
+}
+
+// strBytes reads a string token: a plain one (no escapes, UTF-8) as its
+// bytes within the input, any other as its value decoded by encoding/json
+// (escapes, and bytes that are not UTF-8, which become U+FFFD) with nil
+// bytes.
+func (s *scanner) strBytes() (b []byte, v string, err error) {
 	if s.next() != '"' {
-		return "", s.fail("expected a string")
+		return nil, "", s.fail("expected a string")
 	}
 	start := s.i
 	s.i++
@@ -92,20 +116,19 @@ func (s *scanner) str() (string, error) {
 			s.i++
 			body := s.b[start+1 : s.i-1]
 			if plain && utf8.Valid(body) {
-				return string(body), nil
+				return body, "", nil
 			}
-			var v string
 			if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
-				return "", &errSyntax{msg: err.Error(), off: start}
+				return nil, "", &errSyntax{msg: err.Error(), off: start}
 			}
-			return v, nil
+			return nil, v, nil
 		case c < 0x20:
-			return "", s.fail("control character in string")
+			return nil, "", s.fail("control character in string")
 		case c == '\\':
 			plain = false
 			s.i++
 			if s.i >= len(s.b) {
-				return "", s.fail("")
+				return nil, "", s.fail("")
 			}
 			switch s.b[s.i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -114,21 +137,21 @@ func (s *scanner) str() (string, error) {
 				s.i++
 				for range 4 {
 					if s.i >= len(s.b) {
-						return "", s.fail("")
+						return nil, "", s.fail("")
 					}
 					if !isHex(s.b[s.i]) {
-						return "", s.fail("invalid \\u escape")
+						return nil, "", s.fail("invalid \\u escape")
 					}
 					s.i++
 				}
 			default:
-				return "", s.fail("invalid escape")
+				return nil, "", s.fail("invalid escape")
 			}
 		default:
 			s.i++
 		}
 	}
-	return "", s.fail("")
+	return nil, "", s.fail("")
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
@@ -196,7 +219,7 @@ func (s *scanner) value(depth int) ([]byte, error) {
 		if depth >= maxDepth {
 			return nil, s.fail("exceeded max depth")
 		}
-		err = s.each(c, func(string) error {
+		err = s.each(c, func([]byte) error {
 			_, err := s.value(depth + 1)
 			return err
 		})
@@ -242,7 +265,7 @@ func (s *scanner) skipString() (int, error) {
 
 // each reads an object (open '{': fn gets each key, and reads its value)
 // or an array (open '[': fn gets "" and reads each element).
-func (s *scanner) each(open byte, fn func(key string) error) error {
+func (s *scanner) each(open byte, fn func(key []byte) error) error {
 	s.i++ // the opening bracket
 	closing := byte(']')
 	if open == '{' {
@@ -253,10 +276,10 @@ func (s *scanner) each(open byte, fn func(key string) error) error {
 		return nil
 	}
 	for {
-		key := ""
+		var key []byte
 		if open == '{' {
 			var err error
-			if key, err = s.str(); err != nil {
+			if key, err = s.key(); err != nil {
 				return err
 			}
 			if s.next() != ':' {
@@ -295,6 +318,34 @@ func (s *scanner) text(key string, dst *string) error {
 	return err
 }
 
+// tableName reads a row's table: the name of a table of this build is not
+// copied anew for every row.
+func (s *scanner) tableName(dst *string) error {
+	if s.next() != '"' {
+		return s.text("table", dst)
+	}
+	b, v, err := s.strBytes()
+	if err != nil || b == nil {
+		*dst = v
+		return err
+	}
+	if name, ok := tableNames()[string(b)]; ok {
+		*dst = name
+		return nil
+	}
+	*dst = string(b)
+	return nil
+}
+
+// tableNames are the names of this build's synced tables.
+var tableNames = stdsync.OnceValue(func() map[string]string {
+	out := map[string]string{}
+	for _, t := range schema.Tables() {
+		out[t.Name] = t.Name
+	}
+	return out
+})
+
 // boolean reads a true or false value for key into dst; null leaves dst
 // as it is.
 func (s *scanner) boolean(key string, dst *bool) error {
@@ -320,18 +371,18 @@ func decodePage(b []byte, p *pullPage) error {
 	var err error
 	switch c := s.next(); c {
 	case '{':
-		err = s.each('{', func(key string) error {
-			switch key {
+		err = s.each('{', func(key []byte) error {
+			switch string(key) {
 			case "rows":
 				return s.rows(&p.Rows)
 			case "cursor":
-				return s.text(key, &p.Cursor)
+				return s.text("cursor", &p.Cursor)
 			case "has_more":
-				return s.boolean(key, &p.HasMore)
+				return s.boolean("has_more", &p.HasMore)
 			case "reset":
-				return s.boolean(key, &p.Reset)
+				return s.boolean("reset", &p.Reset)
 			case "server_time":
-				return s.text(key, &p.ServerTime)
+				return s.text("server_time", &p.ServerTime)
 			}
 			_, err := s.value(1)
 			return err
@@ -365,7 +416,7 @@ func (s *scanner) rows(dst *[]pulledRow) error {
 		return err
 	}
 	rows := []pulledRow{}
-	err := s.each('[', func(string) error {
+	err := s.each('[', func([]byte) error {
 		var r pulledRow
 		switch s.next() {
 		case 'n':
@@ -378,20 +429,20 @@ func (s *scanner) rows(dst *[]pulledRow) error {
 			_, err := s.value(2)
 			return err
 		}
-		err := s.each('{', func(key string) error {
-			switch key {
+		err := s.each('{', func(key []byte) error {
+			switch string(key) {
 			case "table":
-				return s.text(key, &r.Table)
+				return s.tableName(&r.Table)
 			case "row_id":
-				return s.text(key, &r.RowID)
+				return s.text("row_id", &r.RowID)
 			case "fields":
 				v, err := s.value(3)
 				r.Fields = v
 				return err
 			case "deleted":
-				return s.boolean(key, &r.Deleted)
+				return s.boolean("deleted", &r.Deleted)
 			case "version":
-				return s.text(key, &r.Version)
+				return s.text("version", &r.Version)
 			}
 			_, err := s.value(3)
 			return err

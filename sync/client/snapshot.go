@@ -321,9 +321,13 @@ func fieldValues(t *schema.Table, raw []byte, dst []any) (int, error) {
 		if err != nil || raw[i] != '"' {
 			return 0, errors.New("malformed fields")
 		}
-		name, err := jsonString(raw[i:end])
-		if err != nil {
-			return 0, err
+		name := raw[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
+			s, err := jsonString(raw[i:end])
+			if err != nil {
+				return 0, err
+			}
+			name = []byte(s)
 		}
 		i = skipSpace(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
@@ -335,12 +339,12 @@ func fieldValues(t *schema.Table, raw []byte, dst []any) (int, error) {
 			return 0, err
 		}
 		keys++
-		if j, ok := index[name]; ok {
-			v, err := jsonValue(raw[i:end])
+		if j, ok := index[string(name)]; ok {
+			v, err := sqlValue(&t.Fields[j], raw[i:end])
 			if err != nil {
 				return 0, fmt.Errorf("field %s: %w", name, err)
 			}
-			dst[j] = wireToSQL(&t.Fields[j], v)
+			dst[j] = v
 		}
 		i = skipSpace(raw, end)
 		if i < len(raw) && raw[i] == ',' {
@@ -353,6 +357,30 @@ func fieldValues(t *schema.Table, raw []byte, dst []any) (int, error) {
 		return 0, errors.New("malformed fields")
 	}
 	return 0, errors.New("malformed fields")
+}
+
+// sqlValue is wireToSQL of the JSON value tok, without going through an
+// interface value for the plain kinds.
+func sqlValue(f *schema.Field, tok []byte) (any, error) {
+	switch tok[0] {
+	case '"':
+		return jsonString(tok)
+	case 't', 'f', 'n':
+		v, err := jsonValue(tok)
+		return wireToSQL(f, v), err
+	case '[', '{':
+		var v any
+		err := json.Unmarshal(tok, &v)
+		return wireToSQL(f, v), err
+	}
+	n, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		return nil, fmt.Errorf("malformed value %.20q", tok)
+	}
+	if f.Type == schema.Int || f.Type == schema.Bool {
+		return int64(n), nil
+	}
+	return n, nil
 }
 
 func skipSpace(b []byte, i int) int {

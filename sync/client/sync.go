@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	stdsync "sync"
 	"time"
 
 	"dicoso/sync/hlc"
@@ -406,27 +407,36 @@ func (d *Device) pull(ctx context.Context, rep *Report) error {
 // it asks with no_echo, which leaves out the rows only this device wrote,
 // which its push answers told it about (docs/protocol.md, "No echo");
 // every page of a snapshot asks for all, since the staged copy replaces
-// the device's rows, its own included.
-func (d *Device) fetchPage(ctx context.Context, cursor string, snapshot bool) (pullPage, error) {
+// the device's rows, its own included. ahead gets the cursor of the next
+// page if the answer's header gives it before the body (Pull-Cursor).
+func (d *Device) fetchPage(ctx context.Context, cursor string, snapshot bool, ahead func(next string)) (pullPage, error) {
 	var resp pullPage
 	req := protocol.PullRequest{Protocol: protocol.Version, DeviceID: d.id, Cursor: cursor, Limit: d.opts.PullLimit, NoEcho: !snapshot}
-	err := d.call(ctx, "/api/v1/sync/pull", req, &resp, true)
+	err := d.callHeard(ctx, "/api/v1/sync/pull", req, &resp, true, func(h http.Header) {
+		if next := h.Get(protocol.HeaderPullCursor); next != "" {
+			ahead(next)
+		}
+	})
 	return resp, err
 }
 
 // pageStream delivers the pages of a pull in order, from the cursor it was
-// started at: one goroutine asks for each page with the cursor of the page
-// before as soon as it has read that one, another converts a snapshot's
-// pages for staging. Its channels hold no page: at most two pages wait
-// ahead of the one being stored (one converted, one read), and one is
-// being asked for.
+// started at. Each page is asked for as soon as its cursor is known: from
+// the Pull-Cursor header of the answer before, which the server sends
+// ahead of the body (so the server reads the next page while it encodes
+// this one and the device reads it), or else from that answer's body. A
+// page asked for with a cursor the answer before does not confirm is
+// dropped and asked for again. A snapshot's pages are converted for
+// staging by a goroutine of their own. No channel holds a page: at most
+// three pages wait ahead of the one being stored (one converted, one read,
+// one being read) and one more is being asked for.
 type pageStream struct {
 	snapshot bool
 	next     string // the cursor the next page is asked with
 	ended    bool   // the last page (or an error) was delivered
 	out      chan fetchedPage
 	stop     context.CancelFunc
-	done     chan struct{} // closed when both goroutines have returned
+	done     chan struct{} // closed when every goroutine of the stream has returned
 }
 
 type fetchedPage struct {
@@ -434,26 +444,72 @@ type fetchedPage struct {
 	err  error
 }
 
+// pageRequest is one page asked for: its cursor, if the answer's header
+// gave it, arrives on heard; page and err are set when done is closed.
+type pageRequest struct {
+	cursor string
+	heard  chan string
+	done   chan struct{}
+	cancel context.CancelFunc
+	page   pullPage
+	err    error
+}
+
 func (d *Device) streamPages(ctx context.Context, cursor string, snapshot bool) *pageStream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &pageStream{snapshot: snapshot, next: cursor, out: make(chan fetchedPage), stop: cancel, done: make(chan struct{})}
+	var requests stdsync.WaitGroup
+	request := func(cursor string) *pageRequest {
+		rctx, cancel := context.WithCancel(ctx)
+		r := &pageRequest{cursor: cursor, heard: make(chan string, 1), done: make(chan struct{}), cancel: cancel}
+		requests.Add(1)
+		go func() {
+			defer requests.Done()
+			defer close(r.done)
+			var once stdsync.Once
+			r.page, r.err = d.fetchPage(rctx, cursor, snapshot, func(next string) {
+				once.Do(func() { r.heard <- next })
+			})
+		}()
+		return r
+	}
 	read := make(chan fetchedPage)
-	converted := make(chan struct{})
 	go func() {
 		defer close(read)
+		cur := request(cursor)
 		for {
-			page, err := d.fetchPage(ctx, cursor, snapshot)
+			var next *pageRequest
 			select {
-			case read <- fetchedPage{page: page, err: err}:
+			case c := <-cur.heard:
+				next = request(c)
+			case <-cur.done:
+			}
+			<-cur.done
+			cur.cancel()
+			f := fetchedPage{page: cur.page, err: cur.err}
+			more := f.err == nil && !f.page.Reset && f.page.HasMore
+			if next != nil && (!more || next.cursor != f.page.Cursor) {
+				next.cancel()
+				next = nil
+			}
+			if more && next == nil {
+				next = request(f.page.Cursor)
+			}
+			select {
+			case read <- f:
 			case <-ctx.Done():
+				if next != nil {
+					next.cancel()
+				}
 				return
 			}
-			if err != nil || page.Reset || !page.HasMore {
+			if !more {
 				return
 			}
-			cursor = page.Cursor
+			cur = next
 		}
 	}()
+	converted := make(chan struct{})
 	go func() {
 		defer close(converted)
 		defer close(s.out)
@@ -472,6 +528,7 @@ func (d *Device) streamPages(ctx context.Context, cursor string, snapshot bool) 
 		<-converted
 		for range read { // the reader may be blocked on a send
 		}
+		requests.Wait()
 		close(s.done)
 	}()
 	return s

@@ -43,6 +43,12 @@ type attemptError struct {
 // and jitter, at most MaxAttempts tries, while ctx lasts. With authed, an
 // expired access token is refreshed once and the request sent again.
 func (d *Device) call(ctx context.Context, path string, in, out any, authed bool) error {
+	return d.callHeard(ctx, path, in, out, authed, nil)
+}
+
+// callHeard is call, and gives heard the headers of a successful answer as
+// soon as they arrive, before its body is read (each try's).
+func (d *Device) callHeard(ctx context.Context, path string, in, out any, authed bool, heard func(http.Header)) error {
 	plain, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("client: encode %s: %w", path, err)
@@ -56,7 +62,7 @@ func (d *Device) call(ctx context.Context, path string, in, out any, authed bool
 				return ErrNotLoggedIn
 			}
 		}
-		ae := d.attempt(ctx, path, body, gzipped, token, out)
+		ae := d.attempt(ctx, path, body, gzipped, token, out, heard)
 		if ae == nil {
 			return nil
 		}
@@ -130,7 +136,7 @@ func compressBody(plain []byte) ([]byte, bool) {
 }
 
 // attempt sends one request.
-func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped bool, token string, out any) *attemptError {
+func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped bool, token string, out any, heard func(http.Header)) *attemptError {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+path, bytes.NewReader(body))
 	if err != nil {
 		return &attemptError{err: fmt.Errorf("client: request %s: %w", path, err)}
@@ -155,6 +161,9 @@ func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped 
 		return &attemptError{err: fmt.Errorf("client: %s: %w", path, err), retry: true}
 	}
 	defer res.Body.Close()
+	if heard != nil && res.StatusCode/100 == 2 {
+		heard(res.Header)
+	}
 	raw, err := readAnswer(res)
 	if err != nil {
 		// A cut or garbled answer: as for a cut JSON one below, the

@@ -182,6 +182,11 @@ const (
 	MaxPullLimit     = 2000
 )
 
+// HeaderPullCursor (an extension, docs/protocol.md) is the header of a
+// pull answer with has_more that carries its cursor ahead of the body: a
+// device may ask for the next page with it before it has read this one.
+const HeaderPullCursor = "Pull-Cursor"
+
 // ErrProtocol marks a request for a protocol version this server lacks.
 var ErrProtocol = errors.New("unsupported protocol version")
 
