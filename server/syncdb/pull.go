@@ -270,19 +270,20 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 	}
 	defer rs.Close()
 	var out []pulledRow
+	// One set of scan targets for every row: the values are copied out.
+	raw := make([]any, len(cols))
+	dest := make([]any, 0, len(cols)+5)
+	var id, version, clocks string
+	var deleted, seq int64
+	dest = append(dest, &id)
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
+	dest = append(dest, &deleted, &version, &seq)
+	if own != nil {
+		dest = append(dest, &clocks)
+	}
 	for rs.Next() {
-		raw := make([]any, len(cols))
-		dest := make([]any, 0, len(cols)+4)
-		var id, version, clocks string
-		var deleted, seq int64
-		dest = append(dest, &id)
-		for i := range raw {
-			dest = append(dest, &raw[i])
-		}
-		dest = append(dest, &deleted, &version, &seq)
-		if own != nil {
-			dest = append(dest, &clocks)
-		}
 		if err := rs.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", t.Name, err)
 		}
@@ -297,9 +298,9 @@ func pullTable(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, after,
 			}
 		}
 		fields := make(map[string]any, len(cols))
-		for i, c := range cols {
-			f, _ := t.Field(c)
-			fields[c] = f.FromSQL(raw[i])
+		for i := range t.Fields {
+			f := &t.Fields[i]
+			fields[f.Name] = f.FromSQL(raw[i])
 		}
 		out = append(out, pulledRow{seq: seq, row: protocol.Row{
 			Table: t.Name, RowID: id, Fields: fields, Deleted: deleted != 0, Version: version,

@@ -17,7 +17,11 @@ import (
 // not a number (which JSON cannot carry) is written as null.
 func (p PullResponse) AppendJSON(b []byte) []byte {
 	b = append(b, `{"rows":[`...)
+	// The keys of the last row written, sorted: rows of one table have the
+	// same keys, and sorting them anew for every row was most of the
+	// encoder's work.
 	var keys []string
+	keysOf := ""
 	for i, r := range p.Rows {
 		if i > 0 {
 			b = append(b, ',')
@@ -30,19 +34,27 @@ func (p PullResponse) AppendJSON(b []byte) []byte {
 		if r.Fields == nil {
 			b = append(b, "null"...)
 		} else {
-			keys = keys[:0]
-			for k := range r.Fields {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
 			b = append(b, '{')
-			for j, k := range keys {
-				if j > 0 {
-					b = append(b, ',')
+			start := len(b)
+			same := keysOf == r.Table && len(keys) == len(r.Fields)
+			for j := 0; same && j < len(keys); j++ {
+				v, ok := r.Fields[keys[j]]
+				if !ok {
+					same = false
+					break
 				}
-				b = appendString(b, k)
-				b = append(b, ':')
-				b = appendValue(b, r.Fields[k])
+				b = appendField(b, j, keys[j], v)
+			}
+			if !same {
+				b = b[:start]
+				keys, keysOf = keys[:0], r.Table
+				for k := range r.Fields {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				for j, k := range keys {
+					b = appendField(b, j, k, r.Fields[k])
+				}
 			}
 			b = append(b, '}')
 		}
@@ -63,6 +75,16 @@ func (p PullResponse) AppendJSON(b []byte) []byte {
 		b = appendString(b, p.ServerTime)
 	}
 	return append(b, '}')
+}
+
+// appendField writes the j-th key and value of an object.
+func appendField(b []byte, j int, k string, v any) []byte {
+	if j > 0 {
+		b = append(b, ',')
+	}
+	b = appendString(b, k)
+	b = append(b, ':')
+	return appendValue(b, v)
 }
 
 func appendValue(b []byte, v any) []byte {

@@ -37,6 +37,16 @@ func TestAppendJSONIsWhatEncodingJSONWrites(t *testing.T) {
 		{Table: "visit_notes", RowID: "r1", Fields: fields, Version: "001622710800000.00000.phone-1"},
 		{Table: "units", RowID: "r2", Fields: map[string]any{}, Deleted: true},
 		{Table: "units", RowID: "gone", Deleted: true},
+		// Rows of one table after another (the encoder reuses the keys of
+		// the row before when they are the same): the same keys, others
+		// as many, fewer, none.
+		{Table: "units", RowID: "u1", Fields: map[string]any{"name": "a", "kind": "province", "lat": 1.5}},
+		{Table: "units", RowID: "u2", Fields: map[string]any{"lat": 2.5, "kind": "district", "name": "b"}},
+		{Table: "units", RowID: "u3", Fields: map[string]any{"name": "c", "kind": "grassroots", "code": "X1"}},
+		{Table: "units", RowID: "u4", Fields: map[string]any{"name": "d"}},
+		{Table: "units", RowID: "u5"},
+		{Table: "trips", RowID: "t1", Fields: map[string]any{"name": "e"}},
+		{Table: "units", RowID: "u6", Fields: map[string]any{"name": "f"}},
 	}, Cursor: "1.42.abc", HasMore: true, ServerTime: "2021-06-03T09:05:00.123Z"}
 	for _, r := range []PullResponse{resp, {Rows: []Row{}, Reset: true}} {
 		want, err := json.Marshal(r)
