@@ -285,3 +285,52 @@ func rowsOf(rows map[string]protocol.Row, table string) []protocol.Row {
 	}
 	return out
 }
+
+// A pull answer with more pages carries its cursor in the Pull-Cursor
+// header too, ahead of the body (docs/protocol.md, "Pull"), gzipped or
+// not: the same cursor as the body's, so that a device asking for the next
+// page with it gets the very page it would have asked for. The last page
+// has no header.
+func TestPullSendsItsCursorAheadOfTheBody(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, withSeeds(), withAdmin())
+	sec := ts.addUser(t, "pc-pull", "secretary")
+	var trips []protocol.Change
+	for i := range 30 {
+		trips = append(trips, sec.change("trips", uuid.NewString(), map[string]any{"user_id": sec.userID,
+			"title": fmt.Sprintf("Đi cơ sở đợt %d", i), "purpose": "working_session", "starts_on": "2021-06-01"}))
+	}
+	sec.push(t, "", trips...)
+	for _, accept := range []string{"gzip", "identity"} {
+		cursor, pages, rows := "", 0, 0
+		for {
+			r := ts.call(t, http.MethodPost, "/api/v1/sync/pull", sec.token,
+				protocol.PullRequest{Protocol: protocol.Version, DeviceID: sec.id, Cursor: cursor, Limit: 7}, "Accept-Encoding", accept)
+			r.wantStatus(t, http.StatusOK)
+			body := r.body
+			if r.header.Get("Content-Encoding") == "gzip" {
+				body = gunzip(t, body)
+			}
+			var page protocol.PullResponse
+			if err := json.Unmarshal(body, &page); err != nil {
+				t.Fatalf("%s: page %d: %v", accept, pages+1, err)
+			}
+			pages++
+			rows += len(page.Rows)
+			got := r.header.Get(protocol.HeaderPullCursor)
+			if !page.HasMore {
+				if got != "" {
+					t.Errorf("%s: the last page has a Pull-Cursor header %q", accept, got)
+				}
+				break
+			}
+			if got != page.Cursor {
+				t.Fatalf("%s: page %d: Pull-Cursor %q, the body's cursor %q", accept, pages, got, page.Cursor)
+			}
+			cursor = got
+		}
+		if pages < 4 || rows < len(trips) {
+			t.Errorf("%s: %d pages, %d rows: want the trips over several pages", accept, pages, rows)
+		}
+	}
+}

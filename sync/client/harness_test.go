@@ -341,11 +341,12 @@ type netSim struct {
 	mu           sync.Mutex
 	rng          *rand.Rand
 	offline      bool
-	dropAnswer   float64 // chance an answer is lost after the server acted
-	replay       float64 // chance an old push is sent again before a push
-	failPullFrom int     // the n-th pull (1-based) and later fail; 0: never
-	failPushes   bool    // every push fails before reaching the server
-	answers      []int   // statuses to answer the next requests with, without reaching the server
+	dropAnswer   float64           // chance an answer is lost after the server acted
+	replay       float64           // chance an old push is sent again before a push
+	failPullFrom int               // the n-th pull (1-based) and later fail; 0: never
+	failPushes   bool              // every push fails before reaching the server
+	pullHeader   func(http.Header) // rewrites the headers of pull answers (a proxy, an older server)
+	answers      []int             // statuses to answer the next requests with, without reaching the server
 	requests     int
 	pulls        int
 	// Pushes by how their body and their answer were sent: gzip or not.
@@ -439,6 +440,12 @@ func (n *netSim) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if drop {
 		return nil, errLost
+	}
+	n.mu.Lock()
+	rewrite := n.pullHeader
+	n.mu.Unlock()
+	if pull && rewrite != nil {
+		rewrite(res.Header)
 	}
 	res.Body = io.NopCloser(bytes.NewReader(out))
 	return res, nil

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -250,5 +253,53 @@ func TestSnapshotDropsARowThatCameAndLeft(t *testing.T) {
 	}
 	if stale := h.w.compareDevice(t, "hoa-laptop", h.laptop, h.actor); stale != 0 {
 		t.Fatalf("%d stale rows", stale)
+	}
+}
+
+// The cursor of the next page, sent ahead of a pull answer's body
+// (Pull-Cursor), only saves time: a device served without it (an older
+// server, a proxy that drops it) pulls the same snapshot, and one served a
+// wrong one (here the cursor of a later page, which would skip rows) asks
+// again with the cursor of the body and misses nothing.
+func TestSnapshotDoesNotDependOnThePullCursorHeader(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	var units []syncdb.ServerChange
+	for i := range 60 {
+		units = append(units, syncdb.ServerChange{Table: "units", RowID: uuid.NewString(), Fields: map[string]any{
+			"name": fmt.Sprintf("Chi đoàn %d", i), "kind": "grassroots", "parent_id": w.units[2]}})
+	}
+	w.server(t, units...)
+	for _, tc := range []struct {
+		name   string
+		header func(http.Header)
+	}{
+		{"without the header", func(h http.Header) { h.Del(protocol.HeaderPullCursor) }},
+		{"with a cursor past the next page", func(h http.Header) {
+			// "1.<seq>.<scope>": ten sequences later
+			parts := strings.Split(h.Get(protocol.HeaderPullCursor), ".")
+			if len(parts) != 3 {
+				return
+			}
+			seq, err := strconv.Atoi(parts[1])
+			if err != nil {
+				return
+			}
+			h.Set(protocol.HeaderPullCursor, parts[0]+"."+strconv.Itoa(seq+10)+"."+parts[2])
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "hoa-" + strings.ReplaceAll(tc.name, " ", "-")
+			nw := newNet(w, 5)
+			nw.set(func(n *netSim) { n.pullHeader = tc.header })
+			d := w.device(t, name, "hoa", nw, func(o *client.Options) { o.PullLimit = 8 })
+			rep := mustSync(t, d)
+			if !rep.Snapshot || rep.Pages < 8 {
+				t.Fatalf("report %+v, want a snapshot of many pages", rep)
+			}
+			if stale := w.compareDevice(t, name, d, w.actor(w.users["hoa"], name)); stale != 0 {
+				t.Fatalf("%d stale rows", stale)
+			}
+		})
 	}
 }
