@@ -60,10 +60,19 @@ func createTableSQL(t *schema.Table, shadow bool) string {
 	return "CREATE TABLE IF NOT EXISTS " + name + " (" + strings.Join(cols, ", ") + ")"
 }
 
-func stageRowSQL(t *schema.Table) string {
+func stageRowSQL(t *schema.Table) string { return stageRowsSQL(t, 1) }
+
+// stageBatch is how many rows one statement stages: the statement's own
+// work (binding, stepping, database/sql's) was a third of staging a row one
+// statement at a time.
+const stageBatch = 32
+
+// stageRowsSQL stages n rows, in the order given.
+func stageRowsSQL(t *schema.Table, n int) string {
 	cols := t.Columns()
-	return "INSERT INTO " + stagedTable(t) + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES (?" +
-		strings.Repeat(", ?", len(cols)+2) + ")"
+	row := "(?" + strings.Repeat(", ?", len(cols)+2) + ")"
+	return "INSERT INTO " + stagedTable(t) + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES " +
+		row + strings.Repeat(", "+row, n-1)
 }
 
 // stageDepartedSQL stages a row that left the reader's scope.
@@ -115,26 +124,61 @@ func stageable(rows []pulledRow) ([]stagedRow, error) {
 // stageRows appends a page's rows to the shadow tables, and notes in
 // sync_state the tables some row left (for the swap to drop).
 func stageRows(x txn, rows []stagedRow) error {
-	type stmts struct{ stage, departed *sql.Stmt }
-	byTable := map[*schema.Table]stmts{}
+	// Each table's rows go stageBatch to a statement, in the page's order
+	// (a departed row is staged after the rows before it): the swap keeps
+	// the last staging of a row by that order.
+	type batch struct {
+		one, many, departed *sql.Stmt
+		args                []any
+		n                   int
+	}
+	byTable := map[*schema.Table]*batch{}
+	var order []*schema.Table
+	flush := func(t *schema.Table, b *batch) error {
+		width := len(b.args) / max(b.n, 1)
+		for i := 0; i < b.n; i++ {
+			row := b.args[i*width : (i+1)*width]
+			if _, err := b.one.ExecContext(x.ctx, row...); err != nil {
+				return fmt.Errorf("client: stage %s %s: %w", t.Name, row[0], err)
+			}
+		}
+		b.args, b.n = b.args[:0], 0
+		return nil
+	}
 	var left []string
 	for _, r := range rows {
-		s, ok := byTable[r.table]
+		b, ok := byTable[r.table]
 		if !ok {
 			// Bound to the transaction once per page, not once per row.
-			s = stmts{stage: x.stmt(stageRowSQL(r.table)), departed: x.stmt(stageDepartedSQL(r.table))}
-			if s.stage == nil || s.departed == nil {
+			b = &batch{one: x.stmt(stageRowSQL(r.table)), many: x.stmt(stageRowsSQL(r.table, stageBatch)),
+				departed: x.stmt(stageDepartedSQL(r.table))}
+			if b.one == nil || b.many == nil || b.departed == nil {
 				return fmt.Errorf("client: stage %s: statements not prepared", r.table.Name)
 			}
-			byTable[r.table] = s
+			byTable[r.table] = b
+			order = append(order, r.table)
 		}
-		st := s.stage
 		if r.departed {
-			st = s.departed
+			if err := flush(r.table, b); err != nil {
+				return err
+			}
+			if _, err := b.departed.ExecContext(x.ctx, r.args...); err != nil {
+				return fmt.Errorf("client: stage %s %s: %w", r.table.Name, r.args[0], err)
+			}
 			left = append(left, r.table.Name)
+			continue
 		}
-		if _, err := st.ExecContext(x.ctx, r.args...); err != nil {
-			return fmt.Errorf("client: stage %s %s: %w", r.table.Name, r.args[0], err)
+		b.args = append(b.args, r.args...)
+		if b.n++; b.n == stageBatch {
+			if _, err := b.many.ExecContext(x.ctx, b.args...); err != nil {
+				return fmt.Errorf("client: stage %d rows of %s: %w", b.n, r.table.Name, err)
+			}
+			b.args, b.n = b.args[:0], 0
+		}
+	}
+	for _, t := range order {
+		if err := flush(t, byTable[t]); err != nil {
+			return err
 		}
 	}
 	if len(left) == 0 {

@@ -92,7 +92,7 @@ func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
 	queries := []string{qState, qSetState, qServerRow, qKeepServerRow, qDropServerRow, qRowEntries, qQueue, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
-		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageDepartedSQL(t))
+		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
 	}
 	ps := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {
