@@ -145,7 +145,13 @@ func both(x, y Who) Who {
 
 // leadsTeamOf reports whether the writer leads a live team of campaign
 // covering unit.
+// The answer is kept for the transaction (a reviewer's batch asks it for
+// every change), until a team is written in it.
 func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
+	key := fmt.Sprint(c.actor().UserID, "/", campaign, "/", unit)
+	if ok, known := c.tx.leads[key]; known {
+		return ok, nil
+	}
 	var ok bool
 	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, `+c.tx.dialect.JSONEach("t.unit_ids", "u")+`
 		WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
@@ -153,6 +159,10 @@ func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("check team leader: %w", err)
 	}
+	if c.tx.leads == nil {
+		c.tx.leads = map[string]bool{}
+	}
+	c.tx.leads[key] = ok
 	return ok, nil
 }
 

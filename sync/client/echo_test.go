@@ -67,3 +67,48 @@ func TestOwnRowsAreNotPulledBackYetDevicesConverge(t *testing.T) {
 		w.compareDevice(t, name, d, w.actor(w.users["hoa"], name))
 	}
 }
+
+// One push carrying many changes of one row (a note autosaved offline),
+// with a refused change of the same row in the middle of them: the device
+// folds the answers row by row, and still ends holding what the server
+// holds, the refused change set aside and nothing left to send.
+func TestManyChangesOfARowInOnePushFoldToTheServersRow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	phone := w.device(t, "lan-phone", "lan", nil, nil)
+	mustSync(t, phone)
+	note, other := uuid.NewString(), uuid.NewString()
+	mustUpsert(t, phone, "visit_notes", note, w.note("lan", 0, "Làm việc với cơ sở"))
+	mustUpsert(t, phone, "visit_notes", other, w.note("lan", 1, "Làm việc với huyện đoàn"))
+	for i := range 5 {
+		mustUpsert(t, phone, "visit_notes", note, map[string]any{"results": "bản " + string(rune('A'+i))})
+	}
+	// An author may not mark their own note reviewed: the server refuses it.
+	refused := mustUpsert(t, phone, "visit_notes", note, map[string]any{"status": "reviewed"})
+	for i := range 3 {
+		mustUpsert(t, phone, "visit_notes", note, map[string]any{"conclusions": "kết luận " + string(rune('1'+i))})
+		mustUpsert(t, phone, "visit_notes", other, map[string]any{"results": "kết quả " + string(rune('1'+i))})
+	}
+	rep := mustSync(t, phone)
+	if rep.Rejected != 1 || rep.Applied != 13 {
+		t.Fatalf("sync: %d applied, %d refused; want 13 and the status change", rep.Applied, rep.Rejected)
+	}
+	rej, err := phone.Rejected(t.Context())
+	if err != nil || len(rej) != 1 || rej[0].ChangeID != refused {
+		t.Fatalf("refused changes %+v (%v), want the status change alone", rej, err)
+	}
+	if n, err := phone.Pending(t.Context()); err != nil || n != 0 {
+		t.Fatalf("%d changes still to send (%v)", n, err)
+	}
+	got := mustGet(t, phone, "visit_notes", note)
+	if got["results"] != "bản E" || got["conclusions"] != "kết luận 3" || got["status"] != "draft" {
+		t.Fatalf("the note reads %v / %v / %v; want the last autosaves, still a draft", got["results"], got["conclusions"], got["status"])
+	}
+	if got := mustGet(t, phone, "visit_notes", other)["results"]; got != "kết quả 3" {
+		t.Fatalf("the other note reads %v", got)
+	}
+	if rep := mustSync(t, phone); rep.Pulled != 0 || rep.Pushed != 0 {
+		t.Fatalf("a second sync moved %d up and %d down; the first left the device as the server is", rep.Pushed, rep.Pulled)
+	}
+	w.compareDevice(t, "lan-phone", phone, w.actor(w.users["lan"], "lan-phone"))
+}
