@@ -3,8 +3,6 @@ package syncdb
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -38,13 +36,6 @@ func BenchmarkPush(b *testing.B) {
 func benchPush(b *testing.B, mix string, devices int, noEcho bool) {
 	f := newFixture(b)
 	f.now = time.Now()
-	if os.Getenv("XDROP") != "" {
-		for _, q := range strings.Split(os.Getenv("XDROP"), ";") {
-			if _, err := f.st.Writer().Exec(q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
 	clocks := make([]*hlc.Clock, devices)
 	for i := range clocks {
 		clocks[i] = hlc.NewClock(fmt.Sprintf("bench-%d", i), nil, 0)
