@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -111,4 +112,47 @@ func TestManyChangesOfARowInOnePushFoldToTheServersRow(t *testing.T) {
 		t.Fatalf("a second sync moved %d up and %d down; the first left the device as the server is", rep.Pushed, rep.Pulled)
 	}
 	w.compareDevice(t, "lan-phone", phone, w.actor(w.users["lan"], "lan-phone"))
+}
+
+// Write keeps several edits together: all of them or, when one is refused
+// on the device, none; once synced they are on the server as if made one
+// by one.
+func TestWriteKeepsEditsTogether(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	phone := w.device(t, "minh-phone", "minh", nil, nil)
+	mustSync(t, phone)
+	ctx := t.Context()
+	note, finding := uuid.NewString(), uuid.NewString()
+	_, err := phone.Write(ctx, []client.Edit{
+		{Table: "visit_notes", RowID: note, Fields: w.note("minh", 0, "Làm việc với xã đoàn")},
+		{Table: "visit_notes", RowID: note, Fields: map[string]any{"no_such_field": "x"}},
+	})
+	var verr *client.ValidationError
+	if !errors.As(err, &verr) || verr.Field != "no_such_field" {
+		t.Fatalf("a refused edit among others: %v, want a validation error naming the field", err)
+	}
+	if n, _ := phone.Pending(ctx); n != 0 {
+		t.Fatalf("%d changes queued after a refused Write", n)
+	}
+	if _, ok, _ := phone.Get(ctx, "visit_notes", note); ok {
+		t.Fatal("the note of a refused Write is on the device")
+	}
+	ids, err := phone.Write(ctx, []client.Edit{
+		{Table: "visit_notes", RowID: note, Fields: w.note("minh", 0, "Làm việc với xã đoàn")},
+		{Table: "visit_notes", RowID: note, Fields: map[string]any{"results": "Đã kiện toàn chi đoàn"}},
+		{Table: "findings", RowID: finding, Fields: map[string]any{"note_id": note, "unit_id": w.units[0],
+			"category": "recommendation", "text": "Đề nghị hỗ trợ kinh phí"}},
+		{Table: "findings", RowID: finding, Delete: true},
+	})
+	if err != nil || len(ids) != 4 {
+		t.Fatalf("Write: %v, %d change ids", err, len(ids))
+	}
+	if got := mustGet(t, phone, "visit_notes", note)["results"]; got != "Đã kiện toàn chi đoàn" {
+		t.Fatalf("the note reads %v after the Write", got)
+	}
+	if rep := mustSync(t, phone); rep.Applied != 4 || rep.Rejected != 0 {
+		t.Fatalf("sync after the Write: %d applied, %d refused", rep.Applied, rep.Rejected)
+	}
+	w.compareDevice(t, "minh-phone", phone, w.actor(w.users["minh"], "minh-phone"))
 }

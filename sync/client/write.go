@@ -91,57 +91,121 @@ func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op pr
 	if !schema.ValidID(rowID) {
 		return "", &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
 	}
-	id := strings.ToLower(rowID)
-	changeID := uuid.NewString()
 	uid := d.UserID() // read before the transaction: no lock is taken while it holds the connection
+	var changeID string
 	err := d.inTx(ctx, func(x txn) error {
-		cur, err := readRow(x, t, id)
-		if err != nil {
-			return err
-		}
-		// With no entries queued the row is the server's as last pulled:
-		// keep that, to rebuild the row should the server refuse the edit.
-		if _, kept, err := serverRow(x, t, id); err != nil {
-			return err
-		} else if !kept {
-			if err := keepServerRow(x, t, id, cur); err != nil {
-				return err
-			}
-		}
-		if op == protocol.OpUpsert && !cur.present && t.Owner != "" {
-			if _, set := fields[t.Owner]; !set {
-				if uid != "" {
-					fields[t.Owner] = uid
-				}
-			}
-		}
-		st, err := state(x, keyCursor)
-		if err != nil {
-			return err
-		}
-		ts := d.stamp()
-		e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
-		body := "{}"
-		if len(fields) > 0 {
-			b, err := json.Marshal(fields)
-			if err != nil {
-				return fmt.Errorf("client: encode change: %w", err)
-			}
-			body = string(b)
-		}
-		_, err = x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.now()))
-		if err != nil {
-			return fmt.Errorf("client: queue change: %w", err)
-		}
-		if err := writeRow(x, t, id, overlay(t, cur, []entry{e})); err != nil {
-			return err
-		}
-		return setState(x, keyHLC, e.hlc)
+		var err error
+		changeID, err = d.writeIn(x, uid, t, strings.ToLower(rowID), op, fields)
+		return err
 	})
 	if err != nil {
 		return "", err
 	}
 	return changeID, nil
+}
+
+// Edit is one edit of Write: an upsert of Fields, or a delete.
+type Edit struct {
+	Table, RowID string
+	Fields       map[string]any // an upsert's values, as for Upsert
+	Delete       bool
+}
+
+// Write makes several edits in one transaction, in order, as Upsert and
+// Delete would one by one: all are kept or, if one is refused, none (a
+// form that saves a note and its findings together). It returns the
+// change ids.
+func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
+	type checked struct {
+		t      *schema.Table
+		id     string
+		op     protocol.Op
+		fields map[string]any
+	}
+	all := make([]checked, 0, len(edits))
+	for _, e := range edits {
+		t, err := lookup(e.Table)
+		if err != nil {
+			return nil, err
+		}
+		if t.Reference && (e.Delete || !t.Proposed) {
+			return nil, &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
+		}
+		if !schema.ValidID(e.RowID) {
+			return nil, &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
+		}
+		c := checked{t: t, id: strings.ToLower(e.RowID), op: protocol.OpDelete}
+		if !e.Delete {
+			if c.fields, err = normalize(t, e.Fields); err != nil {
+				return nil, err
+			}
+			c.op = protocol.OpUpsert
+		}
+		all = append(all, c)
+	}
+	uid := d.UserID()
+	var ids []string
+	err := d.inTx(ctx, func(x txn) error {
+		ids = ids[:0]
+		for _, c := range all {
+			id, err := d.writeIn(x, uid, c.t, c.id, c.op, c.fields)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// writeIn writes one edit of row id and queues its change in x.
+func (d *Device) writeIn(x txn, uid string, t *schema.Table, id string, op protocol.Op, fields map[string]any) (string, error) {
+	changeID := uuid.NewString()
+	cur, err := readRow(x, t, id)
+	if err != nil {
+		return "", err
+	}
+	// With no entries queued the row is the server's as last pulled:
+	// keep that, to rebuild the row should the server refuse the edit.
+	if _, kept, err := serverRow(x, t, id); err != nil {
+		return "", err
+	} else if !kept {
+		if err := keepServerRow(x, t, id, cur); err != nil {
+			return "", err
+		}
+	}
+	if op == protocol.OpUpsert && !cur.present && t.Owner != "" {
+		if _, set := fields[t.Owner]; !set {
+			if uid != "" {
+				fields[t.Owner] = uid
+			}
+		}
+	}
+	st, err := state(x, keyCursor)
+	if err != nil {
+		return "", err
+	}
+	ts := d.stamp()
+	e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
+	body := "{}"
+	if len(fields) > 0 {
+		b, err := json.Marshal(fields)
+		if err != nil {
+			return "", fmt.Errorf("client: encode change: %w", err)
+		}
+		body = string(b)
+	}
+	if _, err := x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.now())); err != nil {
+		return "", fmt.Errorf("client: queue change: %w", err)
+	}
+	if err := writeRow(x, t, id, overlay(t, cur, []entry{e})); err != nil {
+		return "", err
+	}
+	return changeID, setState(x, keyHLC, e.hlc)
 }
 
 // Rejection is a change the server refused, kept for the user to see.
