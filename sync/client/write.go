@@ -94,9 +94,12 @@ func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op pr
 	uid := d.UserID() // read before the transaction: no lock is taken while it holds the connection
 	var changeID string
 	err := d.inTx(ctx, func(x txn) error {
+		b := editBatch{x: x, uid: uid}
 		var err error
-		changeID, err = d.writeIn(x, uid, t, strings.ToLower(rowID), op, fields)
-		return err
+		if changeID, err = d.writeIn(&b, t, strings.ToLower(rowID), op, fields); err != nil {
+			return err
+		}
+		return b.finish()
 	})
 	if err != nil {
 		return "", err
@@ -147,14 +150,15 @@ func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
 	var ids []string
 	err := d.inTx(ctx, func(x txn) error {
 		ids = ids[:0]
+		b := editBatch{x: x, uid: uid}
 		for _, c := range all {
-			id, err := d.writeIn(x, uid, c.t, c.id, c.op, c.fields)
+			id, err := d.writeIn(&b, c.t, c.id, c.op, c.fields)
 			if err != nil {
 				return err
 			}
 			ids = append(ids, id)
 		}
-		return nil
+		return b.finish()
 	})
 	if err != nil {
 		return nil, err
@@ -162,50 +166,103 @@ func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
 	return ids, nil
 }
 
-// writeIn writes one edit of row id and queues its change in x.
-func (d *Device) writeIn(x txn, uid string, t *schema.Table, id string, op protocol.Op, fields map[string]any) (string, error) {
-	changeID := uuid.NewString()
-	cur, err := readRow(x, t, id)
+// editBatch is the edits of one transaction: each row is read once and
+// written once at finish, however many edits it takes (a note autosaved
+// in a batch), and the device's clock is saved once.
+type editBatch struct {
+	x      txn
+	uid    string
+	cursor *string // the pull cursor, read once
+	rows   map[string]*editedRow
+	order  []*editedRow
+	hlc    string // the last stamp given
+}
+
+type editedRow struct {
+	t   *schema.Table
+	id  string
+	cur rowState
+}
+
+// row is row id of t as the batch has it so far.
+func (b *editBatch) row(t *schema.Table, id string) (*editedRow, error) {
+	key := t.Name + "/" + id
+	if r, ok := b.rows[key]; ok {
+		return r, nil
+	}
+	cur, err := readRow(b.x, t, id)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	// With no entries queued the row is the server's as last pulled:
 	// keep that, to rebuild the row should the server refuse the edit.
-	if _, kept, err := serverRow(x, t, id); err != nil {
-		return "", err
+	if _, kept, err := serverRow(b.x, t, id); err != nil {
+		return nil, err
 	} else if !kept {
-		if err := keepServerRow(x, t, id, cur); err != nil {
-			return "", err
+		if err := keepServerRow(b.x, t, id, cur); err != nil {
+			return nil, err
 		}
 	}
-	if op == protocol.OpUpsert && !cur.present && t.Owner != "" {
+	r := &editedRow{t: t, id: id, cur: cur}
+	if b.rows == nil {
+		b.rows = map[string]*editedRow{}
+	}
+	b.rows[key] = r
+	b.order = append(b.order, r)
+	return r, nil
+}
+
+// finish writes the edited rows and the device's clock.
+func (b *editBatch) finish() error {
+	for _, r := range b.order {
+		if err := writeRow(b.x, r.t, r.id, r.cur); err != nil {
+			return err
+		}
+	}
+	if b.hlc == "" {
+		return nil
+	}
+	return setState(b.x, keyHLC, b.hlc)
+}
+
+// writeIn makes one edit of row id in the batch and queues its change.
+func (d *Device) writeIn(b *editBatch, t *schema.Table, id string, op protocol.Op, fields map[string]any) (string, error) {
+	changeID := uuid.NewString()
+	r, err := b.row(t, id)
+	if err != nil {
+		return "", err
+	}
+	if op == protocol.OpUpsert && !r.cur.present && t.Owner != "" {
 		if _, set := fields[t.Owner]; !set {
-			if uid != "" {
-				fields[t.Owner] = uid
+			if b.uid != "" {
+				fields[t.Owner] = b.uid
 			}
 		}
 	}
-	st, err := state(x, keyCursor)
-	if err != nil {
-		return "", err
+	if b.cursor == nil {
+		st, err := state(b.x, keyCursor)
+		if err != nil {
+			return "", err
+		}
+		c := st[keyCursor]
+		b.cursor = &c
 	}
 	ts := d.stamp()
 	e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
 	body := "{}"
 	if len(fields) > 0 {
-		b, err := json.Marshal(fields)
+		bs, err := json.Marshal(fields)
 		if err != nil {
 			return "", fmt.Errorf("client: encode change: %w", err)
 		}
-		body = string(b)
+		body = string(bs)
 	}
-	if _, err := x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.now())); err != nil {
+	if _, err := b.x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, *b.cursor, nowText(d.now())); err != nil {
 		return "", fmt.Errorf("client: queue change: %w", err)
 	}
-	if err := writeRow(x, t, id, overlay(t, cur, []entry{e})); err != nil {
-		return "", err
-	}
-	return changeID, setState(x, keyHLC, e.hlc)
+	r.cur = overlay(t, r.cur, []entry{e})
+	b.hlc = e.hlc
+	return changeID, nil
 }
 
 // Rejection is a change the server refused, kept for the user to see.
