@@ -432,8 +432,8 @@ func (d *Device) fetchPage(ctx context.Context, cursor string, snapshot bool, ah
 // page asked for with a cursor the answer before does not confirm is
 // dropped and asked for again. A snapshot's pages are converted for
 // staging by a goroutine of their own. No channel holds a page: at most
-// three pages wait ahead of the one being stored (one converted, one read,
-// one being read) and one more is being asked for.
+// three pages are ahead of the one being stored (one converted, one read,
+// one being asked for).
 type pageStream struct {
 	snapshot bool
 	next     string // the cursor the next page is asked with
