@@ -2,7 +2,7 @@
 // server's stable code and the field it names (protocol Result.field), with
 // the field called by the label its form shows. The server's own sentence
 // (English, for support) stays as a detail line on the screen.
-import type { Key } from './i18n';
+import { isKey, type Key } from './i18n';
 
 type T = (key: Key, ...args: (string | number)[]) => string;
 
@@ -56,6 +56,12 @@ const TABLE_LABELS: Record<string, Record<string, Key>> = {
   findings: { text: 'findingText' },
   units: { name: 'placeName', parent_id: 'placeParent' },
 };
+
+/** A table's name in the user's words (the wire name for a table this build has no word for). */
+export function tableLabel(t: T, table: string): string {
+  const key = `table_${table}`;
+  return isKey(key) ? t(key) : table;
+}
 
 /** The field's label as its form shows it; the wire name for a field no screen shows. */
 export function fieldLabel(t: T, table: string, field: string): string {
