@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "b536a87bb50fc46e";
+const VERSION = "4fdbd6a31be7d579";
 const PRECACHE = [
-  "/assets/index-Y6rw1itL.js",
+  "/assets/index-CBWpLOZx.js",
   "/assets/jsxRuntime-DzbtClnw.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",

@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
@@ -27,7 +29,31 @@ type FindingsQuery struct {
 	// DepartmentOnly holds the register to DepartmentID even when it is
 	// empty: a department user whose account names no department sees none.
 	DepartmentOnly bool
+	// Unassigned keeps the findings no department follows up yet.
+	Unassigned bool
+	// Overdue keeps the findings still open or in progress whose due date
+	// is before AsOf (YYYY-MM-DD, a day in Vietnam), which also dates the
+	// counts' overdue figure.
+	Overdue bool
+	AsOf    string
+	// Search is what a person typed: words found in the finding's text,
+	// its unit's or campaign's name or its answer, whatever their case and
+	// diacritics.
+	Search string
+
+	// The page (FindingsPage): Sort is one of FindingSorts ("" is
+	// "recorded"), Limit the most findings it holds, Cursor where the
+	// previous page ended.
+	Sort   string
+	Limit  int
+	Cursor string
 }
+
+// FindingSorts are the orders of the paged register: when the finding
+// first reached the server (oldest first; "-recorded", newest first) and
+// its due date (soonest first; "-due_on", latest first), findings without
+// one last either way, then in the order they reached the server.
+var FindingSorts = []string{"recorded", "-recorded", "due_on", "-due_on"}
 
 // Finding is one row of the findings register (plan III.1): what was found
 // where, who follows it up, how far it has got.
@@ -125,17 +151,23 @@ type FollowUp struct {
 // findingsSQL is the register. A finding of a draft note is left out: the
 // note is still its author's working copy, not yet handed in, and may
 // change before it is; a finding recorded without a note is in. Every
-// filter is a fixed clause that an empty parameter switches off.
-const findingsSQL = `SELECT f.id, f.category, f.text, f.status, f.due_on, f.answer,
-	f.department_id, d.name,
-	COALESCE(f.unit_id, n.unit_id), u.name, COALESCE(u.cluster_id, b.cluster_id), COALESCE(cl.name, bc.name),
-	COALESCE(f.campaign_id, n.campaign_id, b.campaign_id), c.name, c.starts_on,
-	f.note_id, n.title, n.status,
-	f.briefing_id, b.held_on, bc.name,
-	f.author_id, au.full_name,
-	(SELECT COUNT(*) FROM follow_ups x WHERE x.finding_id = f.id AND x.deleted = 0),
-	lf.id, lf.at, lf.text, lf.status_to, lf.author_id, la.full_name,
-	f.seq
+// filter is a fixed clause that an empty parameter switches off; a search
+// adds one clause per word (findingsFilter). recorded is the change-log
+// sequence of the finding's first write: when it reached the server, which
+// no later write changes.
+const findingsSQL = `SELECT f.id AS id, f.category AS category, f.text AS text, f.status AS status, f.due_on AS due_on,
+	f.answer AS answer, f.department_id AS department_id, d.name AS department_name,
+	COALESCE(f.unit_id, n.unit_id) AS unit_id, u.name AS unit_name,
+	COALESCE(u.cluster_id, b.cluster_id) AS cluster_id, COALESCE(cl.name, bc.name) AS cluster_name,
+	COALESCE(f.campaign_id, n.campaign_id, b.campaign_id) AS campaign_id, c.name AS campaign_name, c.starts_on AS campaign_starts,
+	f.note_id AS note_id, n.title AS note_title, n.status AS note_status,
+	f.briefing_id AS briefing_id, b.held_on AS briefing_held_on, bc.name AS briefing_cluster,
+	f.author_id AS author_id, au.full_name AS author_name,
+	(SELECT COUNT(*) FROM follow_ups x WHERE x.finding_id = f.id AND x.deleted = 0) AS follow_ups,
+	lf.id AS last_id, lf.at AS last_at, lf.text AS last_text, lf.status_to AS last_status_to,
+	lf.author_id AS last_author_id, la.full_name AS last_author_name,
+	f.seq AS seq,
+	(SELECT MIN(x.seq) FROM change_log x WHERE x.tbl = 'findings' AND x.row_id = f.id) AS recorded
 	FROM findings f
 	LEFT JOIN visit_notes n ON n.id = f.note_id
 	LEFT JOIN briefings b ON b.id = f.briefing_id AND b.deleted = 0
@@ -154,63 +186,157 @@ const findingsSQL = `SELECT f.id, f.category, f.text, f.status, f.due_on, f.answ
 	AND (:unit = '' OR COALESCE(f.unit_id, n.unit_id) = :unit)
 	AND (:category = '' OR f.category = :category)
 	AND (:status = '' OR f.status = :status)
-	AND (:department = '' AND :department_only = 0 OR f.department_id = :department)`
+	AND (:department = '' AND :department_only = 0 OR f.department_id = :department)
+	AND (:unassigned = 0 OR f.department_id IS NULL OR f.department_id = '')
+	AND (:overdue = 0 OR (` + overdueSQL + `))`
 
-// Findings lists the register, ordered as the compiled report reads: by
-// campaign (in time), unit (in Vietnamese alphabetical order), category,
-// then as recorded.
-func (r *Reports) Findings(ctx context.Context, q FindingsQuery) ([]Finding, error) {
-	var out []Finding
-	err := r.read(ctx, "findings", func(tx *sql.Tx) error {
+// overdueSQL: a finding still open or in progress whose due date has
+// passed as of :as_of (isOverdue in the console says the same).
+const overdueSQL = `COALESCE(f.due_on, '') <> '' AND f.due_on < :as_of AND COALESCE(f.status, 'open') IN ('open', 'in_progress')`
+
+// findingsFilter is the selection q makes, as SQL over findingsSQL's
+// columns, and its arguments.
+func findingsFilter(q FindingsQuery) (string, []any) {
+	q.AsOf = cmp.Or(q.AsOf, "9999-12-31")
+	args := []any{
+		sql.Named("campaign", q.CampaignID), sql.Named("cluster", q.ClusterID), sql.Named("unit", q.UnitID),
+		sql.Named("category", q.Category), sql.Named("status", q.Status), sql.Named("department", q.DepartmentID),
+		sql.Named("department_only", boolInt(q.DepartmentOnly)), sql.Named("unassigned", boolInt(q.Unassigned)),
+		sql.Named("overdue", boolInt(q.Overdue)), sql.Named("as_of", q.AsOf),
+	}
+	query := findingsSQL
+	// Each word of the search, folded, is somewhere in the finding's text,
+	// unit, campaign or answer, folded the same way (dicoso_fold: SQL's
+	// Fold, migration 0007 on PostgreSQL, foldFunction on SQLite).
+	for i, w := range searchTerms(q.Search) {
+		name := fmt.Sprintf("word%d", i)
+		query += "\n\tAND dicoso_fold(concat_ws(' ', f.text, u.name, c.name, f.answer)) LIKE '%' || :" + name + " || '%'"
+		args = append(args, sql.Named(name, w))
+	}
+	return query, args
+}
+
+// FindingPage is one page of the findings register.
+type FindingPage struct {
+	Items []Finding `json:"items"`
+	// NextCursor continues the listing; null on the last page.
+	NextCursor *string       `json:"next_cursor"`
+	Counts     FindingCounts `json:"counts"`
+}
+
+// FindingCounts are the totals of the whole selection (every page).
+type FindingCounts struct {
+	Total int `json:"total"`
+	// Overdue is how many of them are overdue as of the query's date.
+	Overdue int `json:"overdue"`
+	// ByCategory splits them by category and status, in the registry's
+	// order of both; a pair with no finding is left out.
+	ByCategory []FindingCount `json:"by_category"`
+}
+
+// FindingCount is how many findings of the selection have one category
+// and status.
+type FindingCount struct {
+	Category string `json:"category"`
+	Status   string `json:"status"`
+	Count    int    `json:"count"`
+}
+
+// FindingsPage is one page of the register q selects, in q's order, with
+// the selection's counts, all read in one snapshot. It returns
+// ErrBadCursor for a cursor that does not continue this listing.
+func (r *Reports) FindingsPage(ctx context.Context, q FindingsQuery, base RowBase) (FindingPage, error) {
+	sort := cmp.Or(q.Sort, "recorded")
+	order := keyset{Key: "s.recorded", Number: true, Desc: strings.HasPrefix(sort, "-")}
+	switch strings.TrimPrefix(sort, "-") {
+	case "recorded":
+	case "due_on":
+		// The due date, then when the finding reached the server: one text.
+		order.Number, order.Missing = false, "COALESCE(s.due_on, '') = ''"
+		order.Key = "COALESCE(s.due_on, '') || '.' || " + r.st.Dialect().Pick(
+			"printf('%020d', COALESCE(s.recorded, 0))", "lpad(COALESCE(s.recorded, 0)::text, 20, '0')")
+	default:
+		return FindingPage{}, fmt.Errorf("report findings: unknown sort %q", q.Sort)
+	}
+	rows, args := findingsFilter(q)
+	fp := fingerprint("findings", q.CampaignID, q.ClusterID, q.UnitID, q.Category, q.Status, q.DepartmentID,
+		strconv.FormatBool(q.DepartmentOnly), strconv.FormatBool(q.Unassigned), strconv.FormatBool(q.Overdue), q.AsOf,
+		strings.Join(searchTerms(q.Search), " "), sort)
+	after, err := order.decode(q.Cursor, fp)
+	if err != nil {
+		return FindingPage{}, err
+	}
+	page, pageArgs := order.page(rows, args, after, q.Limit)
+	out := FindingPage{Counts: FindingCounts{ByCategory: []FindingCount{}}}
+	err = r.read(ctx, "findings", func(tx *sql.Tx) error {
 		var err error
-		out, err = findings(ctx, tx, q)
+		out.Items, out.NextCursor, err = readPage(ctx, tx, page, pageArgs, q.Limit, fp, func(rs *sql.Rows, c *pageCursor) (Finding, error) {
+			f, err := scanFinding(rs, &c.Null, &c.Key)
+			c.ID = f.ID
+			return f, err
+		})
+		if err != nil {
+			return fmt.Errorf("read findings: %w", err)
+		}
+		out.Counts, err = findingCounts(ctx, tx, q, rows, args)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return FindingPage{}, err
 	}
-	sortFindings(out)
+	WithBase(out.Items, base)
 	return out, nil
 }
 
+// findingCounts counts the selection rows (findingsFilter) by category and
+// status, and its overdue findings as of q.AsOf.
+func findingCounts(ctx context.Context, tx *sql.Tx, q FindingsQuery, rows string, args []any) (FindingCounts, error) {
+	out := FindingCounts{ByCategory: []FindingCount{}}
+	rs, err := tx.QueryContext(ctx, `SELECT s.category, COALESCE(s.status, 'open'), COUNT(*),
+		SUM(CASE WHEN COALESCE(s.due_on, '') <> '' AND s.due_on < :count_as_of AND COALESCE(s.status, 'open') IN ('open', 'in_progress') THEN 1 ELSE 0 END)
+		FROM (`+rows+`) s GROUP BY s.category, COALESCE(s.status, 'open')`,
+		append(slices.Clone(args), sql.Named("count_as_of", cmp.Or(q.AsOf, Today(time.Now()))))...)
+	if err != nil {
+		return out, fmt.Errorf("count findings: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var c FindingCount
+		var overdue int
+		if err := rs.Scan(&c.Category, &c.Status, &c.Count, &overdue); err != nil {
+			return out, fmt.Errorf("count findings: %w", err)
+		}
+		out.Total += c.Count
+		out.Overdue += overdue
+		out.ByCategory = append(out.ByCategory, c)
+	}
+	if err := rs.Err(); err != nil {
+		return out, fmt.Errorf("count findings: %w", err)
+	}
+	categories, statuses := fieldValues("category"), fieldValues("status")
+	slices.SortFunc(out.ByCategory, func(a, b FindingCount) int {
+		if c := cmp.Compare(slices.Index(categories, a.Category), slices.Index(categories, b.Category)); c != 0 {
+			return c
+		}
+		return cmp.Compare(slices.Index(statuses, a.Status), slices.Index(statuses, b.Status))
+	})
+	return out, nil
+}
+
+// findings reads the whole register q selects (the export), in no order:
+// sortFindings puts it in the compiled report's.
 func findings(ctx context.Context, tx *sql.Tx, q FindingsQuery) ([]Finding, error) {
-	rs, err := tx.QueryContext(ctx, findingsSQL,
-		sql.Named("campaign", q.CampaignID), sql.Named("cluster", q.ClusterID), sql.Named("unit", q.UnitID),
-		sql.Named("category", q.Category), sql.Named("status", q.Status), sql.Named("department", q.DepartmentID),
-		sql.Named("department_only", boolInt(q.DepartmentOnly)))
+	query, args := findingsFilter(q)
+	rs, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
 	defer rs.Close()
 	out := []Finding{}
 	for rs.Next() {
-		var f Finding
-		var due, dept, deptName, unit, unitName, cluster, clusterName, campaign, campaignName, campaignStarts,
-			note, noteTitle, noteStatus, briefing, briefingOn, briefingCluster, author, authorName sql.NullString
-		var fuID, fuAt, fuText, fuStatus, fuAuthor, fuAuthorName sql.NullString
-		err := rs.Scan(&f.ID, &f.Category, &f.Text, &f.Status, &due, &f.Answer,
-			&dept, &deptName, &unit, &unitName, &cluster, &clusterName,
-			&campaign, &campaignName, &campaignStarts, &note, &noteTitle, &noteStatus,
-			&briefing, &briefingOn, &briefingCluster, &author, &authorName, &f.FollowUps,
-			&fuID, &fuAt, &fuText, &fuStatus, &fuAuthor, &fuAuthorName, &f.seq)
+		f, err := scanFinding(rs)
 		if err != nil {
 			return nil, fmt.Errorf("read findings: %w", err)
-		}
-		f.DueOn, f.DepartmentID, f.DepartmentName = nullable(due), nullable(dept), nullable(deptName)
-		f.UnitID, f.UnitName, f.ClusterID, f.ClusterName = nullable(unit), nullable(unitName), nullable(cluster), nullable(clusterName)
-		f.CampaignID, f.CampaignName, f.campaignStarts = nullable(campaign), nullable(campaignName), campaignStarts.String
-		f.NoteID, f.NoteTitle, f.NoteStatus = nullable(note), nullable(noteTitle), nullable(noteStatus)
-		f.BriefingID, f.BriefingHeldOn, f.BriefingCluster = nullable(briefing), nullable(briefingOn), nullable(briefingCluster)
-		switch {
-		case note.Valid:
-			f.Source = "note"
-		case briefing.Valid:
-			f.Source = "briefing"
-		}
-		f.AuthorID, f.AuthorName = nullable(author), nullable(authorName)
-		if fuID.Valid {
-			f.LastFollowUp = &FollowUp{ID: fuID.String, At: nullable(fuAt), Text: fuText.String,
-				StatusTo: nullable(fuStatus), AuthorID: nullable(fuAuthor), AuthorName: nullable(fuAuthorName)}
 		}
 		out = append(out, f)
 	}
@@ -218,6 +344,41 @@ func findings(ctx context.Context, tx *sql.Tx, q FindingsQuery) ([]Finding, erro
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
 	return out, nil
+}
+
+// scanFinding reads one row of findingsSQL, then the columns more holds
+// the destinations of (a page's sort key).
+func scanFinding(rs *sql.Rows, more ...any) (Finding, error) {
+	var f Finding
+	var due, dept, deptName, unit, unitName, cluster, clusterName, campaign, campaignName, campaignStarts,
+		note, noteTitle, noteStatus, briefing, briefingOn, briefingCluster, author, authorName sql.NullString
+	var fuID, fuAt, fuText, fuStatus, fuAuthor, fuAuthorName sql.NullString
+	var recorded sql.NullInt64
+	err := rs.Scan(append([]any{&f.ID, &f.Category, &f.Text, &f.Status, &due, &f.Answer,
+		&dept, &deptName, &unit, &unitName, &cluster, &clusterName,
+		&campaign, &campaignName, &campaignStarts, &note, &noteTitle, &noteStatus,
+		&briefing, &briefingOn, &briefingCluster, &author, &authorName, &f.FollowUps,
+		&fuID, &fuAt, &fuText, &fuStatus, &fuAuthor, &fuAuthorName, &f.seq, &recorded}, more...)...)
+	if err != nil {
+		return f, err
+	}
+	f.DueOn, f.DepartmentID, f.DepartmentName = nullable(due), nullable(dept), nullable(deptName)
+	f.UnitID, f.UnitName, f.ClusterID, f.ClusterName = nullable(unit), nullable(unitName), nullable(cluster), nullable(clusterName)
+	f.CampaignID, f.CampaignName, f.campaignStarts = nullable(campaign), nullable(campaignName), campaignStarts.String
+	f.NoteID, f.NoteTitle, f.NoteStatus = nullable(note), nullable(noteTitle), nullable(noteStatus)
+	f.BriefingID, f.BriefingHeldOn, f.BriefingCluster = nullable(briefing), nullable(briefingOn), nullable(briefingCluster)
+	switch {
+	case note.Valid:
+		f.Source = "note"
+	case briefing.Valid:
+		f.Source = "briefing"
+	}
+	f.AuthorID, f.AuthorName = nullable(author), nullable(authorName)
+	if fuID.Valid {
+		f.LastFollowUp = &FollowUp{ID: fuID.String, At: nullable(fuAt), Text: fuText.String,
+			StatusTo: nullable(fuStatus), AuthorID: nullable(fuAuthor), AuthorName: nullable(fuAuthorName)}
+	}
+	return f, nil
 }
 
 // sortFindings orders the register: campaigns by start (undated and
@@ -271,9 +432,12 @@ func sortFindings(fs []Finding) {
 }
 
 // findingCategories are the finding categories in the registry's order.
-func findingCategories() []string {
+func findingCategories() []string { return fieldValues("category") }
+
+// fieldValues are the values of an enum field of findings, in the registry's order.
+func fieldValues(field string) []string {
 	t, _ := schema.Lookup("findings")
-	f, _ := t.Field("category")
+	f, _ := t.Field(field)
 	return f.Values
 }
 

@@ -1,11 +1,32 @@
 package report
 
 import (
+	"database/sql/driver"
 	"strings"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+	"modernc.org/sqlite"
 )
+
+// dicoso_fold is Fold in SQL, for a search of text no index holds (the
+// findings register): PostgreSQL has it from migration 0007; SQLite gets
+// this Go function, on every connection the driver opens from now on
+// (before the store opens any, as package initialisation comes first).
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("dicoso_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return Fold(v), nil
+		case []byte:
+			return Fold(string(v)), nil
+		case nil:
+			return nil, nil
+		default:
+			return v, nil
+		}
+	})
+}
 
 // maxSearchTerms bounds the words of one search: each is one more lookup in
 // the index, and nobody types more to find a note.

@@ -1,7 +1,8 @@
 // Findings and recommendations (Phát hiện & kiến nghị) on a wide screen:
 // the register, as a table beside the finding it opens, read from the
-// server (GET /api/v1/reports/findings and a finding's follow-ups): a
-// headquarters browser keeps none of the national register on the device.
+// server page by page, filtered, searched and counted there (GET
+// /api/v1/reports/findings, and a finding's follow-ups): a headquarters
+// browser keeps none of the national register on the device.
 // Writes go through the device store as the phone's do: triage (department,
 // due date, the Office's proposed answer) and follow-ups go into the outbox
 // (a triage with the base of the read it was made from), show "not synced"
@@ -17,7 +18,7 @@ import { Badge } from '../ui/components';
 import { useCtx, useData, useSyncStatus } from '../ui/context';
 import { formatDate, formatDateTime, type Key } from '../ui/i18n';
 import { LostNotices } from '../ui/lost';
-import { useApi } from './api';
+import { useApi, usePages, type Query } from './api';
 import { Legend, StackBar } from './chart';
 import { Failed } from './ui';
 import { query } from './manage-api';
@@ -55,15 +56,26 @@ export type RegisterRow = RegisterFinding & { base: string };
 
 type ServerFinding = Omit<RegisterRow, 'sync'>;
 
+/** The counts of the whole selection, as GET /api/v1/reports/findings answers them. */
+interface RegisterCounts {
+  total: number;
+  overdue: number;
+  by_category: { category: string; status: string; count: number }[];
+}
+
+/** Findings a page: the register of a year may hold thousands. */
+const PAGE = 50;
+const SEARCH_DELAY_MS = 350;
+
 /**
- * The server's register with this device's changes that wait in the outbox
- * (or were refused) laid over it: the user sees what they wrote, marked
- * not synced, until the server has it.
+ * The server's register, page by page, with this device's changes that
+ * wait in the outbox (or were refused) laid over it: the user sees what
+ * they wrote, marked not synced, until the server has it.
  */
-function useRegister(q: { category: string; status: string }): { items: RegisterRow[] | undefined; error: unknown; reload: () => void } {
+function useRegister(q: Query) {
   const { rt } = useCtx();
   const synced = useSyncStatus().lastSuccessAt;
-  const server = useApi<{ items: ServerFinding[] }>('/api/v1/reports/findings', q, [q.category, q.status, synced]);
+  const server = usePages<ServerFinding, RegisterCounts>('/api/v1/reports/findings', q, PAGE, [], synced);
   const local = useData(async () => {
     const pending = await rt.store.db.query<{ row_id: string; fields: string }>(
       "SELECT row_id, fields FROM outbox WHERE tbl = 'findings' ORDER BY seq");
@@ -86,7 +98,7 @@ function useRegister(q: { category: string; status: string }): { items: Register
     const fields = { ...(prior?.acked === 0 ? prior.fields : {}), ...(JSON.parse(p.fields) as Partial<RegisterRow>) };
     written.current.set(p.row_id, { fields, acked: 0 });
   }
-  const items = server.data?.items.map((f): RegisterRow => {
+  const items = server.items?.map((f): RegisterRow => {
     let row: RegisterRow = { ...f, sync: 'sent' as SyncMark };
     const w = written.current.get(f.id);
     if (w) {
@@ -96,7 +108,7 @@ function useRegister(q: { category: string; status: string }): { items: Register
     if (local?.refused.has(f.id)) row.sync = 'refused';
     return row;
   });
-  return { items, error: server.error, reload: server.reload };
+  return { ...server, items };
 }
 
 export function Findings({ params }: ScreenProps) {
@@ -108,37 +120,42 @@ export function Findings({ params }: ScreenProps) {
   const status = params.get('status') ?? '';
   const dept = params.get('department') ?? '';
   const overdueOnly = params.get('overdue') === '1';
+  // Headquarters work the newest first; a department down its list by due date.
+  const sort = params.get('sort') || (hq ? '-recorded' : 'due_on');
+  const search = params.get('q') ?? '';
   const selectedId = params.get('id') ?? '';
-  const [q, setQ] = useState(params.get('q') ?? '');
+  const [q, setQ] = useState(search);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const go = (p: Record<string, string>) => navigate(HERE + query({
-    category, status, department: dept, overdue: overdueOnly ? '1' : '', q, id: selectedId, ...p,
+    category, status, department: dept, overdue: overdueOnly ? '1' : '', sort: params.get('sort') ?? '', q: search, id: selectedId, ...p,
   }));
+  const typed = (v: string) => {
+    setQ(v);
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => go({ q: v.trim() }), SEARCH_DELAY_MS);
+  };
 
-  const register = useRegister({ category, status });
-  const all = register.items;
-  const departments = useData(() => rt.records.departments(), []);
   const today = localDate();
-  const nq = fold(q.trim());
-  let items = (all ?? []).filter((f) =>
-    (!dept || (dept === 'none' ? !f.department_id : f.department_id === dept))
-    && (!overdueOnly || isOverdue(f, today))
-    && (!nq || fold([f.text, f.unit_name, f.campaign_name, f.answer].filter(Boolean).join(' ')).includes(nq)));
-  if (!hq) {
-    // A department works down its list by due date: the soonest first, undated last.
-    items = [...items].sort((a, b) => (a.due_on ?? '9999').localeCompare(b.due_on ?? '9999'));
-  }
-  const overdueCount = (all ?? []).filter((f) => isOverdue(f, today)).length;
-  const selected = (all ?? []).find((f) => f.id === selectedId);
+  const register = useRegister({
+    category, status, sort, q: search,
+    department_id: dept && dept !== 'none' ? dept : '', unassigned: dept === 'none' ? 'true' : '',
+    overdue: overdueOnly ? 'true' : '', date: today,
+  });
+  const departments = useData(() => rt.records.departments(), []);
+  const items = register.items ?? [];
+  const counts = register.counts;
+  const filtered = !!(category || status || dept || overdueOnly || search);
+  const selected = items.find((f) => f.id === selectedId);
 
   return (
     <section class="cscreen cfindings" id="cfindings">
       <header class="cscreen-head">
         <h1>{hq ? t('cf_title') : t('cf_titleDept')}</h1>
         <button class={`chip cf-overdue ${overdueOnly ? 'on' : ''}`} id="cf-overdue-chip" aria-pressed={overdueOnly}
-          onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', overdueCount)}</button>
+          onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', counts?.overdue ?? 0)}</button>
       </header>
       {register.error !== undefined && <Failed error={register.error} retry={register.reload} />}
-      {all && all.length > 0 && hq && <CategoryBars items={all} />}
+      {counts && counts.total > 0 && hq && <CategoryBars counts={counts} />}
       <div class="cfilters cf-filters">
         <label class="cfilter">
           <span>{t('cf_category')}</span>
@@ -164,16 +181,27 @@ export function Findings({ params }: ScreenProps) {
             </select>
           </label>
         )}
+        <label class="cfilter">
+          <span>{t('cf_sort')}</span>
+          <select class="input" id="cf-sort" value={sort} onChange={(e) => go({ sort: (e.target as HTMLSelectElement).value })}>
+            <option value="-recorded">{t('cf_sort_newest')}</option>
+            <option value="recorded">{t('cf_sort_oldest')}</option>
+            <option value="due_on">{t('cf_sort_due')}</option>
+          </select>
+        </label>
         <label class="cfilter cf-search">
           <span>{t('cf_text')}</span>
           <input class="input" type="search" id="cf-search" value={q} placeholder={t('cf_search')}
-            onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+            onInput={(e) => typed((e.target as HTMLInputElement).value)} />
         </label>
       </div>
-      <div class="cpanes">
+      <div class={`cpanes ${selected ? 'cf-picked' : ''}`}>
         <div class="card cpane ctable-wrap">
-          <p class="muted small" id="cf-count">{t('cf_count', items.length)}</p>
-          {all && items.length === 0 && <p class="muted" id="cf-empty">{hq || all.length > 0 ? t('cf_empty') : t('cf_emptyDept')}</p>}
+          <p class="muted small" id="cf-count" data-total={counts?.total ?? ''}>
+            {counts ? t('cf_count', counts.total) : ''}
+            {counts && items.length < counts.total ? ` · ${t('cf_shown', items.length)}` : ''}
+          </p>
+          {register.items && items.length === 0 && <p class="muted" id="cf-empty">{hq || filtered ? t('cf_empty') : t('cf_emptyDept')}</p>}
           {items.length > 0 && (
             <table class="ctable" id="cf-table">
               <thead>
@@ -209,6 +237,11 @@ export function Findings({ params }: ScreenProps) {
               </tbody>
             </table>
           )}
+          {register.more && (
+            <button class="btn btn-ghost cf-more" id="cf-more" disabled={register.loading} onClick={register.more}>
+              {register.loading ? t('c_loading') : t('cf_more')}
+            </button>
+          )}
         </div>
         <div class="cpane cpane-sticky">
           {selected ? <FindingPane key={selected.id} f={selected} hq={hq} t={t} /> : <div class="card muted" id="cf-pick">{t('cf_pick')}</div>}
@@ -218,23 +251,24 @@ export function Findings({ params }: ScreenProps) {
   );
 }
 
-/** Findings by category, each bar split by status (the chart the Secretariat asks for). */
-function CategoryBars({ items }: { items: RegisterFinding[] }) {
+/** Findings by category, each bar split by status (the chart the Secretariat asks for): the whole selection's counts. */
+function CategoryBars({ counts }: { counts: RegisterCounts }) {
   const { t: ft } = useCtx();
   const statusSeg: Record<string, string> = { open: 'overdue', in_progress: 'late', resolved: 'reviewed', dismissed: 'not_yet' };
+  const n = (c: string | null, s: string | null) => counts.by_category
+    .filter((x) => (c === null || x.category === c) && (s === null || x.status === s)).reduce((a, x) => a + x.count, 0);
   return (
     <div class="card cf-bars" id="cf-bars">
       {FINDING_CATEGORIES.map((c) => {
-        const of = items.filter((f) => f.category === c);
-        const segs = FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: of.filter((f) => f.status === s).length }));
+        const segs = FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: n(c, s) }));
         return (
           <div class="cf-bar" key={c} data-category={c}>
-            <span class="cf-bar-label">{ft(categoryKey(c))} <strong>{of.length}</strong></span>
-            <StackBar segments={segs} total={of.length} />
+            <span class="cf-bar-label">{ft(categoryKey(c))} <strong>{n(c, null)}</strong></span>
+            <StackBar segments={segs} total={n(c, null)} />
           </div>
         );
       })}
-      <Legend segments={FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: items.filter((f) => f.status === s).length }))} />
+      <Legend segments={FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: n(null, s) }))} />
     </div>
   );
 }

@@ -27,6 +27,7 @@ export const fieldDaysText = defineText({
   fd_open: ['Xem chi tiết', 'Details'],
   fd_detailTitle: ['Chuyến đi, ngày đi cơ sở và điểm danh', 'Trips, field days and check-ins'],
   fd_trips: ['Chuyến đi', 'Trips'],
+  fd_more: ['Xem thêm', 'Show more'],
   fd_noTrips: ['Chưa có chuyến đi nào trong năm này.', 'No trips this year.'],
   fd_checkins: ['Điểm danh tại cơ sở', 'Check-ins'],
   fd_noCheckins: ['Chưa có lần điểm danh nào trong năm này.', 'No check-ins this year.'],
