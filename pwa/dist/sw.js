@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "4fdbd6a31be7d579";
+const VERSION = "537504671941bf39";
 const PRECACHE = [
-  "/assets/index-CBWpLOZx.js",
-  "/assets/jsxRuntime-DzbtClnw.js",
+  "/assets/index-CMaLcm0g.js",
+  "/assets/refusal-DoMipAgo.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",
   "/icons/icon-192.png",

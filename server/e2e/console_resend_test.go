@@ -76,6 +76,11 @@ func TestConsoleDecisionResentAfterARefusalKeepsItsBase(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM visit_notes WHERE id = ? AND status = 'submitted'", noteID); n != 1 {
 		t.Fatalf("the refused decision changed the note on the server")
 	}
+	// The note says why, in her words, and where to send it again.
+	r.click(row)
+	r.waitText("#decision-refused", "Máy chủ từ chối quyết định này: Bạn không có quyền thực hiện thay đổi này.")
+	notEnglish(r, "#decision-refused")
+	r.screenshot("console-resend-00-refused-1366")
 
 	// Cúc accepts the note on her tablet, unseen by Bình.
 	tablet, err := client.Open(ctx, filepath.Join(t.TempDir(), "cuc.db"), client.Options{

@@ -4,10 +4,8 @@
 // go through here: they go through the device store and its outbox, as the
 // phone's do (store/records.ts), so that none is silently lost.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, NetworkError, readError, type Session } from '../sync/session';
+import { readError, type Session } from '../sync/session';
 import { useCtx } from '../ui/context';
-import { translate } from './text';
-import type { Lang } from '../ui/i18n';
 
 export type Query = Record<string, string | readonly string[] | null | undefined>;
 
@@ -139,24 +137,7 @@ export function usePages<T extends { id: string }, C = undefined>(
   };
 }
 
-/**
- * A failed request in the user's words: the network, a field the server
- * refused (by the label given for it, else its wire name), or the
- * server's code and message.
- */
-export function errorText(lang: Lang, e: unknown, labels: Record<string, string> = {}): string {
-  if (e instanceof NetworkError) return translate(lang, 'networkError');
-  if (e instanceof ApiError) {
-    const fields = Array.isArray(e.details)
-      ? (e.details as { field?: string }[]).map((d) => d?.field).filter((f): f is string => !!f)
-      : [];
-    if (e.code === 'validation_failed' && fields.length > 0) {
-      return fields.map((f) => translate(lang, 'invalidField', labels[f] ?? f)).join('; ');
-    }
-    return translate(lang, 'serverError', `${e.message} (${e.code})`);
-  }
-  return translate(lang, 'serverError', e instanceof Error ? e.message : String(e));
-}
+export { errorText } from './errors';
 
 /**
  * Fetches a file with the session's token (the API wants a Bearer header,

@@ -66,7 +66,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
             <div><dt>{t('fd_verified')}</dt><dd>{s.verified_days}</dd></div>
             <div><dt>{t('fd_due')}</dt><dd>{report.due_by_date}</dd></div>
             <div><dt>{t('fd_planned')}</dt><dd>{s.planned_days}</dd></div>
-            <div><dt>{t('fd_pace')}</dt><dd class={s.on_pace ? 'pace-ok' : 'pace-behind'}>{s.on_pace ? t('fd_onPace') : t('fd_behind')}</dd></div>
+            <div><dt>{t('fd_pace')}</dt><dd class={s.on_pace ? 'pace-ok' : 'pace-behind'}>{s.on_pace ? t('onPace') : t('behindPace')}</dd></div>
           </dl>
           <dl class="fd-stats">
             {s.special_periods.map((p) => <div key={p.period_id}><dt>{p.name}</dt><dd>{p.field_days}</dd></div>)}
@@ -80,7 +80,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
       </div>
       <div class="cpanes">
         <div class="card cpane">
-          <h2>{t('fd_trips')}</h2>
+          <h2>{t('trips')}</h2>
           {trips.error !== undefined && <Failed error={trips.error} retry={trips.reload} />}
           {!trips.items && trips.error === undefined && <Loading />}
           {trips.items && trips.items.length === 0 && <p class="muted">{t('fd_noTrips')}</p>}
@@ -91,11 +91,11 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
                 <li key={trip.id} class="fd-trip" data-trip={trip.title}>
                   <div class="row">
                     <strong>{trip.title || '—'}</strong>
-                    <span class="tag">{t(`fd_status_${trip.status}` as FdKey)}</span>
+                    <span class="tag">{t(`status_${trip.status}` as FdKey)}</span>
                   </div>
                   <div class="muted small">
                     {trip.starts_on ? formatDate(trip.starts_on) : '—'}{trip.ends_on && trip.ends_on !== trip.starts_on ? ` – ${formatDate(trip.ends_on)}` : ''}
-                    {' · '}{t(`fd_purpose_${trip.purpose}` as FdKey)} · {t('fd_tripDays', days.length)}
+                    {' · '}{t(`fd_purpose_${trip.purpose}` as FdKey)} · {t('days', days.length)}
                   </div>
                   {days.length > 0 && (
                     <table class="ctable fd-days-table">
@@ -107,7 +107,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
                               <td>{d.unit_name ?? '—'}</td>
                               <td class="muted">{d.activity}</td>
                               <td>{d.checked_in
-                                ? <span class="ok-text small">{t('fd_checkinOk')}</span>
+                                ? <span class="ok-text small">{t('checkedIn')}</span>
                                 : <span class="muted small">{t('fd_noCheckin')}</span>}</td>
                             </tr>
                           );
@@ -129,7 +129,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
           {checkins.items && checkins.items.length > 0 && (
             <table class="ctable" id="fd-checkins">
               <thead>
-                <tr><th>{t('fd_time')}</th><th>{t('fd_unit')}</th><th class="num">{t('fd_distance')}</th><th>{t('fd_flags')}</th></tr>
+                <tr><th>{t('field_at')}</th><th>{t('unit')}</th><th class="num">{t('fd_distance')}</th><th>{t('fd_flags')}</th></tr>
               </thead>
               <tbody>
                 {checkins.items.map((c) => {
@@ -162,6 +162,6 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
 /** "Xem thêm": the next page of a list. */
 function More({ more, loading, id, t }: { more: () => void; loading: boolean; id: string; t: FdT }) {
   return (
-    <button class="btn btn-ghost fd-more" id={id} disabled={loading} onClick={more}>{loading ? t('c_loading') : t('fd_more')}</button>
+    <button class="btn btn-ghost fd-more" id={id} disabled={loading} onClick={more}>{loading ? t('loading') : t('loadMore')}</button>
   );
 }

@@ -27,10 +27,11 @@ import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { REGISTER_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
+import type { SharedKey } from './text';
 import { findingsText } from './text-findings';
 
 const text = { ...commonText, ...findingsText };
-type TextKey = keyof typeof text;
+type TextKey = keyof typeof text | SharedKey;
 
 const HERE = href('findings');
 const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
@@ -158,14 +159,14 @@ export function Findings({ params }: ScreenProps) {
       {counts && counts.total > 0 && hq && <CategoryBars counts={counts} />}
       <div class="cfilters cf-filters">
         <label class="cfilter">
-          <span>{t('cf_category')}</span>
+          <span>{t('category')}</span>
           <select class="input" id="cf-category" value={category} onChange={(e) => go({ category: (e.target as HTMLSelectElement).value })}>
             <option value="">{ft('allCategories')}</option>
             {FINDING_CATEGORIES.map((c) => <option key={c} value={c}>{ft(categoryKey(c))}</option>)}
           </select>
         </label>
         <label class="cfilter">
-          <span>{t('cf_status')}</span>
+          <span>{t('status')}</span>
           <select class="input" id="cf-status" value={status} onChange={(e) => go({ status: (e.target as HTMLSelectElement).value })}>
             <option value="">{ft('allStatuses')}</option>
             {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
@@ -173,7 +174,7 @@ export function Findings({ params }: ScreenProps) {
         </label>
         {hq && (
           <label class="cfilter">
-            <span>{t('cf_department')}</span>
+            <span>{t('field_department')}</span>
             <select class="input" id="cf-department" value={dept} onChange={(e) => go({ department: (e.target as HTMLSelectElement).value })}>
               <option value="">{t('cf_allDepartments')}</option>
               <option value="none">{t('cf_unassigned')}</option>
@@ -198,7 +199,7 @@ export function Findings({ params }: ScreenProps) {
       <div class={`cpanes ${selected ? 'cf-picked' : ''}`}>
         <div class="card cpane ctable-wrap">
           <p class="muted small" id="cf-count" data-total={counts?.total ?? ''}>
-            {counts ? t('cf_count', counts.total) : ''}
+            {counts ? t('findingsCount', counts.total) : ''}
             {counts && items.length < counts.total ? ` · ${t('cf_shown', items.length)}` : ''}
           </p>
           {register.items && items.length === 0 && <p class="muted" id="cf-empty">{hq || filtered ? t('cf_empty') : t('cf_emptyDept')}</p>}
@@ -206,11 +207,11 @@ export function Findings({ params }: ScreenProps) {
             <table class="ctable" id="cf-table">
               <thead>
                 <tr>
-                  <th>{t('cf_category')}</th>
+                  <th>{t('category')}</th>
                   <th>{t('cf_text')}</th>
-                  <th>{t('cf_department')}</th>
+                  <th>{t('field_department')}</th>
                   <th>{t('cf_due')}</th>
-                  <th>{t('cf_status')}</th>
+                  <th>{t('status')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -226,7 +227,7 @@ export function Findings({ params }: ScreenProps) {
                     <td class="small">{f.department_name ?? <span class="muted">{t('cf_unassigned')}</span>}</td>
                     <td class={`small ${isOverdue(f, today) ? 'err-text' : ''}`} data-overdue={isOverdue(f, today) ? '1' : ''}>
                       {f.due_on ? formatDate(f.due_on) : <span class="muted">—</span>}
-                      {isOverdue(f, today) && <div>{t('cf_overdue')}</div>}
+                      {isOverdue(f, today) && <div>{t('overdue')}</div>}
                     </td>
                     <td>
                       <div class={`fstatus fstatus-${f.status}`}>{ft(statusKey(f.status))}</div>
@@ -239,7 +240,7 @@ export function Findings({ params }: ScreenProps) {
           )}
           {register.more && (
             <button class="btn btn-ghost cf-more" id="cf-more" disabled={register.loading} onClick={register.more}>
-              {register.loading ? t('c_loading') : t('cf_more')}
+              {register.loading ? t('loading') : t('loadMore')}
             </button>
           )}
         </div>
@@ -300,12 +301,12 @@ function FindingPane({ f, hq, t }: { f: RegisterRow; hq: boolean; t: (k: TextKey
         <p class="finding-text" id="cf-text">{f.text}</p>
         <p class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</p>
         <dl class="cf-facts">
-          <div><dt>{t('cf_status')}</dt><dd class={`fstatus fstatus-${f.status}`} id="cf-status-now">{ft(statusKey(f.status))}</dd></div>
-          <div><dt>{t('cf_department')}</dt><dd id="cf-department-now">{f.department_name ?? t('cf_unassigned')}</dd></div>
+          <div><dt>{t('status')}</dt><dd class={`fstatus fstatus-${f.status}`} id="cf-status-now">{ft(statusKey(f.status))}</dd></div>
+          <div><dt>{t('field_department')}</dt><dd id="cf-department-now">{f.department_name ?? t('cf_unassigned')}</dd></div>
           <div><dt>{t('cf_due')}</dt><dd id="cf-due-now" class={isOverdue(f, today) ? 'err-text' : ''}>
-            {f.due_on ? formatDate(f.due_on) : t('cf_noDue')}{isOverdue(f, today) ? ` (${t('cf_overdue')})` : ''}</dd></div>
+            {f.due_on ? formatDate(f.due_on) : t('cf_noDue')}{isOverdue(f, today) ? ` (${t('overdue')})` : ''}</dd></div>
         </dl>
-        {f.answer && <div><div class="field-label">{t('cf_answer')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
+        {f.answer && <div><div class="field-label">{t('answerHint')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
         <div class="small">
           <strong>{t('cf_source')}:</strong> <span id="cf-source">{sourceOf(f, t)}</span>{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
           {hq && <> · <a class="link-btn" href={href('history', 'findings', f.id)}>{t('cf_history')}</a></>}
@@ -313,9 +314,9 @@ function FindingPane({ f, hq, t }: { f: RegisterRow; hq: boolean; t: (k: TextKey
       </div>
       {rights?.triage && <Triage f={f} t={t} />}
       <div class="card stack">
-        <h2>{t('cf_followUps')}</h2>
+        <h2>{t('followUps')}</h2>
         {server.error !== undefined && <Failed error={server.error} retry={server.reload} />}
-        {follow && follow.length === 0 && <p class="muted">{t('cf_noFollowUps')}</p>}
+        {follow && follow.length === 0 && <p class="muted">{t('noFollowUps')}</p>}
         <ul class="list" id="cf-followups">
           {(follow ?? []).map((x) => (
             <li class="list-item" key={x.id} data-followup={x.text}>
@@ -348,20 +349,20 @@ function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterRow; mayChangeStatu
   return (
     <div class="cform">
       <label class="field wide">
-        <span class="field-label">{t('cf_followUpText')}</span>
+        <span class="field-label">{t('followUpText')}</span>
         <textarea class="input" id="cf-followup-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       </label>
       {mayChangeStatus && (
         <label class="field">
-          <span class="field-label">{t('cf_newStatus')}</span>
+          <span class="field-label">{t('newStatus')}</span>
           <select class="input" id="cf-followup-status" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value as FindingStatus | '')}>
-            <option value="">{t('cf_keepStatus')}</option>
+            <option value="">{t('keepStatus')}</option>
             {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
           </select>
         </label>
       )}
       <div class="cactions wide">
-        <button class="btn btn-primary" id="cf-followup-add" disabled={!text.trim()} onClick={() => void add()}>{t('cf_addFollowUp')}</button>
+        <button class="btn btn-primary" id="cf-followup-add" disabled={!text.trim()} onClick={() => void add()}>{t('addFollowUp')}</button>
       </div>
     </div>
   );
@@ -390,10 +391,10 @@ function Triage({ f, t }: { f: RegisterRow; t: (k: TextKey) => string }) {
   };
   return (
     <div class="card" id="cf-triage">
-      <h2>{t('cf_triage')}</h2>
+      <h2>{t('triage')}</h2>
       <div class="cform">
         <label class="field">
-          <span class="field-label">{t('cf_department')}</span>
+          <span class="field-label">{t('field_department')}</span>
           <select class="input" id="cf-triage-department" value={dept} onChange={(e) => edit(() => setDept((e.target as HTMLSelectElement).value))}>
             <option value="">{t('cf_unassigned')}</option>
             {(departments ?? []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
@@ -405,12 +406,12 @@ function Triage({ f, t }: { f: RegisterRow; t: (k: TextKey) => string }) {
           {due && due !== (f.due_on ?? '') && due < localDate() && <div class="fault">{t('cf_dueBeforeToday')}</div>}
         </label>
         <label class="field wide">
-          <span class="field-label">{t('cf_answer')}</span>
+          <span class="field-label">{t('answerHint')}</span>
           <textarea class="input" id="cf-triage-answer" rows={4} value={answer} onInput={(e) => edit(() => setAnswer((e.target as HTMLTextAreaElement).value))} />
         </label>
       </div>
       <div class="cactions">
-        <button class="btn btn-primary" id="cf-triage-save" disabled={!changed} onClick={() => void save()}>{t('cf_saveTriage')}</button>
+        <button class="btn btn-primary" id="cf-triage-save" disabled={!changed} onClick={() => void save()}>{t('saveTriage')}</button>
       </div>
       <p class="muted small" aria-live="polite" id="cf-triage-state">{saved && f.sync !== 'sent' ? t('cf_savedPending') : ''}</p>
     </div>

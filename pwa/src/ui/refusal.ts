@@ -48,6 +48,20 @@ const LABELS: Record<string, Key> = {
   answer: 'field_answer',
   status_to: 'status',
   attachments: 'field_attachments',
+  team_id: 'field_team',
+  place: 'field_place',
+  contact: 'field_contact',
+  number: 'field_number',
+  signed_on: 'field_signed_on',
+  recipients: 'field_recipients',
+  content: 'field_content',
+  preparation: 'field_preparation',
+  held_on: 'field_held_on',
+  host_unit_id: 'field_host_unit',
+  minutes: 'field_minutes',
+  cluster_id: 'field_cluster',
+  decision: 'field_decision',
+  reviewer_id: 'field_reviewed_by',
 };
 
 /** Where one table's form words a field differently from the rest of the app. */
@@ -55,6 +69,7 @@ const TABLE_LABELS: Record<string, Record<string, Key>> = {
   trips: { title: 'tripTitle' },
   findings: { text: 'findingText' },
   units: { name: 'placeName', parent_id: 'placeParent' },
+  reviews: { comment: 'reviewComment' },
 };
 
 /** A table's name in the user's words (the wire name for a table this build has no word for). */
