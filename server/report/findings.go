@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"dicoso/server/store"
 	"dicoso/sync/schema"
 )
 
@@ -148,14 +150,26 @@ type FollowUp struct {
 	AuthorName *string `json:"author_name"`
 }
 
-// findingsSQL is the register. A finding of a draft note is left out: the
-// note is still its author's working copy, not yet handed in, and may
-// change before it is; a finding recorded without a note is in. Every
-// filter is a fixed clause that an empty parameter switches off; a search
-// adds one clause per word (findingsFilter). recorded is the change-log
-// sequence of the finding's first write: when it reached the server, which
-// no later write changes.
-const findingsSQL = `SELECT f.id AS id, f.category AS category, f.text AS text, f.status AS status, f.due_on AS due_on,
+// The register is read in parts. findingsJoins and findingsFilter are
+// which findings the register holds and which a query selects: a finding
+// of a draft note is left out (the note is still its author's working
+// copy, not yet handed in, and may change before it is); a finding
+// recorded without a note is in. findingsColumns is what the register
+// shows of each; a page orders and cuts the selection on a few columns
+// (findingsKeys) and reads the rest for its own rows only, so a page of 50
+// never computes the follow-ups of 5,000.
+const findingsJoins = `FROM findings f
+	LEFT JOIN visit_notes n ON n.id = f.note_id
+	LEFT JOIN briefings b ON b.id = f.briefing_id AND b.deleted = 0
+	LEFT JOIN clusters bc ON bc.id = b.cluster_id AND bc.deleted = 0
+	LEFT JOIN units u ON u.id = COALESCE(f.unit_id, n.unit_id)
+	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
+	LEFT JOIN campaigns c ON c.id = COALESCE(f.campaign_id, n.campaign_id, b.campaign_id)`
+
+// findingsColumns is one row of the register (scanFinding). recorded is
+// the change-log sequence of the finding's first write: when it reached
+// the server, which no later write changes.
+const findingsColumns = `SELECT f.id AS id, f.category AS category, f.text AS text, f.status AS status, f.due_on AS due_on,
 	f.answer AS answer, f.department_id AS department_id, d.name AS department_name,
 	COALESCE(f.unit_id, n.unit_id) AS unit_id, u.name AS unit_name,
 	COALESCE(u.cluster_id, b.cluster_id) AS cluster_id, COALESCE(cl.name, bc.name) AS cluster_name,
@@ -166,54 +180,74 @@ const findingsSQL = `SELECT f.id AS id, f.category AS category, f.text AS text, 
 	(SELECT COUNT(*) FROM follow_ups x WHERE x.finding_id = f.id AND x.deleted = 0) AS follow_ups,
 	lf.id AS last_id, lf.at AS last_at, lf.text AS last_text, lf.status_to AS last_status_to,
 	lf.author_id AS last_author_id, la.full_name AS last_author_name,
-	f.seq AS seq,
-	(SELECT MIN(x.seq) FROM change_log x WHERE x.tbl = 'findings' AND x.row_id = f.id) AS recorded
-	FROM findings f
-	LEFT JOIN visit_notes n ON n.id = f.note_id
-	LEFT JOIN briefings b ON b.id = f.briefing_id AND b.deleted = 0
-	LEFT JOIN clusters bc ON bc.id = b.cluster_id AND bc.deleted = 0
-	LEFT JOIN units u ON u.id = COALESCE(f.unit_id, n.unit_id)
-	LEFT JOIN clusters cl ON cl.id = u.cluster_id AND cl.deleted = 0
-	LEFT JOIN campaigns c ON c.id = COALESCE(f.campaign_id, n.campaign_id, b.campaign_id)
+	f.seq AS seq, ` + recordedSQL + ` AS recorded`
+
+// findingsDetails is what findingsColumns reads beyond findingsJoins.
+const findingsDetails = `
 	LEFT JOIN departments d ON d.id = f.department_id
 	LEFT JOIN users au ON au.id = f.author_id
 	LEFT JOIN follow_ups lf ON lf.id = (SELECT x.id FROM follow_ups x
 		WHERE x.finding_id = f.id AND x.deleted = 0 ORDER BY x.at DESC, x.seq DESC LIMIT 1)
-	LEFT JOIN users la ON la.id = lf.author_id
-	WHERE f.deleted = 0 AND (f.note_id IS NULL OR (n.deleted = 0 AND n.status <> 'draft'))
-	AND (:campaign = '' OR COALESCE(f.campaign_id, n.campaign_id, b.campaign_id) = :campaign)
-	AND (:cluster = '' OR COALESCE(u.cluster_id, b.cluster_id) = :cluster)
-	AND (:unit = '' OR COALESCE(f.unit_id, n.unit_id) = :unit)
-	AND (:category = '' OR f.category = :category)
-	AND (:status = '' OR f.status = :status)
-	AND (:department = '' AND :department_only = 0 OR f.department_id = :department)
-	AND (:unassigned = 0 OR f.department_id IS NULL OR f.department_id = '')
-	AND (:overdue = 0 OR (` + overdueSQL + `))`
+	LEFT JOIN users la ON la.id = lf.author_id`
+
+// findingsKeys is what a page orders and cuts the selection by. A page
+// reads it materialized (fk): each finding's first change-log sequence is
+// looked up once (an index seek), not once for each place the order and
+// the cursor read it.
+const findingsKeys = `SELECT f.id AS id, f.due_on AS due_on, ` + recordedSQL + ` AS recorded`
+
+const recordedSQL = `(SELECT MIN(x.seq) FROM change_log x WHERE x.tbl = 'findings' AND x.row_id = f.id)`
 
 // overdueSQL: a finding still open or in progress whose due date has
 // passed as of :as_of (isOverdue in the console says the same).
 const overdueSQL = `COALESCE(f.due_on, '') <> '' AND f.due_on < :as_of AND COALESCE(f.status, 'open') IN ('open', 'in_progress')`
 
-// findingsFilter is the selection q makes, as SQL over findingsSQL's
-// columns, and its arguments.
-func findingsFilter(q FindingsQuery) (string, []any) {
-	q.AsOf = cmp.Or(q.AsOf, "9999-12-31")
-	args := []any{
-		sql.Named("campaign", q.CampaignID), sql.Named("cluster", q.ClusterID), sql.Named("unit", q.UnitID),
-		sql.Named("category", q.Category), sql.Named("status", q.Status), sql.Named("department", q.DepartmentID),
-		sql.Named("department_only", boolInt(q.DepartmentOnly)), sql.Named("unassigned", boolInt(q.Unassigned)),
-		sql.Named("overdue", boolInt(q.Overdue)), sql.Named("as_of", q.AsOf),
+// findingsFilter is the selection q makes, the WHERE over findingsJoins,
+// and its arguments: a clause for each filter set (the joins no clause
+// reads are left out of the plan), and the words searched.
+func findingsFilter(d store.Dialect, q FindingsQuery) (string, []any) {
+	clauses := []string{`f.deleted = 0`, `(f.note_id IS NULL OR (n.deleted = 0 AND n.status <> 'draft'))`}
+	var args []any
+	add := func(on bool, clause string, named ...sql.NamedArg) {
+		if on {
+			clauses = append(clauses, clause)
+			for _, a := range named {
+				args = append(args, a)
+			}
+		}
 	}
-	query := findingsSQL
+	add(q.CampaignID != "", `COALESCE(f.campaign_id, n.campaign_id, b.campaign_id) = :campaign`, sql.Named("campaign", q.CampaignID))
+	add(q.ClusterID != "", `COALESCE(u.cluster_id, b.cluster_id) = :cluster`, sql.Named("cluster", q.ClusterID))
+	add(q.UnitID != "", `COALESCE(f.unit_id, n.unit_id) = :unit`, sql.Named("unit", q.UnitID))
+	add(q.Category != "", `f.category = :category`, sql.Named("category", q.Category))
+	add(q.Status != "", `f.status = :status`, sql.Named("status", q.Status))
+	// A department user is held to their department, an empty one included.
+	add(q.DepartmentID != "" || q.DepartmentOnly, `f.department_id = :department`, sql.Named("department", q.DepartmentID))
+	add(q.Unassigned, `COALESCE(f.department_id, '') = ''`)
+	add(q.Overdue, overdueSQL, sql.Named("as_of", cmp.Or(q.AsOf, "9999-12-31")))
 	// Each word of the search, folded, is somewhere in the finding's text,
-	// unit, campaign or answer, folded the same way (dicoso_fold: SQL's
-	// Fold, migration 0007 on PostgreSQL, foldFunction on SQLite).
-	for i, w := range searchTerms(q.Search) {
-		name := fmt.Sprintf("word%d", i)
-		query += "\n\tAND dicoso_fold(concat_ws(' ', f.text, u.name, c.name, f.answer)) LIKE '%' || :" + name + " || '%'"
-		args = append(args, sql.Named(name, w))
+	// unit, campaign or answer, folded the same way: on SQLite by
+	// dicoso_fold (search.go), a clause a word; on PostgreSQL by its own
+	// normalisation, once, matched against every word at once (its
+	// dicoso_fold of migration 0007 translates through a table of 400
+	// letters, which costs a millisecond a finding).
+	const text = `concat_ws(' ', f.text, u.name, c.name, f.answer)`
+	words := searchTerms(q.Search)
+	if d == store.Postgres && len(words) > 0 {
+		var re strings.Builder
+		re.WriteString("^")
+		for _, w := range words {
+			re.WriteString("(?=.*" + w + ")") // a word holds letters and digits only
+		}
+		add(true, `lower(translate(regexp_replace(normalize(`+text+`, NFD), '[\u0300-\u036f]', '', 'g'), 'đĐ', 'dd')) ~ :words`,
+			sql.Named("words", re.String()))
+	} else {
+		for i, w := range words {
+			name := fmt.Sprintf("word%d", i)
+			add(true, `dicoso_fold(`+text+`) LIKE '%' || :`+name+` || '%'`, sql.Named(name, w))
+		}
 	}
-	return query, args
+	return "\n\tWHERE " + strings.Join(clauses, "\n\tAND "), args
 }
 
 // FindingPage is one page of the findings register.
@@ -258,7 +292,7 @@ func (r *Reports) FindingsPage(ctx context.Context, q FindingsQuery, base RowBas
 	default:
 		return FindingPage{}, fmt.Errorf("report findings: unknown sort %q", q.Sort)
 	}
-	rows, args := findingsFilter(q)
+	where, args := findingsFilter(r.st.Dialect(), q)
 	fp := fingerprint("findings", q.CampaignID, q.ClusterID, q.UnitID, q.Category, q.Status, q.DepartmentID,
 		strconv.FormatBool(q.DepartmentOnly), strconv.FormatBool(q.Unassigned), strconv.FormatBool(q.Overdue), q.AsOf,
 		strings.Join(searchTerms(q.Search), " "), sort)
@@ -266,19 +300,25 @@ func (r *Reports) FindingsPage(ctx context.Context, q FindingsQuery, base RowBas
 	if err != nil {
 		return FindingPage{}, err
 	}
-	page, pageArgs := order.page(rows, args, after, q.Limit)
-	out := FindingPage{Counts: FindingCounts{ByCategory: []FindingCount{}}}
+	page, pageArgs := order.page("SELECT * FROM fk", args, after, q.Limit)
+	page = "WITH fk AS MATERIALIZED (" + findingsKeys + "\n\t" + findingsJoins + where + ")\n" + page
+	out := FindingPage{Items: []Finding{}, Counts: FindingCounts{ByCategory: []FindingCount{}}}
 	err = r.read(ctx, "findings", func(tx *sql.Tx) error {
-		var err error
-		out.Items, out.NextCursor, err = readPage(ctx, tx, page, pageArgs, q.Limit, fp, func(rs *sql.Rows, c *pageCursor) (Finding, error) {
-			f, err := scanFinding(rs, &c.Null, &c.Key)
-			c.ID = f.ID
-			return f, err
+		// The page's ids, in order; then their rows.
+		ids, next, err := readPage(ctx, tx, page, pageArgs, q.Limit, fp, func(rs *sql.Rows, c *pageCursor) (string, error) {
+			var due sql.NullString
+			var recorded sql.NullInt64
+			err := rs.Scan(&c.ID, &due, &recorded, &c.Null, &c.Key)
+			return c.ID, err
 		})
 		if err != nil {
 			return fmt.Errorf("read findings: %w", err)
 		}
-		out.Counts, err = findingCounts(ctx, tx, q, rows, args)
+		out.NextCursor = next
+		if out.Items, err = findingsByID(ctx, r.st.Dialect(), tx, ids); err != nil {
+			return err
+		}
+		out.Counts, err = findingCounts(ctx, tx, q, where, args)
 		return err
 	})
 	if err != nil {
@@ -288,13 +328,45 @@ func (r *Reports) FindingsPage(ctx context.Context, q FindingsQuery, base RowBas
 	return out, nil
 }
 
-// findingCounts counts the selection rows (findingsFilter) by category and
-// status, and its overdue findings as of q.AsOf.
-func findingCounts(ctx context.Context, tx *sql.Tx, q FindingsQuery, rows string, args []any) (FindingCounts, error) {
+// findingsByID reads the register's rows of ids, in that order.
+func findingsByID(ctx context.Context, d store.Dialect, tx *sql.Tx, ids []string) ([]Finding, error) {
+	if len(ids) == 0 {
+		return []Finding{}, nil
+	}
+	list, _ := json.Marshal(ids) // strings always encode
+	rs, err := tx.QueryContext(ctx, findingsColumns+"\n\t"+findingsJoins+findingsDetails+
+		"\n\tWHERE f.id IN (SELECT j.value FROM "+d.JSONEach(":ids", "j")+")", sql.Named("ids", string(list)))
+	if err != nil {
+		return nil, fmt.Errorf("read findings: %w", err)
+	}
+	defer rs.Close()
+	byID := make(map[string]Finding, len(ids))
+	for rs.Next() {
+		f, err := scanFinding(rs)
+		if err != nil {
+			return nil, fmt.Errorf("read findings: %w", err)
+		}
+		byID[f.ID] = f
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read findings: %w", err)
+	}
+	out := make([]Finding, 0, len(ids))
+	for _, id := range ids {
+		if f, ok := byID[id]; ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// findingCounts counts the selection (where: findingsFilter's) by
+// category and status, and its overdue findings as of q.AsOf.
+func findingCounts(ctx context.Context, tx *sql.Tx, q FindingsQuery, where string, args []any) (FindingCounts, error) {
 	out := FindingCounts{ByCategory: []FindingCount{}}
-	rs, err := tx.QueryContext(ctx, `SELECT s.category, COALESCE(s.status, 'open'), COUNT(*),
-		SUM(CASE WHEN COALESCE(s.due_on, '') <> '' AND s.due_on < :count_as_of AND COALESCE(s.status, 'open') IN ('open', 'in_progress') THEN 1 ELSE 0 END)
-		FROM (`+rows+`) s GROUP BY s.category, COALESCE(s.status, 'open')`,
+	rs, err := tx.QueryContext(ctx, `SELECT f.category, COALESCE(f.status, 'open'), COUNT(*),
+		SUM(CASE WHEN COALESCE(f.due_on, '') <> '' AND f.due_on < :count_as_of AND COALESCE(f.status, 'open') IN ('open', 'in_progress') THEN 1 ELSE 0 END)
+		`+findingsJoins+where+` GROUP BY f.category, COALESCE(f.status, 'open')`,
 		append(slices.Clone(args), sql.Named("count_as_of", cmp.Or(q.AsOf, Today(time.Now()))))...)
 	if err != nil {
 		return out, fmt.Errorf("count findings: %w", err)
@@ -325,9 +397,9 @@ func findingCounts(ctx context.Context, tx *sql.Tx, q FindingsQuery, rows string
 
 // findings reads the whole register q selects (the export), in no order:
 // sortFindings puts it in the compiled report's.
-func findings(ctx context.Context, tx *sql.Tx, q FindingsQuery) ([]Finding, error) {
-	query, args := findingsFilter(q)
-	rs, err := tx.QueryContext(ctx, query, args...)
+func findings(ctx context.Context, d store.Dialect, tx *sql.Tx, q FindingsQuery) ([]Finding, error) {
+	where, args := findingsFilter(d, q)
+	rs, err := tx.QueryContext(ctx, findingsColumns+"\n\t"+findingsJoins+findingsDetails+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
