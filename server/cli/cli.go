@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -133,6 +134,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		"trusted_proxies", fmt.Sprint(cfg.TrustedProxies))
 	fmt.Fprintf(stdout, "dicoso is listening on http://%s\n", displayAddr(ln.Addr()))
 
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -152,6 +161,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return nil
+}
+
+// serveDebug serves Go's profiler on its own loopback listener
+// (config.DebugAddr), apart from the API and its middleware.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the profiler: %w", err)
+	}
+	ds := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = ds.Serve(ln) }()
+	log.Info("profiler", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = ds.Close() }, nil
 }
 
 func displayAddr(a net.Addr) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"dicoso/sync/loadgen"
@@ -25,7 +26,8 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.IntVar(&cfg.Rounds, "rounds", 10, "pushes per device")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "open load: each device pushes one batch every interval (0: back to back)")
 	fs.StringVar(&cfg.Dir, "dir", filepath.Join(os.TempDir(), "dicoso-loadgen"), "device files and the raw-insert file (the disk measured)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id on this machine: report its resident memory (Linux)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id on this machine: report its resident memory and CPU time (Linux)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile (the devices' side) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +38,17 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("loadgen: set DICOSO_ADMIN_PASSWORD to the admin's password")
 	}
 	cfg.Log = newLogger(stderr, 0)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return err

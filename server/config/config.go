@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -37,6 +38,10 @@ type Config struct {
 	// address in it that is not one of them. None by default: the address
 	// is the connection's, and the header is ignored.
 	TrustedProxies []netip.Prefix
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
+	// listener of its own, for operators measuring a live server. Loopback
+	// addresses only: profiles show request data.
+	DebugAddr string
 }
 
 // DBPath is the central store's file.
@@ -76,6 +81,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		{"DICOSO_CLOCK_SKEW", durationSetter(&c.ClockSkew)},
 		{"DICOSO_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"DICOSO_TRUSTED_PROXIES", prefixesSetter(&c.TrustedProxies)},
+		{"DICOSO_DEBUG_ADDR", func(v string) error { c.DebugAddr = v; return nil }},
 	}
 	for _, e := range fromEnv {
 		if v := strings.TrimSpace(getenv(e.key)); v != "" {
@@ -99,6 +105,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	})
 	fs.Func("trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (DICOSO_TRUSTED_PROXIES)",
 		prefixesSetter(&c.TrustedProxies))
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr,
+		"loopback address serving Go's profiler at /debug/pprof/, e.g. 127.0.0.1:6060; empty: none (DICOSO_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
@@ -125,6 +133,13 @@ func (c Config) Validate() error {
 	}
 	if c.ClockSkew <= 0 {
 		errs = append(errs, fmt.Errorf("clock skew %s must be positive", c.ClockSkew))
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+			errs = append(errs, fmt.Errorf("debug address %q must be a loopback host:port, such as 127.0.0.1:6060", c.DebugAddr))
+		}
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("DICOSO_JWT_SECRET must be at least 32 characters"))

@@ -57,3 +57,23 @@ func TestTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// The profiler shows request data: it may listen on loopback only.
+func TestDebugAddrIsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	none := func(string) string { return "" }
+	for _, ok := range []string{"127.0.0.1:6060", "localhost:6060", "[::1]:6060", "127.0.0.1:0"} {
+		c, _, err := Parse("serve", []string{"-debug-addr", ok}, none, io.Discard)
+		if err != nil || c.DebugAddr != ok {
+			t.Errorf("-debug-addr %q: %q, %v", ok, c.DebugAddr, err)
+		}
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "192.0.2.1:6060", "[::]:6060", "example.org:6060", "127.0.0.1"} {
+		if _, _, err := Parse("serve", []string{"-debug-addr", bad}, none, io.Discard); err == nil {
+			t.Errorf("-debug-addr %q accepted", bad)
+		}
+	}
+	if c, _, err := Parse("serve", nil, none, io.Discard); err != nil || c.DebugAddr != "" {
+		t.Errorf("a profiler by default: %q, %v", c.DebugAddr, err)
+	}
+}

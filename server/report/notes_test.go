@@ -3,11 +3,13 @@ package report
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/google/uuid"
@@ -15,7 +17,10 @@ import (
 
 	"dicoso/server/seed"
 	"dicoso/server/store"
+	"dicoso/server/store/storetest"
 	"dicoso/server/syncdb"
+	"dicoso/sync/hlc"
+	"dicoso/sync/protocol"
 )
 
 func TestFold(t *testing.T) {
@@ -176,4 +181,90 @@ func everyNote(me string) NotesViewer {
 
 func ownNotes(me string) NotesViewer {
 	return NotesViewer{UserID: me, Read: func(string) (string, []any) { return "r.author_id = :me", []any{sql.Named("me", me)} }}
+}
+
+// A note's times in the index follow its row's writes (migration 0014):
+// one push holding the note's creation, forty autosaves and its hand-in
+// gives it one submission time, that push's; a decision moves only its
+// update time; a resubmission moves its place in the queue but not when it
+// was first handed in.
+func TestNoteTimesFollowTheRowsWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2021, 6, 3, 9, 0, 0, 0, time.UTC)
+	sdb := syncdb.New(st, syncdb.Options{Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
+	t.Cleanup(sdb.Close)
+	if _, err := seed.Load(ctx, st, sdb, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	const laiChau = "7101c118-1527-4646-b0b8-0d6af47eac4a"
+	author := uuid.NewString()
+	if err := st.InTx(ctx, func(tx *sql.Tx) error {
+		return sdb.ApplyServerTx(ctx, tx, "", []syncdb.ServerChange{{Table: "users", RowID: author, Fields: map[string]any{
+			"username": "bt.lan", "full_name": "Nguyễn Thị Lan", "roles": []string{"inspector"}}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := syncdb.Actor{UserID: author, Roles: []string{"inspector"}, DeviceID: "lan-phone"}
+	note := uuid.NewString()
+	var counter int
+	push := func(fields ...map[string]any) {
+		t.Helper()
+		req := protocol.PushRequest{Protocol: 1, DeviceID: a.DeviceID}
+		for _, f := range fields {
+			counter++
+			req.Changes = append(req.Changes, protocol.Change{ID: uuid.NewString(), Table: "visit_notes", RowID: note,
+				Op: protocol.OpUpsert, HLC: hlc.Timestamp{Millis: now.UnixMilli(), Counter: counter, Node: a.DeviceID}.String(), Fields: f})
+		}
+		resp, err := sdb.Push(ctx, a, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.Results {
+			if r.Status != protocol.StatusApplied {
+				t.Fatalf("change refused: %s %s", r.Code, r.Message)
+			}
+		}
+	}
+	times := func() (first, submitted, updated string) {
+		t.Helper()
+		var f, s, u sql.NullString
+		if err := st.Reader().QueryRowContext(ctx, `SELECT first_submitted_at, submitted_at, updated_at FROM note_index WHERE note_id = ?`,
+			note).Scan(&f, &s, &u); err != nil {
+			t.Fatal(err)
+		}
+		return f.String, s.String, u.String
+	}
+	at := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+	t1 := now
+	changes := []map[string]any{{"author_id": author, "unit_id": laiChau, "title": "Làm việc với Tỉnh đoàn", "status": "draft"}}
+	for i := range 40 {
+		changes = append(changes, map[string]any{"results": fmt.Sprintf("Kết quả, bản %d", i)})
+	}
+	push(append(changes, map[string]any{"status": "submitted"})...)
+	if f, s, u := times(); f != at(t1) || s != at(t1) || u != at(t1) {
+		t.Fatalf("after the hand-in: first %q submitted %q updated %q, want %s for each", f, s, u, at(t1))
+	}
+
+	now = now.Add(time.Hour) // headquarters send it back
+	t2 := now
+	if err := st.InTx(ctx, func(tx *sql.Tx) error {
+		return sdb.ApplyServerTx(ctx, tx, "", []syncdb.ServerChange{{Table: "visit_notes", RowID: note, Fields: map[string]any{
+			"status": "needs_revision", "review_comment": "Bổ sung số liệu"}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f, s, u := times(); f != at(t1) || s != at(t1) || u != at(t2) {
+		t.Fatalf("after the send-back: first %q submitted %q updated %q, want %s, %s, %s", f, s, u, at(t1), at(t1), at(t2))
+	}
+
+	now = now.Add(time.Hour) // the author corrects it and hands it in again
+	t3 := now
+	push(map[string]any{"results": "Kết quả, bản sửa"}, map[string]any{"status": "submitted"})
+	if f, s, u := times(); f != at(t1) || s != at(t3) || u != at(t3) {
+		t.Fatalf("after the resubmission: first %q submitted %q updated %q, want %s, %s, %s", f, s, u, at(t1), at(t3), at(t3))
+	}
 }

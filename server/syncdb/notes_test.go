@@ -385,3 +385,63 @@ func TestFindingsOpenWhileTheirNoteIs(t *testing.T) {
 		}
 	}
 }
+
+// A device that had pulled a note's hand-in cannot correct its findings
+// any more, whatever its clock says: an edit stamped two days before the
+// hand-in, pushed with a base cursor past it, was made after seeing it.
+// The same edit from a device whose cursor predates the hand-in was made
+// offline while the note was open, and stands.
+func TestFindingEditAfterPullingTheHandInIsRefusedWhateverTheClock(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	ctx := context.Background()
+	cursor := func(a Actor) string {
+		resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for resp.HasMore {
+			if resp, err = w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: resp.Cursor, Limit: 1000}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.Cursor
+	}
+	roles := map[string]Actor{
+		plan.RoleAdmin: w.admin, plan.RoleInspectionCommittee: w.ic, plan.RoleOffice: w.office, plan.RoleDepartment: w.dept,
+		plan.RoleSecretary: w.sec, plan.RoleInspector: w.leader,
+	}
+	for _, role := range slices.Sorted(maps.Keys(roles)) {
+		a := roles[role]
+		for _, handIn := range []string{"submitted", "reviewed"} {
+			for _, behind := range []time.Duration{48 * time.Hour, time.Minute} {
+				noteID, finding := w.noteAt(t, a, "draft"), uuid.NewString()
+				w.serverApply(t, ServerChange{Table: "findings", RowID: finding, Fields: map[string]any{
+					"note_id": noteID, "author_id": a.UserID, "unit_id": w.unit, "campaign_id": w.campaign,
+					"category": "shortcoming", "text": "Chưa sơ kết"}})
+				before := cursor(a)
+				w.serverApply(t, ServerChange{Table: "visit_notes", RowID: noteID, Fields: map[string]any{"status": handIn}})
+				after := cursor(a)
+				for _, c := range []struct {
+					name, base string
+					want       string
+				}{
+					{"having pulled the hand-in", after, protocol.StatusRejected},
+					{"offline since before it", before, protocol.StatusApplied},
+				} {
+					resp, err := w.db.Push(ctx, a, protocol.PushRequest{Protocol: 1, DeviceID: a.DeviceID, BaseCursor: c.base,
+						Changes: []protocol.Change{{ID: uuid.NewString(), Table: "findings", RowID: finding, Op: protocol.OpUpsert,
+							HLC: w.stamp(a, -behind), Fields: map[string]any{"text": "Sửa sau khi nộp (" + c.name + ")"}}}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r := resp.Results[0]; r.Status != c.want {
+						t.Errorf("%s, note %s, clock %s behind, %s: %s %s %q, want %s", role, handIn, behind, c.name, r.Status, r.Code, r.Message, c.want)
+					} else if r.Status == protocol.StatusRejected && r.Code != protocol.CodeForbidden {
+						t.Errorf("%s: refused as %s, want forbidden", role, r.Code)
+					}
+				}
+			}
+		}
+	}
+}

@@ -145,7 +145,13 @@ func both(x, y Who) Who {
 
 // leadsTeamOf reports whether the writer leads a live team of campaign
 // covering unit.
+// The answer is kept for the transaction (a reviewer's batch asks it for
+// every change), until a team is written in it.
 func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
+	key := fmt.Sprint(c.actor().UserID, "/", campaign, "/", unit)
+	if ok, known := c.tx.leads[key]; known {
+		return ok, nil
+	}
 	var ok bool
 	err := c.tx.QueryRowContext(c.ctx, `SELECT EXISTS (SELECT 1 FROM teams t, `+c.tx.dialect.JSONEach("t.unit_ids", "u")+`
 		WHERE t.deleted = 0 AND t.leader_id = ? AND t.campaign_id = ? AND u.value = ?)`,
@@ -153,6 +159,10 @@ func leadsTeamOf(c *change, campaign, unit any) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("check team leader: %w", err)
 	}
+	if c.tx.leads == nil {
+		c.tx.leads = map[string]bool{}
+	}
+	c.tx.leads[key] = ok
 	return ok, nil
 }
 
@@ -235,10 +245,11 @@ var (
 	// before the note's status was last written was made before that
 	// hand-in (a device's clock moves past every stamp it has seen, its own
 	// hand-in and every pulled one included, so an edit made after seeing
-	// the hand-in is stamped after it). Offline, a phone sends a finding's
-	// corrections with, or after, the hand-in that followed them. A
-	// finding citing no note, or a note deleted since, is its author's
-	// alone and stays open.
+	// the hand-in is stamped after it), unless its device had pulled the
+	// hand-in (base cursor past it), which no clock can undo. Offline, a
+	// phone sends a finding's corrections with, or after, the hand-in that
+	// followed them. A finding citing no note, or a note deleted since, is
+	// its author's alone and stays open.
 	findingNoteOpen = Cond{Name: "its note a draft or sent back",
 		Refused: "a finding can be corrected or deleted only while its note is a draft or sent back for revision",
 		holds: func(c *change) (bool, error) {
@@ -253,11 +264,20 @@ var (
 			if s := n.values["status"]; s == "draft" || s == "needs_revision" {
 				return true, nil
 			}
-			handedIn, err := hlc.Parse(n.clocks["status"].H)
-			if err != nil {
-				return false, nil
+			fc := n.clocks["status"]
+			handedIn, err := hlc.Parse(fc.H)
+			if err != nil || c.w.stamp.Compare(handedIn) >= 0 {
+				return false, nil // an unreadable clock (a damaged file) keeps it closed
 			}
-			return c.w.stamp.Compare(handedIn) < 0, nil
+			// Stamped before the hand-in, yet made by a device that had
+			// pulled it (its base cursor is past the hand-in's write, and
+			// its pull serves the note): made after seeing it, on a clock
+			// running behind. Causality, not the clock, says when.
+			if c.w.server || !c.w.hasCursor || fc.S > c.w.cursorSeq {
+				return true, nil
+			}
+			served, err := pullServes(c.ctx, c.tx, c.actor(), mustTable("visit_notes"), n)
+			return !served, err
 		}}
 )
 

@@ -27,6 +27,8 @@ type wtx struct {
 	exists map[string]struct{}
 	rows   map[string]*rowState // "table/id" -> the row as merged so far
 	dirty  []*rowState          // rows to write at flush, in first-change order
+	// leads remembers leadsTeamOf's answers; a write to teams forgets them.
+	leads map[string]bool
 }
 
 func newWtx(tx *sql.Tx, d store.Dialect) *wtx {
@@ -36,6 +38,9 @@ func newWtx(tx *sql.Tx, d store.Dialect) *wtx {
 // changed records that fields of r were merged and must be written.
 func (w *wtx) changed(r *rowState, fields map[string]any) {
 	key := r.table.Name + "/" + r.id
+	if r.table.Name == "teams" {
+		w.leads = nil
+	}
 	w.rows[key] = r
 	w.exists[key] = struct{}{}
 	if r.dirty == nil {

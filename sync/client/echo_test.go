@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -66,4 +67,92 @@ func TestOwnRowsAreNotPulledBackYetDevicesConverge(t *testing.T) {
 	for name, d := range map[string]*client.Device{"hoa-phone": phone, "hoa-tablet": tablet} {
 		w.compareDevice(t, name, d, w.actor(w.users["hoa"], name))
 	}
+}
+
+// One push carrying many changes of one row (a note autosaved offline),
+// with a refused change of the same row in the middle of them: the device
+// folds the answers row by row, and still ends holding what the server
+// holds, the refused change set aside and nothing left to send.
+func TestManyChangesOfARowInOnePushFoldToTheServersRow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	phone := w.device(t, "lan-phone", "lan", nil, nil)
+	mustSync(t, phone)
+	note, other := uuid.NewString(), uuid.NewString()
+	mustUpsert(t, phone, "visit_notes", note, w.note("lan", 0, "Làm việc với cơ sở"))
+	mustUpsert(t, phone, "visit_notes", other, w.note("lan", 1, "Làm việc với huyện đoàn"))
+	for i := range 5 {
+		mustUpsert(t, phone, "visit_notes", note, map[string]any{"results": "bản " + string(rune('A'+i))})
+	}
+	// An author may not mark their own note reviewed: the server refuses it.
+	refused := mustUpsert(t, phone, "visit_notes", note, map[string]any{"status": "reviewed"})
+	for i := range 3 {
+		mustUpsert(t, phone, "visit_notes", note, map[string]any{"conclusions": "kết luận " + string(rune('1'+i))})
+		mustUpsert(t, phone, "visit_notes", other, map[string]any{"results": "kết quả " + string(rune('1'+i))})
+	}
+	rep := mustSync(t, phone)
+	if rep.Rejected != 1 || rep.Applied != 13 {
+		t.Fatalf("sync: %d applied, %d refused; want 13 and the status change", rep.Applied, rep.Rejected)
+	}
+	rej, err := phone.Rejected(t.Context())
+	if err != nil || len(rej) != 1 || rej[0].ChangeID != refused {
+		t.Fatalf("refused changes %+v (%v), want the status change alone", rej, err)
+	}
+	if n, err := phone.Pending(t.Context()); err != nil || n != 0 {
+		t.Fatalf("%d changes still to send (%v)", n, err)
+	}
+	got := mustGet(t, phone, "visit_notes", note)
+	if got["results"] != "bản E" || got["conclusions"] != "kết luận 3" || got["status"] != "draft" {
+		t.Fatalf("the note reads %v / %v / %v; want the last autosaves, still a draft", got["results"], got["conclusions"], got["status"])
+	}
+	if got := mustGet(t, phone, "visit_notes", other)["results"]; got != "kết quả 3" {
+		t.Fatalf("the other note reads %v", got)
+	}
+	if rep := mustSync(t, phone); rep.Pulled != 0 || rep.Pushed != 0 {
+		t.Fatalf("a second sync moved %d up and %d down; the first left the device as the server is", rep.Pushed, rep.Pulled)
+	}
+	w.compareDevice(t, "lan-phone", phone, w.actor(w.users["lan"], "lan-phone"))
+}
+
+// Write keeps several edits together: all of them or, when one is refused
+// on the device, none; once synced they are on the server as if made one
+// by one.
+func TestWriteKeepsEditsTogether(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	phone := w.device(t, "minh-phone", "minh", nil, nil)
+	mustSync(t, phone)
+	ctx := t.Context()
+	note, finding := uuid.NewString(), uuid.NewString()
+	_, err := phone.Write(ctx, []client.Edit{
+		{Table: "visit_notes", RowID: note, Fields: w.note("minh", 0, "Làm việc với xã đoàn")},
+		{Table: "visit_notes", RowID: note, Fields: map[string]any{"no_such_field": "x"}},
+	})
+	var verr *client.ValidationError
+	if !errors.As(err, &verr) || verr.Field != "no_such_field" {
+		t.Fatalf("a refused edit among others: %v, want a validation error naming the field", err)
+	}
+	if n, _ := phone.Pending(ctx); n != 0 {
+		t.Fatalf("%d changes queued after a refused Write", n)
+	}
+	if _, ok, _ := phone.Get(ctx, "visit_notes", note); ok {
+		t.Fatal("the note of a refused Write is on the device")
+	}
+	ids, err := phone.Write(ctx, []client.Edit{
+		{Table: "visit_notes", RowID: note, Fields: w.note("minh", 0, "Làm việc với xã đoàn")},
+		{Table: "visit_notes", RowID: note, Fields: map[string]any{"results": "Đã kiện toàn chi đoàn"}},
+		{Table: "findings", RowID: finding, Fields: map[string]any{"note_id": note, "unit_id": w.units[0],
+			"category": "recommendation", "text": "Đề nghị hỗ trợ kinh phí"}},
+		{Table: "findings", RowID: finding, Delete: true},
+	})
+	if err != nil || len(ids) != 4 {
+		t.Fatalf("Write: %v, %d change ids", err, len(ids))
+	}
+	if got := mustGet(t, phone, "visit_notes", note)["results"]; got != "Đã kiện toàn chi đoàn" {
+		t.Fatalf("the note reads %v after the Write", got)
+	}
+	if rep := mustSync(t, phone); rep.Applied != 4 || rep.Rejected != 0 {
+		t.Fatalf("sync after the Write: %d applied, %d refused", rep.Applied, rep.Rejected)
+	}
+	w.compareDevice(t, "minh-phone", phone, w.actor(w.users["minh"], "minh-phone"))
 }

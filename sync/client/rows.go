@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"dicoso/sync/protocol"
 	"dicoso/sync/schema"
@@ -296,24 +297,84 @@ func rebuild(x txn, t *schema.Table, id string) error {
 	return nil
 }
 
-// foldOwn lays an acknowledged change on the kept server state of its row,
-// as the server answered it: the device pushes and pulls with no_echo
-// (docs/protocol.md, "Own writes"), so a row only it wrote never comes back
-// by pull, and its answer is how the device learns the server's state. The
-// change's values go in, except those the answer lists as lost (the
-// server holds another writer's value, which the row pulled brings or
-// brought), then what the answer adds (computed fields, defaults) and the
-// row's version; a row the answer says the device cannot read is none.
-func foldOwn(x txn, e entry, r protocol.Result) error {
+// ownFolds lays the acknowledged changes of one push answer on the kept
+// server state of their rows (see fold), reading and writing each row once
+// however many of the push's changes it took: a note autosaved forty times
+// offline is forty answers but one row. It also gathers the
+// acknowledgements. Anything else that reads the outbox or the kept state
+// in the same transaction (a refusal, a restamp) comes after flush.
+type ownFolds struct {
+	rows  map[string]*ownFold // "table/id"; nil: the row has no kept state
+	order []*ownFold
+	acks  []string
+}
+
+type ownFold struct {
+	t   *schema.Table
+	id  string
+	srv rowState
+}
+
+// add folds one acknowledged change.
+func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
+	f.acks = append(f.acks, e.changeID)
 	t, ok := schema.Lookup(e.table)
 	if !ok {
 		return nil
 	}
 	id := strings.ToLower(e.rowID)
-	srv, kept, err := serverRow(x, t, id)
-	if err != nil || !kept {
-		return err
+	key := t.Name + "/" + id
+	o, seen := f.rows[key]
+	if !seen {
+		srv, kept, err := serverRow(x, t, id)
+		if err != nil {
+			return err
+		}
+		if f.rows == nil {
+			f.rows = map[string]*ownFold{}
+		}
+		if kept {
+			o = &ownFold{t: t, id: id, srv: srv}
+			f.order = append(f.order, o)
+		}
+		f.rows[key] = o
 	}
+	if o != nil {
+		o.srv = fold(o.t, o.srv, e, r)
+	}
+	return nil
+}
+
+// flush writes the folded rows and the acknowledgements.
+func (f *ownFolds) flush(x txn, now time.Time) error {
+	for _, o := range f.order {
+		if err := keepServerRow(x, o.t, o.id, o.srv); err != nil {
+			return err
+		}
+	}
+	if len(f.acks) > 0 {
+		ids, err := json.Marshal(f.acks)
+		if err != nil {
+			return fmt.Errorf("client: encode acknowledged changes: %w", err)
+		}
+		if _, err := x.exec(qAck, nowText(now), string(ids)); err != nil {
+			return fmt.Errorf("client: acknowledge %d changes: %w", len(f.acks), err)
+		}
+	}
+	*f = ownFolds{}
+	return nil
+}
+
+// fold is the kept server state srv of a row once the acknowledged change
+// e is laid on it, as the server answered it (r): the device pushes and
+// pulls with no_echo (docs/protocol.md, "Own writes"), so a row only it
+// wrote never comes back by pull, and its answer is how the device learns
+// the server's state. The change's values go in, except those the answer
+// lists as lost (the server holds another writer's value, which the row
+// pulled brings or brought), then what the answer adds (computed fields,
+// defaults) and the row's version; a row the answer says the device
+// cannot read is none.
+func fold(t *schema.Table, srv rowState, e entry, r protocol.Result) rowState {
 	lost := make(map[string]bool, len(r.Lost))
 	for _, l := range r.Lost {
 		lost[l.Field] = true
@@ -343,7 +404,7 @@ func foldOwn(x txn, e entry, r protocol.Result) error {
 		// the server's state, as this device may hold it, is no row.
 		srv = rowState{}
 	}
-	return keepServerRow(x, t, id, srv)
+	return srv
 }
 
 // departed reports whether a pulled row is the server saying the row left

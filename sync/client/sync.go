@@ -132,6 +132,7 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 	var offset time.Duration
 	err := d.inTx(ctx, func(x txn) error {
 		counts, skewed, redone, next = Report{}, nil, nil, nil
+		var own ownFolds
 		for i, r := range resp.Results {
 			e := group[i]
 			if r.ID != e.changeID {
@@ -144,13 +145,10 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 				} else {
 					counts.Duplicate++
 				}
-				if _, err := x.exec(qAck, nowText(now), e.changeID); err != nil {
-					return fmt.Errorf("client: acknowledge %s: %w", e.changeID, err)
-				}
 				if err := keepLost(x, e, r.Lost); err != nil {
 					return err
 				}
-				if err := foldOwn(x, e, r); err != nil {
+				if err := own.add(x, e, r); err != nil {
 					return err
 				}
 				counts.Lost += len(r.Lost)
@@ -160,12 +158,18 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 					continue
 				}
 				counts.Rejected++
+				if err := own.flush(x, now); err != nil {
+					return err
+				}
 				if err := reject(x, e, r.Code, r.Message, now); err != nil {
 					return err
 				}
 			default:
 				return fmt.Errorf("client: push: change %s has unknown status %q", e.changeID, r.Status)
 			}
+		}
+		if err := own.flush(x, now); err != nil {
+			return err
 		}
 		if len(skewed) == 0 {
 			return nil

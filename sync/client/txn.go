@@ -71,7 +71,7 @@ const (
 	qDropServerRow  = "DELETE FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-	qAck            = "UPDATE outbox SET acked_at = ? WHERE change_id = ?"
+	qAck            = "UPDATE outbox SET acked_at = ? WHERE change_id IN (SELECT value FROM json_each(?))"
 	qStage          = "INSERT OR REPLACE INTO snapshot_rows (tbl, row_id, fields, deleted, version) VALUES (?, ?, ?, ?, ?)"
 	qStagedRow      = "SELECT fields, deleted, version FROM snapshot_rows WHERE tbl = ? AND row_id = ?"
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"

@@ -91,56 +91,177 @@ func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op pr
 	if !schema.ValidID(rowID) {
 		return "", &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
 	}
-	id := strings.ToLower(rowID)
-	changeID := uuid.NewString()
 	uid := d.UserID() // read before the transaction: no lock is taken while it holds the connection
+	var changeID string
 	err := d.inTx(ctx, func(x txn) error {
-		cur, err := readRow(x, t, id)
-		if err != nil {
+		b := editBatch{x: x, uid: uid}
+		var err error
+		if changeID, err = d.writeIn(&b, t, strings.ToLower(rowID), op, fields); err != nil {
 			return err
 		}
-		// With no entries queued the row is the server's as last pulled:
-		// keep that, to rebuild the row should the server refuse the edit.
-		if _, kept, err := serverRow(x, t, id); err != nil {
-			return err
-		} else if !kept {
-			if err := keepServerRow(x, t, id, cur); err != nil {
-				return err
-			}
-		}
-		if op == protocol.OpUpsert && !cur.present && t.Owner != "" {
-			if _, set := fields[t.Owner]; !set {
-				if uid != "" {
-					fields[t.Owner] = uid
-				}
-			}
-		}
-		st, err := state(x, keyCursor)
-		if err != nil {
-			return err
-		}
-		ts := d.stamp()
-		e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
-		body := "{}"
-		if len(fields) > 0 {
-			b, err := json.Marshal(fields)
-			if err != nil {
-				return fmt.Errorf("client: encode change: %w", err)
-			}
-			body = string(b)
-		}
-		_, err = x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, st[keyCursor], nowText(d.now()))
-		if err != nil {
-			return fmt.Errorf("client: queue change: %w", err)
-		}
-		if err := writeRow(x, t, id, overlay(t, cur, []entry{e})); err != nil {
-			return err
-		}
-		return setState(x, keyHLC, e.hlc)
+		return b.finish()
 	})
 	if err != nil {
 		return "", err
 	}
+	return changeID, nil
+}
+
+// Edit is one edit of Write: an upsert of Fields, or a delete.
+type Edit struct {
+	Table, RowID string
+	Fields       map[string]any // an upsert's values, as for Upsert
+	Delete       bool
+}
+
+// Write makes several edits in one transaction, in order, as Upsert and
+// Delete would one by one: all are kept or, if one is refused, none (a
+// form that saves a note and its findings together). It returns the
+// change ids.
+func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
+	type checked struct {
+		t      *schema.Table
+		id     string
+		op     protocol.Op
+		fields map[string]any
+	}
+	all := make([]checked, 0, len(edits))
+	for _, e := range edits {
+		t, err := lookup(e.Table)
+		if err != nil {
+			return nil, err
+		}
+		if t.Reference && (e.Delete || !t.Proposed) {
+			return nil, &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
+		}
+		if !schema.ValidID(e.RowID) {
+			return nil, &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
+		}
+		c := checked{t: t, id: strings.ToLower(e.RowID), op: protocol.OpDelete}
+		if !e.Delete {
+			if c.fields, err = normalize(t, e.Fields); err != nil {
+				return nil, err
+			}
+			c.op = protocol.OpUpsert
+		}
+		all = append(all, c)
+	}
+	uid := d.UserID()
+	var ids []string
+	err := d.inTx(ctx, func(x txn) error {
+		ids = ids[:0]
+		b := editBatch{x: x, uid: uid}
+		for _, c := range all {
+			id, err := d.writeIn(&b, c.t, c.id, c.op, c.fields)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return b.finish()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// editBatch is the edits of one transaction: each row is read once and
+// written once at finish, however many edits it takes (a note autosaved
+// in a batch), and the device's clock is saved once.
+type editBatch struct {
+	x      txn
+	uid    string
+	cursor *string // the pull cursor, read once
+	rows   map[string]*editedRow
+	order  []*editedRow
+	hlc    string // the last stamp given
+}
+
+type editedRow struct {
+	t   *schema.Table
+	id  string
+	cur rowState
+}
+
+// row is row id of t as the batch has it so far.
+func (b *editBatch) row(t *schema.Table, id string) (*editedRow, error) {
+	key := t.Name + "/" + id
+	if r, ok := b.rows[key]; ok {
+		return r, nil
+	}
+	cur, err := readRow(b.x, t, id)
+	if err != nil {
+		return nil, err
+	}
+	// With no entries queued the row is the server's as last pulled:
+	// keep that, to rebuild the row should the server refuse the edit.
+	if _, kept, err := serverRow(b.x, t, id); err != nil {
+		return nil, err
+	} else if !kept {
+		if err := keepServerRow(b.x, t, id, cur); err != nil {
+			return nil, err
+		}
+	}
+	r := &editedRow{t: t, id: id, cur: cur}
+	if b.rows == nil {
+		b.rows = map[string]*editedRow{}
+	}
+	b.rows[key] = r
+	b.order = append(b.order, r)
+	return r, nil
+}
+
+// finish writes the edited rows and the device's clock.
+func (b *editBatch) finish() error {
+	for _, r := range b.order {
+		if err := writeRow(b.x, r.t, r.id, r.cur); err != nil {
+			return err
+		}
+	}
+	if b.hlc == "" {
+		return nil
+	}
+	return setState(b.x, keyHLC, b.hlc)
+}
+
+// writeIn makes one edit of row id in the batch and queues its change.
+func (d *Device) writeIn(b *editBatch, t *schema.Table, id string, op protocol.Op, fields map[string]any) (string, error) {
+	changeID := uuid.NewString()
+	r, err := b.row(t, id)
+	if err != nil {
+		return "", err
+	}
+	if op == protocol.OpUpsert && !r.cur.present && t.Owner != "" {
+		if _, set := fields[t.Owner]; !set {
+			if b.uid != "" {
+				fields[t.Owner] = b.uid
+			}
+		}
+	}
+	if b.cursor == nil {
+		st, err := state(b.x, keyCursor)
+		if err != nil {
+			return "", err
+		}
+		c := st[keyCursor]
+		b.cursor = &c
+	}
+	ts := d.stamp()
+	e := entry{changeID: changeID, table: t.Name, rowID: id, op: op, hlc: ts.String(), fields: fields}
+	body := "{}"
+	if len(fields) > 0 {
+		bs, err := json.Marshal(fields)
+		if err != nil {
+			return "", fmt.Errorf("client: encode change: %w", err)
+		}
+		body = string(bs)
+	}
+	if _, err := b.x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, *b.cursor, nowText(d.now())); err != nil {
+		return "", fmt.Errorf("client: queue change: %w", err)
+	}
+	r.cur = overlay(t, r.cur, []entry{e})
+	b.hlc = e.hlc
 	return changeID, nil
 }
 

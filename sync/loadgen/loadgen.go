@@ -78,6 +78,11 @@ type Result struct {
 	// PeakReset, else over the server's life (zero without Config.ServerPID).
 	ServerBefore, ServerAfter Memory
 	PeakReset                 bool
+	// ServerCPU and LoadCPU are the CPU time (user and system) the server
+	// (with Config.ServerPID) and this load generator used during the
+	// pushes, per change applied, in microseconds: where the machine's
+	// time went, steadier than changes/s on a shared machine.
+	ServerCPU, LoadCPU float64
 }
 
 // Percentiles of one kind of request.
@@ -147,6 +152,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		res.PeakReset = resetPeak(cfg.ServerPID)
 	}
+	var serverCPU0 float64
+	if cfg.ServerPID > 0 {
+		if serverCPU0, err = readCPU(cfg.ServerPID); err != nil {
+			return res, err
+		}
+	}
+	loadCPU0, loadErr := readCPU(os.Getpid())
 	counter.reset()
 	start := time.Now()
 	for i, d := range devs {
@@ -172,6 +184,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	if n := float64(applied.Load()); n > 0 {
+		if cfg.ServerPID > 0 {
+			if c, err := readCPU(cfg.ServerPID); err == nil {
+				res.ServerCPU = (c - serverCPU0) / n * 1e6
+			}
+		}
+		if c, err := readCPU(os.Getpid()); err == nil && loadErr == nil {
+			res.LoadCPU = (c - loadCPU0) / n * 1e6
+		}
+	}
 	pushBytes, pushWire := counter.total(), counter.wire.Load()
 	pushLat, _ := counter.latencies()
 	if firstErr != nil {
@@ -318,10 +340,15 @@ func writeRound(ctx context.Context, d *client.Device, cfg Config, units []strin
 			writes = append(writes, localWrite{"visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
 		}
 	}
+	// One local transaction a batch (client.Device.Write): the 100 devices
+	// share this machine's cores with the server, and a commit (an fsync)
+	// per edit on each of them measured the devices' disks, not the server.
+	edits := make([]client.Edit, 0, cfg.Batch)
 	for _, w := range writes[:cfg.Batch] {
-		if _, err := d.Upsert(ctx, w.table, w.id, w.fields); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
+		edits = append(edits, client.Edit{Table: w.table, RowID: w.id, Fields: w.fields})
+	}
+	if _, err := d.Write(ctx, edits); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }
@@ -393,6 +420,10 @@ func (r Result) String() string {
 		r.BytesPerChange, r.BodyBytesPerChange)
 	fmt.Fprintf(&b, "raw ceiling:   %.0f inserts/s (batched SQLite inserts, same disk)\n", r.RawInsertsPerSec)
 	fmt.Fprintf(&b, "ratio:         %.2f of the raw ceiling\n", r.Ratio)
+	if r.ServerCPU > 0 || r.LoadCPU > 0 {
+		fmt.Fprintf(&b, "cpu per change: server %.0f µs, load generator %.0f µs (user and system time during the pushes)\n",
+			r.ServerCPU, r.LoadCPU)
+	}
 	if r.ServerAfter.RSS > 0 {
 		peak := "peak during the run"
 		if !r.PeakReset {

@@ -42,3 +42,25 @@ func readMemory(pid int) (Memory, error) {
 	}
 	return m, nil
 }
+
+// readCPU is the CPU time (user and system) pid has used so far, from
+// /proc/PID/stat (Linux), in seconds.
+func readCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time: %w", err)
+	}
+	// The command name may hold spaces: fields count from after its ')'.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("server CPU time: short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("server CPU time: unreadable /proc/%d/stat", pid)
+	}
+	const ticks = 100 // USER_HZ, 100 on every Linux the project runs on
+	return float64(utime+stime) / ticks, nil
+}

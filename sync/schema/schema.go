@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -318,10 +317,29 @@ func Lookup(name string) (*Table, bool) {
 // Tables lists every synced table in dependency order.
 func Tables() []*Table { return slices.Clone(tables) }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// ValidID reports whether s is a row id: a UUID in its 36-character form.
-func ValidID(s string) bool { return uuidRE.MatchString(s) }
+// ValidID reports whether s is a row id: a UUID in its 36-character form
+// (hex digits in groups of 8-4-4-4-12, either case). It runs for every
+// field of every change merged, so it reads the bytes rather than match a
+// regular expression.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // ToSQL checks a wire value against the field and converts it to what the
 // column stores. JSON numbers arrive as float64. A nil value stores NULL
