@@ -7,12 +7,12 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "bf2a59f5c1406e70";
+const VERSION = "537504671941bf39";
 const PRECACHE = [
-  "/assets/index-Q3hrYxF4.js",
-  "/assets/jsxRuntime-d_4aw77E.js",
+  "/assets/index-CMaLcm0g.js",
+  "/assets/refusal-DoMipAgo.js",
   "/assets/sqlite3-k2cTanUO.wasm",
-  "/assets/worker-caYm70pS.js",
+  "/assets/worker-DC9tg-_y.js",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/index.html",

@@ -101,7 +101,8 @@ func roleMatrix() map[string]matrixEntry {
 		// Notes: everyone, each held to their read scope (reports_notes_test.go).
 		"GET /api/v1/reports/notes":                     {},
 		"GET /api/v1/reports/notes/:id":                 {},
-		"GET /api/v1/reports/activity":                  {},
+		"GET /api/v1/reports/activity/trips":            {},
+		"GET /api/v1/reports/activity/checkins":         {},
 		"GET /api/v1/reports/findings/:id/follow-ups":   {},
 		"GET /api/v1/reports/coverage.xlsx":             {roles: []string{admin, ic, office, auth.RoleSecretary, auth.RoleDepartment}},
 		"GET /api/v1/reports/field-days.xlsx":           {roles: []string{admin, ic, office, auth.RoleSecretary}},
@@ -253,7 +254,7 @@ func TestEveryPolicyRuleIsUsed(t *testing.T) {
 	for key := range roleMatrix() {
 		method, path, _ := strings.Cut(key, " ")
 		resource := strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/")[0]
-		if strings.HasPrefix(path, "/api/v1/reports/notes") || path == "/api/v1/reports/activity" || strings.HasSuffix(path, "/follow-ups") {
+		if strings.HasPrefix(path, "/api/v1/reports/notes") || strings.HasPrefix(path, "/api/v1/reports/activity/") || strings.HasSuffix(path, "/follow-ups") {
 			resource = "rows" // synced rows read over the API, scoped per row (policy.go)
 		}
 		var act action

@@ -109,32 +109,29 @@ func (s *Server) coverageQuery(c echo.Context) (report.CoverageQuery, error) {
 	return q, in.err()
 }
 
-type findingList struct {
-	Items []report.Finding `json:"items"`
-}
-
 // reportFindings: GET /api/v1/reports/findings[?campaign_id=&cluster_id=
-// &unit_id=&category=&status=&department_id=]. The findings register;
+// &unit_id=&category=&status=&department_id=&unassigned=&overdue=&date=&q=
+// &sort=&limit=&cursor=]. The findings register, a page at a time (as the
+// notes list pages), with the counts of the whole selection;
 // category=recommendation is the Office's recommendations register. A
 // department sees its own department's findings.
 func (s *Server) reportFindings(c echo.Context) error {
-	q, err := s.findingsQuery(c)
+	q, err := s.findingsQuery(c, true)
 	if err != nil {
 		return err
 	}
-	items, err := report.New(s.store).Findings(c.Request().Context(), q)
+	page, err := report.New(s.store).FindingsPage(c.Request().Context(), q, syncdb.RowBase)
 	if err != nil {
-		return internal(err)
+		return listFailed(err)
 	}
-	report.WithBase(items, syncdb.RowBase)
-	return c.JSON(http.StatusOK, findingList{Items: items})
+	return c.JSON(http.StatusOK, page)
 }
 
 // reportFindingsXLSX: GET /api/v1/reports/findings.xlsx, the register of
 // reportFindings (same parameters, same restriction) as a workbook to hand
 // up: "Báo cáo tổng hợp vấn đề phát hiện".
 func (s *Server) reportFindingsXLSX(c echo.Context) error {
-	q, err := s.findingsQuery(c)
+	q, err := s.findingsQuery(c, false)
 	if err != nil {
 		return err
 	}
@@ -149,11 +146,18 @@ func (s *Server) reportFindingsXLSX(c echo.Context) error {
 	return c.Blob(http.StatusOK, report.XLSXContentType, b)
 }
 
-// findingsQuery authorizes and reads the register's parameters. A caller
-// who is not headquarters is held to their own department: asking for
-// another is refused; a department user whose account names no
+// Paging of the findings register.
+const (
+	defaultFindingsLimit = 50
+	maxFindingsLimit     = 200
+)
+
+// findingsQuery authorizes and reads the register's parameters, with the
+// page's when paged (the list; the workbook holds every finding). A
+// caller who is not headquarters is held to their own department: asking
+// for another is refused; a department user whose account names no
 // department has no findings to follow up, so gets none.
-func (s *Server) findingsQuery(c echo.Context) (report.FindingsQuery, error) {
+func (s *Server) findingsQuery(c echo.Context, paged bool) (report.FindingsQuery, error) {
 	if err := s.allowReport(c, reportFindings); err != nil {
 		return report.FindingsQuery{}, err
 	}
@@ -165,6 +169,14 @@ func (s *Server) findingsQuery(c echo.Context) (report.FindingsQuery, error) {
 		Category:     in.enum("category", "findings"),
 		Status:       in.enum("status", "findings"),
 		DepartmentID: in.id("department_id"),
+		Unassigned:   in.boolean("unassigned"),
+		Overdue:      in.boolean("overdue"),
+		AsOf:         in.date("date"),
+		Search:       in.text("q", maxSearchRunes),
+	}
+	if paged {
+		q.Sort = in.oneOf("sort", report.FindingSorts)
+		q.Limit, q.Cursor = in.page(defaultFindingsLimit, maxFindingsLimit)
 	}
 	if err := in.err(); err != nil {
 		return q, err
@@ -179,6 +191,17 @@ func (s *Server) findingsQuery(c echo.Context) (report.FindingsQuery, error) {
 	}
 	q.DepartmentID, q.DepartmentOnly = dept, true
 	return q, nil
+}
+
+// listFailed is the answer to a paged listing that failed: a cursor it did
+// not make is the client's fault (start again without it), anything else
+// is ours.
+func listFailed(err error) error {
+	if errors.Is(err, report.ErrBadCursor) {
+		return badRequest("validation_failed", "the cursor does not continue this listing: start again without it",
+			[]fieldError{{Field: "cursor", Rule: "cursor"}})
+	}
+	return internal(err)
 }
 
 // reportParams reads report query parameters, collecting every fault so
@@ -231,6 +254,24 @@ func (r *reportParams) year(name, asOf string) int {
 		return 0
 	}
 	return y
+}
+
+// page reads a paged listing's limit (1 to max, def when absent) and
+// cursor (opaque: the listing judges it, listFailed answers a bad one).
+func (r *reportParams) page(def, max int) (int, string) {
+	return r.intIn("limit", 1, max, def), r.c.QueryParam("cursor")
+}
+
+// boolean reads an optional true or false (1 or 0); absent, it is false.
+func (r *reportParams) boolean(name string) bool {
+	switch r.c.QueryParam(name) {
+	case "", "false", "0":
+		return false
+	case "true", "1":
+		return true
+	}
+	r.fault(name, "boolean", "")
+	return false
 }
 
 // enum reads an optional value of the field of the same name in table,

@@ -13,26 +13,56 @@ import (
 	"dicoso/sync/schema"
 )
 
-// reportActivity: GET /api/v1/reports/activity?user_id=&year=. One
-// person's trips, field days and check-ins (with the server's flags) of a
-// year, for the console's field-day detail: every row of them the caller
+// Paging of one person's trips and check-ins.
+const (
+	defaultActivityLimit = 50
+	maxActivityLimit     = 200
+)
+
+// reportActivityTrips: GET /api/v1/reports/activity/trips?user_id=&year=
+// [&limit=&cursor=]. One person's trips of a year, newest first, each with
+// its field days (and whether the person checked in each day), a page at
+// a time, for the console's field-day detail: every row of them the caller
 // may read (the read scopes of server/syncdb), so a headquarters browser
 // needs none of it on the device. year defaults to this year in Vietnam.
-func (s *Server) reportActivity(c echo.Context) error {
-	in := readReportParams(c)
-	user := in.id("user_id")
-	if user == "" && c.QueryParam("user_id") == "" {
-		in.fault("user_id", "required", "")
-	}
-	year := in.year("year", report.Today(time.Now()))
-	if err := in.err(); err != nil {
+func (s *Server) reportActivityTrips(c echo.Context) error {
+	q, err := s.activityQuery(c)
+	if err != nil {
 		return err
 	}
-	out, err := report.New(s.store).Activity(c.Request().Context(), user, year, s.notesViewer(principalFrom(c)))
+	page, err := report.New(s.store).ActivityTrips(c.Request().Context(), q)
 	if err != nil {
-		return internal(err)
+		return listFailed(err)
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, page)
+}
+
+// reportActivityCheckins: GET /api/v1/reports/activity/checkins?user_id=
+// &year=[&limit=&cursor=]. One person's check-ins on days of a year (in
+// Vietnam), newest first, with the server's flags, a page at a time,
+// scoped as the trips.
+func (s *Server) reportActivityCheckins(c echo.Context) error {
+	q, err := s.activityQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := report.New(s.store).ActivityCheckins(c.Request().Context(), q)
+	if err != nil {
+		return listFailed(err)
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// activityQuery reads the person, the year and the page of an activity listing.
+func (s *Server) activityQuery(c echo.Context) (report.ActivityQuery, error) {
+	in := readReportParams(c)
+	q := report.ActivityQuery{UserID: in.id("user_id"), Year: in.year("year", report.Today(time.Now())),
+		Viewer: s.notesViewer(principalFrom(c))}
+	if q.UserID == "" && c.QueryParam("user_id") == "" {
+		in.fault("user_id", "required", "")
+	}
+	q.Limit, q.Cursor = in.page(defaultActivityLimit, maxActivityLimit)
+	return q, in.err()
 }
 
 // reportFollowUps: GET /api/v1/reports/findings/{id}/follow-ups. The

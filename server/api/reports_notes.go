@@ -51,10 +51,9 @@ func (s *Server) reportNotes(c echo.Context) error {
 		To:         in.optionalDate("to"),
 		Search:     in.text("q", maxSearchRunes),
 		Sort:       in.oneOf("sort", report.NoteSorts),
-		Limit:      in.intIn("limit", 1, maxNotesLimit, defaultNotesLimit),
-		Cursor:     c.QueryParam("cursor"),
 		Viewer:     viewer,
 	}
+	q.Limit, q.Cursor = in.page(defaultNotesLimit, maxNotesLimit)
 	if q.From != "" && q.To != "" && q.To < q.From {
 		in.fault("to", "gtefield", "from")
 	}
@@ -62,12 +61,8 @@ func (s *Server) reportNotes(c echo.Context) error {
 		return err
 	}
 	page, err := report.New(s.store).Notes(c.Request().Context(), q)
-	if errors.Is(err, report.ErrBadCursor) {
-		return badRequest("validation_failed", "the cursor does not continue this listing: start again without it",
-			[]fieldError{{Field: "cursor", Rule: "cursor"}})
-	}
 	if err != nil {
-		return internal(err)
+		return listFailed(err)
 	}
 	return c.JSON(http.StatusOK, page)
 }

@@ -493,9 +493,7 @@ func newFindingsWorld(t *testing.T) findingsWorld {
 
 func (w findingsWorld) ids(t *testing.T, u *device, query string) []string {
 	t.Helper()
-	var out struct {
-		Items []report.Finding `json:"items"`
-	}
+	var out report.FindingPage
 	w.e.get(t, u, "/api/v1/reports/findings"+query).decode(t, http.StatusOK, &out)
 	ids := []string{}
 	for _, f := range out.Items {
@@ -509,20 +507,18 @@ func TestFindingsRegister(t *testing.T) {
 	w := newFindingsWorld(t)
 	e := w.e
 
-	var all struct {
-		Items []report.Finding `json:"items"`
-	}
+	var all report.FindingPage
 	e.get(t, e.admin, "/api/v1/reports/findings").decode(t, http.StatusOK, &all)
-	// The thematic campaign (March) comes first; within round 1's Lai Châu,
-	// the shortcoming before the recommendation. The draft's finding and
-	// the deleted one are not in the register.
-	if len(all.Items) != 3 {
-		t.Fatalf("register %+v, want 3 findings", all.Items)
+	// In the order they reached the server (the compiled report's order is
+	// the workbook's, TestFindingsExport). The draft's finding and the
+	// deleted one are not in the register.
+	if len(all.Items) != 3 || all.NextCursor != nil || all.Counts.Total != 3 {
+		t.Fatalf("register %+v, want 3 findings on one page", all)
 	}
-	if all.Items[0].ID != w.f3 || all.Items[1].ID != w.f1 || all.Items[2].ID != w.f2 {
-		t.Errorf("order %s %s %s, want f3 f1 f2", all.Items[0].ID, all.Items[1].ID, all.Items[2].ID)
+	if all.Items[0].ID != w.f1 || all.Items[1].ID != w.f2 || all.Items[2].ID != w.f3 {
+		t.Errorf("order %s %s %s, want f1 f2 f3", all.Items[0].ID, all.Items[1].ID, all.Items[2].ID)
 	}
-	f1 := all.Items[1]
+	f1 := all.Items[0]
 	checks := map[string][2]any{
 		"unit":           {str(f1.UnitName), "Lai Châu"},
 		"cluster":        {str(f1.ClusterName), "Cụm Tây Bắc"},
@@ -540,7 +536,7 @@ func TestFindingsRegister(t *testing.T) {
 			t.Errorf("f1 %s = %v, want %v", what, c[0], c[1])
 		}
 	}
-	if got := all.Items[2].Answer; got != "Văn phòng đề xuất bố trí kinh phí trong quý III" {
+	if got := all.Items[1].Answer; got != "Văn phòng đề xuất bố trí kinh phí trong quý III" {
 		t.Errorf("f2 answer %q", got)
 	}
 
@@ -549,7 +545,10 @@ func TestFindingsRegister(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{e.admin, "?category=recommendation", []string{w.f3, w.f2}},
+		{e.admin, "?category=recommendation", []string{w.f2, w.f3}},
+		{e.admin, "?sort=-recorded", []string{w.f3, w.f2, w.f1}},
+		{e.admin, "?sort=due_on", []string{w.f1, w.f2, w.f3}},  // f1 alone has a due date
+		{e.admin, "?sort=-due_on", []string{w.f1, w.f3, w.f2}}, // the undated, newest first
 		{w.office, "?category=recommendation&campaign_id=" + campaignRound1, []string{w.f2}},
 		{e.admin, "?campaign_id=" + campaignRound1, []string{w.f1, w.f2}},
 		{e.admin, "?cluster_id=" + w.cluster, []string{w.f1, w.f2}},
@@ -558,9 +557,9 @@ func TestFindingsRegister(t *testing.T) {
 		{e.admin, "?department_id=" + deptInspection, []string{w.f2}},
 		{e.admin, "?status=resolved", []string{}},
 		// A department sees the findings assigned to it.
-		{w.dept, "", []string{w.f3, w.f1}},
+		{w.dept, "", []string{w.f1, w.f3}},
 		{w.dept, "?category=recommendation", []string{w.f3}},
-		{w.dept, "?department_id=" + deptPropaganda, []string{w.f3, w.f1}},
+		{w.dept, "?department_id=" + deptPropaganda, []string{w.f1, w.f3}},
 		{w.deptless, "", []string{}},
 	} {
 		if got := w.ids(t, tc.who, tc.query); !slices.Equal(got, tc.want) {
@@ -706,6 +705,8 @@ func TestReportsAnswerAsDocumented(t *testing.T) {
 		{"UnitCoverage", firstOf(t, campaign, "units")},
 		{"FindingRegisterList", findings},
 		{"FindingRegisterEntry", finding},
+		{"FindingRegisterCounts", findings.(map[string]any)["counts"]},
+		{"FindingRegisterCount", firstOf(t, findings.(map[string]any)["counts"], "by_category")},
 		{"FollowUpSummary", finding.(map[string]any)["last_follow_up"]},
 	} {
 		if got, want := keysOf(t, c.value, c.component), documentedFields(t, c.component); !slices.Equal(got, want) {

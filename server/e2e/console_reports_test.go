@@ -144,7 +144,10 @@ func TestConsoleReportsCoverageFieldDaysFindings(t *testing.T) {
 	trip2 := upsert(t, sec, "trips", map[string]any{"user_id": secID, "title": "Dự hội nghị BCH Tỉnh đoàn",
 		"purpose": "meeting", "unit_ids": []any{unitID}, "starts_on": "2021-05-20", "status": "done"})
 	upsert(t, sec, "trip_days", map[string]any{"trip_id": trip2, "user_id": secID, "day": "2021-05-20", "unit_id": unitID, "activity": "Hội nghị"})
-	syncAll(t, sec, 5)
+	// Checked in on the first day (08:30 in Hà Nội), not on the others.
+	upsert(t, sec, "checkins", map[string]any{"user_id": secID, "unit_id": unitID, "trip_id": trip, "at": "2021-03-10T01:30:00Z",
+		"lat": 21.1861, "lng": 106.0763, "accuracy_m": 12.0})
+	syncAll(t, sec, 6)
 
 	// A team of the first round; its member inspects Bắc Ninh in the window.
 	insp, inspID := srv.fieldPhone(t, "thanhtra.dung", "Phạm Thị Dung", "inspector")
@@ -217,7 +220,17 @@ func TestConsoleReportsCoverageFieldDaysFindings(t *testing.T) {
 	a.waitText("#fd-trips", "Làm việc với Tỉnh đoàn Bắc Ninh")
 	a.waitText("#fd-detail-days", "3/60")
 	a.waitJS("two days of the first trip", `document.querySelectorAll('[data-trip="Làm việc với Tỉnh đoàn Bắc Ninh"] tr[data-day]').length === 2`)
+	a.waitText(`[data-trip="Làm việc với Tỉnh đoàn Bắc Ninh"] tr[data-day="2021-03-10"]`, "Đã điểm danh")
+	a.waitText(`[data-trip="Làm việc với Tỉnh đoàn Bắc Ninh"] tr[data-day="2021-03-11"]`, "Chưa điểm danh")
+	a.waitJS("the check-in listed", `document.querySelectorAll('#fd-checkins tr[data-checkin="Bắc Ninh"]').length === 1`)
 	a.screenshot("console-fielddays-secretary-1366")
+	a.viewport(390, 844, true)
+	if w := eval[int](a, `document.documentElement.scrollWidth`); w > 390 {
+		a.fail("the field-day detail is %d px wide on a 390 px phone", w)
+	}
+	eval[bool](a, `(document.querySelector('#fd-trips').scrollIntoView({ block: 'start' }), true)`)
+	a.screenshot("console-fielddays-secretary-390")
+	a.viewport(1366, 900, false)
 
 	// Findings: the finding is assigned to a department with a due date
 	// and an answer; it shows as not synced until the server has it.

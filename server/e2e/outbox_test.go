@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ type pushedChange struct {
 	RowID  string         `json:"row_id"`
 	HLC    string         `json:"hlc"`
 	Fields map[string]any `json:"fields"`
+	// Base is the row's base from a read over the API (protocol Change.base).
+	Base string `json:"base"`
 }
 
 // syncLog sits in front of the server: it records every push, counts the
@@ -51,10 +54,16 @@ func (l *syncLog) wrap(next http.Handler) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			plain := body
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+					plain, _ = io.ReadAll(zr)
+				}
+			}
 			var req struct {
 				Changes []pushedChange `json:"changes"`
 			}
-			_ = json.Unmarshal(body, &req)
+			_ = json.Unmarshal(plain, &req)
 			l.mu.Lock()
 			l.pushes = append(l.pushes, req.Changes)
 			gate := l.gate

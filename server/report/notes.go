@@ -2,13 +2,9 @@ package report
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"dicoso/server/store"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,10 +63,6 @@ var sortColumns = map[string]string{"submitted_at": "submitted_at", "updated_at"
 
 // DefaultNoteSort is the review queue's order: the longest waiting first.
 const DefaultNoteSort = "submitted_at"
-
-// ErrBadCursor is returned for a cursor this listing did not make, or one
-// made for another filter or order.
-var ErrBadCursor = errors.New("the cursor does not continue this listing")
 
 // NotePage is one page of the notes list.
 type NotePage struct {
@@ -254,43 +246,13 @@ func (f notesFilter) sql() string {
 	return outer
 }
 
-// noteCursor is where a page ended: the sort key of its last note (and
-// whether it had none) and its id, with a fingerprint of the filter and
-// order it belongs to.
-type noteCursor struct {
-	Version int    `json:"v"`
-	Filter  string `json:"f"`
-	Null    bool   `json:"n"`
-	Key     string `json:"k"`
-	ID      string `json:"id"`
-}
-
-func (c noteCursor) encode() string {
-	b, _ := json.Marshal(c) // a struct of strings and bools always encodes
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeNoteCursor(s string) (noteCursor, error) {
-	var c noteCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Version != 1 || c.ID == "" {
-		return c, ErrBadCursor
-	}
-	return c, nil
-}
-
 // fingerprint names a filter and order, so that a cursor is only taken by
 // the listing it came from.
 func (q NotesQuery) fingerprint() string {
-	h := sha256.New()
 	read, args := q.Viewer.Read("visit_notes")
-	parts := append([]string{q.Viewer.UserID, read, fmt.Sprint(args...),
+	return fingerprint(append([]string{"notes", q.Viewer.UserID, read, fmt.Sprint(args...),
 		q.CampaignID, q.Round, q.ClusterID, q.UnitID, q.TeamID, q.AuthorID, q.From, q.To,
-		strings.Join(searchTerms(q.Search), " "), q.Sort}, q.Statuses...)
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s|", len(p), p)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+		strings.Join(searchTerms(q.Search), " "), q.Sort}, q.Statuses...)...)
 }
 
 // Notes lists a page of the notes q selects, with the selection's counts,
@@ -316,63 +278,21 @@ func notesIn(ctx context.Context, d store.Dialect, q NotesQuery, read func(func(
 		return NotePage{}, fmt.Errorf("report notes: %w", err)
 	}
 	fp := q.fingerprint()
-	var after *noteCursor
-	if q.Cursor != "" {
-		c, err := decodeNoteCursor(q.Cursor)
-		if err != nil || c.Filter != fp {
-			return NotePage{}, ErrBadCursor
-		}
-		after = &c
+	order := keyset{Key: "s." + col, Desc: desc}
+	after, err := order.decode(q.Cursor, fp)
+	if err != nil {
+		return NotePage{}, err
 	}
-
-	// Notes without the key come last in either direction: order by
-	// "has none" first, then the key, then the id so that the order is total
-	// and a page boundary never splits or repeats a note.
-	dir := "ASC"
-	cmpOp := ">"
-	if desc {
-		dir, cmpOp = "DESC", "<"
-	}
-	keyed := "SELECT s.*, (SELECT t.name FROM teams t WHERE t.id = s.team_id) AS team_name, " +
-		"CASE WHEN s." + col + " IS NULL THEN 1 ELSE 0 END AS key_null, COALESCE(s." + col + ", '') AS key FROM (" + f.sql() + ") s"
-	page := "SELECT * FROM (" + keyed + ") AS keyed"
-	args := slices.Clone(f.args)
-	if after != nil {
-		page += ` WHERE key_null > :after_null OR (key_null = :after_null AND (key ` + cmpOp + ` :after_key OR (key = :after_key AND id ` + cmpOp + ` :after_id)))`
-		args = append(args, sql.Named("after_null", after.Null), sql.Named("after_key", after.Key), sql.Named("after_id", after.ID))
-	}
-	page += " ORDER BY key_null ASC, key " + dir + ", id " + dir + " LIMIT :limit"
-	args = append(args, sql.Named("limit", q.Limit+1))
+	rows := "SELECT s.*, (SELECT t.name FROM teams t WHERE t.id = s.team_id) AS team_name FROM (" + f.sql() + ") s"
+	page, args := order.page(rows, f.args, after, q.Limit)
 
 	out := NotePage{Items: []NoteItem{}, Counts: NoteCounts{Campaigns: []NoteCount{}, Units: []NoteCount{}}}
-	var last noteCursor
 	err = read(func(tx *sql.Tx) error {
-		rs, err := tx.QueryContext(ctx, page, args...)
+		var err error
+		out.Items, out.NextCursor, err = readPage(ctx, tx, page, args, q.Limit, fp, scanNote)
 		if err != nil {
 			return fmt.Errorf("read notes: %w", err)
 		}
-		defer rs.Close()
-		for rs.Next() {
-			it, cur, err := scanNote(rs)
-			if err != nil {
-				return fmt.Errorf("read notes: %w", err)
-			}
-			if len(out.Items) == q.Limit {
-				next := last
-				next.Version, next.Filter = 1, fp
-				s := next.encode()
-				out.NextCursor = &s
-				break
-			}
-			out.Items = append(out.Items, it)
-			last = cur
-		}
-		if err := rs.Err(); err != nil {
-			return fmt.Errorf("read notes: %w", err)
-		}
-		// The page may have stopped early: close it before the next query,
-		// which PostgreSQL runs on the same connection.
-		rs.Close()
 		if q.id != "" {
 			return nil // one note: no counts
 		}
@@ -386,10 +306,9 @@ func notesIn(ctx context.Context, d store.Dialect, q NotesQuery, read func(func(
 }
 
 // scanNote reads one row of the page query: notesSQL's columns, the
-// team's name, then the sort key.
-func scanNote(rs *sql.Rows) (NoteItem, noteCursor, error) {
+// team's name, then the sort key (into cur).
+func scanNote(rs *sql.Rows, cur *pageCursor) (NoteItem, error) {
 	var it NoteItem
-	var cur noteCursor
 	var kind, unitID, unitName, clusterID, clusterName, campaignID, campaignName, campaignKind,
 		starts, ends, authorID, authorName, teamID, visit, submitted, updated, teamName sql.NullString
 	err := rs.Scan(&it.ID, &it.Title, &it.Status, &kind,
@@ -398,7 +317,7 @@ func scanNote(rs *sql.Rows) (NoteItem, noteCursor, error) {
 		&authorID, &authorName, &teamID, &it.Findings, &visit, &submitted, &updated,
 		&teamName, &cur.Null, &cur.Key)
 	if err != nil {
-		return it, cur, err
+		return it, err
 	}
 	cur.ID = it.ID
 	it.Kind = nullable(kind)
@@ -415,7 +334,7 @@ func scanNote(rs *sql.Rows) (NoteItem, noteCursor, error) {
 		it.Team = &Ref{ID: teamID.String, Name: teamName.String}
 	}
 	it.VisitDate, it.SubmittedAt, it.UpdatedAt = nullable(visit), nullable(submitted), nullable(updated)
-	return it, cur, nil
+	return it, nil
 }
 
 // noteCounts counts the whole selection per campaign and per unit.

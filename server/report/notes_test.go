@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"dicoso/server/seed"
 	"dicoso/server/store"
@@ -33,6 +36,39 @@ func TestFold(t *testing.T) {
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Fold's table of letters folds each one as decomposing it does (the
+// definition: NFD, marks dropped, "đ" as "d", lower case), for every
+// character of the planes Vietnamese text is written in.
+func TestFoldIsDecomposition(t *testing.T) {
+	t.Parallel()
+	byDecomposition := func(s string) string {
+		var b strings.Builder
+		for _, r := range norm.NFD.String(s) {
+			switch {
+			case unicode.Is(unicode.Mn, r):
+				continue
+			case r == 'đ' || r == 'Đ':
+				r = 'd'
+			}
+			b.WriteRune(unicode.ToLower(r))
+		}
+		return b.String()
+	}
+	for r := rune(1); r < 0x3000; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			continue
+		}
+		if got, want := Fold(string(r)), byDecomposition(string(r)); got != want {
+			t.Errorf("Fold(%q U+%04X) = %q, want %q", r, r, got, want)
+		}
+	}
+	for _, s := range []string{"Nghị quyết Đại hội lần thứ XIII", "Lai Cha\u0302u", "Ǖ ǖ Ǘ Ḉ ß Ø æ"} {
+		if got, want := Fold(s), byDecomposition(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

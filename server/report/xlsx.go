@@ -114,7 +114,7 @@ func (r *Reports) FindingsXLSX(ctx context.Context, q FindingsQuery, today strin
 	var scope string
 	err := r.read(ctx, "findings export", func(tx *sql.Tx) error {
 		var err error
-		if items, err = findings(ctx, tx, q); err != nil {
+		if items, err = findings(ctx, r.st.Dialect(), tx, q); err != nil {
 			return err
 		}
 		scope, err = describeFilter(ctx, tx, q)

@@ -3,11 +3,9 @@
 // browser must not need the whole national dataset to work. Writes do not
 // go through here: they go through the device store and its outbox, as the
 // phone's do (store/records.ts), so that none is silently lost.
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, NetworkError, readError, type Session } from '../sync/session';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { readError, type Session } from '../sync/session';
 import { useCtx } from '../ui/context';
-import { translate } from './text';
-import type { Lang } from '../ui/i18n';
 
 export type Query = Record<string, string | readonly string[] | null | undefined>;
 
@@ -63,24 +61,83 @@ export function useApi<T>(path: string | null, q: Query | undefined, deps: unkno
   return { data: state.data, since: state.since ?? 0, error: state.error, loading: state.loading, reload: () => setN((x) => x + 1) };
 }
 
-/**
- * A failed request in the user's words: the network, a field the server
- * refused (by the label given for it, else its wire name), or the
- * server's code and message.
- */
-export function errorText(lang: Lang, e: unknown, labels: Record<string, string> = {}): string {
-  if (e instanceof NetworkError) return translate(lang, 'networkError');
-  if (e instanceof ApiError) {
-    const fields = Array.isArray(e.details)
-      ? (e.details as { field?: string }[]).map((d) => d?.field).filter((f): f is string => !!f)
-      : [];
-    if (e.code === 'validation_failed' && fields.length > 0) {
-      return fields.map((f) => translate(lang, 'invalidField', labels[f] ?? f)).join('; ');
-    }
-    return translate(lang, 'serverError', `${e.message} (${e.code})`);
-  }
-  return translate(lang, 'serverError', e instanceof Error ? e.message : String(e));
+/** One page of a listing the API pages (GET /api/v1/reports/notes and the others like it). */
+export interface Page<T, C = undefined> {
+  items: T[];
+  /** Continues the listing; null on the last page. */
+  next_cursor: string | null;
+  counts?: C;
 }
+
+export interface Pages<T, C> {
+  /** Every row loaded so far, in the listing's order; undefined before the first page. */
+  items: T[] | undefined;
+  /** The counts of the whole selection, as the last page read said. */
+  counts: C | undefined;
+  /** Loads the next page; null on the last. */
+  more: (() => void) | null;
+  loading: boolean;
+  error: unknown;
+  /** When the request that brought the rows began (Date.now()). */
+  since: number;
+  /** Reads again as many rows as are loaded (at most the API's 200 in one page). */
+  reload: () => void;
+}
+
+const MAX_PAGE = 200;
+
+/**
+ * Reads a paged listing (path with q, limit rows a page) from its first
+ * page whenever deps change, then page after page on more(). A reload
+ * (reload(), or a change of reloadWhen) reads the rows shown again in one
+ * request, so the list keeps its length. Answers that arrive after a newer
+ * request began are dropped; a row met twice (it moved between two reads)
+ * is kept once.
+ */
+export function usePages<T extends { id: string }, C = undefined>(
+  path: string, q: Query, limit: number, deps: unknown[], reloadWhen: unknown = 0,
+): Pages<T, C> {
+  const { session } = useCtx();
+  const [state, setState] = useState<{ items?: T[]; counts?: C; next: string | null; loading: boolean; error?: unknown; since: number }>(
+    { next: null, loading: true, since: 0 });
+  const [n, setN] = useState(0);
+  const seq = useRef(0);
+  const shown = useRef(0);
+  shown.current = state.items?.length ?? 0;
+  const key = JSON.stringify([path, q, limit, ...deps]);
+  const lastKey = useRef('');
+  useEffect(() => {
+    const fresh = lastKey.current !== key;
+    lastKey.current = key;
+    const mine = ++seq.current;
+    const since = Date.now();
+    const rows = fresh ? limit : Math.min(MAX_PAGE, Math.max(limit, shown.current));
+    setState((s) => (fresh ? { next: null, loading: true, since: s.since } : { ...s, loading: true, error: undefined }));
+    getJSON<Page<T, C>>(session, path, { ...q, limit: String(rows) }).then(
+      (p) => mine === seq.current && setState({ items: p.items, counts: p.counts, next: p.next_cursor, loading: false, since }),
+      (error) => mine === seq.current && setState((s) => ({ ...s, error, loading: false })),
+    );
+  }, [key, n, reloadWhen]);
+  const more = () => {
+    const cursor = state.next;
+    if (!cursor || state.loading) return;
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true, error: undefined }));
+    getJSON<Page<T, C>>(session, path, { ...q, limit: String(limit), cursor }).then(
+      (p) => mine === seq.current && setState((s) => {
+        const have = new Set((s.items ?? []).map((x) => x.id));
+        return { ...s, items: [...(s.items ?? []), ...p.items.filter((x) => !have.has(x.id))], counts: p.counts, next: p.next_cursor, loading: false };
+      }),
+      (error) => mine === seq.current && setState((s) => ({ ...s, error, loading: false })),
+    );
+  };
+  return {
+    items: state.items, counts: state.counts, loading: state.loading, error: state.error, since: state.since,
+    more: state.next ? more : null, reload: () => setN((x) => x + 1),
+  };
+}
+
+export { errorText } from './errors';
 
 /**
  * Fetches a file with the session's token (the API wants a Bearer header,

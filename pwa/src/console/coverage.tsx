@@ -8,15 +8,17 @@ import { formatDate } from '../ui/i18n';
 import { Legend, StackBar, type Segment } from './chart';
 import './manage-style';
 import { download as downloadFile } from './api';
-import { apiGet, apiList, errorText, query, useRemote } from './manage-api';
+import { errorText } from './errors';
+import { apiGet, apiList, query, useRemote } from './manage-api';
 import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { ALL_SEEING_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
+import type { SharedKey } from './text';
 import { coverageText } from './text-coverage';
 
 const text = { ...commonText, ...coverageText };
-type TextKey = keyof typeof text;
+type TextKey = keyof typeof text | SharedKey;
 
 /** The coverage report's shapes (server/report/coverage.go). */
 export interface UnitCoverage {
@@ -115,7 +117,7 @@ export function Coverage({ params }: ScreenProps) {
       }), 'do-bao-phu.xlsx');
       setDl({ busy: false, error: '' });
     } catch (e) {
-      setDl({ busy: false, error: errorText(e) });
+      setDl({ busy: false, error: errorText(lang, e) });
     }
   };
 
@@ -125,14 +127,14 @@ export function Coverage({ params }: ScreenProps) {
         <h1>{t('cov_title')}</h1>
         <div class="cfilters">
           <label class="cfilter">
-            <span>{t('c_campaign')}</span>
+            <span>{t('campaign')}</span>
             <select class="input" id="cov-campaign" value={campaignId} onChange={(e) => go({ campaign_id: (e.target as HTMLSelectElement).value })}>
               <option value="">{t('c_allCampaigns')}</option>
               {(allCampaigns.data ?? []).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
             </select>
           </label>
           <label class="cfilter">
-            <span>{t('c_cluster')}</span>
+            <span>{t('field_cluster')}</span>
             <select class="input" id="cov-cluster" value={clusterId} onChange={(e) => go({ cluster_id: (e.target as HTMLSelectElement).value })}>
               <option value="">{t('c_allClusters')}</option>
               <option value="none">{t('c_noCluster')}</option>
@@ -140,20 +142,20 @@ export function Coverage({ params }: ScreenProps) {
             </select>
           </label>
           <button class="btn btn-secondary cbtn" id="cov-xlsx" disabled={dl.busy || !online} onClick={() => void download()}>
-            {dl.busy ? t('c_downloading') : t('c_downloadExcel')}
+            {dl.busy ? t('downloading') : t('c_downloadExcel')}
           </button>
         </div>
       </header>
       {!online && <div class="banner banner-warn" id="cov-offline">{t('c_needsNetwork')}</div>}
       {clusterId === 'none' && <p class="muted small" id="cov-xlsx-hint">{t('cov_xlsxAllClusters')}</p>}
-      {dl.error && <div class="banner banner-error" role="alert" id="cov-xlsx-error">{t('c_downloadFailed', dl.error)}</div>}
+      {dl.error && <div class="banner banner-error" role="alert" id="cov-xlsx-error">{t('downloadFailed', dl.error)}</div>}
       {report.error != null && (
         <div class="banner banner-error" role="alert">
-          {t('c_loadFailed', errorText(report.error))} <button class="link-btn" onClick={report.reload}>{t('c_retry')}</button>
+          {t('c_loadFailed', errorText(lang, report.error))} <button class="link-btn" onClick={report.reload}>{t('retry')}</button>
         </div>
       )}
       {report.data && <p class="muted small" id="cov-asof">{t('c_asOf', formatDate(report.data.as_of))}</p>}
-      {!report.data && report.loading && <p class="muted">{t('c_loading')}</p>}
+      {!report.data && report.loading && <p class="muted">{t('loading')}</p>}
       {report.data && report.data.items.length === 0 && <p class="muted" id="cov-empty">{t('cov_noCampaigns')}</p>}
       {report.data?.items.map((c) => (
         <CampaignCard key={c.id} c={c} asOf={report.data!.as_of} clusterId={clusterId}
@@ -186,7 +188,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
         <div>
           <div class="muted small">{kindKey in text ? t(kindKey) : c.kind}</div>
           <h2>{c.name}</h2>
-          <div class="small">{c.starts_on || c.ends_on ? t('cov_window', formatDate(c.starts_on), formatDate(c.ends_on)) : t('cov_noWindow')}</div>
+          <div class="small">{c.starts_on || c.ends_on ? t('window', formatDate(c.starts_on), formatDate(c.ends_on)) : t('cov_noWindow')}</div>
         </div>
         <div class="cov-count" data-inspected={inspected} data-planned={units.length}>{t('cov_summary', inspected, units.length)}</div>
       </header>
@@ -202,11 +204,11 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
           <thead>
             <tr>
               <th>{t('cov_unit')}</th>
-              <th>{t('c_cluster')}</th>
-              <th>{t('cov_team')}</th>
+              <th>{t('field_cluster')}</th>
+              <th>{t('field_team')}</th>
               <th>{t('cov_state')}</th>
               <th>{t('cov_inspectedOn')}</th>
-              <th>{t('cov_notes')}</th>
+              <th>{t('notes')}</th>
             </tr>
           </thead>
           <tbody>
@@ -221,7 +223,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
                     {team ? (
                       <>
                         <div>{team.name}</div>
-                        {team.leader_id && <div class="muted small">{t('cov_leader', names.get(team.leader_id) ?? '…')}</div>}
+                        {team.leader_id && <div class="muted small">{t('teamLeaderIs', names.get(team.leader_id) ?? '…')}</div>}
                       </>
                     ) : <span class="muted">{t('cov_unitNoTeam')}</span>}
                   </td>
@@ -239,7 +241,7 @@ function CampaignCard({ c, asOf, clusterId, teams, teamsLoaded, names, t }: {
                   <td>
                     {u.notes > 0
                       ? <button class="link-btn cov-notes" onClick={() => navigate(notesHash(c.id, u.unit_id))}>{t('cov_openNotes', u.notes)}</button>
-                      : <span class="muted small">{t('cov_noNotes')}</span>}
+                      : <span class="muted small">{t('noNoteYet')}</span>}
                   </td>
                 </tr>
               );

@@ -1,33 +1,44 @@
 // One secretary's field days in detail: the server's tally with the chart
 // at full size, then their trips, days and check-ins with the server's
 // flags (far from unit, low accuracy, clock ahead, no position), read from
-// the server (GET /api/v1/reports/activity): a headquarters browser keeps
-// none of the national field data on the device.
+// the server page by page (GET /api/v1/reports/activity/trips and
+// /checkins): a headquarters browser keeps none of the national field data
+// on the device.
 import { useCtx } from '../ui/context';
 import { formatDate, formatDateTime, formatDistance } from '../ui/i18n';
-import { useApi } from './api';
+import { usePages } from './api';
 import { CumulativeChart, type MonthPoint } from './chart';
 import type { FdKey, FdT, FieldDaysReport, SecretaryDays } from './fielddays';
 import { Failed, Loading } from './ui';
 
-/** GET /api/v1/reports/activity (server/report/activity.go). */
-interface Activity {
-  trips: { id: string; title: string; purpose: string; status: string; starts_on: string | null; ends_on: string | null }[];
-  days: { id: string; trip_id: string | null; day: string; unit_name: string | null; activity: string }[];
-  checkins: {
-    id: string;
-    at: string;
-    /** Its day in the plan's calendar (Vietnam), as the tally counts it. */
-    day: string;
-    unit_name: string | null;
-    trip_id: string | null;
-    accuracy_m: number | null;
-    distance_m: number | null;
-    flags: string[];
-    voided: boolean;
-    note: string;
-  }[];
+/** A trip as GET /api/v1/reports/activity/trips lists it (server/report/activity.go). */
+interface Trip {
+  id: string;
+  title: string;
+  purpose: string;
+  status: string;
+  starts_on: string | null;
+  ends_on: string | null;
+  days: { id: string; day: string; unit_name: string | null; activity: string; checked_in: boolean }[];
 }
+
+/** A check-in as GET /api/v1/reports/activity/checkins lists it. */
+interface Checkin {
+  id: string;
+  at: string;
+  /** Its day in the plan's calendar (Vietnam), as the tally counts it. */
+  day: string;
+  unit_name: string | null;
+  trip_id: string | null;
+  accuracy_m: number | null;
+  distance_m: number | null;
+  flags: string[];
+  voided: boolean;
+  note: string;
+}
+
+/** Rows a page of each list: a person's year is mostly a few dozen. */
+const PAGE = 50;
 
 export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
   s: SecretaryDays;
@@ -39,8 +50,9 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
 }) {
   const { lang } = useCtx();
   const year = String(report.year);
-  const activity = useApi<Activity>('/api/v1/reports/activity', { user_id: s.user_id, year }, [s.user_id, year]);
-  const data = activity.data;
+  const who = { user_id: s.user_id, year };
+  const trips = usePages<Trip>('/api/v1/reports/activity/trips', who, PAGE, []);
+  const checkins = usePages<Checkin>('/api/v1/reports/activity/checkins', who, PAGE, []);
   const monthLabel = (m: number) => t('fd_month', m);
   return (
     <div class="fd-detail" id="fd-detail" data-user={s.user_id}>
@@ -54,7 +66,7 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
             <div><dt>{t('fd_verified')}</dt><dd>{s.verified_days}</dd></div>
             <div><dt>{t('fd_due')}</dt><dd>{report.due_by_date}</dd></div>
             <div><dt>{t('fd_planned')}</dt><dd>{s.planned_days}</dd></div>
-            <div><dt>{t('fd_pace')}</dt><dd class={s.on_pace ? 'pace-ok' : 'pace-behind'}>{s.on_pace ? t('fd_onPace') : t('fd_behind')}</dd></div>
+            <div><dt>{t('fd_pace')}</dt><dd class={s.on_pace ? 'pace-ok' : 'pace-behind'}>{s.on_pace ? t('onPace') : t('behindPace')}</dd></div>
           </dl>
           <dl class="fd-stats">
             {s.special_periods.map((p) => <div key={p.period_id}><dt>{p.name}</dt><dd>{p.field_days}</dd></div>)}
@@ -66,37 +78,36 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
           <figcaption class="muted small">{t('fd_chart')}</figcaption>
         </figure>
       </div>
-      {activity.error !== undefined && <Failed error={activity.error} retry={activity.reload} />}
-      {!data && activity.error === undefined && <Loading />}
       <div class="cpanes">
         <div class="card cpane">
-          <h2>{t('fd_trips')}</h2>
-          {data && data.trips.length === 0 && <p class="muted">{t('fd_noTrips')}</p>}
+          <h2>{t('trips')}</h2>
+          {trips.error !== undefined && <Failed error={trips.error} retry={trips.reload} />}
+          {!trips.items && trips.error === undefined && <Loading />}
+          {trips.items && trips.items.length === 0 && <p class="muted">{t('fd_noTrips')}</p>}
           <ul class="list" id="fd-trips">
-            {(data?.trips ?? []).map((trip) => {
-              const days = data!.days.filter((d) => d.trip_id === trip.id);
+            {(trips.items ?? []).map((trip) => {
+              const days = trip.days;
               return (
                 <li key={trip.id} class="fd-trip" data-trip={trip.title}>
                   <div class="row">
                     <strong>{trip.title || '—'}</strong>
-                    <span class="tag">{t(`fd_status_${trip.status}` as FdKey)}</span>
+                    <span class="tag">{t(`status_${trip.status}` as FdKey)}</span>
                   </div>
                   <div class="muted small">
                     {trip.starts_on ? formatDate(trip.starts_on) : '—'}{trip.ends_on && trip.ends_on !== trip.starts_on ? ` – ${formatDate(trip.ends_on)}` : ''}
-                    {' · '}{t(`fd_purpose_${trip.purpose}` as FdKey)} · {t('fd_tripDays', days.length)}
+                    {' · '}{t(`fd_purpose_${trip.purpose}` as FdKey)} · {t('days', days.length)}
                   </div>
                   {days.length > 0 && (
                     <table class="ctable fd-days-table">
                       <tbody>
                         {days.map((d) => {
-                          const ck = data!.checkins.filter((c) => c.day === d.day && !c.voided);
                           return (
                             <tr key={d.id} data-day={d.day}>
                               <td>{formatDate(d.day)}</td>
                               <td>{d.unit_name ?? '—'}</td>
                               <td class="muted">{d.activity}</td>
-                              <td>{ck.length > 0
-                                ? <span class="ok-text small">{t('fd_checkinOk')}</span>
+                              <td>{d.checked_in
+                                ? <span class="ok-text small">{t('checkedIn')}</span>
                                 : <span class="muted small">{t('fd_noCheckin')}</span>}</td>
                             </tr>
                           );
@@ -108,17 +119,20 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
               );
             })}
           </ul>
+          {trips.more && <More more={trips.more} loading={trips.loading} id="fd-trips-more" t={t} />}
         </div>
         <div class="card cpane">
           <h2>{t('fd_checkins')}</h2>
-          {data && data.checkins.length === 0 && <p class="muted">{t('fd_noCheckins')}</p>}
-          {data && data.checkins.length > 0 && (
+          {checkins.error !== undefined && <Failed error={checkins.error} retry={checkins.reload} />}
+          {!checkins.items && checkins.error === undefined && <Loading />}
+          {checkins.items && checkins.items.length === 0 && <p class="muted">{t('fd_noCheckins')}</p>}
+          {checkins.items && checkins.items.length > 0 && (
             <table class="ctable" id="fd-checkins">
               <thead>
-                <tr><th>{t('fd_time')}</th><th>{t('fd_unit')}</th><th class="num">{t('fd_distance')}</th><th>{t('fd_flags')}</th></tr>
+                <tr><th>{t('field_at')}</th><th>{t('unit')}</th><th class="num">{t('fd_distance')}</th><th>{t('fd_flags')}</th></tr>
               </thead>
               <tbody>
-                {data.checkins.map((c) => {
+                {checkins.items.map((c) => {
                   const flags = c.flags;
                   return (
                     <tr key={c.id} data-checkin={c.unit_name ?? ''} data-flags={flags.join(' ')}>
@@ -138,8 +152,16 @@ export function SecretaryDetail({ s, report, points, t, back, chartLabel }: {
               </tbody>
             </table>
           )}
+          {checkins.more && <More more={checkins.more} loading={checkins.loading} id="fd-checkins-more" t={t} />}
         </div>
       </div>
     </div>
+  );
+}
+
+/** "Xem thêm": the next page of a list. */
+function More({ more, loading, id, t }: { more: () => void; loading: boolean; id: string; t: FdT }) {
+  return (
+    <button class="btn btn-ghost fd-more" id={id} disabled={loading} onClick={more}>{loading ? t('loading') : t('loadMore')}</button>
   );
 }

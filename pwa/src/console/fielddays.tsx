@@ -10,16 +10,18 @@ import { formatDate } from '../ui/i18n';
 import { CumulativeChart, type MonthPoint } from './chart';
 import { SecretaryDetail } from './fielddays-secretary';
 import { download as downloadFile } from './api';
-import { apiGet, errorText, query, useRemote } from './manage-api';
+import { errorText } from './errors';
+import { apiGet, query, useRemote } from './manage-api';
 import './manage-style';
 import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { ALL_SEEING_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
+import type { SharedKey } from './text';
 import { fieldDaysText } from './text-fielddays';
 
 const text = { ...commonText, ...fieldDaysText };
-export type FdKey = keyof typeof text;
+export type FdKey = keyof typeof text | SharedKey;
 export type FdT = (k: FdKey, ...a: (string | number)[]) => string;
 
 /** The field-day report's shapes (server/report/fielddays.go). */
@@ -115,7 +117,7 @@ export function FieldDays({ params }: ScreenProps) {
       await downloadFile(session, '/api/v1/reports/field-days.xlsx' + query({ year, date: asOf }), 'ngay-di-co-so.xlsx');
       setDl({ busy: false, error: '' });
     } catch (e) {
-      setDl({ busy: false, error: errorText(e) });
+      setDl({ busy: false, error: errorText(lang, e) });
     }
   };
 
@@ -142,24 +144,24 @@ export function FieldDays({ params }: ScreenProps) {
         <h1>{t('fd_title')}</h1>
         <div class="cfilters">
           <label class="cfilter">
-            <span>{t('c_year')}</span>
+            <span>{t('year')}</span>
             <select class="input" id="fd-year" value={String(year)} onChange={(e) => go({ year: (e.target as HTMLSelectElement).value, user: '' })}>
               {years.map((y) => <option key={y} value={String(y)}>{y}</option>)}
             </select>
           </label>
           <button class="btn btn-secondary cbtn" id="fd-xlsx" disabled={dl.busy || !online} onClick={() => void download()}>
-            {dl.busy ? t('c_downloading') : t('c_downloadExcel')}
+            {dl.busy ? t('downloading') : t('c_downloadExcel')}
           </button>
         </div>
       </header>
       {!online && <div class="banner banner-warn">{t('c_needsNetwork')}</div>}
-      {dl.error && <div class="banner banner-error" role="alert" id="fd-xlsx-error">{t('c_downloadFailed', dl.error)}</div>}
+      {dl.error && <div class="banner banner-error" role="alert" id="fd-xlsx-error">{t('downloadFailed', dl.error)}</div>}
       {report.error != null && (
         <div class="banner banner-error" role="alert">
-          {t('c_loadFailed', errorText(report.error))} <button class="link-btn" onClick={report.reload}>{t('c_retry')}</button>
+          {t('c_loadFailed', errorText(lang, report.error))} <button class="link-btn" onClick={report.reload}>{t('retry')}</button>
         </div>
       )}
-      {!r && report.loading && <p class="muted">{t('c_loading')}</p>}
+      {!r && report.loading && <p class="muted">{t('loading')}</p>}
       {r && (
         <p class="muted small" id="fd-summary">
           {r.plan_number
@@ -201,7 +203,7 @@ export function FieldDays({ params }: ScreenProps) {
                     <td class="num">{s.verified_days}</td>
                     <td class="num">{s.min_field_days}</td>
                     <td class="num">{r.due_by_date}</td>
-                    <td><span class={s.on_pace ? 'pace-ok' : 'pace-behind'} data-pace={s.on_pace ? 'ok' : 'behind'}>{s.on_pace ? t('fd_onPace') : t('fd_behind')}</span></td>
+                    <td><span class={s.on_pace ? 'pace-ok' : 'pace-behind'} data-pace={s.on_pace ? 'ok' : 'behind'}>{s.on_pace ? t('onPace') : t('behindPace')}</span></td>
                     {r.special_periods.map((p) => <td key={p.id} class="num">{s.special_periods.find((x) => x.period_id === p.id)?.field_days ?? 0}</td>)}
                     {s.by_purpose.map((p) => <td key={p.purpose} class="num">{p.field_days}</td>)}
                     <td>{pts.length > 0 && <CumulativeChart small points={pts} min={s.min_field_days} label={chartLabel(s, pts)} />}</td>

@@ -1,7 +1,8 @@
 // Findings and recommendations (Phát hiện & kiến nghị) on a wide screen:
 // the register, as a table beside the finding it opens, read from the
-// server (GET /api/v1/reports/findings and a finding's follow-ups): a
-// headquarters browser keeps none of the national register on the device.
+// server page by page, filtered, searched and counted there (GET
+// /api/v1/reports/findings, and a finding's follow-ups): a headquarters
+// browser keeps none of the national register on the device.
 // Writes go through the device store as the phone's do: triage (department,
 // due date, the Office's proposed answer) and follow-ups go into the outbox
 // (a triage with the base of the read it was made from), show "not synced"
@@ -17,7 +18,7 @@ import { Badge } from '../ui/components';
 import { useCtx, useData, useSyncStatus } from '../ui/context';
 import { formatDate, formatDateTime, type Key } from '../ui/i18n';
 import { LostNotices } from '../ui/lost';
-import { useApi } from './api';
+import { useApi, usePages, type Query } from './api';
 import { Legend, StackBar } from './chart';
 import { Failed } from './ui';
 import { query } from './manage-api';
@@ -26,10 +27,11 @@ import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { REGISTER_ROLES } from '../store/plan.gen';
 import { commonText, tr } from './text-common';
+import type { SharedKey } from './text';
 import { findingsText } from './text-findings';
 
 const text = { ...commonText, ...findingsText };
-type TextKey = keyof typeof text;
+type TextKey = keyof typeof text | SharedKey;
 
 const HERE = href('findings');
 const statusKey = (s: string | null | undefined) => `finding_${s || 'open'}` as Key;
@@ -55,15 +57,26 @@ export type RegisterRow = RegisterFinding & { base: string };
 
 type ServerFinding = Omit<RegisterRow, 'sync'>;
 
+/** The counts of the whole selection, as GET /api/v1/reports/findings answers them. */
+interface RegisterCounts {
+  total: number;
+  overdue: number;
+  by_category: { category: string; status: string; count: number }[];
+}
+
+/** Findings a page: the register of a year may hold thousands. */
+const PAGE = 50;
+const SEARCH_DELAY_MS = 350;
+
 /**
- * The server's register with this device's changes that wait in the outbox
- * (or were refused) laid over it: the user sees what they wrote, marked
- * not synced, until the server has it.
+ * The server's register, page by page, with this device's changes that
+ * wait in the outbox (or were refused) laid over it: the user sees what
+ * they wrote, marked not synced, until the server has it.
  */
-function useRegister(q: { category: string; status: string }): { items: RegisterRow[] | undefined; error: unknown; reload: () => void } {
+function useRegister(q: Query) {
   const { rt } = useCtx();
   const synced = useSyncStatus().lastSuccessAt;
-  const server = useApi<{ items: ServerFinding[] }>('/api/v1/reports/findings', q, [q.category, q.status, synced]);
+  const server = usePages<ServerFinding, RegisterCounts>('/api/v1/reports/findings', q, PAGE, [], synced);
   const local = useData(async () => {
     const pending = await rt.store.db.query<{ row_id: string; fields: string }>(
       "SELECT row_id, fields FROM outbox WHERE tbl = 'findings' ORDER BY seq");
@@ -86,7 +99,7 @@ function useRegister(q: { category: string; status: string }): { items: Register
     const fields = { ...(prior?.acked === 0 ? prior.fields : {}), ...(JSON.parse(p.fields) as Partial<RegisterRow>) };
     written.current.set(p.row_id, { fields, acked: 0 });
   }
-  const items = server.data?.items.map((f): RegisterRow => {
+  const items = server.items?.map((f): RegisterRow => {
     let row: RegisterRow = { ...f, sync: 'sent' as SyncMark };
     const w = written.current.get(f.id);
     if (w) {
@@ -96,7 +109,7 @@ function useRegister(q: { category: string; status: string }): { items: Register
     if (local?.refused.has(f.id)) row.sync = 'refused';
     return row;
   });
-  return { items, error: server.error, reload: server.reload };
+  return { ...server, items };
 }
 
 export function Findings({ params }: ScreenProps) {
@@ -108,47 +121,52 @@ export function Findings({ params }: ScreenProps) {
   const status = params.get('status') ?? '';
   const dept = params.get('department') ?? '';
   const overdueOnly = params.get('overdue') === '1';
+  // Headquarters work the newest first; a department down its list by due date.
+  const sort = params.get('sort') || (hq ? '-recorded' : 'due_on');
+  const search = params.get('q') ?? '';
   const selectedId = params.get('id') ?? '';
-  const [q, setQ] = useState(params.get('q') ?? '');
+  const [q, setQ] = useState(search);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const go = (p: Record<string, string>) => navigate(HERE + query({
-    category, status, department: dept, overdue: overdueOnly ? '1' : '', q, id: selectedId, ...p,
+    category, status, department: dept, overdue: overdueOnly ? '1' : '', sort: params.get('sort') ?? '', q: search, id: selectedId, ...p,
   }));
+  const typed = (v: string) => {
+    setQ(v);
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => go({ q: v.trim() }), SEARCH_DELAY_MS);
+  };
 
-  const register = useRegister({ category, status });
-  const all = register.items;
-  const departments = useData(() => rt.records.departments(), []);
   const today = localDate();
-  const nq = fold(q.trim());
-  let items = (all ?? []).filter((f) =>
-    (!dept || (dept === 'none' ? !f.department_id : f.department_id === dept))
-    && (!overdueOnly || isOverdue(f, today))
-    && (!nq || fold([f.text, f.unit_name, f.campaign_name, f.answer].filter(Boolean).join(' ')).includes(nq)));
-  if (!hq) {
-    // A department works down its list by due date: the soonest first, undated last.
-    items = [...items].sort((a, b) => (a.due_on ?? '9999').localeCompare(b.due_on ?? '9999'));
-  }
-  const overdueCount = (all ?? []).filter((f) => isOverdue(f, today)).length;
-  const selected = (all ?? []).find((f) => f.id === selectedId);
+  const register = useRegister({
+    category, status, sort, q: search,
+    department_id: dept && dept !== 'none' ? dept : '', unassigned: dept === 'none' ? 'true' : '',
+    overdue: overdueOnly ? 'true' : '', date: today,
+  });
+  const departments = useData(() => rt.records.departments(), []);
+  const items = register.items ?? [];
+  const counts = register.counts;
+  const filtered = !!(category || status || dept || overdueOnly || search);
+  const selected = items.find((f) => f.id === selectedId);
 
   return (
     <section class="cscreen cfindings" id="cfindings">
       <header class="cscreen-head">
         <h1>{hq ? t('cf_title') : t('cf_titleDept')}</h1>
         <button class={`chip cf-overdue ${overdueOnly ? 'on' : ''}`} id="cf-overdue-chip" aria-pressed={overdueOnly}
-          onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', overdueCount)}</button>
+          onClick={() => go({ overdue: overdueOnly ? '' : '1' })}>{t('cf_overdueCount', counts?.overdue ?? 0)}</button>
       </header>
       {register.error !== undefined && <Failed error={register.error} retry={register.reload} />}
-      {all && all.length > 0 && hq && <CategoryBars items={all} />}
+      {counts && counts.total > 0 && hq && <CategoryBars counts={counts} />}
       <div class="cfilters cf-filters">
         <label class="cfilter">
-          <span>{t('cf_category')}</span>
+          <span>{t('category')}</span>
           <select class="input" id="cf-category" value={category} onChange={(e) => go({ category: (e.target as HTMLSelectElement).value })}>
             <option value="">{ft('allCategories')}</option>
             {FINDING_CATEGORIES.map((c) => <option key={c} value={c}>{ft(categoryKey(c))}</option>)}
           </select>
         </label>
         <label class="cfilter">
-          <span>{t('cf_status')}</span>
+          <span>{t('status')}</span>
           <select class="input" id="cf-status" value={status} onChange={(e) => go({ status: (e.target as HTMLSelectElement).value })}>
             <option value="">{ft('allStatuses')}</option>
             {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
@@ -156,7 +174,7 @@ export function Findings({ params }: ScreenProps) {
         </label>
         {hq && (
           <label class="cfilter">
-            <span>{t('cf_department')}</span>
+            <span>{t('field_department')}</span>
             <select class="input" id="cf-department" value={dept} onChange={(e) => go({ department: (e.target as HTMLSelectElement).value })}>
               <option value="">{t('cf_allDepartments')}</option>
               <option value="none">{t('cf_unassigned')}</option>
@@ -164,25 +182,36 @@ export function Findings({ params }: ScreenProps) {
             </select>
           </label>
         )}
+        <label class="cfilter">
+          <span>{t('cf_sort')}</span>
+          <select class="input" id="cf-sort" value={sort} onChange={(e) => go({ sort: (e.target as HTMLSelectElement).value })}>
+            <option value="-recorded">{t('cf_sort_newest')}</option>
+            <option value="recorded">{t('cf_sort_oldest')}</option>
+            <option value="due_on">{t('cf_sort_due')}</option>
+          </select>
+        </label>
         <label class="cfilter cf-search">
           <span>{t('cf_text')}</span>
           <input class="input" type="search" id="cf-search" value={q} placeholder={t('cf_search')}
-            onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+            onInput={(e) => typed((e.target as HTMLInputElement).value)} />
         </label>
       </div>
-      <div class="cpanes">
+      <div class={`cpanes ${selected ? 'cf-picked' : ''}`}>
         <div class="card cpane ctable-wrap">
-          <p class="muted small" id="cf-count">{t('cf_count', items.length)}</p>
-          {all && items.length === 0 && <p class="muted" id="cf-empty">{hq || all.length > 0 ? t('cf_empty') : t('cf_emptyDept')}</p>}
+          <p class="muted small" id="cf-count" data-total={counts?.total ?? ''}>
+            {counts ? t('findingsCount', counts.total) : ''}
+            {counts && items.length < counts.total ? ` · ${t('cf_shown', items.length)}` : ''}
+          </p>
+          {register.items && items.length === 0 && <p class="muted" id="cf-empty">{hq || filtered ? t('cf_empty') : t('cf_emptyDept')}</p>}
           {items.length > 0 && (
             <table class="ctable" id="cf-table">
               <thead>
                 <tr>
-                  <th>{t('cf_category')}</th>
+                  <th>{t('category')}</th>
                   <th>{t('cf_text')}</th>
-                  <th>{t('cf_department')}</th>
+                  <th>{t('field_department')}</th>
                   <th>{t('cf_due')}</th>
-                  <th>{t('cf_status')}</th>
+                  <th>{t('status')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -198,7 +227,7 @@ export function Findings({ params }: ScreenProps) {
                     <td class="small">{f.department_name ?? <span class="muted">{t('cf_unassigned')}</span>}</td>
                     <td class={`small ${isOverdue(f, today) ? 'err-text' : ''}`} data-overdue={isOverdue(f, today) ? '1' : ''}>
                       {f.due_on ? formatDate(f.due_on) : <span class="muted">—</span>}
-                      {isOverdue(f, today) && <div>{t('cf_overdue')}</div>}
+                      {isOverdue(f, today) && <div>{t('overdue')}</div>}
                     </td>
                     <td>
                       <div class={`fstatus fstatus-${f.status}`}>{ft(statusKey(f.status))}</div>
@@ -209,6 +238,11 @@ export function Findings({ params }: ScreenProps) {
               </tbody>
             </table>
           )}
+          {register.more && (
+            <button class="btn btn-ghost cf-more" id="cf-more" disabled={register.loading} onClick={register.more}>
+              {register.loading ? t('loading') : t('loadMore')}
+            </button>
+          )}
         </div>
         <div class="cpane cpane-sticky">
           {selected ? <FindingPane key={selected.id} f={selected} hq={hq} t={t} /> : <div class="card muted" id="cf-pick">{t('cf_pick')}</div>}
@@ -218,23 +252,24 @@ export function Findings({ params }: ScreenProps) {
   );
 }
 
-/** Findings by category, each bar split by status (the chart the Secretariat asks for). */
-function CategoryBars({ items }: { items: RegisterFinding[] }) {
+/** Findings by category, each bar split by status (the chart the Secretariat asks for): the whole selection's counts. */
+function CategoryBars({ counts }: { counts: RegisterCounts }) {
   const { t: ft } = useCtx();
   const statusSeg: Record<string, string> = { open: 'overdue', in_progress: 'late', resolved: 'reviewed', dismissed: 'not_yet' };
+  const n = (c: string | null, s: string | null) => counts.by_category
+    .filter((x) => (c === null || x.category === c) && (s === null || x.status === s)).reduce((a, x) => a + x.count, 0);
   return (
     <div class="card cf-bars" id="cf-bars">
       {FINDING_CATEGORIES.map((c) => {
-        const of = items.filter((f) => f.category === c);
-        const segs = FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: of.filter((f) => f.status === s).length }));
+        const segs = FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: n(c, s) }));
         return (
           <div class="cf-bar" key={c} data-category={c}>
-            <span class="cf-bar-label">{ft(categoryKey(c))} <strong>{of.length}</strong></span>
-            <StackBar segments={segs} total={of.length} />
+            <span class="cf-bar-label">{ft(categoryKey(c))} <strong>{n(c, null)}</strong></span>
+            <StackBar segments={segs} total={n(c, null)} />
           </div>
         );
       })}
-      <Legend segments={FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: items.filter((f) => f.status === s).length }))} />
+      <Legend segments={FINDING_STATUSES.map((s) => ({ key: statusSeg[s]!, label: ft(statusKey(s)), value: n(null, s) }))} />
     </div>
   );
 }
@@ -266,12 +301,12 @@ function FindingPane({ f, hq, t }: { f: RegisterRow; hq: boolean; t: (k: TextKey
         <p class="finding-text" id="cf-text">{f.text}</p>
         <p class="muted small">{[f.unit_name, f.campaign_name].filter(Boolean).join(' · ')}</p>
         <dl class="cf-facts">
-          <div><dt>{t('cf_status')}</dt><dd class={`fstatus fstatus-${f.status}`} id="cf-status-now">{ft(statusKey(f.status))}</dd></div>
-          <div><dt>{t('cf_department')}</dt><dd id="cf-department-now">{f.department_name ?? t('cf_unassigned')}</dd></div>
+          <div><dt>{t('status')}</dt><dd class={`fstatus fstatus-${f.status}`} id="cf-status-now">{ft(statusKey(f.status))}</dd></div>
+          <div><dt>{t('field_department')}</dt><dd id="cf-department-now">{f.department_name ?? t('cf_unassigned')}</dd></div>
           <div><dt>{t('cf_due')}</dt><dd id="cf-due-now" class={isOverdue(f, today) ? 'err-text' : ''}>
-            {f.due_on ? formatDate(f.due_on) : t('cf_noDue')}{isOverdue(f, today) ? ` (${t('cf_overdue')})` : ''}</dd></div>
+            {f.due_on ? formatDate(f.due_on) : t('cf_noDue')}{isOverdue(f, today) ? ` (${t('overdue')})` : ''}</dd></div>
         </dl>
-        {f.answer && <div><div class="field-label">{t('cf_answer')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
+        {f.answer && <div><div class="field-label">{t('answerHint')}</div><p class="pre" id="cf-answer-now">{f.answer}</p></div>}
         <div class="small">
           <strong>{t('cf_source')}:</strong> <span id="cf-source">{sourceOf(f, t)}</span>{f.author_name ? ` · ${t('cf_author', f.author_name)}` : ''}
           {hq && <> · <a class="link-btn" href={href('history', 'findings', f.id)}>{t('cf_history')}</a></>}
@@ -279,9 +314,9 @@ function FindingPane({ f, hq, t }: { f: RegisterRow; hq: boolean; t: (k: TextKey
       </div>
       {rights?.triage && <Triage f={f} t={t} />}
       <div class="card stack">
-        <h2>{t('cf_followUps')}</h2>
+        <h2>{t('followUps')}</h2>
         {server.error !== undefined && <Failed error={server.error} retry={server.reload} />}
-        {follow && follow.length === 0 && <p class="muted">{t('cf_noFollowUps')}</p>}
+        {follow && follow.length === 0 && <p class="muted">{t('noFollowUps')}</p>}
         <ul class="list" id="cf-followups">
           {(follow ?? []).map((x) => (
             <li class="list-item" key={x.id} data-followup={x.text}>
@@ -314,20 +349,20 @@ function AddFollowUp({ f, mayChangeStatus, t }: { f: RegisterRow; mayChangeStatu
   return (
     <div class="cform">
       <label class="field wide">
-        <span class="field-label">{t('cf_followUpText')}</span>
+        <span class="field-label">{t('followUpText')}</span>
         <textarea class="input" id="cf-followup-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       </label>
       {mayChangeStatus && (
         <label class="field">
-          <span class="field-label">{t('cf_newStatus')}</span>
+          <span class="field-label">{t('newStatus')}</span>
           <select class="input" id="cf-followup-status" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value as FindingStatus | '')}>
-            <option value="">{t('cf_keepStatus')}</option>
+            <option value="">{t('keepStatus')}</option>
             {FINDING_STATUSES.map((s) => <option key={s} value={s}>{ft(statusKey(s))}</option>)}
           </select>
         </label>
       )}
       <div class="cactions wide">
-        <button class="btn btn-primary" id="cf-followup-add" disabled={!text.trim()} onClick={() => void add()}>{t('cf_addFollowUp')}</button>
+        <button class="btn btn-primary" id="cf-followup-add" disabled={!text.trim()} onClick={() => void add()}>{t('addFollowUp')}</button>
       </div>
     </div>
   );
@@ -356,10 +391,10 @@ function Triage({ f, t }: { f: RegisterRow; t: (k: TextKey) => string }) {
   };
   return (
     <div class="card" id="cf-triage">
-      <h2>{t('cf_triage')}</h2>
+      <h2>{t('triage')}</h2>
       <div class="cform">
         <label class="field">
-          <span class="field-label">{t('cf_department')}</span>
+          <span class="field-label">{t('field_department')}</span>
           <select class="input" id="cf-triage-department" value={dept} onChange={(e) => edit(() => setDept((e.target as HTMLSelectElement).value))}>
             <option value="">{t('cf_unassigned')}</option>
             {(departments ?? []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
@@ -371,12 +406,12 @@ function Triage({ f, t }: { f: RegisterRow; t: (k: TextKey) => string }) {
           {due && due !== (f.due_on ?? '') && due < localDate() && <div class="fault">{t('cf_dueBeforeToday')}</div>}
         </label>
         <label class="field wide">
-          <span class="field-label">{t('cf_answer')}</span>
+          <span class="field-label">{t('answerHint')}</span>
           <textarea class="input" id="cf-triage-answer" rows={4} value={answer} onInput={(e) => edit(() => setAnswer((e.target as HTMLTextAreaElement).value))} />
         </label>
       </div>
       <div class="cactions">
-        <button class="btn btn-primary" id="cf-triage-save" disabled={!changed} onClick={() => void save()}>{t('cf_saveTriage')}</button>
+        <button class="btn btn-primary" id="cf-triage-save" disabled={!changed} onClick={() => void save()}>{t('saveTriage')}</button>
       </div>
       <p class="muted small" aria-live="polite" id="cf-triage-state">{saved && f.sync !== 'sent' ? t('cf_savedPending') : ''}</p>
     </div>

@@ -9,6 +9,7 @@ import { formatDateTime } from '../ui/i18n';
 import css from './console.css?inline';
 import { parseHash } from './paths';
 import { allowed, CONSOLE_ROLES, landing, ROUTES, type ConsoleRoute } from './routes';
+import { syncProblemText } from './errors';
 import { shared, translate, useText } from './text';
 
 /** The console's stylesheet, added to the page once, when the console first opens. */
@@ -98,10 +99,11 @@ function SyncState() {
   const t = useText(shared);
   const status = useSyncStatus();
   const pending = useData(() => rt.store.pendingCount(), []) ?? 0;
+  // The server's sentence only for a code the console has no words for.
   const problem = session.needsLogin ? t('needsLogin')
-    : status.problem && status.problem.kind !== 'offline'
-      ? t('syncProblem', status.problem.kind === 'server' ? status.problem.message : status.problem.kind)
-      : '';
+    : status.problem?.kind === 'server' ? t('syncProblem', syncProblemText(lang, status.problem.message))
+      : status.problem && status.problem.kind !== 'offline' ? translate(lang, `syncProblem_${status.problem.kind}`)
+        : '';
   return (
     <div class="c-sync" id="console-sync" data-at={status.lastSuccessAt ?? ''} data-running={status.running ? '1' : ''}>
       <div class="c-sync-line">

@@ -6,12 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, NetworkError, readError, type Session } from '../sync/session';
 
-/** One field the server refused (validation_failed details). */
-export interface FieldFault {
-  field: string;
-  rule: string;
-  param?: string;
-}
+export { faultsOf, type FieldFault } from './errors';
 
 /** GET a JSON document; throws ApiError (the envelope) or NetworkError. */
 export async function apiGet<T>(session: Session, path: string): Promise<T> {
@@ -36,17 +31,6 @@ export async function apiSend<T>(session: Session, method: 'POST' | 'PATCH' | 'D
 /** The items of a reference list (GET /api/v1/<table> answers {"items": [...]}). */
 export async function apiList<T>(session: Session, path: string): Promise<T[]> {
   return (await apiGet<{ items: T[] }>(session, path)).items;
-}
-
-/** The fields a refusal names, by wire name (validation_failed details). */
-export function faultsOf(e: unknown): Record<string, FieldFault> {
-  const out: Record<string, FieldFault> = {};
-  if (!(e instanceof ApiError) || !Array.isArray(e.details)) return out;
-  for (const d of e.details as unknown[]) {
-    const f = d as Partial<FieldFault>;
-    if (f && typeof f.field === 'string' && typeof f.rule === 'string') out[f.field] = { field: f.field, rule: f.rule, param: f.param };
-  }
-  return out;
 }
 
 /** Whether the failure is the network's (nothing was decided). */
@@ -89,12 +73,6 @@ export function useRemote<T>(load: () => Promise<T>, deps: unknown[]): Remote<T>
     };
   }, [...deps, gen]);
   return { ...state, reload: () => setGen((g) => g + 1) };
-}
-
-/** The error as a line for the screen: the server's message, or the network's. */
-export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return `${e.message} (${e.code})`;
-  return e instanceof Error ? e.message : String(e);
 }
 
 export { ApiError, NetworkError };

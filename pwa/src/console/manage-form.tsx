@@ -3,11 +3,14 @@
 // from the same rules checked before sending), and the outcome of a write.
 import type { ComponentChildren } from 'preact';
 import { useCtx } from '../ui/context';
+import type { Lang } from '../ui/i18n';
+import { errorText, ruleText } from './errors';
 import { ApiError, faultsOf, isOffline, type FieldFault } from './manage-api';
 import { tr } from './text-common';
+import type { SharedKey } from './text';
 import { manageText } from './text-manage';
 
-export type MKey = keyof typeof manageText;
+export type MKey = keyof typeof manageText | SharedKey;
 export type MT = (k: MKey, ...a: (string | number)[]) => string;
 
 export function useMT(): MT {
@@ -18,33 +21,8 @@ export function useMT(): MT {
 export type Faults = Record<string, FieldFault>;
 
 /** A fault in words, by the rule the server (or the same check here) named. */
-export function faultText(t: MT, f: FieldFault): string {
-  switch (f.rule) {
-    case 'required':
-    case 'notnull':
-      return t('m_rule_required');
-    case 'min':
-      return t('m_rule_min', f.param ?? '');
-    case 'max':
-      return t('m_rule_max', f.param ?? '');
-    case 'username':
-    case 'username_taken':
-    case 'exists':
-    case 'oneof':
-    case 'gtefield':
-    case 'int':
-    case 'needs_department':
-    case 'needs_unit':
-    case 'confirm':
-    case 'current_password':
-    case 'nefield':
-    case 'last_admin':
-      return t(`m_rule_${f.rule}` as MKey);
-    case 'date':
-    case 'datetime':
-      return t('m_rule_date');
-  }
-  return t('m_rule_other', f.rule);
+export function faultText(lang: Lang, f: FieldFault): string {
+  return ruleText(lang, f);
 }
 
 /** A label, its input and its fault (data-fault carries the rule for tests). */
@@ -56,14 +34,14 @@ export function MField({ label, name, faults, wide, hint, children }: {
   hint?: string;
   children: ComponentChildren;
 }) {
-  const t = useMT();
+  const { lang } = useCtx();
   const f = faults[name];
   return (
     <label class={`field ${wide ? 'wide' : ''} ${f ? 'has-fault' : ''}`} data-field={name}>
       <span class="field-label">{label}</span>
       {children}
       {hint && !f && <span class="muted small">{hint}</span>}
-      {f && <span class="fault" role="alert" data-fault={f.rule}>{faultText(t, f)}</span>}
+      {f && <span class="fault" role="alert" data-fault={f.rule}>{faultText(lang, f)}</span>}
     </label>
   );
 }
@@ -78,7 +56,7 @@ export function MChecks({ label, name, faults, options, value, onChange, list }:
   onChange: (v: string[]) => void;
   list?: boolean;
 }) {
-  const t = useMT();
+  const { lang } = useCtx();
   const f = faults[name];
   return (
     <fieldset class={`field wide ${f ? 'has-fault' : ''}`} data-field={name}>
@@ -92,7 +70,7 @@ export function MChecks({ label, name, faults, options, value, onChange, list }:
           </label>
         ))}
       </div>
-      {f && <span class="fault" role="alert" data-fault={f.rule}>{faultText(t, f)}</span>}
+      {f && <span class="fault" role="alert" data-fault={f.rule}>{faultText(lang, f)}</span>}
     </fieldset>
   );
 }
@@ -102,24 +80,20 @@ export type Outcome = { kind: 'idle' } | { kind: 'busy' } | { kind: 'ok'; text: 
 
 /**
  * Turns a failed write into field faults and a banner: validation_failed
- * (and the username or last-admin conflicts) mark their fields; a network
- * failure says nothing was written; anything else shows the server's words.
+ * (and the username, last-admin and password refusals) mark their fields;
+ * a network failure says nothing was written; anything else is the
+ * refusal in words (errors.ts).
  */
-export function refusal(t: MT, e: unknown): { faults: Faults; outcome: Outcome } {
+export function refusal(t: MT, lang: Lang, e: unknown): { faults: Faults; outcome: Outcome } {
   if (isOffline(e)) return { faults: {}, outcome: { kind: 'error', text: t('m_offlineFail') } };
   const faults = faultsOf(e);
   if (e instanceof ApiError) {
     if (e.code === 'username_taken') faults.username = { field: 'username', rule: 'username_taken' };
     if (e.code === 'last_admin') faults.roles = { field: 'roles', rule: 'last_admin' };
     if (e.code === 'wrong_password') faults.current_password = { field: 'current_password', rule: 'current_password' };
-    if (e.code === 'in_use') {
-      const uses = Array.isArray(e.details) ? (e.details as { table: string; count: number }[]).map((u) => `${u.count} ${u.table}`).join(', ') : '';
-      return { faults, outcome: { kind: 'error', text: t('m_rule_in_use', uses) } };
-    }
     if (Object.keys(faults).length > 0) return { faults, outcome: { kind: 'error', text: t('m_fixFields') } };
-    return { faults, outcome: { kind: 'error', text: t('m_refused', `${e.message} (${e.code})`) } };
   }
-  return { faults, outcome: { kind: 'error', text: t('m_refused', e instanceof Error ? e.message : String(e)) } };
+  return { faults, outcome: { kind: 'error', text: errorText(lang, e) } };
 }
 
 export function OutcomeLine({ o, id }: { o: Outcome; id?: string }) {

@@ -10,7 +10,7 @@ import { MField, OutcomeLine, refusal, useMT, type Faults, type Outcome } from '
 import './manage-style';
 
 export function PasswordForm() {
-  const { session, online } = useCtx();
+  const { session, online, lang } = useCtx();
   const t = useMT();
   const [v, setV] = useState({ current: '', next: '', again: '' });
   const [faults, setFaults] = useState<Faults>({});
@@ -34,7 +34,7 @@ export function PasswordForm() {
       setV({ current: '', next: '', again: '' });
       setOutcome({ kind: 'ok', text: t('m_passwordChanged') });
     } catch (e) {
-      const r = refusal(t, e);
+      const r = refusal(t, lang, e);
       const retry = (e as { details?: { retry_after?: number } }).details?.retry_after;
       setFaults(r.faults);
       setOutcome(typeof retry === 'number' ? { kind: 'error', text: t('m_rateLimited', retry) } : r.outcome);
@@ -45,15 +45,15 @@ export function PasswordForm() {
   );
   return (
     <div class="card pw-card" id="password-form">
-      <h2>{t('m_changePassword')}</h2>
-      {!online && <div class="banner banner-warn" id="password-offline">{t('m_passwordOffline')}</div>}
+      <h2>{t('changePassword')}</h2>
+      {!online && <div class="banner banner-warn" id="password-offline">{t('passwordNeedsNetwork')}</div>}
       <div class="cform pw-form">
         <MField label={t('m_currentPassword')} name="current_password" faults={faults} wide>{input('current', 'pw-current', 'current-password')}</MField>
         <MField label={t('m_newPassword')} name="new_password" faults={faults} hint={t('m_passwordHint').split('.')[0] + '.'}>{input('next', 'pw-new', 'new-password')}</MField>
         <MField label={t('m_confirmPassword')} name="confirm" faults={faults}>{input('again', 'pw-again', 'new-password')}</MField>
       </div>
       <div class="cactions">
-        <button class="btn btn-primary" id="pw-save" disabled={!online || outcome.kind === 'busy'} onClick={() => void save()}>{t('m_changePassword')}</button>
+        <button class="btn btn-primary" id="pw-save" disabled={!online || outcome.kind === 'busy'} onClick={() => void save()}>{t('changePassword')}</button>
       </div>
       <OutcomeLine o={outcome} id="pw-outcome" />
     </div>
@@ -68,7 +68,7 @@ export default function PasswordScreen() {
     <section class="screen">
       <header class="screen-head">
         <button class="icon-btn" aria-label="‹" onClick={() => navigate('#/sync')}>‹</button>
-        <h1>{t('m_changePassword')}</h1>
+        <h1>{t('changePassword')}</h1>
       </header>
       <PasswordForm />
     </section>

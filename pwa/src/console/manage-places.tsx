@@ -120,7 +120,7 @@ function Decision({ place, l, canWrite, me, done }: {
       const keptName = str(l.units.find((u) => u.id === kept)?.name);
       done(status === 'merged' ? t('pl_done_merged', name, keptName) : t(`pl_done_${status}` as const, name));
     } catch (e) {
-      setOutcome(refusal(mt, e).outcome);
+      setOutcome(refusal(mt, lang, e).outcome);
     }
   };
   return (
@@ -129,7 +129,7 @@ function Decision({ place, l, canWrite, me, done }: {
       <dl class="place-facts">
         <dt>{t('pl_parent')}</dt><dd>{str(l.units.find((u) => u.id === place.parent_id)?.name)}</dd>
         <dt>{t('pl_by')}</dt><dd>{userName(l, place.proposed_by)}</dd>
-        <dt>{t('pl_position')}</dt>
+        <dt>{t('position')}</dt>
         <dd>{lat !== null && lng !== null ? (
           <a href={`https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`} target="_blank" rel="noopener noreferrer">
             {lat.toFixed(5)}, {lng.toFixed(5)} · {t('pl_openMap')}</a>) : ''}</dd>

@@ -79,7 +79,7 @@ export const SPECS: Record<string, TableSpec> = {
     fields: [
       { name: 'campaign_id', label: 'm_campaign', kind: 'select', required: true, options: (l) => l.campaigns.map((c) => ({ id: c.id, label: str(c.name) })) },
       { name: 'name', label: 'm_name', kind: 'text', required: true, max: 300 },
-      { name: 'leader_id', label: 'm_leader', kind: 'select', options: (l) => people(l) },
+      { name: 'leader_id', label: 'teamLeader', kind: 'select', options: (l) => people(l) },
       { name: 'member_ids', label: 'm_members', kind: 'multi', max: 100, options: (l) => people(l) },
       {
         name: 'unit_ids', label: 'm_units', kind: 'multi', max: 200, hint: 'm_teamUnitsHint',
@@ -91,7 +91,7 @@ export const SPECS: Record<string, TableSpec> = {
     ],
     columns: [
       { label: 'm_campaign', cell: (r, l) => nameOf(l.campaigns, r.campaign_id) },
-      { label: 'm_leader', cell: (r, l) => userName(l, r.leader_id) },
+      { label: 'teamLeader', cell: (r, l) => userName(l, r.leader_id) },
       { label: 'm_members', cell: (r, _l, t) => t('m_membersCount', arr(r.member_ids).length) },
       { label: 'm_units', cell: (r, l) => arr(r.unit_ids).map((id) => nameOf(l.units, id)).join(', ') },
     ],
@@ -102,8 +102,8 @@ export const SPECS: Record<string, TableSpec> = {
       { name: 'plan_id', label: 'm_plan', kind: 'select', required: true, options: plans },
       { name: 'kind', label: 'm_kind', kind: 'select', required: true, options: (_l, _v, t) => (['periodic', 'thematic', 'special'] as const).map((k) => ({ id: k, label: t(`m_kind_${k}`) })) },
       { name: 'name', label: 'm_name', kind: 'text', required: true, max: 300, wide: true },
-      { name: 'starts_on', label: 'm_startsOn', kind: 'date' },
-      { name: 'ends_on', label: 'm_endsOn', kind: 'date' },
+      { name: 'starts_on', label: 'startsOn', kind: 'date' },
+      { name: 'ends_on', label: 'endsOn', kind: 'date' },
       { name: 'content', label: 'm_content', kind: 'textarea', max: 20000, wide: true },
       { name: 'unit_ids', label: 'm_units', kind: 'multi', max: 200, options: (l) => provinces(l).map((u) => ({ id: u.id, label: str(u.name) })) },
     ],
@@ -116,14 +116,14 @@ export const SPECS: Record<string, TableSpec> = {
   plans: {
     table: 'plans', creatable: true, label: (r) => `${str(r.number)} · ${str(r.title)}`,
     fields: [
-      { name: 'year', label: 'm_year', kind: 'int', required: true },
+      { name: 'year', label: 'year', kind: 'int', required: true },
       { name: 'number', label: 'm_number', kind: 'text', max: 64 },
       { name: 'title', label: 'm_planTitle', kind: 'text', required: true, max: 300, wide: true },
       { name: 'issued_on', label: 'm_issuedOn', kind: 'date' },
       { name: 'min_field_days', label: 'm_minDays', kind: 'int' },
     ],
     columns: [
-      { label: 'm_year', cell: (r) => str(r.year) },
+      { label: 'year', cell: (r) => str(r.year) },
       { label: 'm_issuedOn', cell: (r) => formatDate(str(r.issued_on)) },
       { label: 'm_minDays', cell: (r) => str(r.min_field_days) },
     ],
@@ -133,8 +133,8 @@ export const SPECS: Record<string, TableSpec> = {
     fields: [
       { name: 'plan_id', label: 'm_plan', kind: 'select', required: true, options: plans },
       { name: 'name', label: 'm_name', kind: 'text', required: true, max: 300, wide: true },
-      { name: 'starts_on', label: 'm_startsOn', kind: 'date' },
-      { name: 'ends_on', label: 'm_endsOn', kind: 'date' },
+      { name: 'starts_on', label: 'startsOn', kind: 'date' },
+      { name: 'ends_on', label: 'endsOn', kind: 'date' },
     ],
     columns: [
       { label: 'm_plan', cell: (r, l) => str(l.plans.find((p) => p.id === r.plan_id)?.number) },
@@ -152,7 +152,7 @@ export const SPECS: Record<string, TableSpec> = {
     ],
     columns: [
       { label: 'm_unitKind', cell: (r, _l, t) => t(`m_unitKind_${str(r.kind)}` as MKey) },
-      { label: 'm_unitStatus', cell: (r, _l, t) => t(`m_unitStatus_${str(r.status) || 'confirmed'}` as MKey) },
+      { label: 'status', cell: (r, _l, t) => t(`m_unitStatus_${str(r.status) || 'confirmed'}` as MKey) },
       { label: 'm_cluster', cell: (r, l) => nameOf(l.clusters, r.cluster_id) },
       { label: 'm_validity', cell: (r) => (r.valid_from || r.valid_to ? `${formatDate(str(r.valid_from))} – ${formatDate(str(r.valid_to))}` : '') },
     ],
@@ -263,7 +263,7 @@ function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
   done: (r: Row | null, text: string) => void;
   close: () => void;
 }) {
-  const { session } = useCtx();
+  const { session, lang } = useCtx();
   const creating = row === null;
   const [v, setV] = useState<Record<string, unknown>>(() => {
     const init: Record<string, unknown> = {};
@@ -310,7 +310,7 @@ function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
       setOutcome({ kind: 'ok', text: full });
       done(saved, full);
     } catch (e) {
-      const r = refusal(t, e);
+      const r = refusal(t, lang, e);
       setFaults(r.faults);
       setOutcome(r.outcome);
     }
@@ -323,13 +323,13 @@ function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
       setOutcome({ kind: 'ok', text: t('m_deleted') });
       done(null, t('m_deleted'));
     } catch (e) {
-      setOutcome(refusal(t, e).outcome);
+      setOutcome(refusal(t, lang, e).outcome);
     }
   };
 
   return (
     <div class="card" id={`${spec.table}-form`}>
-      <div class="row"><h2>{creating ? t('m_new') : spec.label(row!)}</h2><button class="link-btn" onClick={close}>{t('m_cancel')}</button></div>
+      <div class="row"><h2>{creating ? t('m_new') : spec.label(row!)}</h2><button class="link-btn" onClick={close}>{t('cancel')}</button></div>
       <fieldset class="cform" disabled={!canWrite}>
         {spec.fields.map((f) => {
           const id = `${spec.table}-${f.name}`;
@@ -367,7 +367,7 @@ function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
       </fieldset>
       {canWrite && (
         <div class="cactions">
-          <button class="btn btn-primary" id={`${spec.table}-save`} disabled={outcome.kind === 'busy'} onClick={() => void save()}>{creating ? t('m_create') : t('m_save')}</button>
+          <button class="btn btn-primary" id={`${spec.table}-save`} disabled={outcome.kind === 'busy'} onClick={() => void save()}>{creating ? t('m_create') : t('save')}</button>
           {!creating && spec.creatable && <button class="btn btn-danger" id={`${spec.table}-delete`} onClick={() => setConfirmDelete(true)}>{t('m_delete')}</button>}
         </div>
       )}
@@ -375,7 +375,7 @@ function RowForm({ spec, row, lookups, canWrite, t, flash, done, close }: {
         <div class="banner banner-warn" role="alertdialog">
           {t('m_deleteConfirm', spec.label(row!))}
           <div class="cactions">
-            <button class="btn btn-ghost" onClick={() => setConfirmDelete(false)}>{t('m_cancel')}</button>
+            <button class="btn btn-ghost" onClick={() => setConfirmDelete(false)}>{t('cancel')}</button>
             <button class="btn btn-danger" id={`${spec.table}-delete-confirm`} onClick={() => void remove()}>{t('m_delete')}</button>
           </div>
         </div>

@@ -82,7 +82,7 @@ export function UsersSection({ canWrite }: { canWrite: boolean }) {
           {canWrite && <button class="btn btn-primary cbtn" id="user-new" onClick={() => { setFlash(''); setEditing('new'); }}>{t('m_new')}</button>}
         </div>
         <table class="ctable" id="user-table">
-          <thead><tr><th>{t('m_fullName')}</th><th>{t('m_username')}</th><th>{t('m_roles')}</th><th>{t('m_department')} / {t('m_unit')}</th></tr></thead>
+          <thead><tr><th>{t('m_fullName')}</th><th>{t('username')}</th><th>{t('m_roles')}</th><th>{t('m_department')} / {t('unit')}</th></tr></thead>
           <tbody>
             {list.map((u) => (
               <tr key={u.id} class={`clickable ${editing !== 'new' && editing?.id === u.id ? 'on' : ''}`} data-username={u.username}
@@ -146,7 +146,7 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
       setOutcome({ kind: 'ok', text });
       done(u!, text);
     } catch (e) {
-      const r = refusal(t, e);
+      const r = refusal(t, lang, e);
       setFaults(r.faults);
       setOutcome(r.outcome);
     }
@@ -158,7 +158,7 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
       setOutcome({ kind: 'ok', text: t('m_saved') });
       done(u!, t('m_saved'));
     } catch (e) {
-      const r = refusal(t, e);
+      const r = refusal(t, lang, e);
       setFaults(r.faults);
       setOutcome(r.outcome);
     }
@@ -166,15 +166,15 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
   return (
     <div class="stack">
       <div class="card" id="user-form">
-        <div class="row"><h2>{creating ? t('m_newUser') : user!.full_name}</h2><button class="link-btn" onClick={close}>{t('m_cancel')}</button></div>
+        <div class="row"><h2>{creating ? t('m_newUser') : user!.full_name}</h2><button class="link-btn" onClick={close}>{t('cancel')}</button></div>
         <fieldset class="cform" disabled={!canWrite}>
           {creating && (
-            <MField label={t('m_username')} name="username" faults={faults}>
+            <MField label={t('username')} name="username" faults={faults}>
               <input class="input" id="user-username" autocomplete="off" value={v.username} onInput={(e) => set('username', (e.target as HTMLInputElement).value)} />
             </MField>
           )}
           {creating && (
-            <MField label={t('m_password')} name="password" faults={faults} hint={t('m_passwordHint')}>
+            <MField label={t('password')} name="password" faults={faults} hint={t('m_passwordHint')}>
               <input class="input" id="user-password" type="password" autocomplete="new-password" value={v.password} onInput={(e) => set('password', (e.target as HTMLInputElement).value)} />
             </MField>
           )}
@@ -192,7 +192,7 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
               {departments.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
             </select>
           </MField>
-          <MField label={t('m_unit')} name="unit_id" faults={faults}>
+          <MField label={t('unit')} name="unit_id" faults={faults}>
             <select class="input" id="user-unit" value={v.unit_id} onChange={(e) => set('unit_id', (e.target as HTMLSelectElement).value)}>
               <option value="">{t('m_none')}</option>
               {units.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
@@ -201,7 +201,7 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
         </fieldset>
         {canWrite && (
           <div class="cactions">
-            <button class="btn btn-primary" id="user-save" disabled={outcome.kind === 'busy'} onClick={() => void save()}>{creating ? t('m_create') : t('m_save')}</button>
+            <button class="btn btn-primary" id="user-save" disabled={outcome.kind === 'busy'} onClick={() => void save()}>{creating ? t('m_create') : t('save')}</button>
             {!creating && (
               <button class="btn btn-danger" id="user-disable" onClick={() => void toggleDisabled()}>{user!.disabled ? t('m_enable') : t('m_disable')}</button>
             )}
@@ -215,7 +215,7 @@ function UserForm({ user, canWrite, t, departments, units, flash, done, close }:
 }
 
 function ResetPassword({ user, t }: { user: ApiUser; t: MT }) {
-  const { session } = useCtx();
+  const { session, lang } = useCtx();
   const [pw, setPw] = useState('');
   const [faults, setFaults] = useState<Faults>({});
   const [outcome, setOutcome] = useState<Outcome>({ kind: 'idle' });
@@ -232,7 +232,7 @@ function ResetPassword({ user, t }: { user: ApiUser; t: MT }) {
       setPw('');
       setOutcome({ kind: 'ok', text: t('m_resetDone') });
     } catch (e) {
-      const r = refusal(t, e);
+      const r = refusal(t, lang, e);
       setFaults(r.faults);
       setOutcome(r.outcome);
     }

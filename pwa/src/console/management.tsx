@@ -27,10 +27,10 @@ export const SECTIONS: { id: string; label: MKey; see: string[]; write: string[]
   { id: 'campaigns', label: 'm_sec_campaigns', see: HQ, write: PLANNERS },
   { id: 'plans', label: 'm_sec_plans', see: HQ, write: PLANNERS },
   { id: 'periods', label: 'm_sec_periods', see: HQ, write: HQ },
-  { id: 'units', label: 'm_sec_units', see: HQ, write: ADMIN },
+  { id: 'units', label: 'units', see: HQ, write: ADMIN },
   // Places proposed from the field: headquarters decide (the server's units spec).
   { id: 'places', label: 'm_sec_places', see: HQ, write: HQ },
-  { id: 'password', label: 'm_sec_password', see: [], write: [] },
+  { id: 'password', label: 'changePassword', see: [], write: [] },
 ];
 
 const TABLE_OF: Record<string, string> = { periods: 'special_periods' };

@@ -18,11 +18,14 @@ import { query } from './manage-api';
 import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
 import { commonText, tr } from './text-common';
+import type { SharedKey } from './text';
 import { noticesText } from './text-notices';
 import { Failed } from './ui';
+import { refusalExplanation, tableLabel } from '../ui/refusal';
+import { translate } from './text';
 
 const text = { ...commonText, ...noticesText };
-export type NoticeKey = keyof typeof text;
+export type NoticeKey = keyof typeof text | SharedKey;
 
 /** The screen's translate function. */
 export function useNoticeText(): (k: NoticeKey, ...a: (string | number)[]) => string {
@@ -60,6 +63,7 @@ function Schedule({ params }: ScreenProps) {
       </header>
       {campaign?.starts_on && <p class="muted" id="n-window">{t('n_window', formatDate(campaign.starts_on), formatDate(campaign.ends_on))}</p>}
       {!may && <div class="banner banner-info">{t('n_readOnly')}</div>}
+      <Refused />
       {conflicts && conflicts.length > 0 && <Conflicts items={conflicts} names={names} />}
       <div class="n-grid">
         <div class="stack">
@@ -71,6 +75,33 @@ function Schedule({ params }: ScreenProps) {
         {campaignId && <NoticePanel campaignId={campaignId} teams={teams ?? []} may={may} notices={notices} />}
       </div>
     </section>
+  );
+}
+
+/**
+ * Schedules and notices of this device the server refused, each with why
+ * (the field app's explanation of a refusal, in the user's language), and
+ * the way to the Sync screen, where they are fixed, sent again or dropped.
+ */
+function Refused() {
+  const { rt, lang } = useCtx();
+  const t = useNoticeText();
+  const rows = useData(() => rt.store.db.query<{ id: string; tbl: string; code: string; field: string | null }>(
+    "SELECT id, tbl, code, field FROM rejected WHERE tbl IN ('team_visits', 'notices') ORDER BY at"), []);
+  if (!rows || rows.length === 0) return null;
+  const ft = (k: string, ...a: (string | number)[]) => translate(lang, k, ...a);
+  return (
+    <div class="banner banner-error n-refused" id="n-refused" role="alert">
+      <strong>{t('n_refused')}</strong>
+      <ul>
+        {rows.map((r) => (
+          <li key={r.id} data-table={r.tbl} data-code={r.code} data-field={r.field ?? ''}>
+            {tableLabel(ft, r.tbl)}: {refusalExplanation(ft, r.tbl, r.code, r.field)}
+          </li>
+        ))}
+      </ul>
+      <a class="link-btn" href="#/sync" id="n-refused-sync">{t('n_openSync')}</a>
+    </div>
   );
 }
 
@@ -124,11 +155,11 @@ function TeamCard({ team, may, names, unitName, notices }: {
     <div class="card stack n-team" data-team={team.name} id={`n-team-${team.id}`}>
       <h2>{team.name}</h2>
       <p class="small muted">
-        {team.leader_id ? t('n_leader', names?.get(team.leader_id) ?? '') : ''}
-        {team.member_ids.length > 0 ? ` · ${t('n_members', team.member_ids.filter((m) => m !== team.leader_id).map((m) => names?.get(m) ?? '').join(', '))}` : ''}
+        {team.leader_id ? t('teamLeaderIs', names?.get(team.leader_id) ?? '') : ''}
+        {team.member_ids.length > 0 ? ` · ${t('teamMembersAre', team.member_ids.filter((m) => m !== team.leader_id).map((m) => names?.get(m) ?? '').join(', '))}` : ''}
       </p>
       <table class="c-table n-visits">
-        <thead><tr><th>{t('n_unit')}</th><th>{t('n_from')}</th><th>{t('n_to')}</th><th>{t('n_place')}</th><th>{t('n_contact')}</th>{may && <th />}</tr></thead>
+        <thead><tr><th>{t('unit')}</th><th>{t('startsOn')}</th><th>{t('endsOn')}</th><th>{t('field_place')}</th><th>{t('field_contact')}</th>{may && <th />}</tr></thead>
         <tbody>
           {(visits ?? []).map((v) => <VisitRow key={v.id} v={v} may={may} notices={notices} />)}
         </tbody>
@@ -136,16 +167,16 @@ function TeamCard({ team, may, names, unitName, notices }: {
       {unscheduled.length > 0 && <p class="small warn-text" data-unscheduled>{t('n_unscheduled', unscheduled.map(unitName).join(', '))}</p>}
       {may && (
         <div class="n-add">
-          <label class="c-label">{t('n_unit')}
+          <label class="c-label">{t('unit')}
             <select class="c-input" data-add="unit" value={draft.unit} onChange={set('unit')}>
-              <option value="">{t('n_pickUnit')}</option>
+              <option value="">{t('chooseUnit')}</option>
               {team.unit_ids.map((u) => <option key={u} value={u}>{unitName(u)}</option>)}
             </select>
           </label>
-          <label class="c-label">{t('n_from')}<input class="c-input" type="date" data-add="from" value={draft.from} onInput={set('from')} /></label>
-          <label class="c-label">{t('n_to')}<input class="c-input" type="date" data-add="to" value={draft.to} onInput={set('to')} /></label>
-          <label class="c-label">{t('n_place')}<input class="c-input" data-add="place" value={draft.place} onInput={set('place')} /></label>
-          <label class="c-label">{t('n_contact')}<input class="c-input" data-add="contact" value={draft.contact} onInput={set('contact')} /></label>
+          <label class="c-label">{t('startsOn')}<input class="c-input" type="date" data-add="from" value={draft.from} onInput={set('from')} /></label>
+          <label class="c-label">{t('endsOn')}<input class="c-input" type="date" data-add="to" value={draft.to} onInput={set('to')} /></label>
+          <label class="c-label">{t('field_place')}<input class="c-input" data-add="place" value={draft.place} onInput={set('place')} /></label>
+          <label class="c-label">{t('field_contact')}<input class="c-input" data-add="contact" value={draft.contact} onInput={set('contact')} /></label>
           <button class="c-btn c-btn-primary" data-add="save" onClick={() => void add()}>{t('n_add')}</button>
         </div>
       )}
@@ -172,10 +203,10 @@ function VisitRow({ v, may, notices }: { v: Visit; may: boolean; notices: Notice
   return (
     <tr data-visit={v.unit_name}>
       <td><strong>{v.unit_name}</strong></td>
-      <td><input class="c-input" type="date" aria-label={t('n_from')} value={v.starts_on} onChange={save('starts_on')} /></td>
-      <td><input class="c-input" type="date" aria-label={t('n_to')} value={v.ends_on ?? ''} onChange={save('ends_on')} /></td>
-      <td><input class="c-input" aria-label={t('n_place')} value={v.place} onChange={save('place')} /></td>
-      <td><input class="c-input" aria-label={t('n_contact')} value={v.contact} onChange={save('contact')} /></td>
+      <td><input class="c-input" type="date" aria-label={t('startsOn')} value={v.starts_on} onChange={save('starts_on')} /></td>
+      <td><input class="c-input" type="date" aria-label={t('endsOn')} value={v.ends_on ?? ''} onChange={save('ends_on')} /></td>
+      <td><input class="c-input" aria-label={t('field_place')} value={v.place} onChange={save('place')} /></td>
+      <td><input class="c-input" aria-label={t('field_contact')} value={v.contact} onChange={save('contact')} /></td>
       <td><button class="c-btn c-btn-danger" onClick={() => void notices.removeVisit(v.id)}>{t('n_remove')}</button></td>
     </tr>
   );
@@ -246,7 +277,7 @@ function NoticeCard({ n, teamName, open, onOpen, may, notices, onRevised }: {
     <div class={`card stack n-notice n-${n.status}`} data-notice={n.number || n.id} data-status={n.status} id={`notice-${n.id}`}>
       <button class="n-notice-head" onClick={onOpen} aria-expanded={open}>
         <strong>{n.number || t('n_number')}</strong>
-        <span class={`badge ${n.status === 'issued' ? 'badge-sent' : 'badge-local'}`} data-notice-status>{n.status === 'issued' ? t('n_issued') : t('n_draft')}</span>
+        <span class={`badge ${n.status === 'issued' ? 'badge-sent' : 'badge-local'}`} data-notice-status>{n.status === 'issued' ? t('n_issued') : t('note_draft')}</span>
         {n.revision > 1 && <span class="badge badge-refused">{t('n_revision', n.revision - 1)}</span>}
         {n.pending && <span class="small warn-text">{t('n_pending')}</span>}
         <span class="muted small">{teamName}{n.signed_on ? ` · ${formatDate(n.signed_on)}` : ''}</span>
@@ -255,7 +286,7 @@ function NoticeCard({ n, teamName, open, onOpen, may, notices, onRevised }: {
         <div class="stack">
           <div class="n-fields">
             <label class="c-label">{t('n_number')}<input class="c-input" data-notice-field="number" disabled={!editable} value={f.number} onInput={set('number')} /></label>
-            <label class="c-label">{t('n_signedOn')}<input class="c-input" type="date" data-notice-field="signed_on" disabled={!editable} value={f.signed_on ?? ''} onInput={set('signed_on')} /></label>
+            <label class="c-label">{t('field_signed_on')}<input class="c-input" type="date" data-notice-field="signed_on" disabled={!editable} value={f.signed_on ?? ''} onInput={set('signed_on')} /></label>
           </div>
           <label class="c-label">{t('n_subject')}<input class="c-input" data-notice-field="title" disabled={!editable} value={f.title} onInput={set('title')} /></label>
           <label class="c-label">{t('n_content')}<textarea class="c-input" rows={4} data-notice-field="content" disabled={!editable} value={f.content} onInput={set('content')} /></label>

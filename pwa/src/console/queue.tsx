@@ -12,7 +12,8 @@ import { useApi, type Query } from './api';
 import { notesPage, reviewRounds, type NoteDetail, type NoteItem, type NotePage, type NoteStatus } from './notes';
 import { href } from './paths';
 import type { ConsoleRoute, ScreenProps } from './routes';
-import { queueText, useText, type SharedKey, type Tr } from './text';
+import { queueText, translate, useText, type SharedKey, type Tr } from './text';
+import { refusalExplanation } from '../ui/refusal';
 import { Empty, Failed, Loading, Page } from './ui';
 
 const PAGE = 50;
@@ -27,6 +28,8 @@ type T = Tr<keyof typeof queueText | SharedKey>;
 interface LocalDecision {
   status: NoteStatus;
   state: 'pending' | 'refused' | 'sent';
+  /** Why the server refused it (protocol Result code and field), for a refused one. */
+  refusal?: { code: string; field: string | null };
 }
 
 interface Named {
@@ -157,13 +160,15 @@ function setParam(k: string, v: string, replace = false): void {
 /** The decisions waiting in the outbox or refused, by note, read from the device store. */
 async function localDecisions(db: import('../db/client').Db): Promise<Map<string, LocalDecision>> {
   const out = new Map<string, LocalDecision>();
-  const rows = await db.query<{ row_id: string; fields: string; kind: string }>(
-    `SELECT row_id, fields, 'pending' AS kind FROM outbox WHERE tbl = 'visit_notes'
-     UNION ALL SELECT row_id, fields, 'refused' FROM rejected WHERE tbl = 'visit_notes'`);
+  const rows = await db.query<{ row_id: string; fields: string; kind: string; code: string; field: string | null }>(
+    `SELECT row_id, fields, 'pending' AS kind, '' AS code, NULL AS field FROM outbox WHERE tbl = 'visit_notes'
+     UNION ALL SELECT row_id, fields, 'refused', code, field FROM rejected WHERE tbl = 'visit_notes'`);
   for (const r of rows) {
     const f = JSON.parse(r.fields) as Record<string, unknown>;
     if (f.status !== 'needs_revision' && f.status !== 'reviewed') continue;
-    out.set(r.row_id, { status: f.status, state: r.kind === 'refused' ? 'refused' : 'pending' });
+    out.set(r.row_id, r.kind === 'refused'
+      ? { status: f.status, state: 'refused', refusal: { code: r.code, field: r.field } }
+      : { status: f.status, state: 'pending' });
   }
   return out;
 }
@@ -207,7 +212,7 @@ function Filters({ params, t }: { params: URLSearchParams; t: T }) {
           onInput={(e) => typed((e.target as HTMLInputElement).value)} />
       </label>
       <label class="c-label">
-        {t('q_status')}
+        {t('status')}
         <select class="c-input" id="f-status" value={params.get('status') ?? 'submitted'} onChange={(e) => setParam('status', (e.target as HTMLSelectElement).value)}>
           <option value="submitted">{t('note_submitted')}</option>
           <option value="needs_revision">{t('note_needs_revision')}</option>
@@ -222,16 +227,16 @@ function Filters({ params, t }: { params: URLSearchParams; t: T }) {
         {select('campaign_id', t('q_campaign'), (campaigns.data?.items ?? []).map((c) => ({ v: c.id, l: c.name })))}
         {select('round', t('q_round'), (['periodic', 'thematic', 'special'] as const).map((r) => ({ v: r, l: t(`q_round_${r}`) })))}
         {select('cluster_id', t('q_cluster'), byName(clusters.data?.items).map((c) => ({ v: c.id, l: c.name })))}
-        {select('unit_id', t('q_unit'), byName(units.data?.items).map((u) => ({ v: u.id, l: u.name })))}
-        {select('team_id', t('q_team'), byName((teams.data?.items ?? []).filter((x) => !campaignId || x.campaign_id === campaignId))
+        {select('unit_id', t('unit'), byName(units.data?.items).map((u) => ({ v: u.id, l: u.name })))}
+        {select('team_id', t('field_team'), byName((teams.data?.items ?? []).filter((x) => !campaignId || x.campaign_id === campaignId))
           .map((x) => ({ v: x.id, l: x.name })))}
-        {select('author_id', t('q_author'), authors)}
+        {select('author_id', t('author'), authors)}
         <label class="c-label">
-          {t('q_from')}
+          {t('startsOn')}
           <input class="c-input" type="date" id="f-from" value={params.get('from') ?? ''} onChange={(e) => setParam('from', (e.target as HTMLInputElement).value)} />
         </label>
         <label class="c-label">
-          {t('q_to')}
+          {t('endsOn')}
           <input class="c-input" type="date" id="f-to" value={params.get('to') ?? ''} onChange={(e) => setParam('to', (e.target as HTMLInputElement).value)} />
         </label>
       </div>
@@ -257,7 +262,7 @@ function Counts({ page, shown, t }: { page: NotePage; shown: number; t: T }) {
             <li key={x.id ?? ''}>
               {x.id
                 ? <button class="q-chip" data-campaign-count={x.name ?? ''} onClick={() => setParam('campaign_id', x.id ?? '')}>{x.name} <b>{x.count}</b></button>
-                : <span class="q-chip">{t('q_noCampaign')} <b>{x.count}</b></span>}
+                : <span class="q-chip">{t('noCampaign')} <b>{x.count}</b></span>}
             </li>
           ))}
         </ul>
@@ -297,7 +302,7 @@ function Row({ n, on, d, t, onOpen }: { n: NoteItem; on: boolean; d: LocalDecisi
           {n.author.full_name}{n.team ? ` · ${n.team.name}` : ''}
           {n.visit_date ? ` · ${formatDate(n.visit_date)}` : ''}
           {wait !== null ? ` · ${wait === 0 ? t('q_waitingToday') : t('q_waiting', wait)}` : ''}
-          {n.findings > 0 ? ` · ${t('q_findings', n.findings)}` : ''}
+          {n.findings > 0 ? ` · ${t('findingsCount', n.findings)}` : ''}
         </span>
       </button>
     </li>
@@ -312,7 +317,7 @@ function StatusPills({ status, d, t }: { status: NoteStatus; d: LocalDecision | 
       <span class={`c-pill c-pill-${d.status}`} data-status={d.status}>{t(`note_${d.status}`)}</span>
       <span class={`c-pill c-pill-${d.state === 'sent' ? 'reviewed' : d.state}`} data-decision={d.state}
         title={d.state === 'refused' ? t('q_refusedHint') : undefined}>
-        {d.state === 'pending' ? t('q_pending') : d.state === 'refused' ? t('q_refused') : t('q_sent')}
+        {d.state === 'pending' ? t('q_pending') : d.state === 'refused' ? t('sync_refused') : t('q_sent')}
       </span>
     </span>
   );
@@ -347,17 +352,25 @@ function NotePane({ item, d, t, onDecided }: {
         <StatusPills status={status} d={d} t={t} />
       </header>
       <dl class="q-facts">
-        <div><dt>{t('q_unit')}</dt><dd id="note-unit">{item.unit.name}</dd></div>
-        <div><dt>{t('q_campaign')}</dt><dd id="note-campaign">{c ? c.name : t('q_noCampaign')}</dd></div>
+        <div><dt>{t('unit')}</dt><dd id="note-unit">{item.unit.name}</dd></div>
+        <div><dt>{t('q_campaign')}</dt><dd id="note-campaign">{c ? c.name : t('noCampaign')}</dd></div>
         {c && (c.starts_on || c.ends_on) && <div><dt>{t('q_window')}</dt><dd>{formatDate(c.starts_on)} – {formatDate(c.ends_on)}</dd></div>}
         <div><dt>{t('q_visitDate')}</dt><dd id="note-visit-date">{item.visit_date ? formatDate(item.visit_date) : '—'}</dd></div>
-        <div><dt>{t('q_author')}</dt><dd id="note-author">{item.author.full_name}</dd></div>
-        <div><dt>{t('q_team')}</dt><dd id="note-team">{item.team?.name ?? '—'}</dd></div>
+        <div><dt>{t('author')}</dt><dd id="note-author">{item.author.full_name}</dd></div>
+        <div><dt>{t('field_team')}</dt><dd id="note-team">{item.team?.name ?? '—'}</dd></div>
         {item.submitted_at && <div><dt>{t('q_submittedAt')}</dt><dd>{formatDateTime(item.submitted_at, lang)}</dd></div>}
       </dl>
       <p class="q-note-links">
         <a href={href('history', 'visit_notes', item.id)} id="note-history">{t('q_history')} ›</a>
       </p>
+      {d?.refusal && (
+        // Why, in words (the field app's explanation of a refused change),
+        // and where to send it again.
+        <div class="banner banner-error" role="alert" id="decision-refused" data-code={d.refusal.code}>
+          {t('q_refusedWhy', refusalExplanation((k, ...a) => translate(lang, k, ...a), 'visit_notes', d.refusal.code, d.refusal.field))}
+          {' '}<a class="link-btn" href="#/sync" id="decision-refused-sync">{t('q_openSync')}</a>
+        </div>
+      )}
 
       <section class="q-section">
         <h3>{t('q_sections')}</h3>
@@ -375,7 +388,7 @@ function NotePane({ item, d, t, onDecided }: {
       </section>
 
       <section class="q-section">
-        <h3>{t('q_findingsTitle')}</h3>
+        <h3>{t('findings')}</h3>
         {body && body.findings.length === 0 && <p class="muted">{t('q_noFindings')}</p>}
         <ul class="q-findings" id="note-findings">
           {(body?.findings ?? []).map((f) => (
@@ -456,7 +469,7 @@ function Decision({ item, status, base, t, onDecided }: {
   };
   return (
     <section class="q-decision" id="decision">
-      <h3>{t('q_decision')}</h3>
+      <h3>{t('field_decision')}</h3>
       <label class="c-label" for="decision-comment">{t('q_comment')}</label>
       <textarea class="c-input q-comment" id="decision-comment" ref={box} rows={3} value={comment} aria-describedby="decision-hint"
         onInput={(e) => {
@@ -485,7 +498,7 @@ function Photos({ attachments, checkins, t }: { attachments: string[]; checkins:
     <section class="q-section" id="note-photos">
       {shas.length > 0 && (
         <>
-          <h3>{t('q_photos')}</h3>
+          <h3>{t('notePhotos')}</h3>
           <div class="q-photos">{shas.map((s) => <Photo key={s} sha={s} t={t} />)}</div>
         </>
       )}

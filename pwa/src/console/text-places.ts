@@ -14,7 +14,6 @@ export const placesText = defineText({
   pl_search: ['Tìm cơ sở (không cần dấu)…', 'Find a place…'],
   pl_parent: ['Thuộc', 'Belongs to'],
   pl_by: ['Người đề xuất', 'Proposed by'],
-  pl_position: ['Vị trí', 'Position'],
   pl_nearest: ['Đơn vị gần nhất', 'Nearest unit'],
   pl_none: ['Không có cơ sở nào ở trạng thái này.', 'No place in this state.'],
   pl_pick: ['Chọn một cơ sở trong danh sách để quyết định.', 'Pick a place in the list to decide on it.'],

@@ -81,6 +81,10 @@ export function migrations(): Migration[] {
     // judges it to have seen that read and nothing after. '' for the rows
     // the device pulled: the push's base_cursor speaks for them.
     { addColumn: { table: 'outbox', column: 'base', decl: "TEXT NOT NULL DEFAULT ''" } },
+    // 6: a refused change keeps its base, so that "Gửi lại" and "Sửa" send
+    // it again with the read it was made from, not as a change that had
+    // seen nothing (ordered by clock alone). '' on entries refused before.
+    { addColumn: { table: 'rejected', column: 'base', decl: "TEXT NOT NULL DEFAULT ''" } },
   ];
 }
 

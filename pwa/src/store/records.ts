@@ -1038,6 +1038,19 @@ export class Records {
         return (await this.db.one<{ t: string }>('SELECT text AS t FROM follow_ups WHERE id = ?', [rowId]))?.t ?? rowId;
       case 'units':
         return (await this.db.one<{ t: string }>('SELECT name AS t FROM units WHERE id = ?', [rowId]))?.t ?? rowId;
+      case 'team_visits':
+        return (await this.db.one<{ t: string }>(
+          `SELECT COALESCE(u.name, '') || ' · ' || COALESCE(v.starts_on, '') AS t
+             FROM team_visits v LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = ?`, [rowId]))?.t ?? rowId;
+      case 'notices':
+        return (await this.db.one<{ t: string }>("SELECT COALESCE(NULLIF(number, ''), title) AS t FROM notices WHERE id = ?", [rowId]))?.t || rowId;
+      case 'briefings':
+        return (await this.db.one<{ t: string }>(
+          `SELECT COALESCE(c.name, '') || ' · ' || COALESCE(b.held_on, '') AS t
+             FROM briefings b LEFT JOIN clusters c ON c.id = b.cluster_id WHERE b.id = ?`, [rowId]))?.t ?? rowId;
+      case 'reviews':
+        return (await this.db.one<{ t: string }>(
+          'SELECT n.title AS t FROM reviews r JOIN visit_notes n ON n.id = r.note_id WHERE r.id = ?', [rowId]))?.t ?? rowId;
       default:
         return rowId;
     }

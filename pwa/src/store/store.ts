@@ -70,6 +70,12 @@ export interface RejectedEntry {
   /** Wire name of the field the refusal is about; null when the server named none. */
   field: string | null;
   at: string;
+  /**
+   * The row's base when the change was made from a read over the API ('' when
+   * none): resend and reopen send it again with it (docs/protocol.md,
+   * Change.base), since the user's values are still those of that read.
+   */
+  base: string;
 }
 
 /** The server's refusal of one outbox entry, as the push answered it. */
@@ -251,9 +257,11 @@ export class Store {
   /**
    * The statements of one local change: the row and its outbox entry. The
    * entry's prev (what the server had, for discard; null for a creation)
-   * is read from the row unless given.
+   * is read from the row unless given. given.earlier: the change was made
+   * before the entries already queued for its row (a refused change sent
+   * again), so its base, the earlier read, is the one a folded entry keeps.
    */
-  private async changeStmts(ch: Change, given?: { prev: Record<string, unknown> | null }): Promise<Stmt[]> {
+  private async changeStmts(ch: Change, given: { prev?: Record<string, unknown> | null; earlier?: boolean } = {}): Promise<Stmt[]> {
     const def = mustTable(ch.table);
     const names = Object.keys(ch.fields ?? {});
     for (const n of names) {
@@ -281,7 +289,7 @@ export class Store {
         bind: [ch.rowId, ...cols, hlc],
       });
     }
-    const prev = given ? given.prev : current ? read : null;
+    const prev = given.prev !== undefined ? given.prev : current ? read : null;
     const last = await this.db.one<OutboxEntry>(
       'SELECT seq, id, op, fields, prev FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq DESC LIMIT 1',
       [def.name, ch.rowId],
@@ -292,9 +300,12 @@ export class Store {
       // A creation on either side keeps the merged entry a creation.
       const lastPrev = last.prev === null ? null : (JSON.parse(last.prev) as Record<string, unknown>);
       const mergedPrev = lastPrev === null || prev === null ? null : { ...prev, ...lastPrev };
+      // The earliest read's base stays: the merged change saw no more than
+      // it. That is the queued entry's, unless this change was made before
+      // it (a refused change sent again: given.earlier).
+      const keep = given.earlier && ch.base ? '?' : "CASE WHEN base = '' THEN ? ELSE base END";
       stmts.push({
-        // The earliest read's base stays: the merged change saw no more than it.
-        sql: "UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ?, base = CASE WHEN base = '' THEN ? ELSE base END WHERE seq = ?",
+        sql: `UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ?, base = ${keep} WHERE seq = ?`,
         bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), ch.base ?? '', last.seq],
       });
     } else {
@@ -396,8 +407,9 @@ export class Store {
       }
       for (const r of rejected) {
         stmts.push({
-          sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, field, at)
-                SELECT id, tbl, row_id, op, hlc, fields, prev, ?, ?, ?, ? FROM outbox WHERE id = ?`,
+          // The base goes with it: a resend is still the change made from that read.
+          sql: `INSERT OR REPLACE INTO rejected(id, tbl, row_id, op, hlc, fields, prev, code, message, field, at, base)
+                SELECT id, tbl, row_id, op, hlc, fields, prev, ?, ?, ?, ?, base FROM outbox WHERE id = ?`,
           bind: [r.code, r.message, r.field, nowIso(), r.entry.id],
         });
         stmts.push({ sql: 'DELETE FROM outbox WHERE id = ?', bind: [r.entry.id] });
@@ -503,16 +515,21 @@ export class Store {
    * upsert of the row, if any), and the rejected entry leaves. A field the
    * user changed again since the refusal, still pending in the outbox,
    * keeps that newer value. An edit of a row the device no longer holds
-   * (out of its scope since) is queued without a partial row. Returns false
-   * when there was no such entry.
+   * (out of its scope since) is queued without a partial row. The new entry
+   * carries the refused change's base (a change made from a read over the
+   * API): the user's values are still those of that read, and without it
+   * the server would take the change as having seen nothing of a row this
+   * device does not pull, or everything up to this device's cursor today.
+   * Returns false when there was no such entry.
    */
   private async requeue(id: string): Promise<boolean> {
     const r = await this.db.one<RejectedEntry>('SELECT * FROM rejected WHERE id = ?', [id]);
     if (!r) return false;
     const def = mustTable(r.tbl);
     const stmts: Stmt[] = [];
+    const base = r.base || undefined;
     if (r.op === 'delete') {
-      stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'delete' })));
+      stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'delete', base }, { earlier: true })));
     } else {
       const refused = JSON.parse(r.fields) as Record<string, unknown>;
       const newer = await this.pendingFields(def.name, r.row_id);
@@ -536,11 +553,11 @@ export class Store {
             prev[n] = n in before && JSON.stringify(now) === JSON.stringify(v) ? before[n] : now;
           }
         }
-        stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'upsert', fields }, { prev })));
+        stmts.push(...(await this.changeStmts({ table: def.name, rowId: r.row_id, op: 'upsert', fields, base }, { prev, earlier: true })));
       } else {
         stmts.push({
-          sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
-          bind: [crypto.randomUUID(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso()],
+          sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
+          bind: [crypto.randomUUID(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso(), r.base ?? ''],
         });
       }
     }

@@ -4,8 +4,8 @@
 import { useState } from 'preact/hooks';
 import type { LostNotice } from '../store/store';
 import { useCtx, useData } from './context';
-import { formatDateTime, type Key } from './i18n';
-import { fieldLabel } from './refusal';
+import { formatDateTime } from './i18n';
+import { fieldLabel, tableLabel } from './refusal';
 
 /** Where a record of the table opens; '' for tables with no screen of their own. */
 export function recordHash(table: string, rowId: string): string {
@@ -73,7 +73,7 @@ export function LostItem({ n, record }: { n: LostNotice; record?: { label: strin
     <li class="lost banner banner-warn" role="status" data-lost-field={n.field} data-table={n.tbl} data-row={n.row_id}>
       {record && (
         <div class="small lost-record">
-          {t(`table_${n.tbl}` as Key)} · <strong>{record.label}</strong>
+          {tableLabel(t, n.tbl)} · <strong>{record.label}</strong>
         </div>
       )}
       <div class="lost-title">{t('lostNotice', fieldLabel(t, n.tbl, n.field), by, formatDateTime(n.at, lang))}</div>

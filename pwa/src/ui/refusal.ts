@@ -2,7 +2,7 @@
 // server's stable code and the field it names (protocol Result.field), with
 // the field called by the label its form shows. The server's own sentence
 // (English, for support) stays as a detail line on the screen.
-import type { Key } from './i18n';
+import { isKey, type Key } from './i18n';
 
 type T = (key: Key, ...args: (string | number)[]) => string;
 
@@ -48,6 +48,20 @@ const LABELS: Record<string, Key> = {
   answer: 'field_answer',
   status_to: 'status',
   attachments: 'field_attachments',
+  team_id: 'field_team',
+  place: 'field_place',
+  contact: 'field_contact',
+  number: 'field_number',
+  signed_on: 'field_signed_on',
+  recipients: 'field_recipients',
+  content: 'field_content',
+  preparation: 'field_preparation',
+  held_on: 'field_held_on',
+  host_unit_id: 'field_host_unit',
+  minutes: 'field_minutes',
+  cluster_id: 'field_cluster',
+  decision: 'field_decision',
+  reviewer_id: 'field_reviewed_by',
 };
 
 /** Where one table's form words a field differently from the rest of the app. */
@@ -55,7 +69,14 @@ const TABLE_LABELS: Record<string, Record<string, Key>> = {
   trips: { title: 'tripTitle' },
   findings: { text: 'findingText' },
   units: { name: 'placeName', parent_id: 'placeParent' },
+  reviews: { comment: 'reviewComment' },
 };
+
+/** A table's name in the user's words (the wire name for a table this build has no word for). */
+export function tableLabel(t: T, table: string): string {
+  const key = `table_${table}`;
+  return isKey(key) ? t(key) : table;
+}
 
 /** The field's label as its form shows it; the wire name for a field no screen shows. */
 export function fieldLabel(t: T, table: string, field: string): string {

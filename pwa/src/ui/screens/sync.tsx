@@ -4,7 +4,7 @@ import { Badge, Banner, Screen } from '../components';
 import { useCtx, useData, useSyncStatus } from '../context';
 import { formatDateTime, type Key } from '../i18n';
 import { LostItem, recordHash } from '../lost';
-import { fieldLabel, refusalExplanation } from '../refusal';
+import { fieldLabel, refusalExplanation, tableLabel } from '../refusal';
 import type { LostNotice } from '../../store/store';
 
 export function Sync() {
@@ -56,7 +56,7 @@ export function Sync() {
           {(records ?? []).map((r) => (
             <li class="list-item" key={r.table + r.id} data-record={r.table}>
               <div>
-                <div class="small muted">{t(`table_${r.table}` as Key)}</div>
+                <div class="small muted">{tableLabel(t, r.table)}</div>
                 <div class="clip">{r.label}</div>
               </div>
               <Badge mark={r.sync} />
@@ -95,7 +95,7 @@ function RejectedItem({ r, navigate }: { r: RejectedEntry; navigate: (h: string)
   };
   return (
     <li class="rejected" data-rejected={r.code} data-table={r.tbl} data-row={r.row_id}>
-      <div class="small muted">{t(`table_${r.tbl}` as Key)} · {fields.join(', ')}</div>
+      <div class="small muted">{tableLabel(t, r.tbl)} · {fields.join(', ')}</div>
       <div class="clip"><strong>{label}</strong></div>
       <div class="reason" data-field={r.field ?? ''}>{t('rejectedReason', refusalExplanation(t, r.tbl, r.code, r.field))}</div>
       <div class="reason-detail small muted">{r.message ? `${r.message} ` : ''}({r.code})</div>
