@@ -358,15 +358,26 @@ func (d *DB) changeBase(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 		w.baseSeq, w.hasBase = c.seq, true
 		return nil
 	}
-	if !w.hasCursor {
-		return nil
+	seq, ok, err := pulledUpTo(ctx, tx, w, t, cur)
+	if err != nil || !ok {
+		return err
+	}
+	w.baseSeq, w.hasBase = seq, true
+	return nil
+}
+
+// pulledUpTo is what the pushing device had pulled of the stored row cur:
+// every write up to its push's base_cursor, when it sent one and its pull
+// serves the row (ok false: the push says nothing of the row).
+func pulledUpTo(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, cur *rowState) (seq int64, ok bool, err error) {
+	if w.server || !w.hasCursor {
+		return 0, false, nil
 	}
 	served, err := pullServes(ctx, tx, w.actor, t, cur)
 	if err != nil || !served {
-		return err
+		return 0, false, err
 	}
-	w.baseSeq, w.hasBase = w.cursorSeq, true
-	return nil
+	return w.cursorSeq, true, nil
 }
 
 // pullServes reports whether a's pull serves the stored row cur: always

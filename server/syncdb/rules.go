@@ -270,14 +270,10 @@ var (
 				return false, nil // an unreadable clock (a damaged file) keeps it closed
 			}
 			// Stamped before the hand-in, yet made by a device that had
-			// pulled it (its base cursor is past the hand-in's write, and
-			// its pull serves the note): made after seeing it, on a clock
-			// running behind. Causality, not the clock, says when.
-			if c.w.server || !c.w.hasCursor || fc.S > c.w.cursorSeq {
-				return true, nil
-			}
-			served, err := pullServes(c.ctx, c.tx, c.actor(), mustTable("visit_notes"), n)
-			return !served, err
+			// pulled it: made after seeing it, on a clock running behind.
+			// Causality, not the clock, says when.
+			pulled, ok, err := pulledUpTo(c.ctx, c.tx, c.w, mustTable("visit_notes"), n)
+			return !ok || fc.S > pulled, err
 		}}
 )
 

@@ -32,30 +32,20 @@ func (e *ValidationError) Error() string {
 // A new row of a table with an owner field gets the logged-in user as owner
 // unless fields name one. It returns the change id.
 func (d *Device) Upsert(ctx context.Context, table, rowID string, fields map[string]any) (string, error) {
-	t, err := lookup(table)
-	if err != nil {
-		return "", err
-	}
-	if t.Reference && !t.Proposed {
-		return "", &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
-	}
-	wire, err := normalize(t, fields)
-	if err != nil {
-		return "", err
-	}
-	return d.write(ctx, t, rowID, protocol.OpUpsert, wire)
+	return d.writeOne(ctx, Edit{Table: table, RowID: rowID, Fields: fields})
 }
 
 // Delete tombstones a row and queues the change, in one transaction.
 func (d *Device) Delete(ctx context.Context, table, rowID string) (string, error) {
-	t, err := lookup(table)
+	return d.writeOne(ctx, Edit{Table: table, RowID: rowID, Delete: true})
+}
+
+func (d *Device) writeOne(ctx context.Context, e Edit) (string, error) {
+	ids, err := d.Write(ctx, []Edit{e})
 	if err != nil {
 		return "", err
 	}
-	if t.Reference {
-		return "", &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
-	}
-	return d.write(ctx, t, rowID, protocol.OpDelete, nil)
+	return ids[0], nil
 }
 
 // normalize checks fields against the schema and returns them as plain
@@ -87,26 +77,6 @@ func normalize(t *schema.Table, fields map[string]any) (map[string]any, error) {
 	return wire, nil
 }
 
-func (d *Device) write(ctx context.Context, t *schema.Table, rowID string, op protocol.Op, fields map[string]any) (string, error) {
-	if !schema.ValidID(rowID) {
-		return "", &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
-	}
-	uid := d.UserID() // read before the transaction: no lock is taken while it holds the connection
-	var changeID string
-	err := d.inTx(ctx, func(x txn) error {
-		b := editBatch{x: x, uid: uid}
-		var err error
-		if changeID, err = d.writeIn(&b, t, strings.ToLower(rowID), op, fields); err != nil {
-			return err
-		}
-		return b.finish()
-	})
-	if err != nil {
-		return "", err
-	}
-	return changeID, nil
-}
-
 // Edit is one edit of Write: an upsert of Fields, or a delete.
 type Edit struct {
 	Table, RowID string
@@ -134,15 +104,15 @@ func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
 		if t.Reference && (e.Delete || !t.Proposed) {
 			return nil, &ValidationError{Table: t.Name, Message: "reference data is edited by administrators, not pushed by devices"}
 		}
-		if !schema.ValidID(e.RowID) {
-			return nil, &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
-		}
 		c := checked{t: t, id: strings.ToLower(e.RowID), op: protocol.OpDelete}
 		if !e.Delete {
 			if c.fields, err = normalize(t, e.Fields); err != nil {
 				return nil, err
 			}
 			c.op = protocol.OpUpsert
+		}
+		if !schema.ValidID(e.RowID) {
+			return nil, &ValidationError{Table: t.Name, Field: "id", Message: "row id must be a UUID"}
 		}
 		all = append(all, c)
 	}
