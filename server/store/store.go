@@ -31,6 +31,7 @@ type Store struct {
 	path    string // the SQLite file; the URL without its password on PostgreSQL
 	writer  *sql.DB
 	reader  *sql.DB
+	ckpt    *checkpointer // SQLite only
 }
 
 // Dialect is which database the store is; the code asks it where SQL
@@ -49,24 +50,39 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 //
 // _txlock=immediate makes BEGIN take the write lock at once, so a read-then-
 // write transaction cannot fail halfway with SQLITE_BUSY on upgrade.
-func dsn(path string, readOnly bool) string {
+//
+// The writer does not checkpoint the WAL after its commits as SQLite does
+// by default (every 1,000 pages): the checkpointer's connection does, beside
+// it (checkpoint.go). The writer keeps a far threshold as a backstop.
+func dsn(path string, role connRole) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if readOnly {
+	switch role {
+	case readerConn:
 		q.Add("_pragma", "query_only(ON)")
-	} else {
+	case writerConn:
 		q.Set("_txlock", "immediate")
 		// A group commit writes thousands of rows in one transaction; a
 		// 64 MiB page cache keeps them in memory until the commit instead
 		// of spilling pages to the WAL halfway through.
 		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 	}
 	return FileURI(path, q)
 }
+
+// connRole is what a connection to the SQLite file is for.
+type connRole int
+
+const (
+	writerConn connRole = iota
+	readerConn
+	checkpointConn
+)
 
 // FileURI is the "file:" URI of the SQLite file at path with the driver's
 // parameters q. The path is percent-escaped: SQLite decodes %HH in a URI's
@@ -86,7 +102,7 @@ func escapePath(path string) string {
 // Open opens (creating if needed) the database file at path and applies any
 // pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	writer, err := sql.Open("sqlite", dsn(path, false))
+	writer, err := sql.Open("sqlite", dsn(path, writerConn))
 	if err != nil {
 		return nil, fmt.Errorf("open writer %s: %w", path, err)
 	}
@@ -99,7 +115,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open writer %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", dsn(path, true))
+	reader, err := sql.Open("sqlite", dsn(path, readerConn))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open reader %s: %w", path, err)
@@ -108,6 +124,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	s := &Store{dialect: SQLite, path: path, writer: writer, reader: reader}
+	if s.ckpt, err = startCheckpointer(path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -125,12 +145,16 @@ func (s *Store) Writer() *sql.DB { return s.writer }
 // Reader is the read-only pool. Prefer ReadTx for multi-statement reads.
 func (s *Store) Reader() *sql.DB { return s.reader }
 
-// Close closes both pools.
+// Close stops the checkpointer and closes the pools.
 func (s *Store) Close() error {
-	if s.reader == s.writer {
-		return s.writer.Close()
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
 	}
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	if s.reader == s.writer {
+		return errors.Join(err, s.writer.Close())
+	}
+	return errors.Join(err, s.reader.Close(), s.writer.Close())
 }
 
 // Ping checks that both pools answer; it backs /readyz.
@@ -141,6 +165,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if err := s.writer.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping writer: %w", err)
+	}
+	if s.ckpt != nil {
+		if err := s.ckpt.failed(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
 	}
 	return nil
 }
@@ -171,6 +200,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.kick()
 	}
 	return nil
 }
