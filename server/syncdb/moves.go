@@ -201,7 +201,7 @@ func children(t *schema.Table) []*schema.Table {
 // see withReach) may read now, in one query: a pull's departed rows and a
 // push's out-of-scope answers ask it of many rows at once. nil means every
 // row: a reads t whole, and nothing is asked of the store.
-func readableIDs(ctx context.Context, tx *sql.Tx, a Actor, t *schema.Table, ids []string) (map[string]bool, error) {
+func readableIDs(ctx context.Context, tx querier, a Actor, t *schema.Table, ids []string) (map[string]bool, error) {
 	where, args := scopeClause(a, t)
 	if where == "TRUE" {
 		return nil, nil

@@ -394,7 +394,7 @@ type reach struct {
 
 // withReach reads the actor's team and cluster memberships, returning the
 // actor with them and a fingerprint of everything the read scope depends on.
-func withReach(ctx context.Context, tx *sql.Tx, a Actor) (Actor, string, error) {
+func withReach(ctx context.Context, tx querier, a Actor) (Actor, string, error) {
 	h := sha256.New()
 	roles := slices.Clone(a.Roles)
 	slices.Sort(roles)

@@ -124,6 +124,9 @@ func (d *DB) commit(batch []*pushJob) {
 	if d.opts.Observe != nil {
 		d.opts.Observe(applied, dup, rejected, len(batch))
 	}
+	if err := d.stmts.warm(context.Background()); err != nil {
+		d.log.Warn("preparing the writer's statements", "err", err)
+	}
 }
 
 // commitJobs applies pushes in one transaction and commits once. Its
@@ -134,7 +137,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	// other pushes share this transaction.
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
-		wt := newWtx(tx, d.st.Dialect())
+		wt := newWtx(tx, d.st.Dialect(), d.stmts)
 		created := make([]map[string]bool, len(batch))
 		for i, job := range batch {
 			results, made, err := d.applyPush(ctx, wt, job)
@@ -153,7 +156,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 			if !job.req.NoEcho {
 				continue
 			}
-			reader, _, err := withReach(ctx, tx, job.actor)
+			reader, _, err := withReach(ctx, wt, job.actor)
 			if err != nil {
 				return err
 			}
@@ -164,7 +167,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 					}
 				}
 			}
-			if err := d.markOutOfScope(ctx, tx, reader, job.req.Changes, outs[i].resp.Results); err != nil {
+			if err := d.markOutOfScope(ctx, wt, reader, job.req.Changes, outs[i].resp.Results); err != nil {
 				return err
 			}
 		}
@@ -229,7 +232,7 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 		return nil, fmt.Errorf("encode change ids: %w", err)
 	}
 	ids := tx.dialect.JSONEach(":ids", "i")
-	rows, err := tx.tx.QueryContext(ctx, `
+	rows, err := tx.QueryContext(ctx, `
 		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
 		UNION ALL
 		SELECT change_id, code, message, field FROM rejected_changes
@@ -276,7 +279,7 @@ func (d *DB) relost(ctx context.Context, tx *wtx, w *writeCtx, prior map[string]
 	if err != nil {
 		return fmt.Errorf("encode change ids: %w", err)
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT change_id, tbl, row_id, lost FROM change_log
+	rows, err := tx.QueryContext(ctx, `SELECT change_id, tbl, row_id, lost FROM change_log
 		WHERE change_id IN (SELECT i.value FROM `+tx.dialect.JSONEach("?", "i")+`) AND lost != '{}'`, string(list))
 	if err != nil {
 		return fmt.Errorf("look up lost values: %w", err)
@@ -416,7 +419,7 @@ func (d *DB) ownEcho(ctx context.Context, tx *wtx, device string, ch protocol.Ch
 // batch left it: the device drops its copy. One query per table written.
 // A row the server does not hold (a delete of a row it never had) is no
 // one's: nothing to drop but the device's own copy either way.
-func (d *DB) markOutOfScope(ctx context.Context, tx *sql.Tx, a Actor, changes []protocol.Change, results []protocol.Result) error {
+func (d *DB) markOutOfScope(ctx context.Context, tx querier, a Actor, changes []protocol.Change, results []protocol.Result) error {
 	byTable := map[*schema.Table][]int{} // positions of the answered changes, by table
 	for j, ch := range changes {
 		if results[j].Status == protocol.StatusRejected || !schema.ValidID(ch.RowID) {
@@ -449,7 +452,7 @@ func (d *DB) markOutOfScope(ctx context.Context, tx *sql.Tx, a Actor, changes []
 // the row: the change that created it.
 func firstChange(ctx context.Context, tx *wtx, t *schema.Table, rowID, changeID string) (bool, error) {
 	var first sql.NullString
-	err := tx.tx.QueryRowContext(ctx, `SELECT change_id FROM change_log WHERE tbl = ? AND row_id = ? ORDER BY seq LIMIT 1`,
+	err := tx.QueryRowContext(ctx, `SELECT change_id FROM change_log WHERE tbl = ? AND row_id = ? ORDER BY seq LIMIT 1`,
 		t.Name, rowID).Scan(&first)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("look up the first change of %s %s: %w", t.Name, rowID, err)

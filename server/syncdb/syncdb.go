@@ -82,6 +82,7 @@ type DB struct {
 	done chan struct{}
 
 	defaults stdsync.Map // table name → its column defaults (see columnDefaults)
+	stmts    *stmtCache  // the writer's statements, kept across transactions (SQLite)
 }
 
 // tableSet is the synced tables of an engine: the registry's (sync/schema),
@@ -131,6 +132,7 @@ func newDB(st *store.Store, opts Options, tables tableSet) *DB {
 		jobs:   make(chan *pushJob, 256),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+		stmts:  newStmtCache(st),
 	}
 	d.resumeClock()
 	go d.commitLoop()
@@ -155,6 +157,7 @@ func (d *DB) resumeClock() {
 func (d *DB) Close() {
 	close(d.stop)
 	<-d.done
+	d.stmts.close()
 }
 
 // Clock is the server's hybrid logical clock.
@@ -197,7 +200,7 @@ func (e *RejectedError) Error() string {
 // transaction should roll back.
 func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, changes []ServerChange) error {
 	now := d.now().UTC()
-	wt := newWtx(tx, d.st.Dialect())
+	wt := newWtx(tx, d.st.Dialect(), d.stmts)
 	for _, sc := range changes {
 		op := protocol.OpUpsert
 		if sc.Delete {
@@ -240,7 +243,7 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 // *RejectedError; any other error means the caller's transaction should
 // roll back.
 func (d *DB) ApplyJudgedTx(ctx context.Context, tx *sql.Tx, actor Actor, sc ServerChange) error {
-	wt := newWtx(tx, d.st.Dialect())
+	wt := newWtx(tx, d.st.Dialect(), d.stmts)
 	actor.DeviceID = d.clock.Node()
 	actor.dialect = d.st.Dialect()
 	actor.reach = nil

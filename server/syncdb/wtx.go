@@ -3,6 +3,7 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+	"sync"
 
 	"dicoso/server/store"
 )
@@ -11,8 +12,11 @@ import (
 //
 // It prepares each distinct statement once and reuses it: a group commit
 // runs the same few statements thousands of times, and SQLite's parser
-// would otherwise be a quarter of the cost of a push. Statement texts are
-// built only from the schema registry, so the cache stays small.
+// would otherwise be a quarter of the cost of a push. On SQLite the
+// statements also outlive the transaction (stmtCache): a push that commits
+// alone, as under a light load, would otherwise prepare them all again.
+// Statement texts are built only from the schema registry, so the caches
+// stay small.
 //
 // It also keeps the rows it merges into, and writes each changed row once,
 // at flush, however many changes it took: a note autosaved forty times
@@ -21,6 +25,7 @@ import (
 type wtx struct {
 	tx      *sql.Tx
 	dialect store.Dialect
+	shared  *stmtCache // nil: prepare per transaction
 	stmts   map[string]*sql.Stmt
 	// exists remembers rows found by reference checks. Rows are never
 	// removed (deletion is a tombstone), so a row seen once stays found.
@@ -31,8 +36,93 @@ type wtx struct {
 	leads map[string]bool
 }
 
-func newWtx(tx *sql.Tx, d store.Dialect) *wtx {
-	return &wtx{tx: tx, dialect: d, stmts: map[string]*sql.Stmt{}, exists: map[string]struct{}{}, rows: map[string]*rowState{}}
+func newWtx(tx *sql.Tx, d store.Dialect, shared *stmtCache) *wtx {
+	return &wtx{tx: tx, dialect: d, shared: shared, stmts: map[string]*sql.Stmt{},
+		exists: map[string]struct{}{}, rows: map[string]*rowState{}}
+}
+
+// querier reads: a *sql.Tx, or a *wtx through its statement cache.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// stmtCache keeps statements prepared on the SQLite store's one writer
+// connection, for every write transaction after. (sql.Tx.StmtContext finds
+// the statement already prepared on the transaction's connection and
+// reuses it.) A statement is prepared for the cache between transactions,
+// by warm: preparing on the store while a transaction holds its one
+// connection would wait for that connection forever. PostgreSQL has a pool
+// of connections that other processes may migrate under it, so there each
+// transaction prepares its own.
+type stmtCache struct {
+	db   *sql.DB
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
+	want map[string]struct{} // asked for in a transaction, to prepare after it
+}
+
+func newStmtCache(st *store.Store) *stmtCache {
+	if st.Dialect() != store.SQLite {
+		return nil
+	}
+	return &stmtCache{db: st.Writer(), m: map[string]*sql.Stmt{}, want: map[string]struct{}{}}
+}
+
+// get is the cached statement for q, or nil: then warm prepares it.
+func (c *stmtCache) get(q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[q]
+	if !ok {
+		c.want[q] = struct{}{}
+	}
+	return s
+}
+
+// warm prepares the statements transactions asked for and did not find. It
+// must run outside any write transaction, and prepares without holding the
+// cache's lock: it may wait for the connection, which a transaction
+// elsewhere (an admin's REST edit) holds while it asks the cache too.
+func (c *stmtCache) warm(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	qs := make([]string, 0, len(c.want))
+	for q := range c.want {
+		qs = append(qs, q)
+	}
+	clear(c.want)
+	c.mu.Unlock()
+	for _, q := range qs {
+		s, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		if old, ok := c.m[q]; ok {
+			old.Close()
+		}
+		c.m[q] = s
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.m {
+		s.Close()
+		delete(c.m, q)
+	}
 }
 
 // changed records that fields of r were merged and must be written.
@@ -70,12 +160,26 @@ func (w *wtx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := w.stmts[q]; ok {
 		return s, nil
 	}
-	s, err := w.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	if ps := w.shared.get(q); ps != nil {
+		s = w.tx.StmtContext(ctx, ps)
+	} else {
+		var err error
+		if s, err = w.tx.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
 	}
 	w.stmts[q] = s
 	return s, nil
+}
+
+// QueryContext is sql.Tx's, through the statement cache.
+func (w *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 // QueryRowContext is sql.Tx's, through the statement cache.
