@@ -529,10 +529,7 @@ func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
 	// A fixed column order gives one statement text per column set, so the
 	// prepared statement is reused across the batch.
 	slices.Sort(cols)
-	clocks, err := json.Marshal(r.clocks)
-	if err != nil {
-		return fmt.Errorf("encode clocks: %w", err)
-	}
+	clocks := encodeClocks(r.clocks)
 	args := make([]any, 0, len(cols)+4)
 	var q string
 	if r.inDB {
@@ -542,14 +539,14 @@ func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
 			args = append(args, r.field(c))
 		}
 		set = append(set, "version = ?", "clocks = ?", "seq = ?")
-		args = append(args, r.version, string(clocks), r.seq, r.id)
+		args = append(args, r.version, clocks, r.seq, r.id)
 		q = "UPDATE " + r.table.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
 	} else {
 		args = append(args, r.id)
 		for _, c := range cols {
 			args = append(args, r.field(c))
 		}
-		args = append(args, r.version, string(clocks), r.seq)
+		args = append(args, r.version, clocks, r.seq)
 		colList := ""
 		if len(cols) > 0 {
 			colList = ", " + strings.Join(cols, ", ")
@@ -567,30 +564,15 @@ func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
 
 func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID string,
 	ch protocol.Change, won, previous, lost map[string]any) (int64, error) {
-	enc := func(m map[string]any) (string, error) {
-		if len(m) == 0 {
-			return "{}", nil // most changes overwrite nothing and lose nothing
-		}
-		out := make(map[string]any, len(m))
-		for k, v := range m {
-			if f, ok := t.Field(k); ok {
-				out[k] = f.FromSQL(v)
-			} else {
-				out[k] = v != int64(0) && v != nil // deleted
-			}
-		}
-		b, err := json.Marshal(out)
-		return string(b), err
-	}
-	applied, err := enc(won)
+	applied, err := encodeValues(t, won)
 	if err != nil {
 		return 0, fmt.Errorf("encode change: %w", err)
 	}
-	prev, err := enc(previous)
+	prev, err := encodeValues(t, previous)
 	if err != nil {
 		return 0, fmt.Errorf("encode change: %w", err)
 	}
-	lostJS, err := enc(lost)
+	lostJS, err := encodeValues(t, lost)
 	if err != nil {
 		return 0, fmt.Errorf("encode change: %w", err)
 	}
