@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,35 +212,127 @@ func serverRow(x txn, t *schema.Table, id string) (rowState, bool, error) {
 	if err != nil {
 		return rowState{}, false, fmt.Errorf("client: read server state of %s %s: %w", t.Name, id, err)
 	}
+	srv, err := keptState(t, id, present, fields, deleted, version)
+	return srv, err == nil, err
+}
+
+// serverRows reads the kept server states of the rows of t whose ids are
+// listed in ids (a JSON array), giving each kept one to fn.
+func serverRows(x txn, t *schema.Table, ids string, fn func(id string, srv rowState)) error {
+	rs, err := x.query(qServerRows, t.Name, ids)
+	if err != nil {
+		return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var present, deleted int64
+		var id, fields, version string
+		if err := rs.Scan(&id, &present, &fields, &deleted, &version); err != nil {
+			return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+		}
+		srv, err := keptState(t, id, present, fields, deleted, version)
+		if err != nil {
+			return err
+		}
+		fn(id, srv)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+	}
+	return nil
+}
+
+// keptState is a row of server_rows as a row state.
+func keptState(t *schema.Table, id string, present int64, fields string, deleted int64, version string) (rowState, error) {
 	if present == 0 {
-		return rowState{}, true, nil
+		return rowState{}, nil
 	}
 	var wire map[string]any
 	if err := json.Unmarshal([]byte(fields), &wire); err != nil {
-		return rowState{}, false, fmt.Errorf("client: decode server state of %s %s: %w", t.Name, id, err)
+		return rowState{}, fmt.Errorf("client: decode server state of %s %s: %w", t.Name, id, err)
 	}
-	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, true, nil
+	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, nil
 }
 
 // keepServerRow records the server's state of a row with outbox entries.
 func keepServerRow(x txn, t *schema.Table, id string, r rowState) error {
-	present, deleted := int64(0), int64(0)
-	fields := "{}"
-	if r.present {
-		present = 1
-		if r.deleted {
-			deleted = 1
-		}
-		b, err := json.Marshal(toWire(t, r.values))
-		if err != nil {
-			return fmt.Errorf("client: encode %s %s: %w", t.Name, id, err)
-		}
-		fields = string(b)
+	present, fields, deleted, err := keptColumns(t, id, r)
+	if err != nil {
+		return err
 	}
 	if _, err := x.exec(qKeepServerRow, t.Name, id, present, fields, deleted, r.version); err != nil {
 		return fmt.Errorf("client: keep server state of %s %s: %w", t.Name, id, err)
 	}
 	return nil
+}
+
+// keptColumns are the columns of server_rows that hold the state r.
+func keptColumns(t *schema.Table, id string, r rowState) (present int64, fields string, deleted int64, err error) {
+	if !r.present {
+		return 0, "{}", 0, nil
+	}
+	if r.deleted {
+		deleted = 1
+	}
+	b, err := json.Marshal(toWire(t, r.values))
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("client: encode %s %s: %w", t.Name, id, err)
+	}
+	return 1, string(b), deleted, nil
+}
+
+// appendKept appends the row of server_rows that holds the state r, as
+// the JSON array qKeepServerRows reads: [table, id, present, fields (the
+// JSON text, as a string), deleted, version].
+func appendKept(b []byte, t *schema.Table, id string, r rowState) ([]byte, error) {
+	present, fields, deleted, err := keptColumns(t, id, r)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, '[')
+	b = appendJSONString(b, t.Name)
+	b = append(b, ',')
+	b = appendJSONString(b, id)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, present, 10)
+	b = append(b, ',')
+	b = appendJSONString(b, fields)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, deleted, 10)
+	b = append(b, ',')
+	b = appendJSONString(b, r.version)
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string. s is UTF-8 (JSON text,
+// ids, clocks), so only quotes, backslashes and control characters are
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // rowEntries reads a row's outbox entries in order.
@@ -315,6 +408,50 @@ type ownFold struct {
 	srv rowState
 }
 
+// read reads, before the first add, the kept server state of every row
+// the acknowledged changes of a push answer touch: one statement a table
+// rather than one a row, with what add would read of each.
+func (f *ownFolds) read(x txn, group []entry, results []protocol.Result) error {
+	var tables []*schema.Table
+	ids := map[*schema.Table][]string{}
+	for i, r := range results {
+		if i >= len(group) || (r.Status != protocol.StatusApplied && r.Status != protocol.StatusDuplicate) {
+			continue
+		}
+		t, ok := schema.Lookup(group[i].table)
+		if !ok {
+			continue
+		}
+		id := strings.ToLower(group[i].rowID)
+		key := t.Name + "/" + id
+		if _, seen := f.rows[key]; seen {
+			continue
+		}
+		if f.rows == nil {
+			f.rows = map[string]*ownFold{}
+		}
+		f.rows[key] = nil // no kept state, unless read below
+		if ids[t] == nil {
+			tables = append(tables, t)
+		}
+		ids[t] = append(ids[t], id)
+	}
+	for _, t := range tables {
+		list, err := json.Marshal(ids[t])
+		if err != nil {
+			return fmt.Errorf("client: encode row ids: %w", err)
+		}
+		if err := serverRows(x, t, string(list), func(id string, srv rowState) {
+			o := &ownFold{t: t, id: id, srv: srv}
+			f.order = append(f.order, o)
+			f.rows[t.Name+"/"+id] = o
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // add folds one acknowledged change.
 func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 	f.acks = append(f.acks, e.changeID)
@@ -345,11 +482,23 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 	return nil
 }
 
-// flush writes the folded rows and the acknowledgements.
+// flush writes the folded rows, in one statement, and the
+// acknowledgements.
 func (f *ownFolds) flush(x txn, now time.Time) error {
-	for _, o := range f.order {
-		if err := keepServerRow(x, o.t, o.id, o.srv); err != nil {
-			return err
+	if len(f.order) > 0 {
+		list := []byte{'['}
+		for i, o := range f.order {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			var err error
+			if list, err = appendKept(list, o.t, o.id, o.srv); err != nil {
+				return err
+			}
+		}
+		list = append(list, ']')
+		if _, err := x.exec(qKeepServerRows, string(list)); err != nil {
+			return fmt.Errorf("client: keep server state of %d rows: %w", len(f.order), err)
 		}
 	}
 	if len(f.acks) > 0 {

@@ -67,7 +67,10 @@ const (
 	qState          = "SELECT value FROM sync_state WHERE key = ?"
 	qSetState       = "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 	qServerRow      = "SELECT present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id = ?"
+	qServerRows     = "SELECT row_id, present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id IN (SELECT value FROM json_each(?))"
 	qKeepServerRow  = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)"
+	qKeepServerRows = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) " +
+		"SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)"
 	qDropServerRow  = "DELETE FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -89,7 +92,7 @@ func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " W
 
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
-	queries := []string{qState, qSetState, qServerRow, qKeepServerRow, qDropServerRow, qRowEntries, qQueue, qAck,
+	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRows, qDropServerRow, qRowEntries, qQueue, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
 		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
