@@ -399,7 +399,7 @@ func rebuild(x txn, t *schema.Table, id string) error {
 type ownFolds struct {
 	rows  map[string]*ownFold // "table/id"; nil: the row has no kept state
 	order []*ownFold
-	acks  []string
+	acks  []int64 // outbox seq of each acknowledged change
 }
 
 type ownFold struct {
@@ -454,7 +454,7 @@ func (f *ownFolds) read(x txn, group []entry, results []protocol.Result) error {
 
 // add folds one acknowledged change.
 func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
-	f.acks = append(f.acks, e.changeID)
+	f.acks = append(f.acks, e.seq)
 	t, ok := schema.Lookup(e.table)
 	if !ok {
 		return nil
@@ -502,11 +502,15 @@ func (f *ownFolds) flush(x txn, now time.Time) error {
 		}
 	}
 	if len(f.acks) > 0 {
-		ids, err := json.Marshal(f.acks)
-		if err != nil {
-			return fmt.Errorf("client: encode acknowledged changes: %w", err)
+		seqs := []byte{'['}
+		for i, seq := range f.acks {
+			if i > 0 {
+				seqs = append(seqs, ',')
+			}
+			seqs = strconv.AppendInt(seqs, seq, 10)
 		}
-		if _, err := x.exec(qAck, nowText(now), string(ids)); err != nil {
+		seqs = append(seqs, ']')
+		if _, err := x.exec(qAck, nowText(now), string(seqs)); err != nil {
 			return fmt.Errorf("client: acknowledge %d changes: %w", len(f.acks), err)
 		}
 	}
