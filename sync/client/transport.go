@@ -120,7 +120,7 @@ func (d *Device) backoff(attempt int, retryAfter time.Duration) time.Duration {
 const compressMinBytes = 1024
 
 // compressBody gzips a body big enough to gain from it: a push of 100
-// changes shrinks to about a third, which is what a weak signal feels.
+// changes shrinks to about a sixth, which is what a weak signal feels.
 // The compressors are pooled: each holds about a megabyte of tables, and
 // making one for every push was most of what compressing cost.
 func compressBody(plain []byte) ([]byte, bool) {
@@ -145,8 +145,12 @@ func compressBody(plain []byte) ([]byte, bool) {
 	return buf.Bytes(), true
 }
 
-// pushGzipLevel is how hard a request body is compressed.
-const pushGzipLevel = gzip.DefaultCompression
+// pushGzipLevel is how hard a request body is compressed: the fastest
+// level. On the load generator's push of 100 changes (29 kB of JSON) it
+// takes 0.6 µs a change against 1.4 µs at the default level, for 49 bytes
+// a change sent rather than 43 (issue 10's budget is 120 bytes a change,
+// request and answer together).
+const pushGzipLevel = gzip.BestSpeed
 
 var gzipWriters stdsync.Pool // of *gzip.Writer at pushGzipLevel
 
