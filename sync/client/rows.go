@@ -281,60 +281,6 @@ func keptColumns(t *schema.Table, id string, r rowState) (present int64, fields 
 	return 1, string(b), deleted, nil
 }
 
-// appendKept appends the row of server_rows that holds the state r, as
-// the JSON array qKeepServerRows reads: [table, id, present, fields (the
-// JSON text, as a string), deleted, version].
-func appendKept(b []byte, t *schema.Table, id string, r rowState) ([]byte, error) {
-	present, fields, deleted, err := keptColumns(t, id, r)
-	if err != nil {
-		return b, err
-	}
-	b = append(b, '[')
-	b = appendJSONString(b, t.Name)
-	b = append(b, ',')
-	b = appendJSONString(b, id)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, present, 10)
-	b = append(b, ',')
-	b = appendJSONString(b, fields)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, deleted, 10)
-	b = append(b, ',')
-	b = appendJSONString(b, r.version)
-	return append(b, ']'), nil
-}
-
-// appendJSONString appends s as a JSON string. s is UTF-8 (JSON text,
-// ids, clocks), so only quotes, backslashes and control characters are
-// escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
 // rowEntries reads a row's outbox entries in order.
 func rowEntries(x txn, table, id string) ([]entry, error) {
 	return queryEntries(x, qRowEntries, table, id)
@@ -482,23 +428,29 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 	return nil
 }
 
-// flush writes the folded rows, in one statement, and the
+// flush writes the folded rows, keepBatch to a statement, and the
 // acknowledgements.
 func (f *ownFolds) flush(x txn, now time.Time) error {
-	if len(f.order) > 0 {
-		list := []byte{'['}
-		for i, o := range f.order {
-			if i > 0 {
-				list = append(list, ',')
+	rest := f.order
+	if len(rest) >= keepBatch {
+		args := make([]any, 0, 6*keepBatch)
+		for ; len(rest) >= keepBatch; rest = rest[keepBatch:] {
+			args = args[:0]
+			for _, o := range rest[:keepBatch] {
+				present, fields, deleted, err := keptColumns(o.t, o.id, o.srv)
+				if err != nil {
+					return err
+				}
+				args = append(args, o.t.Name, o.id, present, fields, deleted, o.srv.version)
 			}
-			var err error
-			if list, err = appendKept(list, o.t, o.id, o.srv); err != nil {
-				return err
+			if _, err := x.exec(qKeepServerRowsN, args...); err != nil {
+				return fmt.Errorf("client: keep server state of %d rows: %w", keepBatch, err)
 			}
 		}
-		list = append(list, ']')
-		if _, err := x.exec(qKeepServerRows, string(list)); err != nil {
-			return fmt.Errorf("client: keep server state of %d rows: %w", len(f.order), err)
+	}
+	for _, o := range rest {
+		if err := keepServerRow(x, o.t, o.id, o.srv); err != nil {
+			return err
 		}
 	}
 	if len(f.acks) > 0 {

@@ -69,14 +69,18 @@ const (
 	qServerRow      = "SELECT present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qServerRows     = "SELECT row_id, present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id IN (SELECT value FROM json_each(?))"
 	qKeepServerRow  = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)"
-	qKeepServerRows = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) " +
-		"SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)"
 	qDropServerRow  = "DELETE FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	qAck            = "UPDATE outbox SET acked_at = ? WHERE seq IN (SELECT value FROM json_each(?))"
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"
 )
+
+// keepBatch is how many rows of server_rows one statement writes.
+const keepBatch = 16
+
+var qKeepServerRowsN = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" +
+	strings.Repeat(", (?, ?, ?, ?, ?, ?)", keepBatch-1)
 
 func readRowSQL(t *schema.Table) string {
 	return "SELECT " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name + " WHERE id = ?"
@@ -92,7 +96,7 @@ func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " W
 
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
-	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRows, qDropServerRow, qRowEntries, qQueue, qAck,
+	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRowsN, qDropServerRow, qRowEntries, qQueue, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
 		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
