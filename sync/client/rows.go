@@ -129,24 +129,29 @@ func overlay(t *schema.Table, base rowState, entries []entry) rowState {
 		r.values[k] = v
 	}
 	for _, e := range entries {
-		if !r.present {
-			r.present, r.values = true, emptyRow(t)
-		}
-		switch e.op {
-		case protocol.OpDelete:
-			r.deleted = true
-		default:
-			for name, v := range e.fields {
-				if f, ok := t.Field(name); ok {
-					r.values[name] = localValue(f, v)
-				}
-			}
-		}
-		if e.hlc > r.version {
-			r.version = e.hlc
-		}
+		lay(t, &r, e)
 	}
 	return r
+}
+
+// lay lays one outbox entry on r, in place (see overlay).
+func lay(t *schema.Table, r *rowState, e entry) {
+	if !r.present {
+		r.present, r.values = true, emptyRow(t)
+	}
+	switch e.op {
+	case protocol.OpDelete:
+		r.deleted = true
+	default:
+		for name, v := range e.fields {
+			if f, ok := t.Field(name); ok {
+				r.values[name] = localValue(f, v)
+			}
+		}
+	}
+	if e.hlc > r.version {
+		r.version = e.hlc
+	}
 }
 
 // readRow reads a row of a synced table.
