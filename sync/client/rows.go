@@ -179,6 +179,40 @@ func readRow(x txn, t *schema.Table, id string) (rowState, error) {
 	return r, nil
 }
 
+// readRows reads the rows of a synced table whose ids are listed in ids (a
+// JSON array), giving each one held to fn.
+func readRows(x txn, t *schema.Table, ids string, fn func(id string, r rowState)) error {
+	rs, err := x.query(readRowsSQL(t), ids)
+	if err != nil {
+		return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+	}
+	defer rs.Close()
+	cols := t.Columns()
+	raw := make([]any, len(cols))
+	var id, version string
+	var deleted int64
+	dest := make([]any, 0, len(cols)+3)
+	dest = append(dest, &id)
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
+	dest = append(dest, &deleted, &version)
+	for rs.Next() {
+		if err := rs.Scan(dest...); err != nil {
+			return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+		}
+		r := rowState{present: true, deleted: deleted != 0, version: version, values: make(map[string]any, len(cols))}
+		for i, c := range cols {
+			r.values[c] = raw[i]
+		}
+		fn(id, r)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+	}
+	return nil
+}
+
 // writeRow stores a row's state in its synced table (an absent state
 // removes the row).
 func writeRow(x txn, t *schema.Table, id string, r rowState) error {
@@ -271,6 +305,34 @@ func keepServerRow(x txn, t *schema.Table, id string, r rowState) error {
 	return nil
 }
 
+// keepServerRows records the server's state of rows with outbox entries,
+// keepBatch to a statement.
+func keepServerRows(x txn, rows []*keptRow) error {
+	rest := rows
+	if len(rest) >= keepBatch {
+		args := make([]any, 0, 6*keepBatch)
+		for ; len(rest) >= keepBatch; rest = rest[keepBatch:] {
+			args = args[:0]
+			for _, k := range rest[:keepBatch] {
+				present, fields, deleted, err := keptColumns(k.t, k.id, k.srv)
+				if err != nil {
+					return err
+				}
+				args = append(args, k.t.Name, k.id, present, fields, deleted, k.srv.version)
+			}
+			if _, err := x.exec(qKeepServerRowsN, args...); err != nil {
+				return fmt.Errorf("client: keep server state of %d rows: %w", keepBatch, err)
+			}
+		}
+	}
+	for _, k := range rest {
+		if err := keepServerRow(x, k.t, k.id, k.srv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // keptColumns are the columns of server_rows that hold the state r.
 func keptColumns(t *schema.Table, id string, r rowState) (present int64, fields string, deleted int64, err error) {
 	if !r.present {
@@ -348,12 +410,13 @@ func rebuild(x txn, t *schema.Table, id string) error {
 // acknowledgements. Anything else that reads the outbox or the kept state
 // in the same transaction (a refusal, a restamp) comes after flush.
 type ownFolds struct {
-	rows  map[string]*ownFold // "table/id"; nil: the row has no kept state
-	order []*ownFold
+	rows  map[string]*keptRow // "table/id"; nil: the row has no kept state
+	order []*keptRow
 	acks  []int64 // outbox seq of each acknowledged change
 }
 
-type ownFold struct {
+// keptRow is the server's state of a row, as server_rows keeps it.
+type keptRow struct {
 	t   *schema.Table
 	id  string
 	srv rowState
@@ -379,7 +442,7 @@ func (f *ownFolds) read(x txn, group []entry, results []protocol.Result) error {
 			continue
 		}
 		if f.rows == nil {
-			f.rows = map[string]*ownFold{}
+			f.rows = map[string]*keptRow{}
 		}
 		f.rows[key] = nil // no kept state, unless read below
 		if ids[t] == nil {
@@ -393,7 +456,7 @@ func (f *ownFolds) read(x txn, group []entry, results []protocol.Result) error {
 			return fmt.Errorf("client: encode row ids: %w", err)
 		}
 		if err := serverRows(x, t, string(list), func(id string, srv rowState) {
-			o := &ownFold{t: t, id: id, srv: srv}
+			o := &keptRow{t: t, id: id, srv: srv}
 			f.order = append(f.order, o)
 			f.rows[t.Name+"/"+id] = o
 		}); err != nil {
@@ -419,10 +482,10 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 			return err
 		}
 		if f.rows == nil {
-			f.rows = map[string]*ownFold{}
+			f.rows = map[string]*keptRow{}
 		}
 		if kept {
-			o = &ownFold{t: t, id: id, srv: srv}
+			o = &keptRow{t: t, id: id, srv: srv}
 			f.order = append(f.order, o)
 		}
 		f.rows[key] = o
@@ -436,27 +499,8 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 // flush writes the folded rows, keepBatch to a statement, and the
 // acknowledgements.
 func (f *ownFolds) flush(x txn, now time.Time) error {
-	rest := f.order
-	if len(rest) >= keepBatch {
-		args := make([]any, 0, 6*keepBatch)
-		for ; len(rest) >= keepBatch; rest = rest[keepBatch:] {
-			args = args[:0]
-			for _, o := range rest[:keepBatch] {
-				present, fields, deleted, err := keptColumns(o.t, o.id, o.srv)
-				if err != nil {
-					return err
-				}
-				args = append(args, o.t.Name, o.id, present, fields, deleted, o.srv.version)
-			}
-			if _, err := x.exec(qKeepServerRowsN, args...); err != nil {
-				return fmt.Errorf("client: keep server state of %d rows: %w", keepBatch, err)
-			}
-		}
-	}
-	for _, o := range rest {
-		if err := keepServerRow(x, o.t, o.id, o.srv); err != nil {
-			return err
-		}
+	if err := keepServerRows(x, f.order); err != nil {
+		return err
 	}
 	if len(f.acks) > 0 {
 		seqs := []byte{'['}

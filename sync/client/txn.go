@@ -86,6 +86,11 @@ func readRowSQL(t *schema.Table) string {
 	return "SELECT " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name + " WHERE id = ?"
 }
 
+func readRowsSQL(t *schema.Table) string {
+	return "SELECT id, " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name +
+		" WHERE id IN (SELECT value FROM json_each(?))"
+}
+
 func writeRowSQL(t *schema.Table) string {
 	cols := t.Columns()
 	return "INSERT OR REPLACE INTO " + t.Name + " (id, " + strings.Join(cols, ", ") + ", deleted, version) VALUES (?" +
@@ -99,7 +104,7 @@ func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
 	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRowsN, qDropServerRow, qRowEntries, qQueue, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
-		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
+		queries = append(queries, readRowSQL(t), readRowsSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
 	}
 	ps := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {

@@ -150,6 +150,13 @@ func (d *Device) Write(ctx context.Context, edits []Edit) ([]string, error) {
 	err := d.inTx(ctx, func(x txn) error {
 		ids = ids[:0]
 		b := editBatch{x: x, uid: uid}
+		touched := make([]rowKey, len(all))
+		for i, c := range all {
+			touched[i] = rowKey{table: c.t.Name, id: c.id}
+		}
+		if err := b.read(touched); err != nil {
+			return err
+		}
 		for _, c := range all {
 			id, err := d.writeIn(&b, c.t, c.id, c.op, c.fields)
 			if err != nil {
@@ -181,6 +188,54 @@ type editedRow struct {
 	t   *schema.Table
 	id  string
 	cur rowState
+}
+
+// read reads the rows the batch's edits touch, as row would one by one,
+// with one statement a table, and keeps the server's state of those that
+// need it with one statement for sixteen rows.
+func (b *editBatch) read(touched []rowKey) error {
+	var tables []*schema.Table
+	ids := map[*schema.Table][]string{}
+	seen := map[rowKey]bool{}
+	for _, k := range touched {
+		t, ok := schema.Lookup(k.table)
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if ids[t] == nil {
+			tables = append(tables, t)
+		}
+		ids[t] = append(ids[t], k.id)
+	}
+	if b.rows == nil {
+		b.rows = map[string]*editedRow{}
+	}
+	var keep []*keptRow
+	for _, t := range tables {
+		list, err := json.Marshal(ids[t])
+		if err != nil {
+			return fmt.Errorf("client: encode row ids: %w", err)
+		}
+		cur := make(map[string]rowState, len(ids[t]))
+		if err := readRows(b.x, t, string(list), func(id string, r rowState) { cur[id] = r }); err != nil {
+			return err
+		}
+		kept := map[string]bool{}
+		if err := serverRows(b.x, t, string(list), func(id string, _ rowState) { kept[id] = true }); err != nil {
+			return err
+		}
+		for _, id := range ids[t] {
+			r := &editedRow{t: t, id: id, cur: cur[id]}
+			b.rows[t.Name+"/"+id] = r
+			b.order = append(b.order, r)
+			// See row.
+			if !kept[id] {
+				keep = append(keep, &keptRow{t: t, id: id, srv: r.cur})
+			}
+		}
+	}
+	return keepServerRows(b.x, keep)
 }
 
 // row is row id of t as the batch has it so far.
