@@ -68,7 +68,7 @@ const (
 	qSetState       = "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 	qServerRow      = "SELECT present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qServerRows     = "SELECT row_id, present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id IN (SELECT value FROM json_each(?))"
-	qKeepServerRow  = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)"
+	qKeepServerRow  = "INSERT INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" + keptUpsert
 	qDropServerRow  = "DELETE FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -79,8 +79,13 @@ const (
 // keepBatch is how many rows of server_rows one statement writes.
 const keepBatch = 16
 
-var qKeepServerRowsN = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" +
-	strings.Repeat(", (?, ?, ?, ?, ?, ?)", keepBatch-1)
+var qKeepServerRowsN = "INSERT INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" +
+	strings.Repeat(", (?, ?, ?, ?, ?, ?)", keepBatch-1) + keptUpsert
+
+// keptUpsert updates a kept row in place, where INSERT OR REPLACE deleted
+// it and inserted it anew under another rowid (both B-trees written twice).
+const keptUpsert = " ON CONFLICT (tbl, row_id) DO UPDATE SET present = excluded.present, fields = excluded.fields, " +
+	"deleted = excluded.deleted, version = excluded.version"
 
 func readRowSQL(t *schema.Table) string {
 	return "SELECT " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name + " WHERE id = ?"
