@@ -156,3 +156,37 @@ func TestWriteKeepsEditsTogether(t *testing.T) {
 	}
 	w.compareDevice(t, "minh-phone", phone, w.actor(w.users["minh"], "minh-phone"))
 }
+
+// The server's state of a pushed row, kept by the device from the push's
+// answer, holds text as written whatever it contains (quotes, backslashes,
+// control characters, markup, letters outside ASCII): after the sync, in
+// which the row does not come back, the device holds what the server does.
+func TestOwnRowKeptFromThePushAnswerHoldsAnyText(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	phone := w.device(t, "hoa-phone", "hoa", nil, nil)
+	mustSync(t, phone)
+	texts := []string{
+		`"quoted" and \back\slashed \" \\" \u0041`,
+		"lines\nand\ttabs\r\n, a bell \a, a nul \x00, an escape \x1b[0m",
+		"</script><b>&amp;</b> 'single' \u2028\u2029",
+		"Kết quả tốt 👍 — ghi chú «đầy đủ»",
+	}
+	var notes []string
+	for i, s := range texts {
+		id := uuid.NewString()
+		notes = append(notes, id)
+		mustUpsert(t, phone, "visit_notes", id, w.note("hoa", 0, s))
+		mustUpsert(t, phone, "visit_notes", id, map[string]any{"results": s, "conclusions": texts[(i+1)%len(texts)]})
+	}
+	if rep := mustSync(t, phone); rep.Applied != 2*len(texts) || rep.Pulled != 0 {
+		t.Fatalf("sync: %+v, want %d applied and nothing pulled back", rep, 2*len(texts))
+	}
+	for i, id := range notes {
+		got := mustGet(t, phone, "visit_notes", id)
+		if got["title"] != texts[i] || got["results"] != texts[i] || got["conclusions"] != texts[(i+1)%len(texts)] {
+			t.Errorf("note %d holds %q / %q / %q", i, got["title"], got["results"], got["conclusions"])
+		}
+	}
+	w.compareDevice(t, "hoa-phone", phone, w.actor(w.users["hoa"], "hoa-phone"))
+}

@@ -108,10 +108,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func templateStore(t *testing.T) (string, refData) {
+func templateStore(t testing.TB) (string, refData) {
 	t.Helper()
 	template.once.Do(func() {
-		ok := t.Run("template", func(t *testing.T) {
+		ok := inScope(t, "template", func(t testing.TB) {
 			dataDir := t.TempDir()
 			var st *store.Store
 			if storetest.Postgres() {
@@ -144,7 +144,18 @@ func templateStore(t *testing.T) (string, refData) {
 	return template.path, ref
 }
 
-func openSQLite(t *testing.T, dataDir string) *store.Store {
+// inScope runs build as a subtest of a test, so what it leaves to clean up
+// (the template's server, its directory) goes when it ends; a benchmark,
+// whose subtests would be benchmarks of their own, runs it in place.
+func inScope(t testing.TB, name string, build func(testing.TB)) bool {
+	if tt, ok := t.(*testing.T); ok {
+		return tt.Run(name, func(t *testing.T) { build(t) })
+	}
+	build(t)
+	return !t.Failed()
+}
+
+func openSQLite(t testing.TB, dataDir string) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(dataDir, "dicoso.db"))
 	if err != nil {
@@ -153,7 +164,7 @@ func openSQLite(t *testing.T, dataDir string) *store.Store {
 	return st
 }
 
-func openPostgres(t *testing.T, url string) *store.Store {
+func openPostgres(t testing.TB, url string) *store.Store {
 	t.Helper()
 	st, err := store.OpenPostgres(context.Background(), url)
 	if err != nil {
@@ -163,7 +174,7 @@ func openPostgres(t *testing.T, url string) *store.Store {
 }
 
 // newWorld is a server over a fresh copy of the template store.
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	path, ref := templateStore(t)
 	dataDir := t.TempDir()
@@ -187,7 +198,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 
 // openWorld serves st (closed when the test ends) with its attachments
 // under dataDir.
-func openWorld(t *testing.T, dataDir string, st *store.Store, o worldOptions) *world {
+func openWorld(t testing.TB, dataDir string, st *store.Store, o worldOptions) *world {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
@@ -210,7 +221,7 @@ func openWorld(t *testing.T, dataDir string, st *store.Store, o worldOptions) *w
 }
 
 // seed writes the reference data and the users of every test.
-func (w *world) seed(t *testing.T) {
+func (w *world) seed(t testing.TB) {
 	t.Helper()
 	w.dept1, w.dept2 = uuid.NewString(), uuid.NewString()
 	w.server(t,
@@ -253,7 +264,7 @@ func (w *world) seed(t *testing.T) {
 }
 
 // server writes rows as the server itself does (seed, admin edits).
-func (w *world) server(t *testing.T, changes ...syncdb.ServerChange) {
+func (w *world) server(t testing.TB, changes ...syncdb.ServerChange) {
 	t.Helper()
 	ctx := context.Background()
 	err := w.st.InTx(ctx, func(tx *sql.Tx) error { return w.sdb.ApplyServerTx(ctx, tx, "", changes) })
@@ -262,7 +273,7 @@ func (w *world) server(t *testing.T, changes ...syncdb.ServerChange) {
 	}
 }
 
-func (w *world) post(t *testing.T, path, token string, body any) (int, []byte) {
+func (w *world) post(t testing.TB, path, token string, body any) (int, []byte) {
 	t.Helper()
 	js, err := json.Marshal(body)
 	if err != nil {
@@ -288,7 +299,7 @@ func (w *world) post(t *testing.T, path, token string, body any) (int, []byte) {
 	return res.StatusCode, out
 }
 
-func (w *world) rawLogin(t *testing.T, username, password, device string) string {
+func (w *world) rawLogin(t testing.TB, username, password, device string) string {
 	t.Helper()
 	status, body := w.post(t, "/api/v1/auth/login", "", map[string]any{
 		"username": username, "password": password, "device": map[string]string{"id": device, "name": device}})
@@ -305,7 +316,7 @@ func (w *world) rawLogin(t *testing.T, username, password, device string) string
 }
 
 // user creates a user through the API, as the admin.
-func (w *world) user(t *testing.T, username string, roles []string, dept string) userInfo {
+func (w *world) user(t testing.TB, username string, roles []string, dept string) userInfo {
 	t.Helper()
 	body := map[string]any{"username": username, "password": userPassword, "full_name": username, "roles": roles}
 	if dept != "" {
@@ -495,7 +506,7 @@ func (w *world) recordAnswer(h http.Header, body []byte) {
 }
 
 // device opens a device file and logs its user in.
-func (w *world) device(t *testing.T, name, username string, nw *netSim, tweak func(*client.Options)) *client.Device {
+func (w *world) device(t testing.TB, name, username string, nw *netSim, tweak func(*client.Options)) *client.Device {
 	t.Helper()
 	if nw == nil {
 		nw = newNet(w, 1)
@@ -652,7 +663,7 @@ func (w *world) changeLogCount(t *testing.T, id string) int {
 	return n
 }
 
-func mustSync(t *testing.T, d *client.Device) client.Report {
+func mustSync(t testing.TB, d *client.Device) client.Report {
 	t.Helper()
 	rep, err := d.Sync(context.Background())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,24 +129,29 @@ func overlay(t *schema.Table, base rowState, entries []entry) rowState {
 		r.values[k] = v
 	}
 	for _, e := range entries {
-		if !r.present {
-			r.present, r.values = true, emptyRow(t)
-		}
-		switch e.op {
-		case protocol.OpDelete:
-			r.deleted = true
-		default:
-			for name, v := range e.fields {
-				if f, ok := t.Field(name); ok {
-					r.values[name] = localValue(f, v)
-				}
-			}
-		}
-		if e.hlc > r.version {
-			r.version = e.hlc
-		}
+		lay(t, &r, e)
 	}
 	return r
+}
+
+// lay lays one outbox entry on r, in place (see overlay).
+func lay(t *schema.Table, r *rowState, e entry) {
+	if !r.present {
+		r.present, r.values = true, emptyRow(t)
+	}
+	switch e.op {
+	case protocol.OpDelete:
+		r.deleted = true
+	default:
+		for name, v := range e.fields {
+			if f, ok := t.Field(name); ok {
+				r.values[name] = localValue(f, v)
+			}
+		}
+	}
+	if e.hlc > r.version {
+		r.version = e.hlc
+	}
 }
 
 // readRow reads a row of a synced table.
@@ -171,6 +177,40 @@ func readRow(x txn, t *schema.Table, id string) (rowState, error) {
 		r.values[c] = raw[i]
 	}
 	return r, nil
+}
+
+// readRows reads the rows of a synced table whose ids are listed in ids (a
+// JSON array), giving each one held to fn.
+func readRows(x txn, t *schema.Table, ids string, fn func(id string, r rowState)) error {
+	rs, err := x.query(readRowsSQL(t), ids)
+	if err != nil {
+		return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+	}
+	defer rs.Close()
+	cols := t.Columns()
+	raw := make([]any, len(cols))
+	var id, version string
+	var deleted int64
+	dest := make([]any, 0, len(cols)+3)
+	dest = append(dest, &id)
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
+	dest = append(dest, &deleted, &version)
+	for rs.Next() {
+		if err := rs.Scan(dest...); err != nil {
+			return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+		}
+		r := rowState{present: true, deleted: deleted != 0, version: version, values: make(map[string]any, len(cols))}
+		for i, c := range cols {
+			r.values[c] = raw[i]
+		}
+		fn(id, r)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("client: read %s rows: %w", t.Name, err)
+	}
+	return nil
 }
 
 // writeRow stores a row's state in its synced table (an absent state
@@ -211,35 +251,101 @@ func serverRow(x txn, t *schema.Table, id string) (rowState, bool, error) {
 	if err != nil {
 		return rowState{}, false, fmt.Errorf("client: read server state of %s %s: %w", t.Name, id, err)
 	}
+	srv, err := keptState(t, id, present, fields, deleted, version)
+	return srv, err == nil, err
+}
+
+// serverRows reads the kept server states of the rows of t whose ids are
+// listed in ids (a JSON array), giving each kept one to fn.
+func serverRows(x txn, t *schema.Table, ids string, fn func(id string, srv rowState)) error {
+	rs, err := x.query(qServerRows, t.Name, ids)
+	if err != nil {
+		return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var present, deleted int64
+		var id, fields, version string
+		if err := rs.Scan(&id, &present, &fields, &deleted, &version); err != nil {
+			return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+		}
+		srv, err := keptState(t, id, present, fields, deleted, version)
+		if err != nil {
+			return err
+		}
+		fn(id, srv)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("client: read server state of %s rows: %w", t.Name, err)
+	}
+	return nil
+}
+
+// keptState is a row of server_rows as a row state.
+func keptState(t *schema.Table, id string, present int64, fields string, deleted int64, version string) (rowState, error) {
 	if present == 0 {
-		return rowState{}, true, nil
+		return rowState{}, nil
 	}
 	var wire map[string]any
 	if err := json.Unmarshal([]byte(fields), &wire); err != nil {
-		return rowState{}, false, fmt.Errorf("client: decode server state of %s %s: %w", t.Name, id, err)
+		return rowState{}, fmt.Errorf("client: decode server state of %s %s: %w", t.Name, id, err)
 	}
-	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, true, nil
+	return rowState{present: true, values: fromWire(t, wire), deleted: deleted != 0, version: version}, nil
 }
 
 // keepServerRow records the server's state of a row with outbox entries.
 func keepServerRow(x txn, t *schema.Table, id string, r rowState) error {
-	present, deleted := int64(0), int64(0)
-	fields := "{}"
-	if r.present {
-		present = 1
-		if r.deleted {
-			deleted = 1
-		}
-		b, err := json.Marshal(toWire(t, r.values))
-		if err != nil {
-			return fmt.Errorf("client: encode %s %s: %w", t.Name, id, err)
-		}
-		fields = string(b)
+	present, fields, deleted, err := keptColumns(t, id, r)
+	if err != nil {
+		return err
 	}
 	if _, err := x.exec(qKeepServerRow, t.Name, id, present, fields, deleted, r.version); err != nil {
 		return fmt.Errorf("client: keep server state of %s %s: %w", t.Name, id, err)
 	}
 	return nil
+}
+
+// keepServerRows records the server's state of rows with outbox entries,
+// keepBatch to a statement.
+func keepServerRows(x txn, rows []*keptRow) error {
+	rest := rows
+	if len(rest) >= keepBatch {
+		args := make([]any, 0, 6*keepBatch)
+		for ; len(rest) >= keepBatch; rest = rest[keepBatch:] {
+			args = args[:0]
+			for _, k := range rest[:keepBatch] {
+				present, fields, deleted, err := keptColumns(k.t, k.id, k.srv)
+				if err != nil {
+					return err
+				}
+				args = append(args, k.t.Name, k.id, present, fields, deleted, k.srv.version)
+			}
+			if _, err := x.exec(qKeepServerRowsN, args...); err != nil {
+				return fmt.Errorf("client: keep server state of %d rows: %w", keepBatch, err)
+			}
+		}
+	}
+	for _, k := range rest {
+		if err := keepServerRow(x, k.t, k.id, k.srv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keptColumns are the columns of server_rows that hold the state r.
+func keptColumns(t *schema.Table, id string, r rowState) (present int64, fields string, deleted int64, err error) {
+	if !r.present {
+		return 0, "{}", 0, nil
+	}
+	if r.deleted {
+		deleted = 1
+	}
+	b, err := json.Marshal(toWire(t, r.values))
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("client: encode %s %s: %w", t.Name, id, err)
+	}
+	return 1, string(b), deleted, nil
 }
 
 // rowEntries reads a row's outbox entries in order.
@@ -304,20 +410,65 @@ func rebuild(x txn, t *schema.Table, id string) error {
 // acknowledgements. Anything else that reads the outbox or the kept state
 // in the same transaction (a refusal, a restamp) comes after flush.
 type ownFolds struct {
-	rows  map[string]*ownFold // "table/id"; nil: the row has no kept state
-	order []*ownFold
-	acks  []string
+	rows  map[string]*keptRow // "table/id"; nil: the row has no kept state
+	order []*keptRow
+	acks  []int64 // outbox seq of each acknowledged change
 }
 
-type ownFold struct {
+// keptRow is the server's state of a row, as server_rows keeps it.
+type keptRow struct {
 	t   *schema.Table
 	id  string
 	srv rowState
 }
 
+// read reads, before the first add, the kept server state of every row
+// the acknowledged changes of a push answer touch: one statement a table
+// rather than one a row, with what add would read of each.
+func (f *ownFolds) read(x txn, group []entry, results []protocol.Result) error {
+	var tables []*schema.Table
+	ids := map[*schema.Table][]string{}
+	for i, r := range results {
+		if i >= len(group) || (r.Status != protocol.StatusApplied && r.Status != protocol.StatusDuplicate) {
+			continue
+		}
+		t, ok := schema.Lookup(group[i].table)
+		if !ok {
+			continue
+		}
+		id := strings.ToLower(group[i].rowID)
+		key := t.Name + "/" + id
+		if _, seen := f.rows[key]; seen {
+			continue
+		}
+		if f.rows == nil {
+			f.rows = map[string]*keptRow{}
+		}
+		f.rows[key] = nil // no kept state, unless read below
+		if ids[t] == nil {
+			tables = append(tables, t)
+		}
+		ids[t] = append(ids[t], id)
+	}
+	for _, t := range tables {
+		list, err := json.Marshal(ids[t])
+		if err != nil {
+			return fmt.Errorf("client: encode row ids: %w", err)
+		}
+		if err := serverRows(x, t, string(list), func(id string, srv rowState) {
+			o := &keptRow{t: t, id: id, srv: srv}
+			f.order = append(f.order, o)
+			f.rows[t.Name+"/"+id] = o
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // add folds one acknowledged change.
 func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
-	f.acks = append(f.acks, e.changeID)
+	f.acks = append(f.acks, e.seq)
 	t, ok := schema.Lookup(e.table)
 	if !ok {
 		return nil
@@ -331,10 +482,10 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 			return err
 		}
 		if f.rows == nil {
-			f.rows = map[string]*ownFold{}
+			f.rows = map[string]*keptRow{}
 		}
 		if kept {
-			o = &ownFold{t: t, id: id, srv: srv}
+			o = &keptRow{t: t, id: id, srv: srv}
 			f.order = append(f.order, o)
 		}
 		f.rows[key] = o
@@ -345,19 +496,22 @@ func (f *ownFolds) add(x txn, e entry, r protocol.Result) error {
 	return nil
 }
 
-// flush writes the folded rows and the acknowledgements.
+// flush writes the folded rows, keepBatch to a statement, and the
+// acknowledgements.
 func (f *ownFolds) flush(x txn, now time.Time) error {
-	for _, o := range f.order {
-		if err := keepServerRow(x, o.t, o.id, o.srv); err != nil {
-			return err
-		}
+	if err := keepServerRows(x, f.order); err != nil {
+		return err
 	}
 	if len(f.acks) > 0 {
-		ids, err := json.Marshal(f.acks)
-		if err != nil {
-			return fmt.Errorf("client: encode acknowledged changes: %w", err)
+		seqs := []byte{'['}
+		for i, seq := range f.acks {
+			if i > 0 {
+				seqs = append(seqs, ',')
+			}
+			seqs = strconv.AppendInt(seqs, seq, 10)
 		}
-		if _, err := x.exec(qAck, nowText(now), string(ids)); err != nil {
+		seqs = append(seqs, ']')
+		if _, err := x.exec(qAck, nowText(now), string(seqs)); err != nil {
 			return fmt.Errorf("client: acknowledge %d changes: %w", len(f.acks), err)
 		}
 	}

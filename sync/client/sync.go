@@ -132,6 +132,9 @@ func (d *Device) settle(ctx context.Context, rep *Report, group []entry, resp pr
 	err := d.inTx(ctx, func(x txn) error {
 		counts, skewed, redone, next = Report{}, nil, nil, nil
 		var own ownFolds
+		if err := own.read(x, group, resp.Results); err != nil {
+			return err
+		}
 		for i, r := range resp.Results {
 			e := group[i]
 			if r.ID != e.changeID {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 )
 
@@ -119,13 +120,22 @@ func (d *Device) backoff(attempt int, retryAfter time.Duration) time.Duration {
 const compressMinBytes = 1024
 
 // compressBody gzips a body big enough to gain from it: a push of 100
-// changes shrinks to about a third, which is what a weak signal feels.
+// changes shrinks to about a sixth, which is what a weak signal feels.
+// The compressors are pooled: each holds about a megabyte of tables, and
+// making one for every push was most of what compressing cost.
 func compressBody(plain []byte) ([]byte, bool) {
 	if len(plain) < compressMinBytes {
 		return plain, false
 	}
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	buf.Grow(len(plain) / 2)
+	zw, _ := gzipWriters.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, pushGzipLevel)
+	} else {
+		zw.Reset(&buf)
+	}
+	defer gzipWriters.Put(zw)
 	if _, err := zw.Write(plain); err != nil {
 		return plain, false
 	}
@@ -134,6 +144,15 @@ func compressBody(plain []byte) ([]byte, bool) {
 	}
 	return buf.Bytes(), true
 }
+
+// pushGzipLevel is how hard a request body is compressed: the fastest
+// level. On the load generator's push of 100 changes (29 kB of JSON) it
+// takes 0.6 µs a change against 1.4 µs at the default level, for 49 bytes
+// a change sent rather than 43 (issue 10's budget is 120 bytes a change,
+// request and answer together).
+const pushGzipLevel = gzip.BestSpeed
+
+var gzipWriters stdsync.Pool // of *gzip.Writer at pushGzipLevel
 
 // attempt sends one request.
 func (d *Device) attempt(ctx context.Context, path string, body []byte, gzipped bool, token string, out any, heard func(http.Header)) *attemptError {

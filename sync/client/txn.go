@@ -67,16 +67,33 @@ const (
 	qState          = "SELECT value FROM sync_state WHERE key = ?"
 	qSetState       = "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 	qServerRow      = "SELECT present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id = ?"
-	qKeepServerRow  = "INSERT OR REPLACE INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)"
+	qServerRows     = "SELECT row_id, present, fields, deleted, version FROM server_rows WHERE tbl = ? AND row_id IN (SELECT value FROM json_each(?))"
+	qKeepServerRow  = "INSERT INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" + keptUpsert
 	qDropServerRow  = "DELETE FROM server_rows WHERE tbl = ? AND row_id = ?"
 	qRowEntries     = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, acked_at IS NOT NULL FROM outbox WHERE tbl = ? AND row_id = ? ORDER BY seq"
 	qQueue          = "INSERT INTO outbox (change_id, tbl, row_id, op, hlc, fields, base_cursor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-	qAck            = "UPDATE outbox SET acked_at = ? WHERE change_id IN (SELECT value FROM json_each(?))"
+	qAck            = "UPDATE outbox SET acked_at = ? WHERE seq IN (SELECT value FROM json_each(?))"
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"
 )
 
+// keepBatch is how many rows of server_rows one statement writes.
+const keepBatch = 16
+
+var qKeepServerRowsN = "INSERT INTO server_rows (tbl, row_id, present, fields, deleted, version) VALUES (?, ?, ?, ?, ?, ?)" +
+	strings.Repeat(", (?, ?, ?, ?, ?, ?)", keepBatch-1) + keptUpsert
+
+// keptUpsert updates a kept row in place, where INSERT OR REPLACE deleted
+// it and inserted it anew under another rowid (both B-trees written twice).
+const keptUpsert = " ON CONFLICT (tbl, row_id) DO UPDATE SET present = excluded.present, fields = excluded.fields, " +
+	"deleted = excluded.deleted, version = excluded.version"
+
 func readRowSQL(t *schema.Table) string {
 	return "SELECT " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name + " WHERE id = ?"
+}
+
+func readRowsSQL(t *schema.Table) string {
+	return "SELECT id, " + strings.Join(t.Columns(), ", ") + ", deleted, version FROM " + t.Name +
+		" WHERE id IN (SELECT value FROM json_each(?))"
 }
 
 func writeRowSQL(t *schema.Table) string {
@@ -89,10 +106,10 @@ func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " W
 
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
-	queries := []string{qState, qSetState, qServerRow, qKeepServerRow, qDropServerRow, qRowEntries, qQueue, qAck,
+	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRowsN, qDropServerRow, qRowEntries, qQueue, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
-		queries = append(queries, readRowSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
+		queries = append(queries, readRowSQL(t), readRowsSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
 	}
 	ps := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {

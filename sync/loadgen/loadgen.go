@@ -312,45 +312,40 @@ func paced(ctx context.Context, d *client.Device, cfg Config, units []string, n 
 	return nil
 }
 
-// localWrite is one edit a simulated user makes on their device.
-type localWrite struct {
-	table, id string
-	fields    map[string]any
-}
-
 // writeRound writes one batch: a trip, its days, a visit note, edits to it.
 func writeRound(ctx context.Context, d *client.Device, cfg Config, units []string, n, r int) error {
-	user := d.UserID()
-	// A realistic mix: a trip, its days, a visit note, edits to it.
-	trip := uuid.NewString()
-	note := uuid.NewString()
-	unit := units[(n+r)%len(units)]
-	writes := []localWrite{
-		{"trips", trip, map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
-			"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
-		{"visit_notes", note, map[string]any{"author_id": user, "unit_id": unit, "trip_id": trip, "kind": "working_session",
-			"title": "Làm việc với Tỉnh đoàn", "status": "draft"}},
-	}
-	for i := 0; len(writes) < cfg.Batch; i++ {
-		switch i % 3 {
-		case 0:
-			writes = append(writes, localWrite{"trip_days", uuid.NewString(), map[string]any{"trip_id": trip, "user_id": user,
-				"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
-		default:
-			writes = append(writes, localWrite{"visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
-		}
-	}
 	// One local transaction a batch (client.Device.Write): the 100 devices
 	// share this machine's cores with the server, and a commit (an fsync)
 	// per edit on each of them measured the devices' disks, not the server.
-	edits := make([]client.Edit, 0, cfg.Batch)
-	for _, w := range writes[:cfg.Batch] {
-		edits = append(edits, client.Edit{Table: w.table, RowID: w.id, Fields: w.fields})
-	}
-	if _, err := d.Write(ctx, edits); err != nil {
+	if _, err := d.Write(ctx, Batch(d.UserID(), units[(n+r)%len(units)], cfg.Batch)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// Batch is the edits of one batch of size changes a simulated user makes
+// at unit, in the order made: a realistic mix of a new trip, a visit note,
+// then the trip's days and edits of the note (two autosaves a day), as a
+// day's field work offline. sync/client's BenchmarkPush pushes the same.
+func Batch(user, unit string, size int) []client.Edit {
+	trip := uuid.NewString()
+	note := uuid.NewString()
+	edits := []client.Edit{
+		{Table: "trips", RowID: trip, Fields: map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
+			"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
+		{Table: "visit_notes", RowID: note, Fields: map[string]any{"author_id": user, "unit_id": unit, "trip_id": trip, "kind": "working_session",
+			"title": "Làm việc với Tỉnh đoàn", "status": "draft"}},
+	}
+	for i := 0; len(edits) < size; i++ {
+		switch i % 3 {
+		case 0:
+			edits = append(edits, client.Edit{Table: "trip_days", RowID: uuid.NewString(), Fields: map[string]any{"trip_id": trip, "user_id": user,
+				"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
+		default:
+			edits = append(edits, client.Edit{Table: "visit_notes", RowID: note, Fields: map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})
+		}
+	}
+	return edits[:size]
 }
 
 // pushAll pushes a device's outbox, one batch per request, timing each.
