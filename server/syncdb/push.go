@@ -171,7 +171,7 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 				return err
 			}
 		}
-		return nil
+		return wt.flush(ctx) // nothing is left to write; a failed write fails the commit
 	})
 	return outs, err
 }

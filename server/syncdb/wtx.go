@@ -3,6 +3,8 @@ package syncdb
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 
 	"dicoso/server/store"
@@ -34,6 +36,18 @@ type wtx struct {
 	dirty  []*rowState          // rows to write at flush, in first-change order
 	// leads remembers leadsTeamOf's answers; a write to teams forgets them.
 	leads map[string]bool
+
+	// On SQLite, change-log entries wait in log, logCols values each, and
+	// go in by many-row INSERTs (logChange, flushLog): one statement per
+	// logChunk changes rather than one each. Their sequence numbers are
+	// taken here (nextSeq, read once from the store), as the single writer
+	// may. Anything that reads change_log in the transaction, and any
+	// write to visit_notes (whose triggers read the entry a row's seq
+	// names), flushes them first; flush does too. A failed flush is kept in
+	// err and fails the transaction.
+	log     []any
+	nextSeq int64
+	err     error
 }
 
 func newWtx(tx *sql.Tx, d store.Dialect, shared *stmtCache) *wtx {
@@ -144,9 +158,13 @@ func (w *wtx) changed(r *rowState, fields map[string]any) {
 	}
 }
 
-// flush writes every changed row, in the order rows were first changed
-// (so a row is inserted before one that refers to it).
+// flush writes the waiting change-log entries, then every changed row, in
+// the order rows were first changed (so a row is inserted before one that
+// refers to it).
 func (w *wtx) flush(ctx context.Context) error {
+	if err := w.flushLog(ctx); err != nil {
+		return err
+	}
 	for _, r := range w.dirty {
 		if err := flushRow(ctx, w, r); err != nil {
 			return err
@@ -175,6 +193,9 @@ func (w *wtx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // QueryContext is sql.Tx's, through the statement cache.
 func (w *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := w.logBefore(ctx, q, false); err != nil {
+		return nil, err
+	}
 	s, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -182,8 +203,10 @@ func (w *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	return s.QueryContext(ctx, args...)
 }
 
-// QueryRowContext is sql.Tx's, through the statement cache.
+// QueryRowContext is sql.Tx's, through the statement cache. A failed log
+// flush is not lost with the row: it fails the transaction (w.err).
 func (w *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	_ = w.logBefore(ctx, q, false)
 	s, err := w.stmt(ctx, q)
 	if err != nil {
 		return w.tx.QueryRowContext(ctx, q, args...) // reports the same error through Scan
@@ -193,9 +216,88 @@ func (w *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 
 // ExecContext is sql.Tx's, through the statement cache.
 func (w *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := w.logBefore(ctx, q, true); err != nil {
+		return nil, err
+	}
 	s, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	return s.ExecContext(ctx, args...)
+}
+
+// Change-log entries as logChange queues them: the columns of logInsert.
+const (
+	logCols  = 12
+	logChunk = 32
+)
+
+func logInsert(rows int) string {
+	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	return `INSERT INTO change_log
+		(seq, change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
+		VALUES ` + one + strings.Repeat(", "+one, rows-1)
+}
+
+// takeSeq is the change-log sequence of the next entry: one past any the
+// store ever gave (AUTOINCREMENT keeps that in sqlite_sequence), counted
+// on from there for the rest of the transaction.
+func (w *wtx) takeSeq(ctx context.Context) (int64, error) {
+	if w.nextSeq == 0 {
+		var last int64
+		if err := w.tx.QueryRowContext(ctx, `SELECT MAX(
+			COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'change_log'), 0),
+			COALESCE((SELECT MAX(seq) FROM change_log), 0))`).Scan(&last); err != nil {
+			return 0, fmt.Errorf("read the change-log sequence: %w", err)
+		}
+		w.nextSeq = last + 1
+	}
+	seq := w.nextSeq
+	w.nextSeq++
+	return seq, nil
+}
+
+// queueLog adds one change-log entry (logCols values, seq first) and
+// inserts a full chunk.
+func (w *wtx) queueLog(ctx context.Context, entry ...any) error {
+	w.log = append(w.log, entry...)
+	if len(w.log) >= logChunk*logCols {
+		return w.flushLog(ctx)
+	}
+	return nil
+}
+
+// flushLog inserts the waiting change-log entries.
+func (w *wtx) flushLog(ctx context.Context) error {
+	if w.err != nil {
+		return w.err
+	}
+	for len(w.log) > 0 {
+		n := min(len(w.log)/logCols, logChunk)
+		s, err := w.stmt(ctx, logInsert(n))
+		if err == nil {
+			_, err = s.ExecContext(ctx, w.log[:n*logCols]...)
+		}
+		if err != nil {
+			w.err = fmt.Errorf("log changes: %w", err)
+			return w.err
+		}
+		w.log = w.log[n*logCols:]
+	}
+	w.log = w.log[:0]
+	return nil
+}
+
+// logBefore flushes the waiting entries before a statement that would
+// miss them: one reading change_log, or a write to visit_notes (whose
+// triggers read the entry the row's seq names).
+func (w *wtx) logBefore(ctx context.Context, q string, write bool) error {
+	if len(w.log) == 0 && w.err == nil {
+		return nil
+	}
+	if strings.Contains(q, "change_log") && !strings.HasPrefix(q, "INSERT INTO change_log") ||
+		write && strings.Contains(q, "visit_notes") {
+		return w.flushLog(ctx)
+	}
+	return nil
 }
