@@ -32,7 +32,7 @@ import (
 // keeps SQLite's own checkpoint at writerCheckpointPages, which by then has
 // little left to copy.
 const (
-	checkpointPause       = 100 * time.Millisecond
+	checkpointPause       = 500 * time.Millisecond
 	writerCheckpointPages = 8192 // 32 MiB of 4 KiB pages
 )
 
