@@ -564,18 +564,7 @@ func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
 
 func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID string,
 	ch protocol.Change, won, previous, lost map[string]any) (int64, error) {
-	applied, err := encodeValues(t, won)
-	if err != nil {
-		return 0, fmt.Errorf("encode change: %w", err)
-	}
-	prev, err := encodeValues(t, previous)
-	if err != nil {
-		return 0, fmt.Errorf("encode change: %w", err)
-	}
-	lostJS, err := encodeValues(t, lost)
-	if err != nil {
-		return 0, fmt.Errorf("encode change: %w", err)
-	}
+	applied, prev, lostJS := encodeValues(t, won), encodeValues(t, previous), encodeValues(t, lost)
 	var user any
 	if w.actor.UserID != "" {
 		user = w.actor.UserID
@@ -598,7 +587,7 @@ func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID
 	// (store.InTx), so in commit order (docs/postgres.md), and read back
 	// with RETURNING.
 	var seq int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO change_log
+	err := tx.QueryRowContext(ctx, `INSERT INTO change_log
 		(change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		ch.ID, t.Name, rowID, string(ch.Op), ch.HLC, user, w.actor.DeviceID, received, applied, prev, lostJS).Scan(&seq)

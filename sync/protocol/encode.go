@@ -27,9 +27,9 @@ func (p PullResponse) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"table":`...)
-		b = appendString(b, r.Table)
+		b = AppendString(b, r.Table)
 		b = append(b, `,"row_id":`...)
-		b = appendString(b, r.RowID)
+		b = AppendString(b, r.RowID)
 		b = append(b, `,"fields":`...)
 		if r.Fields == nil {
 			b = append(b, "null"...)
@@ -61,18 +61,18 @@ func (p PullResponse) AppendJSON(b []byte) []byte {
 		b = append(b, `,"deleted":`...)
 		b = strconv.AppendBool(b, r.Deleted)
 		b = append(b, `,"version":`...)
-		b = appendString(b, r.Version)
+		b = AppendString(b, r.Version)
 		b = append(b, '}')
 	}
 	b = append(b, `],"cursor":`...)
-	b = appendString(b, p.Cursor)
+	b = AppendString(b, p.Cursor)
 	b = append(b, `,"has_more":`...)
 	b = strconv.AppendBool(b, p.HasMore)
 	b = append(b, `,"reset":`...)
 	b = strconv.AppendBool(b, p.Reset)
 	if p.ServerTime != "" {
 		b = append(b, `,"server_time":`...)
-		b = appendString(b, p.ServerTime)
+		b = AppendString(b, p.ServerTime)
 	}
 	return append(b, '}')
 }
@@ -82,17 +82,19 @@ func appendField(b []byte, j int, k string, v any) []byte {
 	if j > 0 {
 		b = append(b, ',')
 	}
-	b = appendString(b, k)
+	b = AppendString(b, k)
 	b = append(b, ':')
-	return appendValue(b, v)
+	return AppendValue(b, v)
 }
 
-func appendValue(b []byte, v any) []byte {
+// AppendValue appends a field value as JSON, as AppendJSON writes the
+// values of rows (see there for the types written without reflection).
+func AppendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, x)
+		return AppendString(b, x)
 	case bool:
 		return strconv.AppendBool(b, x)
 	case int64:
@@ -107,7 +109,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = AppendString(b, s)
 		}
 		return append(b, ']')
 	case []any:
@@ -116,7 +118,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendValue(b, e)
+			b = AppendValue(b, e)
 		}
 		return append(b, ']')
 	}
@@ -153,11 +155,11 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string: quotes, backslashes and control
+// AppendString writes s as a JSON string: quotes, backslashes and control
 // characters escaped, and <, >, & as encoding/json writes them (so that
 // both encoders give one document); bytes that are not UTF-8 become
 // U+FFFD, as encoding/json does.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
