@@ -123,7 +123,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	// A trip of two days, both ticked with what was done.
 	// Yesterday and today in Vietnam: the check-in below counts today on
 	// this trip, and no day may be ahead of the plan's calendar.
-	now := time.Now()
+	now := todayForAWhile(2 * time.Minute)
 	d1, d2 := plan.Today(now.Add(-24*time.Hour)), plan.Today(now)
 	a.go_("#/trip/new")
 	a.typeInto("#trip-title", "Làm việc với Tỉnh đoàn Bắc Ninh")

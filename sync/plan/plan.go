@@ -45,6 +45,13 @@ func Vietnam() *time.Location { return time.FixedZone("ICT", UTCOffsetHours*3600
 // Today is the plan's date (Vietnam) at instant now, as YYYY-MM-DD.
 func Today(now time.Time) string { return now.In(Vietnam()).Format(time.DateOnly) }
 
+// UntilTomorrow is how long after now the plan's date (Vietnam) changes.
+func UntilTomorrow(now time.Time) time.Duration {
+	local := now.In(Vietnam())
+	y, m, d := local.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, Vietnam()).Sub(now)
+}
+
 // Roles. A user may hold several.
 const (
 	RoleAdmin               = "admin"
