@@ -155,6 +155,9 @@ func TestRejections(t *testing.T) {
 		{"clock skew", f.alice, note(uuid.NewString(), f.alice, f.stamp(f.alice, time.Hour), map[string]any{"unit_id": f.unit}), protocol.CodeClockSkew},
 		{"foreign clock node", f.alice, note(uuid.NewString(), f.alice, f.stamp(f.bob, 1), map[string]any{"unit_id": f.unit}), protocol.CodeValidationFailed},
 		{"unknown reference", f.alice, note(uuid.NewString(), f.alice, f.stamp(f.alice, 1), map[string]any{"unit_id": uuid.NewString()}), protocol.CodeValidationFailed},
+		// PostgreSQL's text cannot hold a NUL: refused on both stores alike,
+		// where it once failed the push with a 500 there.
+		{"NUL in text", f.alice, note(uuid.NewString(), f.alice, f.stamp(f.alice, 1), map[string]any{"unit_id": f.unit, "results": "a\x00b"}), protocol.CodeValidationFailed},
 	}
 	for _, tc := range cases {
 		tc.ch.ID = uuid.NewString()

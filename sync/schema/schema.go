@@ -370,6 +370,11 @@ func (f *Field) ToSQL(v any) (any, error) {
 		if !utf8.ValidString(s) {
 			return nil, fmt.Errorf("%s is not valid UTF-8", f.Name)
 		}
+		// No one types a NUL, and PostgreSQL's text cannot hold one: refused
+		// the same on either store.
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, fmt.Errorf("%s may not contain the NUL character", f.Name)
+		}
 		if f.Max > 0 && utf8.RuneCountInString(s) > f.Max {
 			return nil, fmt.Errorf("%s is longer than %d characters", f.Name, f.Max)
 		}
@@ -443,8 +448,8 @@ func (f *Field) ToSQL(v any) (any, error) {
 					return nil, fmt.Errorf("%s[%d] must be a UUID", f.Name, i)
 				}
 				items[i] = strings.ToLower(it)
-			} else if it == "" || utf8.RuneCountInString(it) > 200 || !utf8.ValidString(it) {
-				return nil, fmt.Errorf("%s[%d] must be a non-empty string of at most 200 characters", f.Name, i)
+			} else if it == "" || utf8.RuneCountInString(it) > 200 || !utf8.ValidString(it) || strings.IndexByte(it, 0) >= 0 {
+				return nil, fmt.Errorf("%s[%d] must be a non-empty string of at most 200 characters, without NUL", f.Name, i)
 			}
 		}
 		b, err := json.Marshal(items)
