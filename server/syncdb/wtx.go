@@ -232,12 +232,17 @@ const (
 	logChunk = 32
 )
 
-func logInsert(rows int) string {
+// logInserts[n] is the INSERT of n change-log entries, built once: the
+// statement cache is keyed by its text.
+var logInserts = func() (q [logChunk + 1]string) {
 	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	return `INSERT INTO change_log
+	for n := 1; n <= logChunk; n++ {
+		q[n] = `INSERT INTO change_log
 		(seq, change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
-		VALUES ` + one + strings.Repeat(", "+one, rows-1)
-}
+		VALUES ` + one + strings.Repeat(", "+one, n-1)
+	}
+	return q
+}()
 
 // takeSeq is the change-log sequence of the next entry: one past any the
 // store ever gave (AUTOINCREMENT keeps that in sqlite_sequence), counted
@@ -272,18 +277,20 @@ func (w *wtx) flushLog(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
-	for len(w.log) > 0 {
-		n := min(len(w.log)/logCols, logChunk)
-		s, err := w.stmt(ctx, logInsert(n))
+	for rest := w.log; len(rest) > 0; {
+		n := min(len(rest)/logCols, logChunk)
+		s, err := w.stmt(ctx, logInserts[n])
 		if err == nil {
-			_, err = s.ExecContext(ctx, w.log[:n*logCols]...)
+			_, err = s.ExecContext(ctx, rest[:n*logCols]...)
 		}
 		if err != nil {
 			w.err = fmt.Errorf("log changes: %w", err)
 			return w.err
 		}
-		w.log = w.log[n*logCols:]
+		rest = rest[n*logCols:]
 	}
+	// Keep the buffer for the next entries, without their values.
+	clear(w.log)
 	w.log = w.log[:0]
 	return nil
 }
