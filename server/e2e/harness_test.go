@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,6 +112,7 @@ func startServerWrapped(t testing.TB, wrap func(http.Handler) http.Handler) *ser
 	if wrap != nil {
 		h = wrap(h)
 	}
+	h = requests.wrap(h)
 	ts := httptest.NewServer(h)
 	t.Cleanup(func() {
 		ts.Close()
@@ -302,6 +304,21 @@ func (b *browser) fail(format string, args ...any) {
 	defer cancel()
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
 		b.t.Logf("[%s] at %s", b.name, loc)
+	}
+	// What the sync was doing: the screen's own words, and the server's
+	// side of the requests (a sync that never went idle).
+	if st, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		problem: document.querySelector('#sync-problem')?.textContent ?? null,
+		syncNow: document.querySelector('#sync-now') ? (document.querySelector('#sync-now').disabled ? 'disabled' : 'enabled') : 'absent',
+		lastSync: document.querySelector('#last-sync')?.dataset.at ?? null,
+		online: navigator.onLine,
+	})`)); err == nil {
+		b.t.Logf("[%s] sync screen %s", b.name, st)
+	}
+	if u, err := url.Parse(b.base); err == nil {
+		for _, l := range requests.report(u.Host, b.name, 10*time.Second) {
+			b.t.Logf("[%s server] %s", b.name, l)
+		}
 	}
 	b.t.Fatalf("[%s] "+format, append([]any{b.name}, args...)...)
 }

@@ -291,8 +291,11 @@ type madeChange struct {
 	device string
 	// seen is how far into the server's change log the device had pulled
 	// when it made the edit: every change up to it that its user may read
-	// was on the device, as the row it showed.
+	// was on the device, as the row it showed, except where the device
+	// showed its own value instead (see causality).
 	seen int64
+	// n orders the device's edits as they were made.
+	n int
 }
 
 type totals struct{ client.Report }
@@ -659,7 +662,7 @@ func (s *sim) delete(d *simDevice, table, id string) bool {
 func (s *sim) wrote(d *simDevice, table, changeID string) {
 	s.writes++
 	d.changes = append(d.changes, changeID)
-	s.made[changeID] = madeChange{device: d.name, seen: d.pulled}
+	s.made[changeID] = madeChange{device: d.name, seen: d.pulled, n: s.writes}
 	if d.dirty != nil {
 		d.dirty[table] = true
 	}
@@ -740,6 +743,13 @@ func (s *sim) logLength() int64 {
 	return n
 }
 
+// ownWrite is a device's logged edit of a field: where the log holds it,
+// and when the device made it (madeChange.n).
+type ownWrite struct {
+	seq int64
+	n   int
+}
+
 // fieldWrite is the change that last set a field, as the server merged it.
 type fieldWrite struct {
 	seq        int64
@@ -756,7 +766,12 @@ type fieldWrite struct {
 // lose, by clock. The device's knowledge comes from the test's own record
 // of its complete pulls, not from what it told the server; a value it had
 // pulled stayed current until the edit arrived, so its copy showed that
-// value when the edit was made.
+// value when the edit was made, unless it showed its own value of the field
+// instead: an earlier edit of the device's own that reached the server only
+// after that pull began (it was still in the outbox when the pull kept it
+// over the server's value, or it was made after the pull). Such an edit is
+// concurrent with the value it never showed, and the server orders the two
+// by clock, as the device's pull cursor stays before a row it kept.
 //
 // It returns how many edits won over a value whose clock was newer than
 // theirs: the cases where clock order alone would have lost them.
@@ -768,6 +783,22 @@ func (s *sim) causality() (overrides int) {
 	}
 	defer rs.Close()
 	current := map[string]fieldWrite{} // by table/row/field
+	// own is each device's logged edits of a field, by device/table/row/field.
+	own := map[string][]ownWrite{}
+	// showed reports whether the device that made change e showed the value
+	// prev of the field at key when it made e: pulled, and not covered by an
+	// own earlier edit that reached the server after that pull began.
+	showed := func(made madeChange, key string, prev fieldWrite) bool {
+		if prev.seq > made.seen {
+			return false
+		}
+		for _, o := range own[made.device+"/"+key] {
+			if o.n < made.n && o.seq > made.seen {
+				return false
+			}
+		}
+		return true
+	}
 	bad := 0
 	for rs.Next() {
 		var e fieldWrite
@@ -784,8 +815,9 @@ func (s *sim) causality() (overrides int) {
 		}
 		made, byDevice := s.made[e.id]
 		for _, name := range slices.Sorted(maps.Keys(lost)) {
-			prev, had := current[table+"/"+row+"/"+name]
-			if !byDevice || !had || prev.seq > made.seen || prev.value == string(lost[name]) {
+			key := table + "/" + row + "/" + name
+			prev, had := current[key]
+			if !byDevice || !had || !showed(made, key, prev) || prev.value == string(lost[name]) {
 				continue
 			}
 			bad++
@@ -796,10 +828,18 @@ func (s *sim) causality() (overrides int) {
 		}
 		for name, v := range won {
 			key := table + "/" + row + "/" + name
-			if prev, had := current[key]; had && byDevice && prev.seq <= made.seen && prev.device != e.device && prev.hlc > e.hlc {
+			if prev, had := current[key]; had && byDevice && showed(made, key, prev) && prev.device != e.device && prev.hlc > e.hlc {
 				overrides++
 			}
 			current[key] = fieldWrite{seq: e.seq, id: e.id, device: e.device, hlc: e.hlc, value: string(v)}
+		}
+		if byDevice {
+			for _, fields := range []map[string]json.RawMessage{won, lost} {
+				for name := range fields {
+					k := made.device + "/" + table + "/" + row + "/" + name
+					own[k] = append(own[k], ownWrite{seq: e.seq, n: made.n})
+				}
+			}
 		}
 	}
 	if err := rs.Err(); err != nil {
