@@ -20,11 +20,11 @@ import (
 // consoleSync taps the console's "Đồng bộ ngay" and waits for a finished run.
 func (b *browser) consoleSync() {
 	b.t.Helper()
-	b.waitJS("console sync idle", `!!document.querySelector('#console-sync-now') && !document.querySelector('#console-sync-now').disabled`)
+	b.waitJSFor("console sync idle", `!!document.querySelector('#console-sync-now') && !document.querySelector('#console-sync-now').disabled`, syncWait)
 	before := eval[string](b, `document.querySelector('#console-sync').dataset.at`)
 	b.click("#console-sync-now")
-	b.waitJS("console sync finished", fmt.Sprintf(`(() => { const s = document.querySelector('#console-sync');
-		return s.dataset.at !== '' && s.dataset.at !== %s && s.dataset.running !== '1'; })()`, jsq(before)))
+	b.waitJSFor("console sync finished", fmt.Sprintf(`(() => { const s = document.querySelector('#console-sync');
+		return s.dataset.at !== '' && s.dataset.at !== %s && s.dataset.running !== '1'; })()`, jsq(before)), syncWait)
 }
 
 // consoleFiles lists the console's chunks this page fetched or the service

@@ -338,13 +338,26 @@ func eval[T any](b *browser, expr string) T {
 // waitJS waits until the expression is truthy.
 func (b *browser) waitJS(what, expr string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	b.waitJSFor(what, expr, 40*time.Second)
+}
+
+// syncWait is how long a whole sync run may take in a browser test. It is
+// longer than other waits: under the full CI load (every package's tests
+// at once on two cores, many of them fsyncing) a first sync has taken
+// over 40 s. A run that never ends still fails, with the server's side of
+// its requests in the log (requests_test.go).
+const syncWait = 120 * time.Second
+
+// waitJSFor waits up to timeout until the expression is truthy.
+func (b *browser) waitJSFor(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
 	defer cancel()
 	// A screen may be between renders: a throwing predicate is just false.
 	safe := "(() => { try { return !!(" + expr + "); } catch { return false; } })()"
 	for {
 		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](safe,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 		if err == nil {
 			return
 		}

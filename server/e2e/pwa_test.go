@@ -44,11 +44,11 @@ func (b *browser) syncAllowingProblems() {
 	b.t.Helper()
 	b.go_("#/sync")
 	b.waitJS("sync screen", `!!document.querySelector('#sync-now')`)
-	b.waitJS("sync idle", `!document.querySelector('#sync-now').disabled`)
+	b.waitJSFor("sync idle", `!document.querySelector('#sync-now').disabled`, syncWait)
 	before := eval[string](b, `document.querySelector('#last-sync').dataset.at`)
 	b.click("#sync-now")
-	b.waitJS("sync finished", fmt.Sprintf(`(() => { const at = document.querySelector('#last-sync').dataset.at;
-		return at !== '' && at !== %s && !document.querySelector('#sync-now').disabled; })()`, jsq(before)))
+	b.waitJSFor("sync finished", fmt.Sprintf(`(() => { const at = document.querySelector('#last-sync').dataset.at;
+		return at !== '' && at !== %s && !document.querySelector('#sync-now').disabled; })()`, jsq(before)), syncWait)
 }
 
 func (b *browser) pending() string {
