@@ -233,11 +233,15 @@ const (
 )
 
 // logInserts[n] is the INSERT of n change-log entries, built once: the
-// statement cache is keyed by its text.
+// statement cache is keyed by its text. OR FAIL spares SQLite a statement
+// journal for each of them (a copy of every page the statement touches,
+// kept to undo it alone): any failure fails the whole transaction anyway
+// (w.err), so there is nothing to undo a statement at a time. Measured by
+// BenchmarkPush (mix=field, 100 devices): 2–3% less CPU a change.
 var logInserts = func() (q [logChunk + 1]string) {
 	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for n := 1; n <= logChunk; n++ {
-		q[n] = `INSERT INTO change_log
+		q[n] = `INSERT OR FAIL INTO change_log
 		(seq, change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
 		VALUES ` + one + strings.Repeat(", "+one, n-1)
 	}
@@ -302,7 +306,7 @@ func (w *wtx) logBefore(ctx context.Context, q string, write bool) error {
 	if len(w.log) == 0 && w.err == nil {
 		return nil
 	}
-	if strings.Contains(q, "change_log") && !strings.HasPrefix(q, "INSERT INTO change_log") ||
+	if strings.Contains(q, "change_log") && !strings.HasPrefix(q, "INSERT OR FAIL INTO change_log") ||
 		write && strings.Contains(q, "visit_notes") {
 		return w.flushLog(ctx)
 	}
