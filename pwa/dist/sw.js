@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "537504671941bf39";
+const VERSION = "d577941dff7fd982";
 const PRECACHE = [
-  "/assets/index-CMaLcm0g.js",
+  "/assets/index-UlORuO4o.js",
   "/assets/refusal-DoMipAgo.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",

@@ -134,6 +134,36 @@ func TestOneTapCheckinCountsDay(t *testing.T) {
 			t.Errorf("%s %v: got %d, want %d", c.q, c.args, n, c.want)
 		}
 	}
+	// The phone names its changes and new rows with time-ordered ids
+	// (version 7, the creation time first), so they land at the end of the
+	// server's indexes: every one it sent, made since the test began.
+	rs, err := db.Query(`SELECT change_id, row_id FROM change_log WHERE user_id = ? AND tbl IN ('trips', 'trip_days', 'checkins')`, secID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for rs.Next() {
+		var change, row string
+		if err := rs.Scan(&change, &row); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, change, row)
+	}
+	rs.Close()
+	if len(ids) == 0 {
+		t.Fatal("no change of the phone's in the change log")
+	}
+	for _, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 || u.Variant() != uuid.RFC4122 {
+			t.Errorf("id %s is not a version 7 UUID (%v)", id, err)
+			continue
+		}
+		sec, nsec := u.Time().UnixTime()
+		if at := time.Unix(sec, nsec); at.Before(now.Add(-time.Minute)) || at.After(time.Now().Add(time.Minute)) {
+			t.Errorf("id %s was made at %s, not during the test (began %s)", id, at, now)
+		}
+	}
 
 	// The server refuses a day ahead too.
 	var login struct {

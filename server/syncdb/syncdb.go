@@ -207,7 +207,7 @@ func (d *DB) ApplyServerTx(ctx context.Context, tx *sql.Tx, actorUserID string, 
 			op = protocol.OpDelete
 		}
 		ch := protocol.Change{
-			ID:     uuid.NewString(),
+			ID:     uuid.Must(uuid.NewV7()).String(), // time-ordered, as devices make them
 			Table:  sc.Table,
 			RowID:  sc.RowID,
 			Op:     op,
@@ -251,7 +251,7 @@ func (d *DB) ApplyJudgedTx(ctx context.Context, tx *sql.Tx, actor Actor, sc Serv
 	if sc.Delete {
 		op = protocol.OpDelete
 	}
-	ch := protocol.Change{ID: uuid.NewString(), Table: sc.Table, RowID: sc.RowID, Op: op, HLC: d.clock.Now().String(), Fields: sc.Fields}
+	ch := protocol.Change{ID: uuid.Must(uuid.NewV7()).String(), Table: sc.Table, RowID: sc.RowID, Op: op, HLC: d.clock.Now().String(), Fields: sc.Fields}
 	w := &writeCtx{actor: actor, now: d.now().UTC()}
 	err := d.merge(ctx, wt, w, ch)
 	var rj *rejection

@@ -328,8 +328,9 @@ func writeRound(ctx context.Context, d *client.Device, cfg Config, units []strin
 // then the trip's days and edits of the note (two autosaves a day), as a
 // day's field work offline. sync/client's BenchmarkPush pushes the same.
 func Batch(user, unit string, size int) []client.Edit {
-	trip := uuid.NewString()
-	note := uuid.NewString()
+	// New rows get time-ordered ids, as the PWA gives them (pwa/src/store/ids.ts).
+	trip := uuid.Must(uuid.NewV7()).String()
+	note := uuid.Must(uuid.NewV7()).String()
 	edits := []client.Edit{
 		{Table: "trips", RowID: trip, Fields: map[string]any{"user_id": user, "title": "Đi cơ sở", "purpose": "working_session",
 			"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{unit}, "status": "ongoing"}},
@@ -339,7 +340,7 @@ func Batch(user, unit string, size int) []client.Edit {
 	for i := 0; len(edits) < size; i++ {
 		switch i % 3 {
 		case 0:
-			edits = append(edits, client.Edit{Table: "trip_days", RowID: uuid.NewString(), Fields: map[string]any{"trip_id": trip, "user_id": user,
+			edits = append(edits, client.Edit{Table: "trip_days", RowID: uuid.Must(uuid.NewV7()).String(), Fields: map[string]any{"trip_id": trip, "user_id": user,
 				"day": fmt.Sprintf("2021-06-%02d", 1+i%28), "unit_id": unit, "activity": "Làm việc với cơ sở đoàn"}})
 		default:
 			edits = append(edits, client.Edit{Table: "visit_notes", RowID: note, Fields: map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", i)}})

@@ -6,6 +6,7 @@
 // server's (GET /api/v1/reports/notices/{id}/notice.docx). Everything is
 // read from and written to the device store like the rest of the console,
 // so it works offline and syncs through the outbox.
+import { newId } from '../store/ids';
 import { useMemo, useState } from 'preact/hooks';
 import { Notices, type Conflict, type NoticeRow, type TeamInfo, type Visit } from '../store/notices';
 import { ALL_SEEING_ROLES } from '../store/plan.gen';
@@ -142,7 +143,7 @@ function TeamCard({ team, may, names, unitName, notices }: {
     }
     setError('');
     try {
-      await notices.saveVisit(crypto.randomUUID(), {
+      await notices.saveVisit(newId(), {
         team_id: team.id, unit_id: draft.unit, starts_on: draft.from, ends_on: draft.to || null, place: draft.place.trim(), contact: draft.contact.trim(),
       });
       setDraft({ unit: '', from: '', to: '', place: '', contact: '' });
@@ -217,7 +218,7 @@ function NoticePanel({ campaignId, teams, may, notices }: { campaignId: string; 
   const list = useData(() => notices.notices(campaignId), [campaignId]);
   const [open, setOpen] = useState('');
   const draft = async (teamId: string | null) => {
-    const id = crypto.randomUUID();
+    const id = newId();
     await notices.saveNotice(id, { campaign_id: campaignId, team_id: teamId, status: 'draft', revision: 1 });
     setOpen(id);
   };

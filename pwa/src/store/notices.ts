@@ -4,6 +4,7 @@
 // server's specs decide who may (docs/architecture.md, Table specs): the
 // Inspection Committee schedules and issues, a briefing's recorders are
 // headquarters and the secretary and department leading its cluster.
+import { newId } from './ids';
 import type { SqlValue } from '../db/client';
 import type { Store } from './store';
 
@@ -223,7 +224,7 @@ export class Notices {
 
   /** A new draft revising an issued notice: its text copied, numbered one after it. */
   async reviseNotice(issued: NoticeRow): Promise<string> {
-    const id = crypto.randomUUID();
+    const id = newId();
     await this.store.write([{
       table: 'notices', rowId: id, op: 'upsert', fields: {
         campaign_id: issued.campaign_id, team_id: issued.team_id, number: issued.number, revision: issued.revision + 1,
@@ -325,7 +326,7 @@ export class Notices {
   /** A recommendation raised at a briefing: a finding naming it, in the Office's register. */
   addRecommendation(b: Pick<Briefing, 'id' | 'campaign_id'>, unitId: string | null, text: string): Promise<void> {
     return this.store.write([{
-      table: 'findings', rowId: crypto.randomUUID(), op: 'upsert', fields: {
+      table: 'findings', rowId: newId(), op: 'upsert', fields: {
         author_id: this.store.userId, briefing_id: b.id, unit_id: unitId, campaign_id: b.campaign_id,
         category: 'recommendation', text, status: 'open',
       },

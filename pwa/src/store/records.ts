@@ -1,5 +1,6 @@
 // What the screens read and write, in the plan's terms. Every write goes
 // through Store.write (row + outbox in one transaction). Queries only read.
+import { newId } from './ids';
 import type { SqlValue } from '../db/client';
 import { ENUMS } from '../db/schema';
 import {
@@ -408,7 +409,7 @@ export class Records {
    * confirm, merge or reject it. Returns its id.
    */
   async proposePlace(p: { name: string; parent_id: string; lat: number; lng: number }): Promise<string> {
-    const id = crypto.randomUUID();
+    const id = newId();
     await this.store.write([{
       table: 'units', rowId: id, op: 'upsert', fields: {
         name: p.name.trim(), kind: 'grassroots', parent_id: p.parent_id, lat: p.lat, lng: p.lng, status: 'proposed', proposed_by: this.me,
@@ -486,7 +487,7 @@ export class Records {
     return this.store.writeDecided(async () => {
       const trip = await this.trip(tripId);
       const changes: Change[] = [{
-        table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+        table: 'trip_days', rowId: newId(), op: 'upsert',
         fields: { trip_id: tripId, user_id: this.me, day, unit_id: unitId, activity },
       }];
       if (trip && (trip.status ?? 'planned') === 'planned') {
@@ -573,7 +574,7 @@ export class Records {
   }, newTrip: { purpose: Purpose; title: string }, photo?: NewAttachment): Promise<CheckinResult> {
     const now = new Date();
     const today = planToday(now);
-    const id = crypto.randomUUID();
+    const id = newId();
     // Decided and written in one exclusive turn of the store, so two quick
     // taps cannot both start a trip or tick the day.
     return this.store.writeDecided(async () => {
@@ -589,7 +590,7 @@ export class Records {
         if ((trip.status ?? 'planned') === 'planned') fields.status = 'ongoing';
         if (Object.keys(fields).length > 0) changes.push({ table: 'trips', rowId: tripId, op: 'upsert', fields });
       } else {
-        tripId = crypto.randomUUID();
+        tripId = newId();
         changes.push({
           table: 'trips', rowId: tripId, op: 'upsert', fields: {
             user_id: this.me, title: newTrip.title, purpose: newTrip.purpose, unit_ids: [c.unit_id],
@@ -601,7 +602,7 @@ export class Records {
         'SELECT id FROM trip_days WHERE trip_id = ? AND day = ? AND deleted = 0', [tripId, today]) : undefined;
       if (!ticked) {
         changes.push({
-          table: 'trip_days', rowId: crypto.randomUUID(), op: 'upsert',
+          table: 'trip_days', rowId: newId(), op: 'upsert',
           fields: { trip_id: tripId, user_id: this.me, day: today, unit_id: c.unit_id, activity: '' },
         });
       }
@@ -658,7 +659,7 @@ export class Records {
   }
 
   createNote(n: { unit_id: string; trip_id: string | null; campaign_id: string | null; kind: Purpose; title: string }): Promise<string> {
-    const id = crypto.randomUUID();
+    const id = newId();
     const fields: Record<string, unknown> = {
       author_id: this.me, unit_id: n.unit_id, kind: n.kind, title: n.title, status: 'draft',
     };
@@ -727,7 +728,7 @@ export class Records {
       // pulled it, and has none).
       { table: 'visit_notes', rowId: id, op: 'upsert', fields: { status, review_comment: text, reviewed_by: this.me }, base },
       {
-        table: 'reviews', rowId: crypto.randomUUID(), op: 'upsert',
+        table: 'reviews', rowId: newId(), op: 'upsert',
         fields: { note_id: id, reviewer_id: this.me, decision: status, comment: text, at: new Date().toISOString() },
       },
     ]);
@@ -781,7 +782,7 @@ export class Records {
       note_id: note.id, author_id: this.me, unit_id: note.unit_id, category, text, status: 'open',
     };
     if (note.campaign_id) fields.campaign_id = note.campaign_id;
-    return this.store.write([{ table: 'findings', rowId: crypto.randomUUID(), op: 'upsert', fields }]);
+    return this.store.write([{ table: 'findings', rowId: newId(), op: 'upsert', fields }]);
   }
 
   // ---- the findings register (headquarters and departments) ----
@@ -856,7 +857,7 @@ export class Records {
       finding_id: f.id, author_id: this.me, at: new Date().toISOString(), text,
     };
     if (statusTo) fields.status_to = statusTo;
-    const changes: Change[] = [{ table: 'follow_ups', rowId: crypto.randomUUID(), op: 'upsert', fields }];
+    const changes: Change[] = [{ table: 'follow_ups', rowId: newId(), op: 'upsert', fields }];
     if (statusTo && mayChangeStatus && statusTo !== f.status) {
       changes.push({ table: 'findings', rowId: f.id, op: 'upsert', fields: { status: statusTo }, base });
     }

@@ -9,6 +9,7 @@
 // meanwhile, and resend or reopen put the user's values back. A pushed
 // value that lost to a concurrent later write is kept in `lost_values` for
 // its user to read and copy back.
+import { newId } from './ids';
 import type { Db, Row, SqlValue, Stmt } from '../db/client';
 import { TABLES, tableDef, type FieldType, type TableDef } from '../db/schema';
 import type { Hlc } from '../sync/hlc';
@@ -306,12 +307,12 @@ export class Store {
       const keep = given.earlier && ch.base ? '?' : "CASE WHEN base = '' THEN ? ELSE base END";
       stmts.push({
         sql: `UPDATE outbox SET id = ?, hlc = ?, fields = ?, prev = ?, base = ${keep} WHERE seq = ?`,
-        bind: [crypto.randomUUID(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), ch.base ?? '', last.seq],
+        bind: [newId(), hlc, JSON.stringify(merged), mergedPrev === null ? null : JSON.stringify(mergedPrev), ch.base ?? '', last.seq],
       });
     } else {
       stmts.push({
         sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
-        bind: [crypto.randomUUID(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
+        bind: [newId(), def.name, ch.rowId, ch.op, hlc, JSON.stringify(wireFields),
           prev === null ? null : JSON.stringify(prev), nowIso(), ch.base ?? ''],
       });
     }
@@ -557,7 +558,7 @@ export class Store {
       } else {
         stmts.push({
           sql: 'INSERT INTO outbox(id, tbl, row_id, op, hlc, fields, prev, created_at, base, base_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ' + BASE_CURSOR + ')',
-          bind: [crypto.randomUUID(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso(), r.base ?? ''],
+          bind: [newId(), def.name, r.row_id, 'upsert', this.hlc.next(), JSON.stringify(fields), r.prev, nowIso(), r.base ?? ''],
         });
       }
     }

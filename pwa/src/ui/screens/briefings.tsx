@@ -4,6 +4,7 @@
 // offline like a visit note: the briefing and each recommendation raised at
 // it are written to the device with their outbox entries and sent at the
 // next sync. The console's briefing screen shows the same editor.
+import { newId } from '../../store/ids';
 import { useMemo, useState } from 'preact/hooks';
 import { Notices, type Briefing } from '../../store/notices';
 import { seesAll } from '../../store/records';
@@ -107,7 +108,7 @@ function BriefingForm({ b, clusters, notices, onCreated }: {
       return;
     }
     const c = clusters.find((x) => x.id === f.cluster_id);
-    const nid = b?.id ?? crypto.randomUUID();
+    const nid = b?.id ?? newId();
     await notices.saveBriefing(nid, {
       cluster_id: f.cluster_id, campaign_id: f.campaign_id || null, held_on: f.held_on, place: f.place.trim(),
       host_unit_id: f.host_unit_id || null, unit_ids: f.unit_ids, minutes: f.minutes,

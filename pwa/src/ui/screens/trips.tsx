@@ -1,3 +1,4 @@
+import { newId } from '../../store/ids';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   datesBetween, FutureDayError, isFutureDay, localDate, planToday, PURPOSES, tripStatus, type Purpose, type Trip, type TripDay, type Unit,
@@ -70,7 +71,7 @@ export function TripEdit({ id }: { id: string }) {
     if (!form.starts_on) return setError(t('required', t('startsOn')));
     if (form.unit_ids.length === 0) return setError(t('required', t('units')));
     setError('');
-    const rowId = isNew ? crypto.randomUUID() : id;
+    const rowId = isNew ? newId() : id;
     const fields: Partial<Trip> = {
       title: form.title, purpose: form.purpose, unit_ids: form.unit_ids, starts_on: form.starts_on,
       ends_on: form.ends_on < form.starts_on ? form.starts_on : form.ends_on, status: form.status, notes: form.notes,
