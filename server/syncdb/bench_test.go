@@ -53,23 +53,23 @@ func benchPush(b *testing.B, mix string, devices int, noEcho bool) {
 			for i := 0; i < per; i++ {
 				req := protocol.PushRequest{Protocol: 1, DeviceID: a.DeviceID, NoEcho: noEcho}
 				change := func(table, row string, fields map[string]any) {
-					req.Changes = append(req.Changes, protocol.Change{ID: uuid.NewString(), Table: table, RowID: row,
+					req.Changes = append(req.Changes, protocol.Change{ID: uuid.Must(uuid.NewV7()).String(), Table: table, RowID: row,
 						Op: protocol.OpUpsert, HLC: clocks[d].Now().String(), Fields: fields})
 				}
 				if mix == "trips" {
 					for j := 0; j < 100; j++ {
-						change("trips", uuid.NewString(), map[string]any{
+						change("trips", uuid.Must(uuid.NewV7()).String(), map[string]any{
 							"purpose": "meeting", "starts_on": "2021-06-02", "title": "Làm việc với Tỉnh đoàn", "unit_ids": []any{f.unit}})
 					}
 				} else {
-					trip, note := uuid.NewString(), uuid.NewString()
+					trip, note := uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String()
 					change("trips", trip, map[string]any{"title": "Đi cơ sở", "purpose": "working_session",
 						"starts_on": "2021-06-01", "ends_on": "2021-06-03", "unit_ids": []any{f.unit}, "status": "ongoing"})
 					change("visit_notes", note, map[string]any{"unit_id": f.unit, "trip_id": trip, "kind": "working_session",
 						"title": "Làm việc với Tỉnh đoàn", "status": "draft"})
 					for j := 0; len(req.Changes) < 100; j++ {
 						if j%3 == 0 {
-							change("trip_days", uuid.NewString(), map[string]any{"trip_id": trip,
+							change("trip_days", uuid.Must(uuid.NewV7()).String(), map[string]any{"trip_id": trip,
 								"day": fmt.Sprintf("2021-06-%02d", 1+j%28), "unit_id": f.unit, "activity": "Làm việc với cơ sở đoàn"})
 						} else {
 							change("visit_notes", note, map[string]any{"results": fmt.Sprintf("Kết quả thực hiện, bản %d", j)})
