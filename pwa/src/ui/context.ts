@@ -50,10 +50,19 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[]): T | undefin
   return v;
 }
 
-/** Re-renders when the sync client's status changes. */
+/**
+ * Re-renders when the sync client's status changes. Effects run after
+ * paint, so a run may end between the first render and the subscription:
+ * the status is read again once subscribed, or the screen would show
+ * "syncing" until the next run (up to a minute).
+ */
 export function useSyncStatus() {
   const { rt } = useCtx();
   const [s, setS] = useState(rt.sync.state);
-  useEffect(() => rt.sync.subscribe(() => setS(rt.sync.state)), [rt]);
+  useEffect(() => {
+    const unsub = rt.sync.subscribe(() => setS(rt.sync.state));
+    setS(rt.sync.state);
+    return unsub;
+  }, [rt]);
   return s;
 }

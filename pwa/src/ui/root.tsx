@@ -47,6 +47,7 @@ function useOnline(): boolean {
     const down = () => setOn(false);
     window.addEventListener('online', up);
     window.addEventListener('offline', down);
+    setOn(navigator.onLine); // a change between the first render and this effect
     return () => {
       window.removeEventListener('online', up);
       window.removeEventListener('offline', down);
@@ -78,8 +79,16 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
   const [logoutAsk, setLogoutAsk] = useState<number | null>(null);
   const online = useOnline();
 
-  useEffect(() => updateReady.subscribe(() => setUpdate(true)), []);
-  useEffect(() => session.subscribe(() => setNeedsLogin(session.needsLogin)), []);
+  // Subscribed after paint: read again once subscribed, for a change in between.
+  useEffect(() => {
+    updateReady.subscribe(() => setUpdate(true));
+    if (updateReady.ready) setUpdate(true);
+  }, []);
+  useEffect(() => {
+    const unsub = session.subscribe(() => setNeedsLogin(session.needsLogin));
+    setNeedsLogin(session.needsLogin);
+    return unsub;
+  }, []);
 
   const open = async (s: SessionData) => {
     setPhase({ k: 'opening' });
