@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -743,7 +744,10 @@ func (s *sim) logLength() int64 {
 	return n
 }
 
-// ownWrite is a device's logged edit of a field: where the log holds it,
+// rowOf is the table/row part of a table/row/field key.
+func rowOf(key string) string { return key[:strings.LastIndexByte(key, '/')] }
+
+// ownWrite is a device's logged edit of a row: where the log holds it,
 // and when the device made it (madeChange.n).
 type ownWrite struct {
 	seq int64
@@ -766,12 +770,13 @@ type fieldWrite struct {
 // lose, by clock. The device's knowledge comes from the test's own record
 // of its complete pulls, not from what it told the server; a value it had
 // pulled stayed current until the edit arrived, so its copy showed that
-// value when the edit was made, unless it showed its own value of the field
-// instead: an earlier edit of the device's own that reached the server only
-// after that pull began (it was still in the outbox when the pull kept it
-// over the server's value, or it was made after the pull). Such an edit is
-// concurrent with the value it never showed, and the server orders the two
-// by clock, as the device's pull cursor stays before a row it kept.
+// value when the edit was made, unless it showed its own state of the row
+// instead: an earlier edit of the row of the device's own that reached the
+// server only after that pull began (it was still in the outbox when the
+// pull kept the row over the server's, or it was made after the pull). Such
+// an edit is concurrent with the value it never showed, and the server
+// orders the two by clock, as the device's pull cursor stays before a row
+// it kept.
 //
 // It returns how many edits won over a value whose clock was newer than
 // theirs: the cases where clock order alone would have lost them.
@@ -783,16 +788,18 @@ func (s *sim) causality() (overrides int) {
 	}
 	defer rs.Close()
 	current := map[string]fieldWrite{} // by table/row/field
-	// own is each device's logged edits of a field, by device/table/row/field.
+	// own is each device's logged edits of a row, by device/table/row.
 	own := map[string][]ownWrite{}
 	// showed reports whether the device that made change e showed the value
-	// prev of the field at key when it made e: pulled, and not covered by an
-	// own earlier edit that reached the server after that pull began.
+	// prev of the field at key when it made e: pulled, and its row not held
+	// by an own earlier edit that reached the server after that pull began
+	// (a row with changes in the outbox shows the device's own state, all
+	// of it, until they are answered; see sync/client keepServerRow).
 	showed := func(made madeChange, key string, prev fieldWrite) bool {
 		if prev.seq > made.seen {
 			return false
 		}
-		for _, o := range own[made.device+"/"+key] {
+		for _, o := range own[made.device+"/"+rowOf(key)] {
 			if o.n < made.n && o.seq > made.seen {
 				return false
 			}
@@ -834,12 +841,8 @@ func (s *sim) causality() (overrides int) {
 			current[key] = fieldWrite{seq: e.seq, id: e.id, device: e.device, hlc: e.hlc, value: string(v)}
 		}
 		if byDevice {
-			for _, fields := range []map[string]json.RawMessage{won, lost} {
-				for name := range fields {
-					k := made.device + "/" + table + "/" + row + "/" + name
-					own[k] = append(own[k], ownWrite{seq: e.seq, n: made.n})
-				}
-			}
+			k := made.device + "/" + table + "/" + row
+			own[k] = append(own[k], ownWrite{seq: e.seq, n: made.n})
 		}
 	}
 	if err := rs.Err(); err != nil {
