@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "559544a321c1f5e8";
+const VERSION = "cb97c4cc7abc74d7";
 const PRECACHE = [
-  "/assets/index-T51D-MHB.js",
-  "/assets/refusal-CKIFbqKt.js",
+  "/assets/index-BceMAwA4.js",
+  "/assets/refusal-ByQAlosJ.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",
   "/icons/icon-192.png",

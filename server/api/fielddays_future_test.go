@@ -11,6 +11,7 @@ import (
 	"dicoso/server/report"
 	"dicoso/server/syncdb"
 	"dicoso/sync/plan"
+	"dicoso/sync/plan/plantest"
 	"dicoso/sync/protocol"
 )
 
@@ -22,7 +23,7 @@ func TestFieldDaysNoFutureDay(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t, withSeeds(), withAdmin())
 	lan := e.addAccount(t, account{username: "bt.lan", fullName: "Nguyễn Thị Lan", roles: []string{auth.RoleSecretary}})
-	now := todayForAWhile(time.Minute)
+	now := plantest.TodayForAWhile(time.Minute)
 	today, tomorrow := plan.Today(now), plan.Today(now.Add(24*time.Hour))
 	trip := uuid.NewString()
 	lan.push(t, "", upsert("trips", trip, map[string]any{"user_id": lan.userID, "title": "Đi cơ sở", "purpose": "working_session",
@@ -59,15 +60,4 @@ func TestFieldDaysNoFutureDay(t *testing.T) {
 				s.FieldDays, s.PlannedDays, planned)
 		}
 	}
-}
-
-// todayForAWhile is the time now, once the plan's date (Vietnam) will stay
-// the same for at least d: a test that takes "today" and then asks the
-// server with its own clock would otherwise fail when Vietnam's midnight
-// falls in between (17:00 UTC). It waits out the minutes before midnight.
-func todayForAWhile(d time.Duration) time.Time {
-	if left := plan.UntilTomorrow(time.Now()); left < d {
-		time.Sleep(left + time.Second)
-	}
-	return time.Now()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"dicoso/sync/plan"
+	"dicoso/sync/plan/plantest"
 )
 
 // axeSource is axe-core's script from the PWA's development dependencies
@@ -207,7 +208,7 @@ func TestFieldScreensAccessible(t *testing.T) {
 	// The secretary's trips: one planned over today, one to come, one past
 	// and never marked done, one cancelled over today.
 	sec := phone(t, srv, "bithu.cuong")
-	now := todayForAWhile(2 * time.Minute)
+	now := plantest.TodayForAWhile(2 * time.Minute)
 	day := func(d int) string { return plan.Today(now.AddDate(0, 0, d)) }
 	currentID := uuid.NewString()
 	for id, tr := range map[string][3]string{

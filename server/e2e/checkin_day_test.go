@@ -13,6 +13,7 @@ import (
 
 	"dicoso/sync/hlc"
 	"dicoso/sync/plan"
+	"dicoso/sync/plan/plantest"
 )
 
 // TestOneTapCheckinCountsDay: offline, a secretary taps "Điểm danh" on
@@ -33,7 +34,7 @@ func TestOneTapCheckinCountsDay(t *testing.T) {
 	if err := db.QueryRow("SELECT id, lat, lng FROM units WHERE name = 'Bắc Ninh'").Scan(&unitID, &ulat, &ulng); err != nil {
 		t.Fatalf("seeded unit: %v", err)
 	}
-	now := todayForAWhile(2 * time.Minute)
+	now := plantest.TodayForAWhile(2 * time.Minute)
 	today, tomorrow := plan.Today(now), plan.Today(now.Add(24*time.Hour))
 
 	a := newBrowser(t, exe, "secretary", srv.url)
@@ -230,15 +231,4 @@ func TestOneTapCheckinCountsDay(t *testing.T) {
 // viDate is a date as the app writes it (25/03/2021).
 func viDate(iso string) string {
 	return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
-}
-
-// todayForAWhile is the time now, once the plan's date (Vietnam) will stay
-// the same for at least d: a test that takes "today" and then asks the
-// server with its own clock would otherwise fail when Vietnam's midnight
-// falls in between (17:00 UTC). It waits out the minutes before midnight.
-func todayForAWhile(d time.Duration) time.Time {
-	if left := plan.UntilTomorrow(time.Now()); left < d {
-		time.Sleep(left + time.Second)
-	}
-	return time.Now()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"dicoso/sync/plan"
+	"dicoso/sync/plan/plantest"
 )
 
 // login opens the app, logs in and waits for the first full sync.
@@ -123,7 +124,7 @@ func TestFieldWorkOfflineThenSync(t *testing.T) {
 	// A trip of two days, both ticked with what was done.
 	// Yesterday and today in Vietnam: the check-in below counts today on
 	// this trip, and no day may be ahead of the plan's calendar.
-	now := todayForAWhile(2 * time.Minute)
+	now := plantest.TodayForAWhile(2 * time.Minute)
 	d1, d2 := plan.Today(now.Add(-24*time.Hour)), plan.Today(now)
 	a.go_("#/trip/new")
 	a.typeInto("#trip-title", "Làm việc với Tỉnh đoàn Bắc Ninh")

@@ -232,6 +232,10 @@ const (
 	logChunk = 32
 )
 
+// logInsertHead starts every logInserts statement: logBefore tells them
+// from the statements that read change_log by it.
+const logInsertHead = "INSERT OR FAIL INTO change_log"
+
 // logInserts[n] is the INSERT of n change-log entries, built once: the
 // statement cache is keyed by its text. OR FAIL spares SQLite a statement
 // journal for each of them (a copy of every page the statement touches,
@@ -241,7 +245,7 @@ const (
 var logInserts = func() (q [logChunk + 1]string) {
 	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for n := 1; n <= logChunk; n++ {
-		q[n] = `INSERT OR FAIL INTO change_log
+		q[n] = logInsertHead + `
 		(seq, change_id, tbl, row_id, op, hlc, user_id, device_id, received_at, applied, previous, lost)
 		VALUES ` + one + strings.Repeat(", "+one, n-1)
 	}
@@ -306,7 +310,7 @@ func (w *wtx) logBefore(ctx context.Context, q string, write bool) error {
 	if len(w.log) == 0 && w.err == nil {
 		return nil
 	}
-	if strings.Contains(q, "change_log") && !strings.HasPrefix(q, "INSERT OR FAIL INTO change_log") ||
+	if strings.Contains(q, "change_log") && !strings.HasPrefix(q, logInsertHead) ||
 		write && strings.Contains(q, "visit_notes") {
 		return w.flushLog(ctx)
 	}

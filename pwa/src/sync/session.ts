@@ -28,10 +28,6 @@ export class NetworkError extends Error {}
 /** The refresh token is gone; only a new login can get new tokens. */
 export class LoginRequired extends Error {}
 
-export function newId(): string {
-  return crypto.randomUUID();
-}
-
 function deviceName(): string {
   const ua = navigator.userAgent;
   const m = /\(([^)]+)\)/.exec(ua);
@@ -47,7 +43,7 @@ export function deviceIdFor(username: string): string {
   const key = username.trim().toLowerCase();
   const map = JSON.parse(localStorage.getItem(DEVICES_KEY) ?? '{}') as Record<string, string>;
   if (!map[key]) {
-    map[key] = newId();
+    map[key] = crypto.randomUUID();
     localStorage.setItem(DEVICES_KEY, JSON.stringify(map));
   }
   return map[key]!;
