@@ -384,6 +384,11 @@ func createSchema(ctx context.Context, tx *sql.Tx) error {
 			acked_at    TEXT
 		)`,
 		`CREATE INDEX IF NOT EXISTS outbox_row ON outbox(tbl, row_id, seq)`,
+		// The entries not yet acknowledged, in order: a device that pushes
+		// batch after batch before its next pull (a month offline) keeps
+		// the acknowledged ones until that pull, and reading the next batch
+		// or counting what is pending must not step over all of them.
+		`CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE acked_at IS NULL`,
 		`CREATE VIEW IF NOT EXISTS pending AS
 			SELECT seq, change_id, tbl, row_id, op, hlc, fields FROM outbox WHERE acked_at IS NULL`,
 		// Changes the server refused, kept for the user to see.
