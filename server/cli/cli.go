@@ -46,6 +46,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
+		tuneGC(getenv)
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
@@ -56,6 +57,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "store":
 		return storeCmd(ctx, args, stdout, stderr)
 	case "loadgen":
+		tuneGC(getenv)
 		return loadgenCmd(ctx, args, getenv, stdout, stderr)
 	case "soak":
 		return soakCmd(ctx, args, stdout, stderr)
