@@ -28,6 +28,7 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&cfg.Dir, "dir", filepath.Join(os.TempDir(), "dicoso-loadgen"), "device files and the raw-insert file (the disk measured)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id on this machine: report its resident memory and CPU time (Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile (the devices' side) to this file")
+	nice := fs.Int("nice", 10, "the load generator's niceness (Linux; 0 keeps it): on one machine the server gets the cores first, as it would beside devices that are phones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,6 +49,12 @@ func loadgenCmd(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *nice > 0 {
+		if err := lowerPriority(*nice); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "load generator at nice %d (the server it measures gets the cores first)\n", *nice)
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
