@@ -222,21 +222,23 @@ func writeRow(x txn, t *schema.Table, id string, r rowState) error {
 		}
 		return nil
 	}
-	cols := t.Columns()
-	args := make([]any, 0, len(cols)+3)
+	if _, err := x.exec(writeRowSQL(t), appendRowArgs(nil, t, id, r)...); err != nil {
+		return fmt.Errorf("client: write %s %s: %w", t.Name, id, err)
+	}
+	return nil
+}
+
+// appendRowArgs appends a present row's values in writeRowSQL's order.
+func appendRowArgs(args []any, t *schema.Table, id string, r rowState) []any {
 	args = append(args, id)
-	for _, c := range cols {
+	for _, c := range t.Columns() {
 		args = append(args, r.values[c])
 	}
 	deleted := int64(0)
 	if r.deleted {
 		deleted = 1
 	}
-	args = append(args, deleted, r.version)
-	if _, err := x.exec(writeRowSQL(t), args...); err != nil {
-		return fmt.Errorf("client: write %s %s: %w", t.Name, id, err)
-	}
-	return nil
+	return append(args, deleted, r.version)
 }
 
 // serverRow reads the kept server state of a row; ok is false when none is

@@ -76,6 +76,15 @@ const (
 	qPendingEntries = "SELECT seq, change_id, tbl, row_id, op, hlc, fields, base_cursor, 0 FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?"
 )
 
+// queueBatch is how many outbox entries one statement queues.
+const queueBatch = 16
+
+var qQueueN = qQueue + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?)", queueBatch-1)
+
+// writeBatch is how many rows of one table a batch of edits writes with
+// one statement (editBatch.finish).
+const writeBatch = 16
+
 // keepBatch is how many rows of server_rows one statement writes.
 const keepBatch = 16
 
@@ -102,14 +111,20 @@ func writeRowSQL(t *schema.Table) string {
 		strings.Repeat(", ?", len(cols)+2) + ")"
 }
 
+// writeRowsSQL writes n rows of t (as writeRowSQL, n to a statement).
+func writeRowsSQL(t *schema.Table, n int) string {
+	row := "(?" + strings.Repeat(", ?", len(t.Columns())+2) + ")"
+	return writeRowSQL(t) + strings.Repeat(", "+row, n-1)
+}
+
 func removeRowSQL(t *schema.Table) string { return "DELETE FROM " + t.Name + " WHERE id = ?" }
 
 // prepare readies the hot statements on the device's connection.
 func prepare(ctx context.Context, db *sql.DB) (map[string]*sql.Stmt, error) {
-	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRowsN, qDropServerRow, qRowEntries, qQueue, qAck,
+	queries := []string{qState, qSetState, qServerRow, qServerRows, qKeepServerRow, qKeepServerRowsN, qDropServerRow, qRowEntries, qQueue, qQueueN, qAck,
 		qPendingEntries}
 	for _, t := range schema.Tables() {
-		queries = append(queries, readRowSQL(t), readRowsSQL(t), writeRowSQL(t), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
+		queries = append(queries, readRowSQL(t), readRowsSQL(t), writeRowSQL(t), writeRowsSQL(t, writeBatch), removeRowSQL(t), stageRowSQL(t), stageRowsSQL(t, stageBatch), stageDepartedSQL(t))
 	}
 	ps := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {

@@ -182,6 +182,26 @@ type editBatch struct {
 	rows   map[string]*editedRow
 	order  []*editedRow
 	hlc    string // the last stamp given
+	// queued holds the outbox entries not yet inserted, as qQueue's
+	// arguments: they go queueBatch to a statement, in the order made
+	// (nothing reads the outbox before finish).
+	queued []any
+}
+
+// queueArgs is how many arguments one outbox entry takes in qQueue.
+const queueArgs = 8
+
+// queue adds one entry to the outbox, in order.
+func (b *editBatch) queue(args ...any) error {
+	b.queued = append(b.queued, args...)
+	if len(b.queued) < queueBatch*queueArgs {
+		return nil
+	}
+	if _, err := b.x.exec(qQueueN, b.queued...); err != nil {
+		return fmt.Errorf("client: queue %d changes: %w", queueBatch, err)
+	}
+	b.queued = b.queued[:0]
+	return nil
 }
 
 type editedRow struct {
@@ -266,11 +286,46 @@ func (b *editBatch) row(t *schema.Table, id string) (*editedRow, error) {
 	return r, nil
 }
 
-// finish writes the edited rows and the device's clock.
+// finish queues the remaining outbox entries and writes the edited rows
+// and the device's clock.
 func (b *editBatch) finish() error {
+	for rest := b.queued; len(rest) > 0; rest = rest[queueArgs:] {
+		if _, err := b.x.exec(qQueue, rest[:queueArgs]...); err != nil {
+			return fmt.Errorf("client: queue change %v: %w", rest[0], err)
+		}
+	}
+	b.queued = b.queued[:0]
+	// The present rows of a table go writeBatch to a statement; the rest
+	// (fewer than writeBatch, or removed) one by one.
+	var tables []*schema.Table
+	present := map[*schema.Table][]*editedRow{}
 	for _, r := range b.order {
-		if err := writeRow(b.x, r.t, r.id, r.cur); err != nil {
-			return err
+		if !r.cur.present {
+			if err := writeRow(b.x, r.t, r.id, r.cur); err != nil {
+				return err
+			}
+			continue
+		}
+		if present[r.t] == nil {
+			tables = append(tables, r.t)
+		}
+		present[r.t] = append(present[r.t], r)
+	}
+	for _, t := range tables {
+		rest := present[t]
+		for ; len(rest) >= writeBatch; rest = rest[writeBatch:] {
+			args := make([]any, 0, writeBatch*(len(t.Columns())+3))
+			for _, r := range rest[:writeBatch] {
+				args = appendRowArgs(args, t, r.id, r.cur)
+			}
+			if _, err := b.x.exec(writeRowsSQL(t, writeBatch), args...); err != nil {
+				return fmt.Errorf("client: write %d rows of %s: %w", writeBatch, t.Name, err)
+			}
+		}
+		for _, r := range rest {
+			if err := writeRow(b.x, t, r.id, r.cur); err != nil {
+				return err
+			}
 		}
 	}
 	if b.hlc == "" {
@@ -313,8 +368,8 @@ func (d *Device) writeIn(b *editBatch, t *schema.Table, id string, op protocol.O
 		}
 		body = string(bs)
 	}
-	if _, err := b.x.exec(qQueue, changeID, t.Name, id, string(op), e.hlc, body, *b.cursor, nowText(d.now())); err != nil {
-		return "", fmt.Errorf("client: queue change: %w", err)
+	if err := b.queue(changeID, t.Name, id, string(op), e.hlc, body, *b.cursor, nowText(d.now())); err != nil {
+		return "", err
 	}
 	lay(t, &r.cur, e) // the batch's own copy of the row, read by row
 	b.hlc = e.hlc
