@@ -204,9 +204,12 @@ func (e *DecodeError) Error() string { return e.Code + ": " + e.Message }
 // are per-change verdicts of the merge, so one bad change never sinks the
 // batch.
 func DecodePush(body []byte) (PushRequest, error) {
-	var req PushRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return req, err
+	req, ok := decodePushFast(body)
+	if !ok {
+		req = PushRequest{}
+		if err := decodeStrict(body, &req); err != nil {
+			return req, err
+		}
 	}
 	if req.Protocol != Version {
 		return req, fmt.Errorf("%w: %d (this server speaks %d)", ErrProtocol, req.Protocol, Version)
