@@ -50,6 +50,8 @@ type Service struct {
 	// dummyHash is verified against when the username is unknown, so that
 	// answer takes as long as a wrong password (no timing oracle on names).
 	dummyHash string
+	// reads answers the per-request lookups (Authenticate, CheckDevice).
+	reads *preparedReader
 }
 
 // New builds the service. opts.Secret must hold at least 32 bytes.
@@ -92,6 +94,7 @@ func newService(st *store.Store, o Options) *Service {
 		limiter:    newLimiter(o.Limits),
 		hashSlots:  make(chan struct{}, max(2, runtime.NumCPU())),
 		dummyHash:  HashPassword("dicoso: no such user, still pay for a hash"),
+		reads:      newPreparedReader(st.Reader()),
 	}
 }
 
@@ -285,7 +288,7 @@ func deviceOwnedBy(ctx context.Context, q rowQueryer, id, userID string, mayBeNe
 // its latest user) where the device id matters: in the sync, whose clock
 // node and conflict authorship it is.
 func (s *Service) CheckDevice(ctx context.Context, userID, deviceID string) error {
-	return deviceOwnedBy(ctx, s.store.Reader(), deviceID, userID, false)
+	return deviceOwnedBy(ctx, s.reads, deviceID, userID, false)
 }
 
 // newRefreshToken returns an opaque token (32 random bytes, base64url) and
@@ -467,7 +470,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	u, err := userByID(ctx, s.store.Reader(), c.Subject)
+	u, err := userByID(ctx, s.reads, c.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return Principal{}, fmt.Errorf("%w: user %s is gone or disabled", ErrTokenInvalid, c.Subject)
 	}
