@@ -562,6 +562,40 @@ func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
 	return nil
 }
 
+// insertRows inserts new rows of one table that write the same columns
+// (wtx.flush), with one statement, in order.
+func insertRows(ctx context.Context, tx *wtx, rows []*rowState) error {
+	first := rows[0]
+	cols := make([]string, 0, len(first.dirty))
+	for name := range first.dirty {
+		cols = append(cols, name) // names come from the schema (checked in merge)
+	}
+	slices.Sort(cols) // one statement text per column set
+	one := "(?" + strings.Repeat(", ?", len(cols)+3) + ")"
+	colList := ""
+	if len(cols) > 0 {
+		colList = ", " + strings.Join(cols, ", ")
+	}
+	q := "INSERT INTO " + first.table.Name + " (id" + colList + ", version, clocks, seq) VALUES " +
+		one + strings.Repeat(", "+one, len(rows)-1)
+	args := make([]any, 0, len(rows)*(len(cols)+4))
+	for _, r := range rows {
+		args = append(args, r.id)
+		for _, c := range cols {
+			args = append(args, r.field(c))
+		}
+		args = append(args, r.version, encodeClocks(r.clocks), r.seq)
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("write %d rows of %s from %s: %w", len(rows), first.table.Name, first.id, err)
+	}
+	for _, r := range rows {
+		r.inDB = true
+		clear(r.dirty)
+	}
+	return nil
+}
+
 func logChange(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, rowID string,
 	ch protocol.Change, won, previous, lost map[string]any) (int64, error) {
 	applied, prev, lostJS := encodeValues(t, won), encodeValues(t, previous), encodeValues(t, lost)

@@ -257,3 +257,59 @@ func TestDeleteOfAnUnknownRowClaimsNothing(t *testing.T) {
 		t.Fatalf("the created note: %+v", row)
 	}
 }
+
+// New rows pushed together are each written, with the values, version and
+// change-log entry of their own change: the merge inserts runs of new rows
+// of one table many to a statement (wtx.flush), and a run breaks where the
+// table or the columns written change.
+func TestManyNewRowsInOnePushAreEachWritten(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	trip := uuid.NewString()
+	changes := []protocol.Change{{ID: uuid.NewString(), Table: "trips", RowID: trip, Op: protocol.OpUpsert,
+		HLC: f.stamp(f.alice, 0), Fields: map[string]any{"title": "Đi cơ sở", "purpose": "inspection", "starts_on": "2021-06-01"}}}
+	type day struct{ id, activity string }
+	var days []day
+	for i := range 45 {
+		d := day{id: uuid.NewString()}
+		fields := map[string]any{"trip_id": trip, "day": fmt.Sprintf("2021-05-%02d", 1+i%28), "unit_id": f.unit}
+		if i >= 10 { // 10 days without an activity, then 35 with
+			d.activity = fmt.Sprintf("Làm việc với cơ sở %d", i)
+			fields["activity"] = d.activity
+		}
+		if i == 30 {
+			changes = append(changes, note(uuid.NewString(), f.alice, f.stamp(f.alice, time.Duration(i)*time.Millisecond),
+				map[string]any{"unit_id": f.unit, "title": "giữa các ngày"}))
+		}
+		days = append(days, d)
+		changes = append(changes, protocol.Change{ID: uuid.NewString(), Table: "trip_days", RowID: d.id, Op: protocol.OpUpsert,
+			HLC: f.stamp(f.alice, time.Duration(i+1)*time.Millisecond), Fields: fields})
+	}
+	for _, r := range f.push(t, f.alice, changes...) {
+		if r.Status != protocol.StatusApplied {
+			t.Fatalf("push: %+v", r)
+		}
+	}
+	rows := f.pullAll(t, f.alice)
+	for i, d := range days {
+		got, ok := rows["trip_days/"+d.id]
+		if !ok {
+			t.Fatalf("trip day %d was not written", i)
+		}
+		if got.Fields["activity"] != d.activity || got.Fields["trip_id"] != trip || got.Fields["user_id"] != f.alice.UserID {
+			t.Fatalf("trip day %d = %v, want activity %q", i, got.Fields, d.activity)
+		}
+	}
+	// Each row names its own change: version is its clock, seq its entry.
+	for _, ch := range changes[1:] {
+		if ch.Table != "trip_days" {
+			continue
+		}
+		var version, logged string
+		err := f.st.Reader().QueryRow(`SELECT d.version, c.change_id FROM trip_days d JOIN change_log c ON c.seq = d.seq
+			WHERE d.id = ?`, ch.RowID).Scan(&version, &logged)
+		if err != nil || version != ch.HLC || logged != ch.ID {
+			t.Fatalf("trip day %s: version %q, entry %q (%v); want %q, %q", ch.RowID, version, logged, err, ch.HLC, ch.ID)
+		}
+	}
+}

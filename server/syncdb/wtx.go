@@ -165,13 +165,56 @@ func (w *wtx) flush(ctx context.Context) error {
 	if err := w.flushLog(ctx); err != nil {
 		return err
 	}
-	for _, r := range w.dirty {
-		if err := flushRow(ctx, w, r); err != nil {
+	for i := 0; i < len(w.dirty); {
+		// New rows of one table, one after the other, writing the same
+		// columns (a trip's days) go rowChunk to a statement: a
+		// many-row INSERT writes them in the same order, row by row.
+		if n := w.insertRun(i); n == rowChunk {
+			if err := insertRows(ctx, w, w.dirty[i:i+n]); err != nil {
+				return err
+			}
+			i += n
+			continue
+		}
+		if err := flushRow(ctx, w, w.dirty[i]); err != nil {
 			return err
 		}
+		i++
 	}
 	w.dirty = w.dirty[:0]
 	return nil
+}
+
+// rowChunk is how many new rows one statement inserts (flush).
+const rowChunk = 16
+
+// insertRun is how many rows from w.dirty[i], at most rowChunk, are new
+// rows of one table writing the same columns.
+func (w *wtx) insertRun(i int) int {
+	first := w.dirty[i]
+	if first.inDB {
+		return 0
+	}
+	n := 1
+	for ; n < rowChunk && i+n < len(w.dirty); n++ {
+		r := w.dirty[i+n]
+		if r.inDB || r.table != first.table || !sameKeys(r.dirty, first.dirty) {
+			break
+		}
+	}
+	return n
+}
+
+func sameKeys(a, b map[string]struct{}) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *wtx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
