@@ -9,7 +9,8 @@ import (
 // preparedReader answers the queries every authenticated request makes
 // (the token's user, the device's owner) with statements prepared once on
 // the reader pool, not parsed again for each request: under a load of
-// pushes that parsing was a twentieth of the server's CPU.
+// pushes these two queries, prepared anew each time, took about 4 % of the
+// server's CPU.
 type preparedReader struct {
 	db    *sql.DB
 	mu    sync.Mutex

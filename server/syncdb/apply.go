@@ -522,55 +522,43 @@ func loadRow(ctx context.Context, tx *wtx, t *schema.Table, id string) (*rowStat
 // for a new row, an UPDATE of the changed columns for an existing one (an
 // INSERT would trip NOT NULL columns the changes did not carry).
 func flushRow(ctx context.Context, tx *wtx, r *rowState) error {
-	cols := make([]string, 0, len(r.dirty))
-	for name := range r.dirty {
-		cols = append(cols, name) // names come from the schema (checked in merge)
+	if !r.inDB {
+		return insertRows(ctx, tx, []*rowState{r})
 	}
-	// A fixed column order gives one statement text per column set, so the
-	// prepared statement is reused across the batch.
-	slices.Sort(cols)
-	clocks := encodeClocks(r.clocks)
+	cols := dirtyColumns(r)
+	set := make([]string, 0, len(cols)+3)
 	args := make([]any, 0, len(cols)+4)
-	var q string
-	if r.inDB {
-		set := make([]string, 0, len(cols)+3)
-		for _, c := range cols {
-			set = append(set, c+" = ?")
-			args = append(args, r.field(c))
-		}
-		set = append(set, "version = ?", "clocks = ?", "seq = ?")
-		args = append(args, r.version, clocks, r.seq, r.id)
-		q = "UPDATE " + r.table.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
-	} else {
-		args = append(args, r.id)
-		for _, c := range cols {
-			args = append(args, r.field(c))
-		}
-		args = append(args, r.version, clocks, r.seq)
-		colList := ""
-		if len(cols) > 0 {
-			colList = ", " + strings.Join(cols, ", ")
-		}
-		q = "INSERT INTO " + r.table.Name + " (id" + colList + ", version, clocks, seq) VALUES (?" +
-			strings.Repeat(", ?", len(cols)) + ", ?, ?, ?)"
+	for _, c := range cols {
+		set = append(set, c+" = ?")
+		args = append(args, r.field(c))
 	}
+	set = append(set, "version = ?", "clocks = ?", "seq = ?")
+	args = append(args, r.version, encodeClocks(r.clocks), r.seq, r.id)
+	q := "UPDATE " + r.table.Name + " SET " + strings.Join(set, ", ") + " WHERE id = ?"
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("write %s %s: %w", r.table.Name, r.id, err)
 	}
-	r.inDB = true
 	clear(r.dirty)
 	return nil
 }
 
-// insertRows inserts new rows of one table that write the same columns
-// (wtx.flush), with one statement, in order.
-func insertRows(ctx context.Context, tx *wtx, rows []*rowState) error {
-	first := rows[0]
-	cols := make([]string, 0, len(first.dirty))
-	for name := range first.dirty {
+// dirtyColumns is the fields of r changed since its last write, in a fixed
+// order: one statement text per column set, so the prepared statement is
+// reused across the batch.
+func dirtyColumns(r *rowState) []string {
+	cols := make([]string, 0, len(r.dirty))
+	for name := range r.dirty {
 		cols = append(cols, name) // names come from the schema (checked in merge)
 	}
-	slices.Sort(cols) // one statement text per column set
+	slices.Sort(cols)
+	return cols
+}
+
+// insertRows inserts rows not yet in the store, of one table and writing
+// the same columns (wtx.flush), with one statement, in order.
+func insertRows(ctx context.Context, tx *wtx, rows []*rowState) error {
+	first := rows[0]
+	cols := dirtyColumns(first)
 	one := "(?" + strings.Repeat(", ?", len(cols)+3) + ")"
 	colList := ""
 	if len(cols) > 0 {
@@ -587,6 +575,9 @@ func insertRows(ctx context.Context, tx *wtx, rows []*rowState) error {
 		args = append(args, r.version, encodeClocks(r.clocks), r.seq)
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if len(rows) == 1 {
+			return fmt.Errorf("write %s %s: %w", first.table.Name, first.id, err)
+		}
 		return fmt.Errorf("write %d rows of %s from %s: %w", len(rows), first.table.Name, first.id, err)
 	}
 	for _, r := range rows {

@@ -165,21 +165,24 @@ func (w *wtx) flush(ctx context.Context) error {
 	if err := w.flushLog(ctx); err != nil {
 		return err
 	}
-	for i := 0; i < len(w.dirty); {
+	for rest := w.dirty; len(rest) > 0; {
 		// New rows of one table, one after the other, writing the same
 		// columns (a trip's days) go rowChunk to a statement: a
 		// many-row INSERT writes them in the same order, row by row.
-		if n := w.insertRun(i); n == rowChunk {
-			if err := insertRows(ctx, w, w.dirty[i:i+n]); err != nil {
+		// A shorter run is written row by row.
+		n := insertRun(rest)
+		if n == rowChunk {
+			if err := insertRows(ctx, w, rest[:n]); err != nil {
 				return err
 			}
-			i += n
-			continue
+		} else {
+			for _, r := range rest[:max(n, 1)] {
+				if err := flushRow(ctx, w, r); err != nil {
+					return err
+				}
+			}
 		}
-		if err := flushRow(ctx, w, w.dirty[i]); err != nil {
-			return err
-		}
-		i++
+		rest = rest[max(n, 1):]
 	}
 	w.dirty = w.dirty[:0]
 	return nil
@@ -188,16 +191,17 @@ func (w *wtx) flush(ctx context.Context) error {
 // rowChunk is how many new rows one statement inserts (flush).
 const rowChunk = 16
 
-// insertRun is how many rows from w.dirty[i], at most rowChunk, are new
-// rows of one table writing the same columns.
-func (w *wtx) insertRun(i int) int {
-	first := w.dirty[i]
+// insertRun is how many rows at the start of rows, at most rowChunk, are
+// new rows of one table writing the same columns (0 if the first is in
+// the store already).
+func insertRun(rows []*rowState) int {
+	first := rows[0]
 	if first.inDB {
 		return 0
 	}
 	n := 1
-	for ; n < rowChunk && i+n < len(w.dirty); n++ {
-		r := w.dirty[i+n]
+	for ; n < rowChunk && n < len(rows); n++ {
+		r := rows[n]
 		if r.inDB || r.table != first.table || !sameKeys(r.dirty, first.dirty) {
 			break
 		}

@@ -19,51 +19,42 @@ import (
 // answer, error message included, is the reference
 // (FuzzDecodePushFastAgreesWithEncodingJSON).
 func decodePushFast(body []byte) (req PushRequest, ok bool) {
-	s := scanner{b: body}
-	if !s.consume('{') {
-		return req, false
-	}
+	s := &scanner{b: body}
 	var seen [5]bool
-	first := true
-	for {
-		if s.consume('}') {
-			break
-		}
-		if !first && !s.consume(',') {
-			return req, false
-		}
-		first = false
-		k, ok := s.key()
-		if !ok {
-			return req, false
-		}
-		var slot int
+	ok = s.members(func(k string) bool {
 		switch k {
 		case "protocol":
-			slot = 0
-			req.Protocol, ok = s.integer()
+			return once(&seen[0]) && into(s, &req.Protocol, s.integer)
 		case "device_id":
-			slot = 1
-			req.DeviceID, ok = s.str()
+			return once(&seen[1]) && into(s, &req.DeviceID, s.str)
 		case "base_cursor":
-			slot = 2
-			req.BaseCursor, ok = s.str()
+			return once(&seen[2]) && into(s, &req.BaseCursor, s.str)
 		case "no_echo":
-			slot = 3
-			req.NoEcho, ok = s.boolean()
+			return once(&seen[3]) && into(s, &req.NoEcho, s.boolean)
 		case "changes":
-			slot = 4
-			req.Changes, ok = s.changes()
-		default:
-			return req, false
+			return once(&seen[4]) && into(s, &req.Changes, s.changes)
 		}
-		if !ok || seen[slot] {
-			return req, false
-		}
-		seen[slot] = true
-	}
+		return false
+	})
 	s.space()
-	return req, s.i == len(s.b)
+	return req, ok && s.i == len(s.b)
+}
+
+// once reports whether a key is met for the first time, and marks it met:
+// a key given twice is left to encoding/json.
+func once(seen *bool) bool {
+	if *seen {
+		return false
+	}
+	*seen = true
+	return true
+}
+
+// into reads a value with read and stores it at dst.
+func into[T any](s *scanner, dst *T, read func() (T, bool)) bool {
+	v, ok := read()
+	*dst = v
+	return ok
 }
 
 // scanner reads JSON from b at i.
@@ -109,135 +100,111 @@ func (s *scanner) key() (string, bool) {
 	return k, ok && s.consume(':')
 }
 
-// changes reads the array of changes.
-func (s *scanner) changes() ([]Change, bool) {
-	if !s.consume('[') {
-		return nil, false
+// members reads an object, calling member with each key once its colon
+// is read (member reads the value); it stops at the first false.
+func (s *scanner) members(member func(key string) bool) bool {
+	if !s.consume('{') {
+		return false
 	}
-	out := []Change{}
-	if s.consume(']') {
-		return out, true
+	if s.consume('}') {
+		return true
 	}
 	for {
-		ch, ok := s.change()
-		if !ok {
-			return nil, false
+		k, ok := s.key()
+		if !ok || !member(k) {
+			return false
 		}
-		out = append(out, ch)
-		if s.consume(']') {
-			return out, true
+		if s.consume('}') {
+			return true
 		}
 		if !s.consume(',') {
-			return nil, false
+			return false
 		}
 	}
 }
 
+// elements reads an array, calling element for each value (element reads
+// it); it stops at the first false.
+func (s *scanner) elements(element func() bool) bool {
+	if !s.consume('[') {
+		return false
+	}
+	if s.consume(']') {
+		return true
+	}
+	for {
+		if !element() {
+			return false
+		}
+		if s.consume(']') {
+			return true
+		}
+		if !s.consume(',') {
+			return false
+		}
+	}
+}
+
+// changes reads the array of changes.
+func (s *scanner) changes() ([]Change, bool) {
+	out := []Change{}
+	ok := s.elements(func() bool {
+		ch, ok := s.change()
+		out = append(out, ch)
+		return ok
+	})
+	return out, ok
+}
+
 // change reads one change object.
 func (s *scanner) change() (ch Change, ok bool) {
-	if !s.consume('{') {
-		return ch, false
-	}
 	var seen [7]bool
-	first := true
-	for {
-		if s.consume('}') {
-			return ch, true
-		}
-		if !first && !s.consume(',') {
-			return ch, false
-		}
-		first = false
-		k, ok := s.key()
-		if !ok {
-			return ch, false
-		}
-		var slot int
+	ok = s.members(func(k string) bool {
 		switch k {
 		case "id":
-			slot = 0
-			ch.ID, ok = s.str()
+			return once(&seen[0]) && into(s, &ch.ID, s.str)
 		case "table":
-			slot = 1
-			ch.Table, ok = s.name()
+			return once(&seen[1]) && into(s, &ch.Table, s.name)
 		case "row_id":
-			slot = 2
-			ch.RowID, ok = s.str()
+			return once(&seen[2]) && into(s, &ch.RowID, s.str)
 		case "op":
-			slot = 3
 			var op string
-			op, ok = s.name()
+			ok := once(&seen[3]) && into(s, &op, s.name)
 			ch.Op = Op(op)
+			return ok
 		case "hlc":
-			slot = 4
-			ch.HLC, ok = s.str()
+			return once(&seen[4]) && into(s, &ch.HLC, s.str)
 		case "fields":
-			slot = 5
-			ch.Fields, ok = s.object()
+			return once(&seen[5]) && into(s, &ch.Fields, s.object)
 		case "base":
-			slot = 6
-			ch.Base, ok = s.str()
-		default:
-			return ch, false
+			return once(&seen[6]) && into(s, &ch.Base, s.str)
 		}
-		if !ok || seen[slot] {
-			return ch, false
-		}
-		seen[slot] = true
-	}
+		return false
+	})
+	return ch, ok
 }
 
 // object reads an object of any values as encoding/json reads one into a
 // map[string]any: a key given twice keeps its last value.
 func (s *scanner) object() (map[string]any, bool) {
-	if !s.consume('{') {
-		return nil, false
-	}
 	m := map[string]any{}
-	if s.consume('}') {
-		return m, true
-	}
-	for {
-		k, ok := s.key()
-		if !ok {
-			return nil, false
-		}
+	ok := s.members(func(k string) bool {
 		v, ok := s.value()
-		if !ok {
-			return nil, false
-		}
 		m[k] = v
-		if s.consume('}') {
-			return m, true
-		}
-		if !s.consume(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return m, ok
 }
 
 // array reads an array of any values into a []any.
 func (s *scanner) array() ([]any, bool) {
-	if !s.consume('[') {
-		return nil, false
-	}
 	a := []any{}
-	if s.consume(']') {
-		return a, true
-	}
-	for {
+	ok := s.elements(func() bool {
 		v, ok := s.value()
-		if !ok {
-			return nil, false
-		}
 		a = append(a, v)
-		if s.consume(']') {
-			return a, true
-		}
-		if !s.consume(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return a, ok
 }
 
 // value reads any JSON value as encoding/json reads one into an any:
