@@ -7,9 +7,9 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "cb97c4cc7abc74d7";
+const VERSION = "9e59f6c181fa16ed";
 const PRECACHE = [
-  "/assets/index-BceMAwA4.js",
+  "/assets/index-DaW2R9kh.js",
   "/assets/refusal-ByQAlosJ.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",

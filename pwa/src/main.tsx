@@ -24,6 +24,9 @@ const updateReady = {
   ready: false,
   subscribe: (fn: () => void) => {
     updateListeners.add(fn);
+    return () => {
+      updateListeners.delete(fn);
+    };
   },
 };
 const sw = registerServiceWorker(() => {

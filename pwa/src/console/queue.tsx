@@ -61,6 +61,10 @@ function Queue({ params }: ScreenProps) {
       alive = false;
     };
   }, [key, reload]);
+  // What the list shows: only a list read for this filter. Effects run
+  // after paint, so for a moment after the filter changes the state still
+  // holds the previous filter's list; it is not shown as this one's.
+  const shown: typeof list = list.key === key ? list : { key, items: [], loading: true };
   const more = async () => {
     const cursor = list.page?.next_cursor;
     if (!cursor || list.loading) return;
@@ -99,7 +103,7 @@ function Queue({ params }: ScreenProps) {
   // The open note stays open when a refreshed list no longer holds it
   // (decided meanwhile, or filtered out).
   const shownItem = useRef<NoteItem | undefined>(undefined);
-  const current = list.items.find((n) => n.id === selected) ?? (shownItem.current?.id === selected ? shownItem.current : undefined);
+  const current = shown.items.find((n) => n.id === selected) ?? (shownItem.current?.id === selected ? shownItem.current : undefined);
   shownItem.current = current;
   const filtered = FILTERS.some((k) => params.get(k)) || status !== 'submitted';
   const campaignId = params.get('campaign_id') ?? '';
@@ -111,20 +115,20 @@ function Queue({ params }: ScreenProps) {
     }>
       <Filters params={params} t={t} />
       <div class="q-summary">
-        {list.page && <Counts page={list.page} shown={list.items.length} t={t} />}
-        <button class="c-btn c-btn-ghost" id="queue-refresh" disabled={list.loading} onClick={() => setReload(reload + 1)}>{t('q_refresh')}</button>
+        {shown.page && <Counts page={shown.page} shown={shown.items.length} t={t} />}
+        <button class="c-btn c-btn-ghost" id="queue-refresh" disabled={shown.loading} onClick={() => setReload(reload + 1)}>{t('q_refresh')}</button>
       </div>
       <div class={`q-panes ${selected ? 'q-has-note' : ''}`}>
         <div class="q-list-pane">
-          {list.error !== undefined && <Failed error={list.error} retry={() => setReload(reload + 1)} />}
-          {!list.page && list.loading && <Loading />}
-          {list.page && list.items.length === 0 && <Empty>{filtered ? t('q_emptyFiltered') : t('q_empty')}</Empty>}
+          {shown.error !== undefined && <Failed error={shown.error} retry={() => setReload(reload + 1)} />}
+          {!shown.page && shown.loading && <Loading />}
+          {shown.page && shown.items.length === 0 && <Empty>{filtered ? t('q_emptyFiltered') : t('q_empty')}</Empty>}
           <ul class="q-list" id="queue-list">
-            {list.items.map((n) => <Row key={n.id} n={n} on={n.id === selected} d={decision(n)} t={t} onOpen={() => open(n.id)} />)}
+            {shown.items.map((n) => <Row key={n.id} n={n} on={n.id === selected} d={decision(n)} t={t} onOpen={() => open(n.id)} />)}
           </ul>
-          {list.page?.next_cursor && (
-            <button class="c-btn c-btn-ghost q-more" id="queue-more" disabled={list.loading} onClick={() => void more()}>
-              {list.loading ? t('loading') : t('loadMore')}
+          {shown.page?.next_cursor && (
+            <button class="c-btn c-btn-ghost q-more" id="queue-more" disabled={shown.loading} onClick={() => void more()}>
+              {shown.loading ? t('loading') : t('loadMore')}
             </button>
           )}
         </div>

@@ -60,7 +60,7 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
   session: Session;
   ownership: Ownership;
   sw: SwControl;
-  updateReady: { subscribe: (fn: () => void) => void; ready: boolean };
+  updateReady: { subscribe: (fn: () => void) => () => void; ready: boolean };
   /** What was typed into index.html's login form before the app took over. */
   shellLogin?: ShellLogin | null;
 }) {
@@ -81,8 +81,9 @@ export function Root({ session, ownership, sw, updateReady, shellLogin }: {
 
   // Subscribed after paint: read again once subscribed, for a change in between.
   useEffect(() => {
-    updateReady.subscribe(() => setUpdate(true));
+    const unsub = updateReady.subscribe(() => setUpdate(true));
     if (updateReady.ready) setUpdate(true);
+    return unsub;
   }, []);
   useEffect(() => {
     const unsub = session.subscribe(() => setNeedsLogin(session.needsLogin));
