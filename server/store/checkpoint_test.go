@@ -68,6 +68,15 @@ func TestCommitsAreCheckpointedBesideTheWriter(t *testing.T) {
 
 // The WAL does not grow with what is written: it starts over once
 // checkpointed, by the checkpointer or by the writer's backstop.
+//
+// The bound is not the backstop's 32 MiB alone. While the checkpointer is
+// copying, the writer's own checkpoint finds it busy and gives up until its
+// next commit, so what commits meanwhile lands in the WAL too: on a quiet
+// disk nothing (34.8 MB every run), on a loaded CI machine 5 MiB more (a run
+// of 2026-11-30 failed an allowance of 4 MiB with 40.1 MB). That overshoot
+// is what the writer commits while one checkpoint of at most the backstop's
+// pages runs, so it is allowed as much again; a WAL that never started over
+// would hold all 128 MiB.
 func TestWALStaysBoundedUnderSustainedWrites(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "dicoso.db")
@@ -76,10 +85,11 @@ func TestWALStaysBoundedUnderSustainedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	writeMiB(t, s, 64)
-	const limit = writerCheckpointPages*4096 + 4<<20
+	const written = 128
+	writeMiB(t, s, written)
+	const limit = 2 * writerCheckpointPages * 4096
 	if n := fileSize(t, path+"-wal"); n > limit {
-		t.Fatalf("WAL is %d bytes after 64 MiB of commits, want at most %d", n, limit)
+		t.Fatalf("WAL is %d bytes after %d MiB of commits, want at most %d", n, written, limit)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -91,7 +101,7 @@ func TestWALStaysBoundedUnderSustainedWrites(t *testing.T) {
 	}
 	defer s2.Close()
 	var rows int
-	if err := s2.Reader().QueryRow("SELECT count(*) FROM scratch").Scan(&rows); err != nil || rows != 64 {
-		t.Fatalf("%d rows after reopening (%v), want 64", rows, err)
+	if err := s2.Reader().QueryRow("SELECT count(*) FROM scratch").Scan(&rows); err != nil || rows != written {
+		t.Fatalf("%d rows after reopening (%v), want %d", rows, err, written)
 	}
 }
