@@ -7,10 +7,10 @@
 // console loads them, and then open offline too.
 // A new version waits until the page asks it to take over (the user tapped
 // "new version — reload"), so an update never lands in the middle of an edit.
-const VERSION = "9e59f6c181fa16ed";
+const VERSION = "dd12e346b6b7afbf";
 const PRECACHE = [
-  "/assets/index-DaW2R9kh.js",
-  "/assets/refusal-ByQAlosJ.js",
+  "/assets/index-kMFuZwrO.js",
+  "/assets/refusal-Det0YCx-.js",
   "/assets/sqlite3-k2cTanUO.wasm",
   "/assets/worker-DC9tg-_y.js",
   "/icons/icon-192.png",

@@ -59,12 +59,104 @@ export async function readError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, 'http_' + res.status, res.statusText || 'request failed');
 }
 
-async function send(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, cache: 'no-store', credentials: 'omit' });
-  } catch (e) {
-    throw new NetworkError(e instanceof Error ? e.message : String(e));
+// A connection can die without a word (the phone changes cell, the signal
+// fades): no error comes, and a request would wait for ever, holding the
+// sync run and every run after it. So a request is dropped, as a network
+// failure, once nothing has come back for SILENCE_MS: before the answer
+// starts, after the time the request body takes to go up at
+// SLOWEST_UPLOAD (bytes/s, a weak 2G signal) on top; while the answer's
+// body comes, between two of its chunks. Silence is the measure, not the
+// whole time, so a large answer on a slow but live signal is never cut.
+const SILENCE_MS = 30_000;
+const SLOWEST_UPLOAD = 4_000;
+// Answers that cannot have a body (new Response refuses one for them).
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+function bodyBytes(body: BodyInit | null | undefined): number {
+  if (body == null) return 0;
+  if (typeof body === 'string') return body.length;
+  if (body instanceof Blob) return body.size;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+  return 0;
+}
+
+function networkError(e: unknown): NetworkError {
+  return e instanceof NetworkError ? e : new NetworkError(e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * An answer whose body comes under the watch for silence. A body that
+ * broke off is read as a NetworkError, as a failed request is: Chromium
+ * reports any error of a body stream as a TypeError "Failed to fetch",
+ * which would pass for a bug.
+ */
+class WatchedResponse extends Response {
+  broke: NetworkError | null = null;
+
+  private async read<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      throw this.broke ?? e;
+    }
   }
+
+  override json(): Promise<any> {
+    return this.read(() => super.json());
+  }
+
+  override blob(): Promise<Blob> {
+    return this.read(() => super.blob());
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return this.read(() => super.arrayBuffer());
+  }
+
+  override text(): Promise<string> {
+    return this.read(() => super.text());
+  }
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  const ctl = new AbortController();
+  const silent = () => ctl.abort(new NetworkError(`no answer from the server for ${SILENCE_MS / 1000} s`));
+  let timer = setTimeout(silent, SILENCE_MS + (bodyBytes(init.body) * 1000) / SLOWEST_UPLOAD);
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, cache: 'no-store', credentials: 'omit', signal: ctl.signal });
+  } catch (e) {
+    throw networkError(ctl.signal.aborted ? ctl.signal.reason : e);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (res.body === null || NULL_BODY.has(res.status)) return res;
+  // The body is handed on chunk by chunk, each awaited under the watch; a
+  // chunk is awaited (and the watch runs) only while the caller reads.
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(out) {
+        timer = setTimeout(silent, SILENCE_MS);
+        try {
+          const { done, value } = await reader.read();
+          if (done) out.close();
+          else out.enqueue(value);
+        } catch (e) {
+          watched.broke = networkError(ctl.signal.aborted ? ctl.signal.reason : e);
+          out.error(watched.broke);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const watched = new WatchedResponse(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return watched;
 }
 
 function stored(): SessionData | null {
