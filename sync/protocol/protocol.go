@@ -211,26 +211,31 @@ func DecodePush(body []byte) (PushRequest, error) {
 			return req, err
 		}
 	}
+	return req, req.validate()
+}
+
+// validate applies the rules of a push that its JSON shape does not carry.
+func (req *PushRequest) validate() error {
 	if req.Protocol != Version {
-		return req, fmt.Errorf("%w: %d (this server speaks %d)", ErrProtocol, req.Protocol, Version)
+		return fmt.Errorf("%w: %d (this server speaks %d)", ErrProtocol, req.Protocol, Version)
 	}
 	if !hlc.ValidNode(req.DeviceID) {
-		return req, &DecodeError{Code: "validation_failed", Message: "device_id must be 1-64 letters, digits, '-' or '_'"}
+		return &DecodeError{Code: "validation_failed", Message: "device_id must be 1-64 letters, digits, '-' or '_'"}
 	}
 	if len(req.Changes) > MaxBatch {
-		return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("a push may carry at most %d changes", MaxBatch)}
+		return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("a push may carry at most %d changes", MaxBatch)}
 	}
 	seen := make(map[string]struct{}, len(req.Changes))
 	for i, ch := range req.Changes {
 		if ch.ID == "" || len(ch.ID) > 64 {
-			return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id must be 1-64 characters", i)}
+			return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id must be 1-64 characters", i)}
 		}
 		if _, dup := seen[ch.ID]; dup {
-			return req, &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id %q appears twice in one push", i, ch.ID)}
+			return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id %q appears twice in one push", i, ch.ID)}
 		}
 		seen[ch.ID] = struct{}{}
 	}
-	return req, nil
+	return nil
 }
 
 // DecodePull reads a pull body strictly and applies the default limit.

@@ -111,8 +111,11 @@ func TestDevicesPushesTakeTheFastPath(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil && !reflect.DeepEqual(got, ref) {
+		if !reflect.DeepEqual(got, ref) {
 			t.Errorf("%q: DecodePush gave %#v, encoding/json %#v", b, got, ref)
+		}
+		if want := ref.validate(); fmt.Sprint(err) != fmt.Sprint(want) {
+			t.Errorf("%q: DecodePush error %v, want %v", b, err, want)
 		}
 	}
 }
