@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
+
+	"dicoso/sync/protocol"
 )
 
 // fieldError is one entry of a validation_failed envelope's details.
@@ -39,7 +42,7 @@ func (s *Server) bind(c echo.Context, dst any) error {
 // for the decompressed bytes and reading stops as soon as it is crossed.
 func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+	if mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
 		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "request body must be application/json"}
 	}
@@ -61,6 +64,15 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 
 // decodeStrict decodes one JSON value, refusing unknown fields and trailing data.
 func decodeStrict(body []byte, dst any) error {
+	// encoding/json would read broken text as U+FFFD and store it altered;
+	// a NUL cannot be stored on PostgreSQL (docs/protocol.md, Push).
+	if !protocol.ValidText(body) {
+		return badRequest("validation_failed", "text must be valid UTF-8, without the NUL character or half of an emoji", nil)
+	}
+	// Every body is an object: null would decode to nothing at all.
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '{' {
+		return badRequest("invalid_json", "request body must be a JSON object", nil)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

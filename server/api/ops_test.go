@@ -91,6 +91,9 @@ func TestErrorsAreAnsweredInTheEnvelope(t *testing.T) {
 		{"two JSON values", http.MethodPost, "/test/probe", "application/json", []byte(`{"name":"a","kind":"periodic"} {}`), 400, "invalid_json", ""},
 		{"empty body", http.MethodPost, "/test/probe", "application/json", nil, 400, "invalid_json", ""},
 		{"not a JSON content type", http.MethodPost, "/test/probe", "text/plain", []byte(`{"name":"a","kind":"periodic"}`), 415, "unsupported_media_type", ""},
+		{"a content type that only starts like JSON's", http.MethodPost, "/test/probe", "application/jsonfoo", []byte(`{"name":"a","kind":"periodic"}`), 415, "unsupported_media_type", ""},
+		{"null", http.MethodPost, "/test/probe", "application/json", []byte(` null`), 400, "invalid_json", ""},
+		{"a NUL", http.MethodPost, "/test/probe", "application/json", []byte(`{"name":"a\u0000","kind":"periodic"}`), 400, "validation_failed", ""},
 		{"validation", http.MethodPost, "/test/probe", "application/json", []byte(`{"name":"a","kind":"weekly"}`), 400, "validation_failed", `"field":"kind"`},
 		{"missing required", http.MethodPost, "/test/probe", "application/json", []byte(`{"kind":"thematic"}`), 400, "validation_failed", `"field":"name"`},
 		{"handler panic", http.MethodGet, "/test/panic", "", nil, 500, "internal", ""},
@@ -123,6 +126,9 @@ func TestErrorsAreAnsweredInTheEnvelope(t *testing.T) {
 	// The probe itself works, so the failures above are the input's fault.
 	if r := ts.call(t, http.MethodPost, "/test/probe", "", `{"name":"a","kind":"periodic"}`); r.status != http.StatusOK {
 		t.Fatalf("valid probe = %d: %s", r.status, r.body)
+	}
+	if r := ts.call(t, http.MethodPost, "/test/probe", "", `{"name":"a","kind":"periodic"}`, "Content-Type", "application/json; charset=utf-8"); r.status != http.StatusOK {
+		t.Fatalf("valid probe with a charset = %d: %s", r.status, r.body)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"dicoso/sync/hlc"
 )
@@ -206,6 +207,11 @@ func (e *DecodeError) Error() string { return e.Code + ": " + e.Message }
 func DecodePush(body []byte) (PushRequest, error) {
 	req, ok := decodePushFast(body)
 	if !ok {
+		// Broken text is marked so that the schema refuses its change
+		// (text.go); the fast path takes no body that has any.
+		if marked, broken, _ := badText(body); broken {
+			body = marked
+		}
 		req = PushRequest{}
 		if err := decodeStrict(body, &req); err != nil {
 			return req, err
@@ -227,8 +233,8 @@ func (req *PushRequest) validate() error {
 	}
 	seen := make(map[string]struct{}, len(req.Changes))
 	for i, ch := range req.Changes {
-		if ch.ID == "" || len(ch.ID) > 64 {
-			return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id must be 1-64 characters", i)}
+		if ch.ID == "" || len(ch.ID) > 64 || strings.ContainsFunc(ch.ID, unicode.IsControl) {
+			return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id must be 1-64 characters, none of them a control character", i)}
 		}
 		if _, dup := seen[ch.ID]; dup {
 			return &DecodeError{Code: "validation_failed", Message: fmt.Sprintf("changes[%d].id %q appears twice in one push", i, ch.ID)}
@@ -260,6 +266,10 @@ func DecodePull(body []byte) (PullRequest, error) {
 }
 
 func decodeStrict(body []byte, dst any) error {
+	// A request is an object: null would decode to an empty request.
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '{' {
+		return &DecodeError{Code: "invalid_json", Message: "request body must be a JSON object"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -367,13 +367,11 @@ func (f *Field) ToSQL(v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s must be a string", f.Name)
 		}
-		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("%s is not valid UTF-8", f.Name)
-		}
 		// No one types a NUL, and PostgreSQL's text cannot hold one: refused
-		// the same on either store.
-		if strings.IndexByte(s, 0) >= 0 {
-			return nil, fmt.Errorf("%s may not contain the NUL character", f.Name)
+		// the same on either store. A push's broken text (not UTF-8, half a
+		// UTF-16 pair) reaches here as a NUL (sync/protocol text.go).
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return nil, fmt.Errorf("%s must be valid text: UTF-8, without the NUL character or half of an emoji", f.Name)
 		}
 		if f.Max > 0 && utf8.RuneCountInString(s) > f.Max {
 			return nil, fmt.Errorf("%s is longer than %d characters", f.Name, f.Max)
