@@ -90,6 +90,7 @@ func FuzzDecodePush(f *testing.F) {
 	f.Add([]byte(`{"protocol":1,"device_id":"d","changes":[{"id":"a","fields":{"x":[1,{"y":null}],"z":1e308}}]}`))
 	f.Add([]byte(`{"protocol":1,"device_id":"d","changes":[],"x":1}`))
 	f.Add([]byte(`{"protocol":1,"device_id":"d\u0000","changes":[]}`))
+	f.Add([]byte("{\"protocol\":1,\"device_id\":\"d\",\"changes\":[{\"id\":\"a\",\"fields\":{\"t\":\"\xff \\ud83d\"}}]}"))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -107,6 +108,16 @@ func FuzzDecodePush(f *testing.F) {
 				t.Fatalf("accepted change id %q", ch.ID)
 			}
 			seen[ch.ID] = true
+		}
+		// Broken text is never read as U+FFFD, which the body did not write.
+		if !bytes.Contains(body, []byte("\ufffd")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+			for _, ch := range req.Changes {
+				for name, v := range ch.Fields {
+					if b, _ := json.Marshal(v); bytes.Contains(b, []byte("\ufffd")) || strings.Contains(name, "\ufffd") {
+						t.Fatalf("field %q of %q read broken text as U+FFFD: %q", name, body, b)
+					}
+				}
+			}
 		}
 		// What was accepted survives a trip through the wire unchanged.
 		once, err := json.Marshal(req)
