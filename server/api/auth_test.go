@@ -330,6 +330,9 @@ func TestLogoutEndsOnlyThatDevice(t *testing.T) {
 	}
 	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": phone.RefreshToken}).
 		wantError(t, http.StatusUnauthorized, "refresh_token_reused")
+	// The phone's access token ends with its session; the laptop's goes on.
+	e.call(t, http.MethodGet, "/api/v1/me", phone.AccessToken, nil).wantError(t, http.StatusUnauthorized, "unauthorized")
+	e.call(t, http.MethodGet, "/api/v1/me", laptop.AccessToken, nil).wantStatus(t, http.StatusOK)
 	var tr tokenResponse
 	e.call(t, http.MethodPost, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": laptop.RefreshToken}).
 		decode(t, http.StatusOK, &tr)

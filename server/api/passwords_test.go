@@ -72,6 +72,9 @@ func TestChangeOwnPassword(t *testing.T) {
 	if got := e.loginStatus(t, "bt.lan", newPassword); got != http.StatusOK {
 		t.Errorf("the new password does not log in: %d", got)
 	}
+	// The laptop is out at once, not when its access token lapses.
+	e.call(t, http.MethodGet, "/api/v1/me", laptop.AccessToken, nil).wantError(t, http.StatusUnauthorized, "unauthorized")
+	e.call(t, http.MethodGet, "/api/v1/me", phone.AccessToken, nil).wantStatus(t, http.StatusOK)
 	e.refreshStatus(t, laptop.RefreshToken).wantError(t, http.StatusUnauthorized, "refresh_token_reused")
 	e.refreshStatus(t, phone.RefreshToken).wantStatus(t, http.StatusOK)
 
@@ -131,7 +134,8 @@ func TestAdminResetsPassword(t *testing.T) {
 	if got := e.loginStatus(t, "bt.lan", newPassword); got != http.StatusOK {
 		t.Errorf("the new password does not log in: %d", got)
 	}
-	// Every session of the user ends: whoever had the password is out.
+	// Every session of the user ends, at once: whoever had the password is out.
+	e.call(t, http.MethodGet, "/api/v1/me", phone.AccessToken, nil).wantError(t, http.StatusUnauthorized, "unauthorized")
 	if got := e.refreshStatus(t, phone.RefreshToken); got.status != http.StatusUnauthorized {
 		t.Errorf("the phone's session survives the reset: %d", got.status)
 	}

@@ -477,6 +477,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
+	// The token outlives its session by up to its lifetime: a logout, a
+	// password change on another device or an admin's reset revokes the
+	// device's refresh tokens, and ends its access here and now.
+	var live int
+	err = s.reads.QueryRowContext(ctx,
+		`SELECT 1 FROM refresh_tokens WHERE device_id = ? AND user_id = ? AND revoked_at IS NULL LIMIT 1`,
+		c.DeviceID, u.ID).Scan(&live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Principal{}, fmt.Errorf("%w: the session of device %s has ended", ErrTokenInvalid, c.DeviceID)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("read session: %w", err)
+	}
 	return Principal{UserID: u.ID, Username: u.Username, Roles: u.Roles,
 		DepartmentID: u.DepartmentID, UnitID: u.UnitID, DeviceID: c.DeviceID}, nil
 }
