@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -86,6 +89,22 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+// textQuery refuses a query string whose values are not valid text (a
+// byte that is not UTF-8, a NUL): a search for them would find nothing on
+// SQLite and fail on PostgreSQL, whose text cannot hold a NUL.
+func textQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		text := func(v string) bool { return utf8.ValidString(v) && strings.IndexByte(v, 0) < 0 }
+		for name, values := range c.QueryParams() {
+			if !text(name) || slices.ContainsFunc(values, func(v string) bool { return !text(v) }) {
+				return badRequest("validation_failed", "query parameters must be valid UTF-8 text, without the NUL character",
+					[]fieldError{{Field: name, Rule: "text"}})
+			}
+		}
 		return next(c)
 	}
 }

@@ -92,6 +92,8 @@ func TestErrorsAreAnsweredInTheEnvelope(t *testing.T) {
 		{"empty body", http.MethodPost, "/test/probe", "application/json", nil, 400, "invalid_json", ""},
 		{"not a JSON content type", http.MethodPost, "/test/probe", "text/plain", []byte(`{"name":"a","kind":"periodic"}`), 415, "unsupported_media_type", ""},
 		{"a content type that only starts like JSON's", http.MethodPost, "/test/probe", "application/jsonfoo", []byte(`{"name":"a","kind":"periodic"}`), 415, "unsupported_media_type", ""},
+		{"a query that is not UTF-8", http.MethodGet, "/api/v1/no-such-thing?q=%FF%FE", "", nil, 400, "validation_failed", `"field":"q"`},
+		{"a NUL in a query", http.MethodGet, "/healthz?q=a%00b", "", nil, 400, "validation_failed", `"field":"q"`},
 		{"null", http.MethodPost, "/test/probe", "application/json", []byte(` null`), 400, "invalid_json", ""},
 		{"a NUL", http.MethodPost, "/test/probe", "application/json", []byte(`{"name":"a\u0000","kind":"periodic"}`), 400, "validation_failed", ""},
 		{"validation", http.MethodPost, "/test/probe", "application/json", []byte(`{"name":"a","kind":"weekly"}`), 400, "validation_failed", `"field":"kind"`},

@@ -12,7 +12,7 @@ import (
 // routes is the one route table: every endpoint of the API, grouped by who
 // may call it. Role checks beyond "logged in" live in the policy (policy.go).
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(withRequestID, s.accessLog, s.metrics.instrument, recoverPanic, securityHeaders, s.compress)
+	e.Use(withRequestID, s.accessLog, s.metrics.instrument, recoverPanic, securityHeaders, textQuery, s.compress)
 
 	// Operations.
 	e.GET("/healthz", s.healthz)
