@@ -382,6 +382,9 @@ func (f *Field) ToSQL(v any) (any, error) {
 		if !ok || n != math.Trunc(n) || math.Abs(n) > 1<<53 {
 			return nil, fmt.Errorf("%s must be a whole number", f.Name)
 		}
+		if err := f.checkRange(n); err != nil {
+			return nil, err
+		}
 		return int64(n), nil
 	case Real:
 		n, ok := v.(float64)
@@ -469,7 +472,15 @@ func (f *Field) checkRange(n float64) error {
 		if n < -180 || n > 180 {
 			return fmt.Errorf("lng must be between -180 and 180")
 		}
-	case "accuracy_m", "distance_m":
+	case "year":
+		if n < 1900 || n > 2100 {
+			return fmt.Errorf("year must be between 1900 and 2100")
+		}
+	case "min_field_days":
+		if n < 0 || n > 366 {
+			return fmt.Errorf("min_field_days must be between 0 and 366")
+		}
+	case "accuracy_m", "distance_m", "revision":
 		if n < 0 {
 			return fmt.Errorf("%s must not be negative", f.Name)
 		}
