@@ -40,7 +40,7 @@ type createUserRequest struct {
 	Password     string   `json:"password" validate:"required,min=10,max=1024"`
 	FullName     string   `json:"full_name" validate:"required,max=300"`
 	Title        string   `json:"title" validate:"max=300"`
-	Roles        []string `json:"roles" validate:"required,min=1,max=7,dive,oneof=admin inspection_committee office department secretary inspector unit_liaison"`
+	Roles        []string `json:"roles" validate:"required,min=1,max=7,unique,dive,oneof=admin inspection_committee office department secretary inspector unit_liaison"`
 	DepartmentID string   `json:"department_id" validate:"omitempty,uuid"`
 	UnitID       string   `json:"unit_id" validate:"omitempty,uuid"`
 }
@@ -50,7 +50,7 @@ type createUserRequest struct {
 type updateUserRequest struct {
 	FullName     *string   `json:"full_name" validate:"omitnil,min=1,max=300"`
 	Title        *string   `json:"title" validate:"omitnil,max=300"`
-	Roles        *[]string `json:"roles" validate:"omitnil,min=1,max=7,dive,oneof=admin inspection_committee office department secretary inspector unit_liaison"`
+	Roles        *[]string `json:"roles" validate:"omitnil,min=1,max=7,unique,dive,oneof=admin inspection_committee office department secretary inspector unit_liaison"`
 	DepartmentID *string   `json:"department_id" validate:"omitnil,len=0|uuid"`
 	UnitID       *string   `json:"unit_id" validate:"omitnil,len=0|uuid"`
 	Password     *string   `json:"password" validate:"omitnil,min=10,max=1024"`

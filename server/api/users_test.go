@@ -91,6 +91,10 @@ func TestAdminCreatesUsers(t *testing.T) {
 		{"unknown field", func(b map[string]any) { b["username"] = "minh.tran"; b["is_superuser"] = true }, 400, "unknown_field", "is_superuser"},
 		{"unknown role", func(b map[string]any) { b["username"] = "minh.tran"; b["roles"] = []string{"superuser"} }, 400, "validation_failed", "roles"},
 		{"no role", func(b map[string]any) { b["username"] = "minh.tran"; b["roles"] = []string{} }, 400, "validation_failed", "roles"},
+		{"a role twice", func(b map[string]any) {
+			b["username"] = "minh.tran"
+			b["roles"] = []string{"secretary", "inspector", "secretary"}
+		}, 400, "validation_failed", "roles"},
 		{"short password", func(b map[string]any) { b["username"] = "minh.tran"; b["password"] = "short" }, 400, "validation_failed", "password"},
 		{"username with a space", func(b map[string]any) { b["username"] = "Minh Tran" }, 400, "validation_failed", "username"},
 		{"username too short", func(b map[string]any) { b["username"] = "mt" }, 400, "validation_failed", "username"},

@@ -1,6 +1,9 @@
 package schema
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // No count, measure or year of any table is negative; a year and a
 // number of field days stay within what a plan can mean; coordinates stay
@@ -36,6 +39,28 @@ func TestNumbersStayInTheirRange(t *testing.T) {
 				if _, err := f.ToSQL(lo + 0.5); err == nil {
 					t.Errorf("%s.%s took %v", tbl.Name, f.Name, lo+0.5)
 				}
+			}
+		}
+	}
+}
+
+// A list of ids names each row once, whatever the case of its letters: a
+// team of the same member twice, a trip to one unit twice mean nothing.
+func TestIDListsNameEachRowOnce(t *testing.T) {
+	const a, b = "0f7e5a52-1d2c-4b6a-9c1e-3a4b5c6d7e8f", "1a2b3c4d-1d2c-4b6a-9c1e-3a4b5c6d7e8f"
+	for _, tbl := range Tables() {
+		for i := range tbl.Fields {
+			f := &tbl.Fields[i]
+			if f.Type != List || f.Ref == "" {
+				continue
+			}
+			for _, bad := range [][]any{{a, a}, {a, b, strings.ToUpper(a)}} {
+				if _, err := f.ToSQL(bad); err == nil {
+					t.Errorf("%s.%s took %v", tbl.Name, f.Name, bad)
+				}
+			}
+			if _, err := f.ToSQL([]any{a, b}); err != nil {
+				t.Errorf("%s.%s refused two rows: %v", tbl.Name, f.Name, err)
 			}
 		}
 	}

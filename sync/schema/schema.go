@@ -449,6 +449,9 @@ func (f *Field) ToSQL(v any) (any, error) {
 					return nil, fmt.Errorf("%s[%d] must be a UUID", f.Name, i)
 				}
 				items[i] = strings.ToLower(it)
+				if slices.Contains(items[:i], items[i]) {
+					return nil, fmt.Errorf("%s names %s twice", f.Name, items[i])
+				}
 			} else if it == "" || utf8.RuneCountInString(it) > 200 || !utf8.ValidString(it) || strings.IndexByte(it, 0) >= 0 {
 				return nil, fmt.Errorf("%s[%d] must be a non-empty string of at most 200 characters, without NUL", f.Name, i)
 			}
