@@ -157,8 +157,10 @@ func init() {
 			Create: Rule{Refused: "a unit liaison reads the visit notes about their unit but does not write them", Grants: []Grant{
 				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
 			}},
+			// Its author amends it until it is reviewed (I.1: what was
+			// handed in is what is reviewed).
 			Update: Rule{Refused: "only the author or a reviewer may change this note (a unit liaison reads notes, never writes them)", Grants: []Grant{
-				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
+				{Who: writer, When: notReviewedNote, Except: reviewFields, Moves: &noteAuthorMoves},
 				{Who: noteReviewer, When: submittedNote, Fields: []string{"status", "reviewed_by", "review_comment"},
 					Moves: &noteReviewerMoves, Checks: []Check{reviewedBySelf}},
 			}},
@@ -177,13 +179,15 @@ func init() {
 		// written by whoever records the briefing.
 		"findings": {
 			Create: Rule{Refused: "a unit liaison reads the findings about their unit but does not write them", Grants: []Grant{
-				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, Checks: []Check{citesReadableNote, findingsNote, briefingFinding}},
 			}},
 			// Its author corrects or deletes it while its note is open (a
 			// draft or sent back: I.1, what was handed in is what is
-			// reviewed), and moves its status (a follow-up) at any time.
+			// reviewed), and moves its status (a follow-up) at any time. A
+			// finding is added to a note until the note is reviewed, and
+			// moved only onto an open note.
 			Update: Rule{Refused: "you may not change this finding", Grants: []Grant{
-				{Who: writer, When: findingNoteOpen, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, When: findingNoteOpen, Checks: []Check{citesReadableNote, findingsNote, briefingFinding}},
 				{Who: writer, Fields: []string{"status"}},
 				{Who: headquarter, Fields: []string{"department_id", "status", "due_on", "answer"}},
 				{Who: assignedDepartment, Fields: []string{"status", "answer"}},
