@@ -455,7 +455,24 @@ func reviewedBySelf(c *change) error {
 	return nil
 }
 
-// ownTrip: a trip day belongs to one of its owner's own trips.
+// endsNotBeforeStart: a row's end (ends_on), when it has one, is not
+// before its start (starts_on), on the row as the change leaves it, so a
+// change of either date alone is judged against the other as stored; what
+// names the row in the refusal. Dates were checked by the schema, so
+// YYYY-MM-DD strings compare as text. (Campaigns and special periods,
+// edited over REST, are held to the same by server/api's checkSpans.)
+func endsNotBeforeStart(what string) Check {
+	return func(c *change) error {
+		start, _ := c.value("starts_on").(string)
+		if end, _ := c.value("ends_on").(string); end != "" && end < start {
+			return rejectValidation("ends_on", "ngày kết thúc trước ngày bắt đầu (the "+what+" ends before it starts)")
+		}
+		return nil
+	}
+}
+
+// ownTrip: a trip day, or a check-in, names one of its owner's own trips
+// (a check-in may name none).
 func ownTrip(c *change) error {
 	trip, ok := c.vals["trip_id"].(string)
 	if !ok {
@@ -469,7 +486,8 @@ func ownTrip(c *change) error {
 		return reject(protocol.CodeValidationFailed, "no trips row %s", trip)
 	}
 	if r.values["user_id"] != c.actor().UserID {
-		return rejectField("trip_id", "a trip day must belong to one of your own trips")
+		return rejectField("trip_id", "chuyến đi này không phải của bạn (a %s names one of your own trips only)",
+			map[string]string{"trip_days": "trip day", "checkins": "check-in"}[c.t.Name])
 	}
 	return nil
 }

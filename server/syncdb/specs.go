@@ -119,10 +119,11 @@ func init() {
 			Moves:  []string{"cluster_id", "host_unit_id", "unit_ids"},
 		},
 
-		// II.3: a secretary logs their trips and the days of each.
+		// II.3: a secretary logs their trips and the days of each. A trip
+		// does not end before it starts.
 		"trips": {
-			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author}}},
-			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author}}},
+			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author, Checks: []Check{tripSpan}}}},
+			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author, Checks: []Check{tripSpan}}}},
 			Delete: Rule{Refused: "only the secretary who logged a trip may delete it", Grants: []Grant{{Who: author}}},
 			Read:   []Scope{headquartersRead, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
 			Moves:  []string{"campaign_id", "unit_ids"},
@@ -137,9 +138,10 @@ func init() {
 		},
 
 		// A check-in proves a day at a unit: append-only (sync/schema), voided
-		// rather than changed. Headquarters may void anyone's.
+		// rather than changed. Headquarters may void anyone's. It names one
+		// of its author's own trips, or none (it is listed with the trip).
 		"checkins": {
-			Create: Rule{Refused: "only the author may create a check-in", Grants: []Grant{{Who: author}}},
+			Create: Rule{Refused: "only the author may create a check-in", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
 			Update: Rule{Refused: "only the author may change a check-in", Grants: []Grant{
 				{Who: author, Fields: voiding},
 				{Who: headquarter, Fields: voiding},
@@ -282,6 +284,9 @@ var (
 		},
 	}
 )
+
+// tripSpan: a trip ends no earlier than it starts.
+var tripSpan = endsNotBeforeStart("trip")
 
 // Fields of a visit note only a reviewer writes.
 var reviewFields = []string{"reviewed_by", "review_comment"}
