@@ -169,17 +169,15 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 			vals[t.Owner] = w.actor.UserID
 		}
 	}
+	if ch.Op == protocol.OpUpsert {
+		if err := requiredGiven(t, creating, vals); err != nil {
+			return err
+		}
+	}
 	if err := d.checkRules(ctx, tx, w, t, cur, ch.Op, vals); err != nil {
 		return err
 	}
 	if creating && ch.Op == protocol.OpUpsert {
-		for _, name := range t.Required {
-			if vals[name] == nil {
-				rj := reject(protocol.CodeValidationFailed, "a new %s row needs %s", t.Name, name)
-				rj.field = name
-				return rj
-			}
-		}
 		if !w.server {
 			d.computeFields(ctx, tx, w, t, vals)
 		}
@@ -195,6 +193,31 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 	}
 	if creating && w.created != nil {
 		w.created[ch.ID] = true
+	}
+	return nil
+}
+
+// requiredGiven: a field the schema requires is given on a new row and
+// never emptied after (null, or for text only blanks, which is what a
+// null text becomes), whoever writes it; the schema's rule, judged before
+// anyone's grants, as on creation.
+func requiredGiven(t *schema.Table, creating bool, vals map[string]any) error {
+	for _, name := range t.Required {
+		v, set := vals[name]
+		if !set && !creating {
+			continue
+		}
+		if s, ok := v.(string); v != nil && (!ok || strings.TrimSpace(s) != "") {
+			continue
+		}
+		var rj *rejection
+		if creating {
+			rj = reject(protocol.CodeValidationFailed, "thiếu thông tin bắt buộc: %s (a new %s row needs %s)", name, t.Name, name)
+		} else {
+			rj = reject(protocol.CodeValidationFailed, "không được xoá thông tin bắt buộc: %s (%s.%s is required: it cannot be emptied)", name, t.Name, name)
+		}
+		rj.field = name
+		return rj
 	}
 	return nil
 }

@@ -102,13 +102,7 @@ func visitOfTeamUnit(c *change) error {
 		rj.field = "unit_id"
 		return rj
 	}
-	start, _ := c.value("starts_on").(string)
-	if end, _ := c.value("ends_on").(string); end != "" && end < start {
-		rj := reject(protocol.CodeValidationFailed, "ngày kết thúc trước ngày bắt đầu (the visit ends before it starts)")
-		rj.field = "ends_on"
-		return rj
-	}
-	return nil
+	return endsNotBeforeStart("visit")(c)
 }
 
 // noticeOfCampaign: a notice for one team names that team's campaign; a

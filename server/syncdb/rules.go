@@ -251,7 +251,8 @@ var (
 	// followed them. A finding citing no note, or a note deleted since, is
 	// its author's alone and stays open.
 	findingNoteOpen = Cond{Name: "its note a draft or sent back",
-		Refused: "a finding can be corrected or deleted only while its note is a draft or sent back for revision",
+		Refused: "vấn đề chỉ được sửa hoặc xoá khi ghi chép còn là bản nháp hoặc bị trả lại để chỉnh sửa " +
+			"(a finding can be corrected or deleted only while its note is a draft or sent back for revision)",
 		holds: func(c *change) (bool, error) {
 			id, _ := c.stored("note_id").(string)
 			if id == "" {
@@ -261,21 +262,74 @@ var (
 			if err != nil || n == nil || n.deleted {
 				return err == nil, err
 			}
-			if s := n.values["status"]; s == "draft" || s == "needs_revision" {
-				return true, nil
-			}
-			fc := n.clocks["status"]
-			handedIn, err := hlc.Parse(fc.H)
-			if err != nil || c.w.stamp.Compare(handedIn) >= 0 {
-				return false, nil // an unreadable clock (a damaged file) keeps it closed
-			}
-			// Stamped before the hand-in, yet made by a device that had
-			// pulled it: made after seeing it, on a clock running behind.
-			// Causality, not the clock, says when.
-			pulled, ok, err := pulledUpTo(c.ctx, c.tx, c.w, mustTable("visit_notes"), n)
-			return !ok || fc.S > pulled, err
+			return noteOpenAsOf(c, n, openForFindings)
 		}}
+	// notReviewedNote: a note's author amends it until it is reviewed, or
+	// was amending it when it was (judged as findingNoteOpen judges a
+	// finding's note): what was reviewed is what was handed in.
+	notReviewedNote = Cond{Name: "not reviewed",
+		Refused: "ghi chép đã được duyệt: người viết không sửa được nữa " +
+			"(this note has been reviewed: its author may no longer change it, unless a reviewer sends it back for revision)",
+		holds: func(c *change) (bool, error) { return noteOpenAsOf(c, c.cur, notReviewed) }}
 )
+
+// The statuses of a visit note open to a change: its findings are
+// corrected while it is a draft or sent back for revision; the note itself
+// is amended, and findings added to it, until it is reviewed.
+func openForFindings(status any) bool { return status == "draft" || status == "needs_revision" }
+func notReviewed(status any) bool     { return status != "reviewed" }
+
+// noteOpenAsOf reports whether note n was open to the change: its status
+// is one open says, or was when the change was made. A change stamped
+// before the note's status was last written was made before that hand-in
+// or review (a device's clock moves past every stamp it has seen, its own
+// and every pulled one, so an edit made after seeing it is stamped after
+// it), unless its device had pulled that status (base cursor past it),
+// which no clock can undo. Offline, a phone sends an edit with, or after,
+// the hand-in or review that followed it.
+func noteOpenAsOf(c *change, n *rowState, open func(status any) bool) (bool, error) {
+	if open(n.values["status"]) {
+		return true, nil
+	}
+	fc := n.clocks["status"]
+	closed, err := hlc.Parse(fc.H)
+	if err != nil || c.w.stamp.Compare(closed) >= 0 {
+		return false, nil // an unreadable clock (a damaged file) keeps it closed
+	}
+	// Stamped before it closed, yet made by a device that had pulled the
+	// closing status: made after seeing it, on a clock running behind.
+	// Causality, not the clock, says when.
+	pulled, ok, err := pulledUpTo(c.ctx, c.tx, c.w, mustTable("visit_notes"), n)
+	return !ok || fc.S > pulled, err
+}
+
+// findingsNote: a finding is added only to a note not yet reviewed, and
+// moved only onto a note open to its findings (a draft or sent back), as
+// of the change, as its corrections are judged on the note it leaves.
+func findingsNote(c *change) error {
+	id, _ := c.vals["note_id"].(string)
+	if id == "" || (c.cur != nil && c.stored("note_id") == id) {
+		return nil
+	}
+	n, err := loadRow(c.ctx, c.tx, mustTable("visit_notes"), id)
+	if err != nil || n == nil || n.deleted {
+		return err // a missing note: checkRefs refuses the reference
+	}
+	if c.cur == nil {
+		ok, err := noteOpenAsOf(c, n, notReviewed)
+		if err != nil || ok {
+			return err
+		}
+		return rejectField("note_id", "ghi chép đã được duyệt: không thêm được vấn đề vào ghi chép này "+
+			"(this note has been reviewed: findings can no longer be added to it)")
+	}
+	ok, err := noteOpenAsOf(c, n, openForFindings)
+	if err != nil || ok {
+		return err
+	}
+	return rejectField("note_id", "chỉ chuyển được vấn đề sang ghi chép còn là bản nháp hoặc bị trả lại để chỉnh sửa "+
+		"(a finding can be moved only onto a note that is a draft or sent back for revision)")
+}
 
 // Conditions on a place as the server holds it.
 var (
@@ -401,7 +455,24 @@ func reviewedBySelf(c *change) error {
 	return nil
 }
 
-// ownTrip: a trip day belongs to one of its owner's own trips.
+// endsNotBeforeStart: a row's end (ends_on), when it has one, is not
+// before its start (starts_on), on the row as the change leaves it, so a
+// change of either date alone is judged against the other as stored; what
+// names the row in the refusal. Dates were checked by the schema, so
+// YYYY-MM-DD strings compare as text. (Campaigns and special periods,
+// edited over REST, are held to the same by server/api's checkSpans.)
+func endsNotBeforeStart(what string) Check {
+	return func(c *change) error {
+		start, _ := c.value("starts_on").(string)
+		if end, _ := c.value("ends_on").(string); end != "" && end < start {
+			return rejectValidation("ends_on", "ngày kết thúc trước ngày bắt đầu (the "+what+" ends before it starts)")
+		}
+		return nil
+	}
+}
+
+// ownTrip: a trip day, or a check-in, names one of its owner's own trips
+// (a check-in may name none).
 func ownTrip(c *change) error {
 	trip, ok := c.vals["trip_id"].(string)
 	if !ok {
@@ -415,7 +486,8 @@ func ownTrip(c *change) error {
 		return reject(protocol.CodeValidationFailed, "no trips row %s", trip)
 	}
 	if r.values["user_id"] != c.actor().UserID {
-		return rejectField("trip_id", "a trip day must belong to one of your own trips")
+		return rejectField("trip_id", "chuyến đi này không phải của bạn (a %s names one of your own trips only)",
+			map[string]string{"trip_days": "trip day", "checkins": "check-in"}[c.t.Name])
 	}
 	return nil
 }

@@ -119,10 +119,11 @@ func init() {
 			Moves:  []string{"cluster_id", "host_unit_id", "unit_ids"},
 		},
 
-		// II.3: a secretary logs their trips and the days of each.
+		// II.3: a secretary logs their trips and the days of each. A trip
+		// does not end before it starts.
 		"trips": {
-			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author}}},
-			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author}}},
+			Create: Rule{Refused: "only the secretary who logs a trip may create it", Grants: []Grant{{Who: author, Checks: []Check{tripSpan}}}},
+			Update: Rule{Refused: "only the secretary who logged a trip may change it", Grants: []Grant{{Who: author, Checks: []Check{tripSpan}}}},
 			Delete: Rule{Refused: "only the secretary who logged a trip may delete it", Grants: []Grant{{Who: author}}},
 			Read:   []Scope{headquartersRead, own("user_id"), tripsOfMyCampaigns, tripsToMyClusters},
 			Moves:  []string{"campaign_id", "unit_ids"},
@@ -137,9 +138,10 @@ func init() {
 		},
 
 		// A check-in proves a day at a unit: append-only (sync/schema), voided
-		// rather than changed. Headquarters may void anyone's.
+		// rather than changed. Headquarters may void anyone's. It names one
+		// of its author's own trips, or none (it is listed with the trip).
 		"checkins": {
-			Create: Rule{Refused: "only the author may create a check-in", Grants: []Grant{{Who: author}}},
+			Create: Rule{Refused: "only the author may create a check-in", Grants: []Grant{{Who: author, Checks: []Check{ownTrip}}}},
 			Update: Rule{Refused: "only the author may change a check-in", Grants: []Grant{
 				{Who: author, Fields: voiding},
 				{Who: headquarter, Fields: voiding},
@@ -157,8 +159,10 @@ func init() {
 			Create: Rule{Refused: "a unit liaison reads the visit notes about their unit but does not write them", Grants: []Grant{
 				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
 			}},
+			// Its author amends it until it is reviewed (I.1: what was
+			// handed in is what is reviewed).
 			Update: Rule{Refused: "only the author or a reviewer may change this note (a unit liaison reads notes, never writes them)", Grants: []Grant{
-				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
+				{Who: writer, When: notReviewedNote, Except: reviewFields, Moves: &noteAuthorMoves},
 				{Who: noteReviewer, When: submittedNote, Fields: []string{"status", "reviewed_by", "review_comment"},
 					Moves: &noteReviewerMoves, Checks: []Check{reviewedBySelf}},
 			}},
@@ -177,13 +181,15 @@ func init() {
 		// written by whoever records the briefing.
 		"findings": {
 			Create: Rule{Refused: "a unit liaison reads the findings about their unit but does not write them", Grants: []Grant{
-				{Who: writer, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, Checks: []Check{citesReadableNote, findingsNote, briefingFinding}},
 			}},
 			// Its author corrects or deletes it while its note is open (a
 			// draft or sent back: I.1, what was handed in is what is
-			// reviewed), and moves its status (a follow-up) at any time.
+			// reviewed), and moves its status (a follow-up) at any time. A
+			// finding is added to a note until the note is reviewed, and
+			// moved only onto an open note.
 			Update: Rule{Refused: "you may not change this finding", Grants: []Grant{
-				{Who: writer, When: findingNoteOpen, Checks: []Check{citesReadableNote, briefingFinding}},
+				{Who: writer, When: findingNoteOpen, Checks: []Check{citesReadableNote, findingsNote, briefingFinding}},
 				{Who: writer, Fields: []string{"status"}},
 				{Who: headquarter, Fields: []string{"department_id", "status", "due_on", "answer"}},
 				{Who: assignedDepartment, Fields: []string{"status", "answer"}},
@@ -278,6 +284,9 @@ var (
 		},
 	}
 )
+
+// tripSpan: a trip ends no earlier than it starts.
+var tripSpan = endsNotBeforeStart("trip")
 
 // Fields of a visit note only a reviewer writes.
 var reviewFields = []string{"reviewed_by", "review_comment"}
