@@ -503,7 +503,10 @@ func ops() []op {
 				"title": func() any { return d.text("title") }, "notes": func() any { return d.text("notes") },
 				"status":   func() any { return d.oneOf("planned", "ongoing", "done", "cancelled") },
 				"ends_on":  func() any { return d.date() },
-				"unit_ids": func() any { return []string{s.w.units[d.rng.IntN(4)], s.w.units[d.rng.IntN(4)]} },
+				"unit_ids": func() any { // two units, each named once
+					i := d.rng.IntN(4)
+					return []string{s.w.units[i], s.w.units[(i+1+d.rng.IntN(3))%4]}
+				},
 			}))
 		}},
 		{1, func(s *sim, d *simDevice) bool { // delete an own trip
