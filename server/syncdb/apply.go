@@ -218,7 +218,7 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		if had && fc.H >= stamp {
 			if !d.seen(w, fc) {
 				lost[name] = v
-				if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
+				if d.lostTo(w, fc) && !sameValue(cur.field(name), v) {
 					conflicts = append(conflicts, conflict{field: name, winner: fc, winnerValue: cur.field(name), loserValue: v, loser: stamp})
 				}
 				if !sameValue(cur.field(name), v) {
@@ -462,8 +462,22 @@ func (d *DB) concurrent(w *writeCtx, fc fieldClock) bool {
 	if w.hasBase {
 		return fc.S > w.baseSeq
 	}
-	// Without a base cursor only a change that lost can be called concurrent.
+	// Without a base the push says nothing of what the device had seen: a
+	// change that won over a value may have been made after seeing it.
+	// Only one that lost can be called concurrent (lostTo).
 	return false
+}
+
+// lostTo reports whether the pushing change's value, which lost to the
+// stored write fc that its device had not seen, lost to another device: a
+// conflict, recorded for review like the lost value it answers
+// (docs/protocol.md, Merge, Concurrency), with or without a base.
+func (d *DB) lostTo(w *writeCtx, fc fieldClock) bool {
+	if w.server {
+		return false
+	}
+	node := nodeOf(fc.H)
+	return node != w.actor.DeviceID && !isServerNode(node)
 }
 
 func (r *rowState) field(name string) any {
