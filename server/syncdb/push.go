@@ -192,7 +192,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
 		return nil, nil, err
 	}
-	prior, err := priorVerdicts(ctx, tx, job.req.Changes)
+	prior, err := priorVerdicts(ctx, tx, job.actor.DeviceID, job.req.Changes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,7 +206,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 		if err != nil {
 			return nil, nil, err
 		}
-		if r.Status == protocol.StatusRejected {
+		if r.Status == protocol.StatusRejected && !isUsedElsewhere(r) {
 			if err := keepRejected(ctx, tx, job.actor, ch, r, w.now); err != nil {
 				return nil, nil, err
 			}
@@ -222,7 +222,12 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 // message: its device has already put it in front of its user, so a late
 // replay must not apply it behind their back. clock_skew is the exception,
 // as the device re-sends that change, restamped, under the same id.
-func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]protocol.Result, error) {
+//
+// A change id is one change of one device: only that device's retry is a
+// duplicate or a replay. An id another device's change holds (applied or
+// refused, clock_skew included) is refused on the id, and the answer says
+// nothing of that change (usedElsewhere).
+func priorVerdicts(ctx context.Context, tx *wtx, device string, changes []protocol.Change) (map[string]protocol.Result, error) {
 	idList := make([]string, len(changes))
 	for i, ch := range changes {
 		idList[i] = ch.ID
@@ -233,24 +238,29 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 	}
 	ids := tx.dialect.JSONEach(":ids", "i")
 	rows, err := tx.QueryContext(ctx, `
-		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
+		SELECT change_id, device_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
 		UNION ALL
-		SELECT change_id, code, message, field FROM rejected_changes
-		WHERE change_id IN (SELECT i.value FROM `+ids+`) AND code != :skew`,
-		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
+		SELECT change_id, device_id, code, message, field FROM rejected_changes
+		WHERE change_id IN (SELECT i.value FROM `+ids+`)`,
+		sql.Named("ids", string(list)))
 	if err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	defer rows.Close()
 	prior := map[string]protocol.Result{}
 	for rows.Next() {
-		var id, code, msg, field string
-		if err := rows.Scan(&id, &code, &msg, &field); err != nil {
+		var id, by, code, msg, field string
+		if err := rows.Scan(&id, &by, &code, &msg, &field); err != nil {
 			return nil, fmt.Errorf("look up change ids: %w", err)
 		}
-		if code == "" {
+		switch {
+		case by != device:
+			prior[id] = usedElsewhere(id)
+		case prior[id].Code == protocol.CodeValidationFailed && prior[id].Field == "id":
+			// another device's entry under the same id decided it
+		case code == "":
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusDuplicate}
-		} else {
+		case code != protocol.CodeClockSkew:
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusRejected, Code: code, Message: msg, Field: field}
 		}
 	}
@@ -258,6 +268,14 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	return prior, nil
+}
+
+// usedElsewhere is the answer to a change sent under an id another
+// device's change holds. It is not kept as the id's refusal: the id is the
+// other change's.
+func usedElsewhere(id string) protocol.Result {
+	return protocol.Result{ID: id, Status: protocol.StatusRejected, Code: protocol.CodeValidationFailed, Field: "id",
+		Message: "this change id is already used by another change; send the change under a new id"}
 }
 
 // relost repeats, on a change answered duplicate, the lost values its first
@@ -548,4 +566,9 @@ func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r p
 func jsonList(items []string) (string, error) {
 	b, err := json.Marshal(items)
 	return string(b), err
+}
+
+func isUsedElsewhere(r protocol.Result) bool {
+	u := usedElsewhere(r.ID)
+	return r.Status == u.Status && r.Code == u.Code && r.Field == u.Field && r.Message == u.Message
 }

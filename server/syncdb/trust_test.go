@@ -1,6 +1,9 @@
 package syncdb
 
 import (
+	"context"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +59,61 @@ func TestEveryLostValueIsARecordedConflict(t *testing.T) {
 				t.Errorf("%d conflicts for %d lost values", n, len(r[0].Lost))
 			}
 		})
+	}
+}
+
+// A change id names one change of one device. Another device sending a
+// change under an id already logged (applied or refused) is refused on the
+// id, told nothing of the change that holds it, and changes nothing; the
+// device that holds it keeps its answers, also on a retry.
+func TestAChangeIDTakenByAnotherDeviceIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	bobNote := uuid.NewString()
+	if r := f.push(t, f.bob, note(bobNote, f.bob, f.stamp(f.bob, 0), map[string]any{"unit_id": f.unit, "title": "Của Bình"})); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("bob: %+v", r)
+	}
+	aliceNote := uuid.NewString()
+	create := note(aliceNote, f.alice, f.stamp(f.alice, 0), map[string]any{"unit_id": f.unit, "title": "Bí mật của An"})
+	if r := f.push(t, f.alice, create); r[0].Status != protocol.StatusApplied {
+		t.Fatalf("alice: %+v", r)
+	}
+	refused := note(uuid.NewString(), f.alice, f.stamp(f.alice, time.Second), map[string]any{"unit_id": uuid.NewString(), "title": "Đơn vị lạ"})
+	first := f.push(t, f.alice, refused)
+	if first[0].Status != protocol.StatusRejected {
+		t.Fatalf("alice's refused change: %+v", first)
+	}
+
+	for _, taken := range []protocol.Change{create, refused} {
+		theirs := note(uuid.NewString(), f.bob, f.stamp(f.bob, 2*time.Second), map[string]any{"unit_id": f.unit, "title": "Việc khác"})
+		theirs.ID = taken.ID
+		for _, noEcho := range []bool{false, true} {
+			resp, err := f.db.Push(context.Background(), f.bob, protocol.PushRequest{Protocol: 1, DeviceID: f.bob.DeviceID, NoEcho: noEcho, Changes: []protocol.Change{theirs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := resp.Results[0]
+			if r.Status != protocol.StatusRejected || r.Code != protocol.CodeValidationFailed || r.Field != "id" ||
+				!strings.Contains(r.Message, "already used") || len(r.Lost) != 0 || r.OutOfScope || r.Fields != nil || r.Version != "" {
+				t.Fatalf("bob reusing %s (no_echo %v): %+v, want refused on the id and nothing else", taken.ID, noEcho, r)
+			}
+			if strings.Contains(r.Message, "Đơn vị") || strings.Contains(r.Message, "An") {
+				t.Fatalf("the refusal tells of the other change: %q", r.Message)
+			}
+		}
+		if _, ok := f.pullAll(t, f.bob)["visit_notes/"+theirs.RowID]; ok {
+			t.Fatalf("bob's change under a taken id was merged")
+		}
+	}
+	// The holder's retries answer as before, also from a new session.
+	again := f.alice
+	if r := f.push(t, again, create); r[0].Status != protocol.StatusDuplicate {
+		t.Fatalf("alice's retry: %+v, want duplicate", r[0])
+	}
+	if r := f.push(t, again, refused); !reflect.DeepEqual(r[0], first[0]) {
+		t.Fatalf("alice's replayed refusal: %+v, want %+v", r[0], first[0])
+	}
+	if got := f.pullAll(t, f.alice)["visit_notes/"+aliceNote].Fields["title"]; got != "Bí mật của An" {
+		t.Fatalf("alice's note title = %v", got)
 	}
 }
