@@ -2,13 +2,16 @@ package syncdb
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"dicoso/server/store/storetest"
 	"dicoso/sync/protocol"
 )
 
@@ -115,5 +118,80 @@ func TestAChangeIDTakenByAnotherDeviceIsRefused(t *testing.T) {
 	}
 	if got := f.pullAll(t, f.alice)["visit_notes/"+aliceNote].Fields["title"]; got != "Bí mật của An" {
 		t.Fatalf("alice's note title = %v", got)
+	}
+}
+
+// A pull cursor names a sequence of this server's change log. One beyond
+// the log's end (a device that pulled from a server since restored from an
+// older backup), or one whose numbers are not as the server writes them, is
+// not this server's: invalid_cursor, which a device treats as a reset. Every
+// cursor the server hands out is taken back, on an empty log too, and while
+// pushes commit around the pull.
+func TestPullCursorBeyondTheLogIsInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pull := func(f *fixture, a Actor, cur string) (protocol.PullResponse, error) {
+		return f.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: cur, Limit: 500})
+	}
+
+	// An empty log: the cursor of an empty snapshot is good.
+	st := storetest.Open(t)
+	empty := &fixture{st: st, now: time.Date(2021, 6, 3, 9, 0, 0, 0, time.UTC)}
+	empty.db = New(st, Options{Now: func() time.Time { return empty.now }})
+	t.Cleanup(func() { empty.db.Close(); st.Close() })
+	a := Actor{UserID: uuid.NewString(), Roles: []string{"secretary"}, DeviceID: "dev-a"}
+	first, err := pull(empty, a, "")
+	if err != nil {
+		t.Fatalf("snapshot of an empty log: %v", err)
+	}
+	if again, err := pull(empty, a, first.Cursor); err != nil || again.Reset {
+		t.Fatalf("pull from the empty log's cursor %q: %+v %v", first.Cursor, again, err)
+	}
+
+	f := newFixture(t)
+	end := f.cursor(t, f.alice)
+	c, err := parseCursor(end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		cursor{seq: c.seq + 1, scope: c.scope}.String(),
+		cursor{seq: c.seq + 1000000, scope: c.scope}.String(),
+		"1.+" + strconv.FormatInt(c.seq, 10) + "." + c.scope,
+		"1.0" + strconv.FormatInt(c.seq, 10) + "." + c.scope,
+		"1. " + strconv.FormatInt(c.seq, 10) + "." + c.scope,
+		"1.-0." + c.scope,
+		"1.9223372036854775808." + c.scope,
+	} {
+		if resp, err := pull(f, f.alice, bad); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("cursor %q: %+v, %v; want ErrBadCursor", bad, resp, err)
+		}
+	}
+	if resp, err := pull(f, f.alice, end); err != nil || resp.Reset || len(resp.Rows) != 0 || resp.Cursor != end {
+		t.Fatalf("pull from the end: %+v %v", resp, err)
+	}
+
+	// Pushes commit while a device pulls page after page: every cursor it
+	// is handed is taken back.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			id := uuid.NewString()
+			f.push(t, f.alice, note(id, f.alice, f.stamp(f.alice, time.Duration(i)*time.Millisecond), map[string]any{"unit_id": f.unit, "title": "x"}))
+		}
+	}()
+	cur := ""
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		resp, err := f.db.Pull(ctx, f.alice, protocol.PullRequest{Protocol: 1, DeviceID: f.alice.DeviceID, Cursor: cur, Limit: 7})
+		if err != nil {
+			t.Fatalf("pull from %q, a cursor the server gave: %v", cur, err)
+		}
+		cur = resp.Cursor
 	}
 }
