@@ -38,9 +38,19 @@ type pushOutcome struct {
 	err  error
 }
 
+// ErrBadBaseCursor refuses a push whose base_cursor is not written as the
+// server writes cursors: no pull gave it (400 validation_failed, field
+// base_cursor; docs/protocol.md, Push).
+var ErrBadBaseCursor = errors.New("base_cursor is not a pull cursor this server gave")
+
 // Push merges a device's changes and answers once they are durable. The
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
+	if req.BaseCursor != "" {
+		if _, err := parseCursor(req.BaseCursor); err != nil {
+			return protocol.PushResponse{}, ErrBadBaseCursor
+		}
+	}
 	actor.DeviceID = req.DeviceID
 	actor.dialect = d.st.Dialect()
 	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
@@ -138,9 +148,15 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
 		wt := newWtx(tx, d.st.Dialect(), d.stmts)
+		// The log's end before this commit writes: what a base or a
+		// cursor the server gave can name.
+		end, err := logEnd(ctx, wt)
+		if err != nil {
+			return err
+		}
 		created := make([]map[string]bool, len(batch))
 		for i, job := range batch {
-			results, made, err := d.applyPush(ctx, wt, job)
+			results, made, err := d.applyPush(ctx, wt, job, end)
 			if err != nil {
 				return err
 			}
@@ -179,15 +195,13 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 // applyPush merges one push's changes in order.
 // It returns the verdicts and, for a push sent with no_echo, which of its
 // changes created their row.
-func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.Result, map[string]bool, error) {
-	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
+func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob, end int64) ([]protocol.Result, map[string]bool, error) {
+	w := &writeCtx{actor: job.actor, now: d.now().UTC(), logEnd: end}
 	if job.req.NoEcho {
 		w.created = map[string]bool{}
 	}
-	if job.req.BaseCursor != "" {
-		if c, err := parseCursor(job.req.BaseCursor); err == nil {
-			w.cursorSeq, w.hasCursor = c.seq, true
-		}
+	if err := vouch(ctx, tx, w, job.req.BaseCursor); err != nil {
+		return nil, nil, err
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
 		return nil, nil, err
@@ -571,4 +585,29 @@ func jsonList(items []string) (string, error) {
 func isUsedElsewhere(r protocol.Result) bool {
 	u := usedElsewhere(r.ID)
 	return r.Status == u.Status && r.Code == u.Code && r.Field == u.Field && r.Message == u.Message
+}
+
+// vouch takes the push's base_cursor as what its device had pulled, when
+// the server could have given it to this device now: its sequence within
+// the change log, read under the device's present scope (the
+// fingerprint). Any other vouches for nothing, and the push's changes go
+// by clock as without one; it may still be an honest device's, pulled
+// before the server was restored from an older backup or before its scope
+// changed, so it is not refused (docs/protocol.md, Push).
+func vouch(ctx context.Context, tx *wtx, w *writeCtx, baseCursor string) error {
+	if baseCursor == "" {
+		return nil
+	}
+	c, err := parseCursor(baseCursor)
+	if err != nil || c.seq > w.logEnd {
+		return nil
+	}
+	_, scope, err := withReach(ctx, tx, w.actor)
+	if err != nil {
+		return err
+	}
+	if c.scope == scope {
+		w.cursorSeq, w.hasCursor = c.seq, true
+	}
+	return nil
 }

@@ -195,3 +195,135 @@ func TestPullCursorBeyondTheLogIsInvalid(t *testing.T) {
 		cur = resp.Cursor
 	}
 }
+
+// A push's base_cursor is a claim that its device had pulled every write up
+// to it: it orders the device's edits after what it saw, whatever their
+// clock. Only a cursor the server could have handed this device now is
+// taken at its word. One beyond the change log's end or read under another
+// scope vouches for nothing (the edit goes by clock: it may be an honest
+// device's, from before a restore or a change of its scope); one not
+// written as the server writes cursors refuses the push. A device that did
+// pull the value still wins over it with a clock behind.
+func TestForgedBaseCursorIsNotTrusted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	phone, tablet := f.bob, f.bob
+	phone.DeviceID, tablet.DeviceID = "bob-phone", "bob-tablet"
+	// row is a note the tablet wrote after the phone's clock: the phone's
+	// edit, stamped before, has not seen it unless its cursor says so.
+	row := func(t *testing.T) (id string, edit protocol.Change) {
+		t.Helper()
+		id = uuid.NewString()
+		if r := f.push(t, tablet, note(id, tablet, f.stamp(tablet, 0), map[string]any{"unit_id": f.unit, "title": "Ghi chép"})); r[0].Status != protocol.StatusApplied {
+			t.Fatalf("create: %+v", r)
+		}
+		if r := f.push(t, tablet, note(id, tablet, f.stamp(tablet, 2*time.Minute), map[string]any{"results": "máy tính bảng"})); r[0].Status != protocol.StatusApplied {
+			t.Fatalf("tablet: %+v", r)
+		}
+		return id, note(id, phone, f.stamp(phone, time.Minute), map[string]any{"results": "điện thoại"})
+	}
+	results := func(t *testing.T, id string) any {
+		t.Helper()
+		return f.pullAll(t, f.bob)["visit_notes/"+id].Fields["results"]
+	}
+
+	t.Run("honest", func(t *testing.T) {
+		id, edit := row(t)
+		r := f.pushBase(t, phone, f.cursor(t, phone), edit)[0]
+		if r.Status != protocol.StatusApplied || len(r.Lost) != 0 || results(t, id) != "điện thoại" {
+			t.Fatalf("%+v, results %v: a device that pulled the value wins over it", r, results(t, id))
+		}
+	})
+	for name, forge := range map[string]func(c cursor) string{
+		"beyond the log":   func(c cursor) string { return cursor{seq: c.seq + 99999999, scope: c.scope}.String() },
+		"one past the log": func(c cursor) string { return cursor{seq: c.seq + 1, scope: c.scope}.String() },
+		"another scope":    func(c cursor) string { return cursor{seq: c.seq, scope: "deadbeef"}.String() },
+		"another user's": func(c cursor) string {
+			own, _ := parseCursor(f.cursor(t, f.alice))
+			return cursor{seq: c.seq, scope: own.scope}.String()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id, edit := row(t)
+			honest, err := parseCursor(f.cursor(t, phone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := f.pushBase(t, phone, forge(honest), edit)[0]
+			if r.Status != protocol.StatusApplied || len(r.Lost) != 1 || results(t, id) != "máy tính bảng" {
+				t.Fatalf("%+v, results %v: an edit with an older clock and a base_cursor the server cannot vouch for goes by clock", r, results(t, id))
+			}
+			if n := f.conflictCount(t, id); n != 1 {
+				t.Fatalf("%d conflicts, want 1", n)
+			}
+		})
+	}
+	for _, bad := range []string{"zzz", "1.+5.deadbeef", "1.05.deadbeef", "2.5.deadbeef", "1.5"} {
+		t.Run("malformed "+bad, func(t *testing.T) {
+			id, edit := row(t)
+			_, err := f.db.Push(context.Background(), phone, protocol.PushRequest{Protocol: 1, DeviceID: phone.DeviceID, BaseCursor: bad, Changes: []protocol.Change{edit}})
+			if !errors.Is(err, ErrBadBaseCursor) {
+				t.Fatalf("push with base_cursor %q: %v, want ErrBadBaseCursor", bad, err)
+			}
+			var n int
+			if err := f.st.Reader().QueryRow("SELECT COUNT(*) FROM change_log WHERE change_id = ?", edit.ID).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("the refused push logged %d changes (%v)", n, err)
+			}
+			if results(t, id) != "máy tính bảng" {
+				t.Fatalf("results %v after a refused push", results(t, id))
+			}
+		})
+	}
+}
+
+// A change's base names the row it was read from and a sequence of the
+// change log. One for another row, one beyond the log's end, or one not
+// written as the server writes them is refused on base and changes
+// nothing. A base of the older form, which names no row, vouches for
+// nothing: the change goes by clock.
+func TestForgedRowBaseIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	id, _ := w.submitted(t)
+	other, _ := w.submitted(t)
+	var seq int64
+	if err := w.st.Reader().QueryRow("SELECT seq FROM visit_notes WHERE id = ?", id).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	end := w.cursor(t, w.ic)
+	c, _ := parseCursor(end)
+	decide := func(base string) protocol.Change {
+		ch := note(id, w.ic, w.stamp(w.ic, -48*time.Hour), map[string]any{"status": "needs_revision", "reviewed_by": w.ic.UserID, "review_comment": "Bổ sung"})
+		ch.Base = base
+		return ch
+	}
+	for name, base := range map[string]string{
+		"another note's":   w.readBase(t, "visit_notes", other),
+		"another table's":  RowBase("findings", id, seq),
+		"beyond the log":   RowBase("visit_notes", id, c.seq+999999),
+		"one past the log": RowBase("visit_notes", id, c.seq+1),
+		"a pull cursor":    end,
+		"malformed":        "1.999999.abc",
+	} {
+		r := w.pushBase(t, w.ic, "", decide(base))[0]
+		if r.Status != protocol.StatusRejected || r.Code != protocol.CodeValidationFailed || r.Field != "base" {
+			t.Errorf("%s base %q: %+v, want validation_failed on base", name, base, r)
+		}
+	}
+	if got := w.pullAll(t, w.member)["visit_notes/"+id].Fields["status"]; got != "submitted" {
+		t.Fatalf("status %v after refused decisions", got)
+	}
+	// The older form names no row: by clock, two days behind, it loses.
+	r := w.pushBase(t, w.ic, "", decide(cursor{seq: seq, scope: "row"}.String()))[0]
+	if r.Status != protocol.StatusApplied || len(r.Lost) == 0 {
+		t.Fatalf("a base of the older form: %+v, want applied and lost by clock", r)
+	}
+	// The base the read gave still orders the decision after what it read.
+	r = w.pushBase(t, w.ic, "", decide(w.readBase(t, "visit_notes", id)))[0]
+	if r.Status != protocol.StatusApplied || len(r.Lost) != 0 {
+		t.Fatalf("the read's own base: %+v", r)
+	}
+	if got := w.pullAll(t, w.member)["visit_notes/"+id].Fields["status"]; got != "needs_revision" {
+		t.Fatalf("status %v after a decision with the read's base", got)
+	}
+}
