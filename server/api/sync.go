@@ -28,6 +28,10 @@ func (s *Server) syncPush(c echo.Context) error {
 		return err
 	}
 	resp, err := s.sync.Push(c.Request().Context(), actor, req)
+	if errors.Is(err, syncdb.ErrBadBaseCursor) {
+		return badRequest("validation_failed", "base_cursor is not a pull cursor this server gave",
+			[]fieldError{{Field: "base_cursor", Rule: "cursor"}})
+	}
 	if err != nil {
 		return internal(fmt.Errorf("push: %w", err))
 	}

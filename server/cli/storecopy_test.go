@@ -140,13 +140,14 @@ func TestStoreCopyToPostgres(t *testing.T) {
 	must(kiemDev.Upsert(ctx, "findings", finding, map[string]any{"department_id": dept2})) // a move: scope_moves
 	sync(kiemDev)
 
-	// A conflict (two devices, neither having seen the other's title) and
-	// a refused change, pushed straight to the engine.
+	// A conflict (two devices, neither having seen the other's title: the
+	// later clock arrives first, the older loses) and a refused change,
+	// pushed straight to the engine.
 	now := time.Now()
 	for i, dev := range []string{"copy-a", "copy-b"} {
-		res, err := sdbLite.Push(ctx, syncdb.Actor{UserID: lan.ID, Roles: []string{"inspector"}}, protocol.PushRequest{Protocol: 1, DeviceID: dev, BaseCursor: "1.0.x", Changes: []protocol.Change{{
+		res, err := sdbLite.Push(ctx, syncdb.Actor{UserID: lan.ID, Roles: []string{"inspector"}}, protocol.PushRequest{Protocol: 1, DeviceID: dev, Changes: []protocol.Change{{
 			ID: uuid.NewString(), Table: "trips", RowID: trip, Op: protocol.OpUpsert,
-			HLC: hlc.Timestamp{Millis: now.Add(time.Duration(i) * time.Second).UnixMilli(), Node: dev}.String(), Fields: map[string]any{"title": "Tựa " + dev}}}})
+			HLC: hlc.Timestamp{Millis: now.Add(time.Duration(1-i) * time.Second).UnixMilli(), Node: dev}.String(), Fields: map[string]any{"title": "Tựa " + dev}}}})
 		if err != nil || res.Results[0].Status != protocol.StatusApplied {
 			t.Fatalf("conflicting push: %+v %v", res, err)
 		}

@@ -99,7 +99,7 @@ type Finding struct {
 // WithBase fills each finding's Base from its seq column.
 func WithBase(items []Finding, base RowBase) {
 	for i := range items {
-		items[i].Base = base(items[i].seq)
+		items[i].Base = base("findings", items[i].ID, items[i].seq)
 	}
 }
 

@@ -68,7 +68,7 @@ func BenchmarkFindingsRegister(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := New(st)
-	base := func(seq int64) string { return syncdb.RowBase(seq) }
+	base := syncdb.RowBase
 	for _, c := range []struct {
 		name string
 		read func() (any, int)

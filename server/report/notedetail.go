@@ -77,9 +77,10 @@ type CheckinPhoto struct {
 	At     string `json:"at"`
 }
 
-// RowBase names a row's base from its seq column (syncdb.RowBase), given by
-// the caller so this package stays a reader of the store.
-type RowBase func(seq int64) string
+// RowBase names the base of a row of table read at its seq column
+// (syncdb.RowBase), given by the caller so this package stays a reader of
+// the store.
+type RowBase func(table, id string, seq int64) string
 
 // Note reads note id with everything the viewer may read of it, in one
 // snapshot. A note the viewer may not read, another author's draft, or a
@@ -108,7 +109,7 @@ func (r *Reports) Note(ctx context.Context, id string, v NotesViewer, base RowBa
 		if err != nil {
 			return fmt.Errorf("read note %s: %w", id, err)
 		}
-		out.Base = base(seq)
+		out.Base = base("visit_notes", id, seq)
 		out.Attachments = []string{}
 		if attachments.Valid && attachments.String != "" {
 			if err := json.Unmarshal([]byte(attachments.String), &out.Attachments); err != nil {
@@ -153,7 +154,7 @@ func noteFindings(ctx context.Context, d store.Dialect, tx *sql.Tx, id string, v
 		if err := rs.Scan(&f.ID, &f.Category, &f.Text, &f.Status, &dept, &deptName, &due, &f.Answer, &seq); err != nil {
 			return nil, fmt.Errorf("read findings of note %s: %w", id, err)
 		}
-		f.DepartmentID, f.DepartmentName, f.DueOn, f.Base = nullable(dept), nullable(deptName), nullable(due), base(seq)
+		f.DepartmentID, f.DepartmentName, f.DueOn, f.Base = nullable(dept), nullable(deptName), nullable(due), base("findings", f.ID, seq)
 		out = append(out, f)
 	}
 	return out, rs.Err()

@@ -2,7 +2,9 @@ package syncdb
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,9 @@ type writeCtx struct {
 	// write of its row with seq <= baseSeq.
 	baseSeq int64
 	hasBase bool
+	// logEnd is the change log's newest sequence when the commit began:
+	// no base or cursor the server gave names a later one.
+	logEnd  int64
 	prior   map[string]protocol.Result // verdicts already given on this push's change ids
 	lost    []protocol.LostValue       // the current change's values that lost (see noteLost)
 	stamp   hlc.Timestamp              // the current change's clock
@@ -241,7 +246,7 @@ func (d *DB) write(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Table, r
 		if had && fc.H >= stamp {
 			if !d.seen(w, fc) {
 				lost[name] = v
-				if d.concurrent(w, fc) && !sameValue(cur.field(name), v) {
+				if d.lostTo(w, fc) && !sameValue(cur.field(name), v) {
 					conflicts = append(conflicts, conflict{field: name, winner: fc, winnerValue: cur.field(name), loserValue: v, loser: stamp})
 				}
 				if !sameValue(cur.field(name), v) {
@@ -373,13 +378,18 @@ func (d *DB) changeBase(ctx context.Context, tx *wtx, w *writeCtx, t *schema.Tab
 	}
 	if ch.Base != "" {
 		c, err := parseCursor(ch.Base)
-		if err != nil {
-			rj := reject(protocol.CodeValidationFailed, "base is not a row base this server gave")
+		switch {
+		case err == nil && c.scope == legacyRowBase:
+			// A base given before bases named their row: it cannot be told
+			// from one of another row, so it vouches for nothing.
+		case err != nil || c.scope != rowTag(t.Name, strings.ToLower(ch.RowID)) || c.seq > w.logEnd:
+			rj := reject(protocol.CodeValidationFailed, "base is not a base this server gave for this row")
 			rj.field = "base"
 			return rj
+		default:
+			w.baseSeq, w.hasBase = c.seq, true
+			return nil
 		}
-		w.baseSeq, w.hasBase = c.seq, true
-		return nil
 	}
 	seq, ok, err := pulledUpTo(ctx, tx, w, t, cur)
 	if err != nil || !ok {
@@ -441,11 +451,27 @@ func readsOverAPIOnly(a Actor, t *schema.Table) bool {
 	return false
 }
 
-// RowBase is the base of a row read over the API at sequence seq (its
-// seq column): a change made from that read carries it (protocol Change
-// Base), and the server takes it as having seen every write of the row up
-// to seq. It has the cursor's shape, so one parser reads both.
-func RowBase(seq int64) string { return cursor{seq: seq, scope: "row"}.String() }
+// RowBase is the base of the row id of table read over the API at
+// sequence seq (its seq column): a change made from that read carries it
+// (protocol Change Base), and the server takes it as having seen every
+// write of the row up to seq. It has the cursor's shape, so one parser
+// reads both, and names its row in place of a scope, so that a base is
+// taken for that row only.
+func RowBase(table, id string, seq int64) string {
+	return cursor{seq: seq, scope: rowTag(table, strings.ToLower(id))}.String()
+}
+
+// rowTag names a row in its bases: a digest of its table and id. It is a
+// check against a base sent with another row's change, not a secret: a
+// device that may read the row can read its base.
+func rowTag(table, id string) string {
+	sum := sha256.Sum256([]byte(table + "/" + id))
+	return "r" + hex.EncodeToString(sum[:8])
+}
+
+// legacyRowBase is the place of the row tag in the bases given before
+// they named their row.
+const legacyRowBase = "row"
 
 // seen reports whether the pushing device had pulled the stored write fc
 // before making its change: its pull cursor (base_cursor) is at or past the
@@ -485,8 +511,22 @@ func (d *DB) concurrent(w *writeCtx, fc fieldClock) bool {
 	if w.hasBase {
 		return fc.S > w.baseSeq
 	}
-	// Without a base cursor only a change that lost can be called concurrent.
+	// Without a base the push says nothing of what the device had seen: a
+	// change that won over a value may have been made after seeing it.
+	// Only one that lost can be called concurrent (lostTo).
 	return false
+}
+
+// lostTo reports whether the pushing change's value, which lost to the
+// stored write fc that its device had not seen, lost to another device: a
+// conflict, recorded for review like the lost value it answers
+// (docs/protocol.md, Merge, Concurrency), with or without a base.
+func (d *DB) lostTo(w *writeCtx, fc fieldClock) bool {
+	if w.server {
+		return false
+	}
+	node := nodeOf(fc.H)
+	return node != w.actor.DeviceID && !isServerNode(node)
 }
 
 func (r *rowState) field(name string) any {

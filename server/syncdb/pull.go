@@ -34,15 +34,30 @@ func parseCursor(s string) (cursor, error) {
 	if len(parts) != 3 || parts[0] != "1" {
 		return cursor{}, errors.New("malformed cursor")
 	}
+	// Written as String writes it: digits, no sign, no leading zero.
 	seq, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || seq < 0 {
+	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != parts[1] {
 		return cursor{}, errors.New("malformed cursor")
 	}
 	return cursor{seq: seq, scope: parts[2]}, nil
 }
 
-// ErrBadCursor is returned for a cursor this server did not make.
+// ErrBadCursor is returned for a cursor this server did not make: one not
+// written as it writes them, or naming a sequence beyond its change log's
+// end (a device that pulled from this server before it was restored from
+// an older backup; it resets).
 var ErrBadCursor = errors.New("malformed cursor")
+
+// logEnd is the newest sequence of the change log as tx sees it. Every
+// cursor the server hands out was read in a snapshot that held its
+// sequence, so it is at most logEnd in any later one.
+func logEnd(ctx context.Context, tx querier) (int64, error) {
+	var end int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM change_log").Scan(&end); err != nil {
+		return 0, fmt.Errorf("read newest sequence: %w", err)
+	}
+	return end, nil
+}
 
 // Pull returns up to req.Limit rows the actor may read that changed after
 // the cursor, in change order, all read in one snapshot.
@@ -62,8 +77,14 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 	a.dialect = d.st.Dialect()
 	resp := protocol.PullResponse{Rows: []protocol.Row{}}
 	err := d.st.ReadTx(ctx, func(tx *sql.Tx) error {
+		end, err := logEnd(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if after.seq > end {
+			return ErrBadCursor
+		}
 		var scope string
-		var err error
 		a, scope, err = withReach(ctx, tx, a)
 		if err != nil {
 			return err
@@ -103,10 +124,7 @@ func (d *DB) Pull(ctx context.Context, a Actor, req protocol.PullRequest) (proto
 		if !resp.HasMore {
 			// Nothing visible is left: jump to the newest sequence so the
 			// next pull does not rescan changes outside this scope.
-			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM change_log").Scan(&next); err != nil {
-				return fmt.Errorf("read newest sequence: %w", err)
-			}
-			next = max(next, after.seq)
+			next = end
 		}
 		resp.Cursor = cursor{seq: next, scope: scope}.String()
 		return nil

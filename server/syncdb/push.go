@@ -38,9 +38,19 @@ type pushOutcome struct {
 	err  error
 }
 
+// ErrBadBaseCursor refuses a push whose base_cursor is not written as the
+// server writes cursors: no pull gave it (400 validation_failed, field
+// base_cursor; docs/protocol.md, Push).
+var ErrBadBaseCursor = errors.New("base_cursor is not a pull cursor this server gave")
+
 // Push merges a device's changes and answers once they are durable. The
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
+	if req.BaseCursor != "" {
+		if _, err := parseCursor(req.BaseCursor); err != nil {
+			return protocol.PushResponse{}, ErrBadBaseCursor
+		}
+	}
 	actor.DeviceID = req.DeviceID
 	actor.dialect = d.st.Dialect()
 	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
@@ -138,9 +148,15 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 	ctx := context.Background()
 	err := d.st.InTx(ctx, func(tx *sql.Tx) error {
 		wt := newWtx(tx, d.st.Dialect(), d.stmts)
+		// The log's end before this commit writes: what a base or a
+		// cursor the server gave can name.
+		end, err := logEnd(ctx, wt)
+		if err != nil {
+			return err
+		}
 		created := make([]map[string]bool, len(batch))
 		for i, job := range batch {
-			results, made, err := d.applyPush(ctx, wt, job)
+			results, made, err := d.applyPush(ctx, wt, job, end)
 			if err != nil {
 				return err
 			}
@@ -179,20 +195,18 @@ func (d *DB) commitJobs(batch []*pushJob) ([]pushOutcome, error) {
 // applyPush merges one push's changes in order.
 // It returns the verdicts and, for a push sent with no_echo, which of its
 // changes created their row.
-func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.Result, map[string]bool, error) {
-	w := &writeCtx{actor: job.actor, now: d.now().UTC()}
+func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob, end int64) ([]protocol.Result, map[string]bool, error) {
+	w := &writeCtx{actor: job.actor, now: d.now().UTC(), logEnd: end}
 	if job.req.NoEcho {
 		w.created = map[string]bool{}
 	}
-	if job.req.BaseCursor != "" {
-		if c, err := parseCursor(job.req.BaseCursor); err == nil {
-			w.cursorSeq, w.hasCursor = c.seq, true
-		}
+	if err := vouch(ctx, tx, w, job.req.BaseCursor); err != nil {
+		return nil, nil, err
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
 		return nil, nil, err
 	}
-	prior, err := priorVerdicts(ctx, tx, job.req.Changes)
+	prior, err := priorVerdicts(ctx, tx, job.actor.DeviceID, job.req.Changes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,7 +220,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 		if err != nil {
 			return nil, nil, err
 		}
-		if r.Status == protocol.StatusRejected {
+		if r.Status == protocol.StatusRejected && !isUsedElsewhere(r) {
 			if err := keepRejected(ctx, tx, job.actor, ch, r, w.now); err != nil {
 				return nil, nil, err
 			}
@@ -222,7 +236,12 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob) ([]protocol.R
 // message: its device has already put it in front of its user, so a late
 // replay must not apply it behind their back. clock_skew is the exception,
 // as the device re-sends that change, restamped, under the same id.
-func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map[string]protocol.Result, error) {
+//
+// A change id is one change of one device: only that device's retry is a
+// duplicate or a replay. An id another device's change holds (applied or
+// refused, clock_skew included) is refused on the id, and the answer says
+// nothing of that change (usedElsewhere).
+func priorVerdicts(ctx context.Context, tx *wtx, device string, changes []protocol.Change) (map[string]protocol.Result, error) {
 	idList := make([]string, len(changes))
 	for i, ch := range changes {
 		idList[i] = ch.ID
@@ -233,24 +252,29 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 	}
 	ids := tx.dialect.JSONEach(":ids", "i")
 	rows, err := tx.QueryContext(ctx, `
-		SELECT change_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
+		SELECT change_id, device_id, '', '', '' FROM change_log WHERE change_id IN (SELECT i.value FROM `+ids+`)
 		UNION ALL
-		SELECT change_id, code, message, field FROM rejected_changes
-		WHERE change_id IN (SELECT i.value FROM `+ids+`) AND code != :skew`,
-		sql.Named("ids", string(list)), sql.Named("skew", protocol.CodeClockSkew))
+		SELECT change_id, device_id, code, message, field FROM rejected_changes
+		WHERE change_id IN (SELECT i.value FROM `+ids+`)`,
+		sql.Named("ids", string(list)))
 	if err != nil {
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	defer rows.Close()
 	prior := map[string]protocol.Result{}
 	for rows.Next() {
-		var id, code, msg, field string
-		if err := rows.Scan(&id, &code, &msg, &field); err != nil {
+		var id, by, code, msg, field string
+		if err := rows.Scan(&id, &by, &code, &msg, &field); err != nil {
 			return nil, fmt.Errorf("look up change ids: %w", err)
 		}
-		if code == "" {
+		switch {
+		case by != device:
+			prior[id] = usedElsewhere(id)
+		case prior[id].Code == protocol.CodeValidationFailed && prior[id].Field == "id":
+			// another device's entry under the same id decided it
+		case code == "":
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusDuplicate}
-		} else {
+		case code != protocol.CodeClockSkew:
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusRejected, Code: code, Message: msg, Field: field}
 		}
 	}
@@ -258,6 +282,14 @@ func priorVerdicts(ctx context.Context, tx *wtx, changes []protocol.Change) (map
 		return nil, fmt.Errorf("look up change ids: %w", err)
 	}
 	return prior, nil
+}
+
+// usedElsewhere is the answer to a change sent under an id another
+// device's change holds. It is not kept as the id's refusal: the id is the
+// other change's.
+func usedElsewhere(id string) protocol.Result {
+	return protocol.Result{ID: id, Status: protocol.StatusRejected, Code: protocol.CodeValidationFailed, Field: "id",
+		Message: "this change id is already used by another change; send the change under a new id"}
 }
 
 // relost repeats, on a change answered duplicate, the lost values its first
@@ -548,4 +580,34 @@ func keepRejected(ctx context.Context, tx *wtx, a Actor, ch protocol.Change, r p
 func jsonList(items []string) (string, error) {
 	b, err := json.Marshal(items)
 	return string(b), err
+}
+
+func isUsedElsewhere(r protocol.Result) bool {
+	u := usedElsewhere(r.ID)
+	return r.Status == u.Status && r.Code == u.Code && r.Field == u.Field && r.Message == u.Message
+}
+
+// vouch takes the push's base_cursor as what its device had pulled, when
+// the server could have given it to this device now: its sequence within
+// the change log, read under the device's present scope (the
+// fingerprint). Any other vouches for nothing, and the push's changes go
+// by clock as without one; it may still be an honest device's, pulled
+// before the server was restored from an older backup or before its scope
+// changed, so it is not refused (docs/protocol.md, Push).
+func vouch(ctx context.Context, tx *wtx, w *writeCtx, baseCursor string) error {
+	if baseCursor == "" {
+		return nil
+	}
+	c, err := parseCursor(baseCursor)
+	if err != nil || c.seq > w.logEnd {
+		return nil
+	}
+	_, scope, err := withReach(ctx, tx, w.actor)
+	if err != nil {
+		return err
+	}
+	if c.scope == scope {
+		w.cursorSeq, w.hasCursor = c.seq, true
+	}
+	return nil
 }

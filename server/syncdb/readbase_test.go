@@ -22,7 +22,7 @@ func (w *reviewWorld) readBase(t *testing.T, table, id string) string {
 	if err := w.st.Reader().QueryRowContext(context.Background(), "SELECT seq FROM "+table+" WHERE id = ?", id).Scan(&seq); err != nil {
 		t.Fatal(err)
 	}
-	return RowBase(seq)
+	return RowBase(table, id, seq)
 }
 
 // submitted is a note the team member wrote and submitted, with the
