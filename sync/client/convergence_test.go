@@ -501,8 +501,8 @@ func ops() []op {
 			r, ok := d.pick(s.t, "trips", d.owns("user_id"))
 			return ok && s.upsert(d, "trips", r.ID, d.subset(map[string]func() any{
 				"title": func() any { return d.text("title") }, "notes": func() any { return d.text("notes") },
-				"status":   func() any { return d.oneOf("planned", "ongoing", "done", "cancelled") },
-				"ends_on":  func() any { return d.date() },
+				"status":  func() any { return d.oneOf("planned", "ongoing", "done", "cancelled") },
+				"ends_on": func() any { return d.date() },
 				"unit_ids": func() any { // two units, each named once
 					i := d.rng.IntN(4)
 					return []string{s.w.units[i], s.w.units[(i+1+d.rng.IntN(3))%4]}
