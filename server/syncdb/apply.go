@@ -163,6 +163,12 @@ func (d *DB) merge(ctx context.Context, tx *wtx, w *writeCtx, ch protocol.Change
 	}
 	creating := cur == nil
 	if creating && ch.Op == protocol.OpDelete {
+		// A table whose rows no device deletes refuses the delete of a row
+		// it does not hold too: nothing is logged under the writer's name
+		// for an id someone may create later.
+		if sp, ok := specs[t.Name]; !w.server && (!ok || t.AppendOnly || len(sp.Delete.Grants) == 0) {
+			return reject(protocol.CodeForbidden, "%s rows cannot be deleted from a device", t.Name)
+		}
 		// Deleting a row the server never had (created and deleted on the
 		// device between two syncs, or never sent): nothing to tombstone.
 		// The change is logged, so a retry answers duplicate, and changes
