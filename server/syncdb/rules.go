@@ -471,8 +471,9 @@ func endsNotBeforeStart(what string) Check {
 	}
 }
 
-// ownTrip: a trip day, or a check-in, names one of its owner's own trips
-// (a check-in may name none).
+// ownTrip: a trip day, a check-in or a visit note names one of its
+// owner's own trips (a check-in or a note may name none): the reports
+// count the day, the check-in and the note under that trip.
 func ownTrip(c *change) error {
 	trip, ok := c.vals["trip_id"].(string)
 	if !ok {
@@ -487,7 +488,7 @@ func ownTrip(c *change) error {
 	}
 	if r.values["user_id"] != c.actor().UserID {
 		return rejectField("trip_id", "chuyến đi này không phải của bạn (a %s names one of your own trips only)",
-			map[string]string{"trip_days": "trip day", "checkins": "check-in"}[c.t.Name])
+			map[string]string{"trip_days": "trip day", "checkins": "check-in", "visit_notes": "visit note"}[c.t.Name])
 	}
 	return nil
 }

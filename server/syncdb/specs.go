@@ -157,12 +157,12 @@ func init() {
 		// it once submitted. A unit liaison reads notes (III.2), never writes.
 		"visit_notes": {
 			Create: Rule{Refused: "a unit liaison reads the visit notes about their unit but does not write them", Grants: []Grant{
-				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves},
+				{Who: writer, Except: reviewFields, Moves: &noteAuthorMoves, Checks: []Check{ownTrip}},
 			}},
 			// Its author amends it until it is reviewed (I.1: what was
 			// handed in is what is reviewed).
 			Update: Rule{Refused: "only the author or a reviewer may change this note (a unit liaison reads notes, never writes them)", Grants: []Grant{
-				{Who: writer, When: notReviewedNote, Except: reviewFields, Moves: &noteAuthorMoves},
+				{Who: writer, When: notReviewedNote, Except: reviewFields, Moves: &noteAuthorMoves, Checks: []Check{ownTrip}},
 				{Who: noteReviewer, When: submittedNote, Fields: []string{"status", "reviewed_by", "review_comment"},
 					Moves: &noteReviewerMoves, Checks: []Check{reviewedBySelf}},
 			}},
