@@ -100,6 +100,23 @@ func (f *fixture) serverApply(t *testing.T, changes ...ServerChange) {
 	}
 }
 
+// pulledTo pulls everything a can read and returns the cursor its device
+// then holds: the base_cursor of what it writes next.
+func (w *reviewWorld) pulledTo(t *testing.T, a Actor) string {
+	t.Helper()
+	ctx := context.Background()
+	resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for resp.HasMore {
+		if resp, err = w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: resp.Cursor, Limit: 1000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.Cursor
+}
+
 // noteAt puts a note by author at status on the server, as if it had got
 // there through the review cycle, and returns its id.
 func (w *reviewWorld) noteAt(t *testing.T, author Actor, status string) string {
@@ -395,18 +412,7 @@ func TestFindingEditAfterPullingTheHandInIsRefusedWhateverTheClock(t *testing.T)
 	t.Parallel()
 	w := newReviewWorld(t)
 	ctx := context.Background()
-	cursor := func(a Actor) string {
-		resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for resp.HasMore {
-			if resp, err = w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: resp.Cursor, Limit: 1000}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return resp.Cursor
-	}
+	cursor := func(a Actor) string { return w.pulledTo(t, a) }
 	roles := map[string]Actor{
 		plan.RoleAdmin: w.admin, plan.RoleInspectionCommittee: w.ic, plan.RoleOffice: w.office, plan.RoleDepartment: w.dept,
 		plan.RoleSecretary: w.sec, plan.RoleInspector: w.leader,

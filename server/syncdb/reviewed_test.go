@@ -219,18 +219,7 @@ func TestReviewAndAmendmentInEitherOrder(t *testing.T) {
 	t.Parallel()
 	w := newReviewWorld(t)
 	ctx := context.Background()
-	cursor := func(a Actor) string {
-		resp, err := w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for resp.HasMore {
-			if resp, err = w.db.Pull(ctx, a, protocol.PullRequest{Protocol: 1, DeviceID: a.DeviceID, Cursor: resp.Cursor, Limit: 1000}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return resp.Cursor
-	}
+	cursor := func(a Actor) string { return w.pulledTo(t, a) }
 	push := func(a Actor, base string, chs ...protocol.Change) []protocol.Result {
 		resp, err := w.db.Push(ctx, a, protocol.PushRequest{Protocol: 1, DeviceID: a.DeviceID, BaseCursor: base, Changes: chs})
 		if err != nil {
