@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"dicoso/server/store"
 	"dicoso/server/syncdb"
+	"dicoso/sync/schema"
 )
 
 // historyEntryJSON is one applied change of a row.
@@ -86,7 +88,10 @@ func (s *Server) rowHistory(c echo.Context) error {
 // (headquarters). Without resolved, open and resolved pairs alike; pages
 // by id with after (the last id seen) and limit.
 func (s *Server) listConflicts(c echo.Context) error {
-	f := syncdb.ConflictFilter{Table: c.QueryParam("table"), RowID: c.QueryParam("row_id")}
+	f := syncdb.ConflictFilter{Table: c.QueryParam("table"), RowID: strings.ToLower(c.QueryParam("row_id"))}
+	if f.RowID != "" && !schema.ValidID(f.RowID) {
+		return badRequest("validation_failed", "row_id must be a UUID", []fieldError{{Field: "row_id", Rule: "uuid"}})
+	}
 	if v := c.QueryParam("resolved"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -228,6 +228,7 @@ func auditRefusals(t *testing.T, w *teamWorld) {
 		{"resolved is no boolean", w.ic, http.MethodGet, "/api/v1/conflicts?resolved=maybe", http.StatusBadRequest, "validation_failed"},
 		{"limit out of range", w.ic, http.MethodGet, "/api/v1/conflicts?limit=0", http.StatusBadRequest, "validation_failed"},
 		{"conflicts of an unknown table", w.ic, http.MethodGet, "/api/v1/conflicts?table=refresh_tokens", http.StatusBadRequest, "unknown_table"},
+		{"conflicts of a row id that is no UUID", w.ic, http.MethodGet, "/api/v1/conflicts?row_id=abc", http.StatusBadRequest, "validation_failed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
