@@ -5,12 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"dicoso/sync/schema"
 )
 
 const headerRequestID = "X-Request-Id"
@@ -98,11 +97,12 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // SQLite and fail on PostgreSQL, whose text cannot hold a NUL.
 func textQuery(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		text := func(v string) bool { return utf8.ValidString(v) && strings.IndexByte(v, 0) < 0 }
 		for name, values := range c.QueryParams() {
-			if !text(name) || slices.ContainsFunc(values, func(v string) bool { return !text(v) }) {
-				return badRequest("validation_failed", "query parameters must be valid UTF-8 text, without the NUL character",
-					[]fieldError{{Field: name, Rule: "text"}})
+			for _, v := range append([]string{name}, values...) {
+				if !schema.ValidText(v) {
+					return badRequest("validation_failed", "query parameters must be valid UTF-8 text, without the NUL character",
+						[]fieldError{{Field: name, Rule: "text"}})
+				}
 			}
 		}
 		return next(c)

@@ -99,6 +99,20 @@ func (l *syncLog) holdNext(t testing.TB, match func([]pushedChange) bool) *pushG
 	return g
 }
 
+// newWorkingNote writes a new visit note of a working session at unit, as
+// a user does on "#/note/new", and returns its id once its editor is open.
+func (b *browser) newWorkingNote(title, unit string) string {
+	b.t.Helper()
+	b.go_("#/note/new")
+	b.typeInto("#note-title-new", title)
+	b.click(`button[data-purpose="working_session"]`)
+	b.typeInto(".unit-picker input[type=search]", unit)
+	b.click(fmt.Sprintf(`button[data-unit=%q]`, unit))
+	b.click("#note-create")
+	b.waitJS("note editor", `!!document.querySelector('#note-results')`)
+	return strings.TrimPrefix(eval[string](b, `location.hash`), "#/note/")
+}
+
 // changesOf lists, push by push, the changes the server received for one row.
 func (l *syncLog) changesOf(rowID string) []pushedChange {
 	l.mu.Lock()
@@ -152,14 +166,7 @@ func TestEditDuringAPushIsAChangeOfItsOwn(t *testing.T) {
 		}
 		return false
 	})
-	b.go_("#/note/new")
-	b.typeInto("#note-title-new", "Ghi chép làm việc tại Hà Nam")
-	b.click(`button[data-purpose="working_session"]`)
-	b.typeInto(".unit-picker input[type=search]", "Hà Nam")
-	b.click(`button[data-unit="Hà Nam"]`)
-	b.click("#note-create")
-	b.waitJS("note editor", `!!document.querySelector('#note-results')`)
-	noteID := strings.TrimPrefix(eval[string](b, `location.hash`), "#/note/")
+	noteID := b.newWorkingNote("Ghi chép làm việc tại Hà Nam", "Hà Nam")
 	select {
 	case <-gate.held:
 	case <-time.After(45 * time.Second):

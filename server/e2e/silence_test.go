@@ -3,7 +3,6 @@ package e2e
 import (
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,14 +74,7 @@ func TestASilentConnectionDoesNotHoldSyncForever(t *testing.T) {
 
 	b.go_("#/sync")
 	before := eval[string](b, `document.querySelector('#last-sync').dataset.at`)
-	b.go_("#/note/new")
-	b.typeInto("#note-title-new", "Ghi chép làm việc tại Ninh Bình")
-	b.click(`button[data-purpose="working_session"]`)
-	b.typeInto(".unit-picker input[type=search]", "Ninh Bình")
-	b.click(`button[data-unit="Ninh Bình"]`)
-	b.click("#note-create")
-	b.waitJS("note editor", `!!document.querySelector('#note-results')`)
-	noteID := strings.TrimPrefix(eval[string](b, `location.hash`), "#/note/")
+	noteID := b.newWorkingNote("Ghi chép làm việc tại Ninh Bình", "Ninh Bình")
 	// The sync that follows a write, so that none is due while the pulls
 	// go silent.
 	b.go_("#/sync")

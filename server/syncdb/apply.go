@@ -218,7 +218,11 @@ func requiredGiven(t *schema.Table, creating bool, vals map[string]any) error {
 		if !set && !creating {
 			continue
 		}
-		if s, ok := v.(string); v != nil && (!ok || strings.TrimSpace(s) != "") {
+		empty := v == nil
+		if s, ok := v.(string); ok {
+			empty = strings.TrimSpace(s) == ""
+		}
+		if !empty {
 			continue
 		}
 		var rj *rejection

@@ -30,7 +30,11 @@ const (
 type pushJob struct {
 	actor Actor
 	req   protocol.PushRequest
-	out   chan pushOutcome
+	// base is req.BaseCursor read, when it has one (hasBase); vouch
+	// decides what it vouches for.
+	base    cursor
+	hasBase bool
+	out     chan pushOutcome
 }
 
 type pushOutcome struct {
@@ -46,14 +50,16 @@ var ErrBadBaseCursor = errors.New("base_cursor is not a pull cursor this server 
 // Push merges a device's changes and answers once they are durable. The
 // request must have passed protocol.DecodePush.
 func (d *DB) Push(ctx context.Context, actor Actor, req protocol.PushRequest) (protocol.PushResponse, error) {
-	if req.BaseCursor != "" {
-		if _, err := parseCursor(req.BaseCursor); err != nil {
-			return protocol.PushResponse{}, ErrBadBaseCursor
-		}
-	}
 	actor.DeviceID = req.DeviceID
 	actor.dialect = d.st.Dialect()
 	job := &pushJob{actor: actor, req: req, out: make(chan pushOutcome, 1)}
+	if req.BaseCursor != "" {
+		c, err := parseCursor(req.BaseCursor)
+		if err != nil {
+			return protocol.PushResponse{}, ErrBadBaseCursor
+		}
+		job.base, job.hasBase = c, true
+	}
 	select {
 	case d.jobs <- job:
 	case <-d.stop:
@@ -200,7 +206,7 @@ func (d *DB) applyPush(ctx context.Context, tx *wtx, job *pushJob, end int64) ([
 	if job.req.NoEcho {
 		w.created = map[string]bool{}
 	}
-	if err := vouch(ctx, tx, w, job.req.BaseCursor); err != nil {
+	if err := vouch(ctx, tx, w, job); err != nil {
 		return nil, nil, err
 	}
 	if err := touchDevice(ctx, tx, job.actor, w.now); err != nil {
@@ -270,7 +276,7 @@ func priorVerdicts(ctx context.Context, tx *wtx, device string, changes []protoc
 		switch {
 		case by != device:
 			prior[id] = usedElsewhere(id)
-		case prior[id].Code == protocol.CodeValidationFailed && prior[id].Field == "id":
+		case isUsedElsewhere(prior[id]):
 			// another device's entry under the same id decided it
 		case code == "":
 			prior[id] = protocol.Result{ID: id, Status: protocol.StatusDuplicate}
@@ -290,6 +296,12 @@ func priorVerdicts(ctx context.Context, tx *wtx, device string, changes []protoc
 func usedElsewhere(id string) protocol.Result {
 	return protocol.Result{ID: id, Status: protocol.StatusRejected, Code: protocol.CodeValidationFailed, Field: "id",
 		Message: "this change id is already used by another change; send the change under a new id"}
+}
+
+// isUsedElsewhere reports whether r is usedElsewhere's answer: the one
+// refusal that names the change's id (a merge names the row's fields).
+func isUsedElsewhere(r protocol.Result) bool {
+	return r.Status == protocol.StatusRejected && r.Code == protocol.CodeValidationFailed && r.Field == "id"
 }
 
 // relost repeats, on a change answered duplicate, the lost values its first
@@ -582,11 +594,6 @@ func jsonList(items []string) (string, error) {
 	return string(b), err
 }
 
-func isUsedElsewhere(r protocol.Result) bool {
-	u := usedElsewhere(r.ID)
-	return r.Status == u.Status && r.Code == u.Code && r.Field == u.Field && r.Message == u.Message
-}
-
 // vouch takes the push's base_cursor as what its device had pulled, when
 // the server could have given it to this device now: its sequence within
 // the change log, read under the device's present scope (the
@@ -594,20 +601,16 @@ func isUsedElsewhere(r protocol.Result) bool {
 // by clock as without one; it may still be an honest device's, pulled
 // before the server was restored from an older backup or before its scope
 // changed, so it is not refused (docs/protocol.md, Push).
-func vouch(ctx context.Context, tx *wtx, w *writeCtx, baseCursor string) error {
-	if baseCursor == "" {
-		return nil
-	}
-	c, err := parseCursor(baseCursor)
-	if err != nil || c.seq > w.logEnd {
+func vouch(ctx context.Context, tx *wtx, w *writeCtx, job *pushJob) error {
+	if !job.hasBase || job.base.seq > w.logEnd {
 		return nil
 	}
 	_, scope, err := withReach(ctx, tx, w.actor)
 	if err != nil {
 		return err
 	}
-	if c.scope == scope {
-		w.cursorSeq, w.hasCursor = c.seq, true
+	if job.base.scope == scope {
+		w.cursorSeq, w.hasCursor = job.base.seq, true
 	}
 	return nil
 }

@@ -341,6 +341,11 @@ func ValidID(s string) bool {
 	return true
 }
 
+// ValidText reports whether s is text either store holds as written:
+// valid UTF-8 without the NUL character (PostgreSQL's text cannot hold
+// one, and no one types it).
+func ValidText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
 // ToSQL checks a wire value against the field and converts it to what the
 // column stores. JSON numbers arrive as float64. A nil value stores NULL
 // where the column allows it; text and lists store their empty value.
@@ -367,10 +372,10 @@ func (f *Field) ToSQL(v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s must be a string", f.Name)
 		}
-		// No one types a NUL, and PostgreSQL's text cannot hold one: refused
-		// the same on either store. A push's broken text (not UTF-8, half a
-		// UTF-16 pair) reaches here as a NUL (sync/protocol text.go).
-		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		// Refused the same on either store. A push's broken text (not
+		// UTF-8, half a UTF-16 pair) reaches here as a NUL (sync/protocol
+		// text.go).
+		if !ValidText(s) {
 			return nil, fmt.Errorf("%s must be valid text: UTF-8, without the NUL character or half of an emoji", f.Name)
 		}
 		if f.Max > 0 && utf8.RuneCountInString(s) > f.Max {
@@ -452,7 +457,7 @@ func (f *Field) ToSQL(v any) (any, error) {
 				if slices.Contains(items[:i], items[i]) {
 					return nil, fmt.Errorf("%s names %s twice", f.Name, items[i])
 				}
-			} else if it == "" || utf8.RuneCountInString(it) > 200 || !utf8.ValidString(it) || strings.IndexByte(it, 0) >= 0 {
+			} else if it == "" || utf8.RuneCountInString(it) > 200 || !ValidText(it) {
 				return nil, fmt.Errorf("%s[%d] must be a non-empty string of at most 200 characters, without NUL", f.Name, i)
 			}
 		}
